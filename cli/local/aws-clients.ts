@@ -1,0 +1,115 @@
+/**
+ * Client configuration and resource creation for the local emulators (DynamoDB Local, fauxqs).
+ * Table and queue shapes come from `functions/shared/definitions.ts`, the module the CDK stack
+ * reads too, so the local stack cannot drift from the deployed one.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  waitUntilTableExists,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import { QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TIMER_INDEX } from '../../functions/shared/definitions.ts';
+
+/** Region used for everything local (DynamoDB Local runs with `-sharedDb`, so any region works). */
+export const LOCAL_REGION = 'us-east-1';
+
+/** Dummy credentials: the emulators accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+/** Config for any AWS SDK v3 client pointed at a local emulator. */
+export function localClientConfig(endpoint: string): {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+} {
+  return { endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } };
+}
+
+/**
+ * Config for an `SQSClient` pointed at fauxqs: also turns off `useQueueUrlAsEndpoint`, because
+ * fauxqs queue URLs name a `*.localhost` host that need not resolve.
+ */
+export function localSqsClientConfig(endpoint: string): ReturnType<typeof localClientConfig> & { useQueueUrlAsEndpoint: false } {
+  return { ...localClientConfig(endpoint), useQueueUrlAsEndpoint: false };
+}
+
+/**
+ * Creates the promotion-groups table (key schema, timer GSI with an INCLUDE projection,
+ * on-demand billing) and waits until it is ACTIVE. Idempotent: an existing table is fine.
+ *
+ * @throws whatever CreateTable throws other than `ResourceInUseException`, or a timeout after 60 s.
+ */
+export async function createLocalTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TIMER_INDEX.name,
+            KeySchema: [
+              { AttributeName: TIMER_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TIMER_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TIMER_INDEX.nonKeyAttributes] },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  const { TableStatus } = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table ?? {};
+  if (TableStatus === 'ACTIVE') return;
+  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
+}
+
+/** URLs and ARNs of the work queue and its dead-letter queue. */
+export interface LocalQueues {
+  workQueueUrl: string;
+  deadLetterQueueUrl: string;
+  workQueueArn: string;
+  deadLetterQueueArn: string;
+}
+
+/**
+ * Creates the dead-letter queue (14-day retention) and the work queue that redrives to it after
+ * `maxReceiveCount` receives. Idempotent for the same settings (CreateQueue returns the existing
+ * queue); SQS refuses an existing name with different attributes.
+ */
+export async function createLocalQueues(
+  sqs: SQSClient,
+  names: { workQueue: string; deadLetterQueue: string },
+  options: { maxReceiveCount: number; visibilityTimeoutSeconds: number },
+): Promise<LocalQueues> {
+  const deadLetterQueueUrl = await createQueue(sqs, names.deadLetterQueue, {
+    MessageRetentionPeriod: String(QUEUE_SETTINGS.deadLetterRetentionSeconds),
+  });
+  const deadLetterQueueArn = await queueArn(sqs, deadLetterQueueUrl);
+  const workQueueUrl = await createQueue(sqs, names.workQueue, {
+    VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: options.maxReceiveCount }),
+  });
+  return { workQueueUrl, deadLetterQueueUrl, workQueueArn: await queueArn(sqs, workQueueUrl), deadLetterQueueArn };
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (QueueUrl === undefined) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
+  return QueueUrl;
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [QueueAttributeName.QueueArn] }),
+  );
+  const arn = Attributes?.[QueueAttributeName.QueueArn];
+  if (arn === undefined) throw new Error(`GetQueueAttributes returned no QueueArn for ${queueUrl}`);
+  return arn;
+}

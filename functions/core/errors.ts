@@ -1,0 +1,107 @@
+/**
+ * Named errors of the scheduler. Every error a caller may act on is a {@link SchedulerError}
+ * subclass carrying the context a reader needs (group id, expected and actual state).
+ */
+import type { GroupStatus, PromotionGroup } from './group.ts';
+
+/** Base class: every scheduler error has a name, a readable message and an optional cause. */
+export class SchedulerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that can never be valid (bad time, empty promotion list…). Nothing was written. */
+export class ValidationError extends SchedulerError {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A bad configuration value: names the key, the value and the allowed range. */
+export class ConfigurationError extends SchedulerError {
+  readonly key: string;
+  readonly value: unknown;
+  constructor(message: string, context: { key: string; value: unknown }) {
+    super(message);
+    this.key = context.key;
+    this.value = context.value;
+  }
+}
+
+/** No group with this id. */
+export class GroupNotFoundError extends SchedulerError {
+  constructor(readonly groupId: string) {
+    super(`Promotion group '${groupId}' does not exist.`);
+  }
+}
+
+/** A group with this id exists already (create is not an upsert). */
+export class GroupAlreadyExistsError extends SchedulerError {
+  constructor(readonly groupId: string) {
+    super(`Promotion group '${groupId}' exists already; choose another id.`);
+  }
+}
+
+/**
+ * The lifecycle table does not allow this transition from the group's current status.
+ * Raised before anything is written.
+ */
+export class TransitionRefusedError extends SchedulerError {
+  constructor(
+    readonly groupId: string,
+    readonly from: GroupStatus,
+    readonly to: GroupStatus,
+    readonly allowed: readonly GroupStatus[],
+    readonly why?: string,
+  ) {
+    super(
+      `Promotion group '${groupId}' cannot go from ${from} to ${to}${why ? ` (${why})` : ''}; from ${from} it can go to ${
+        allowed.length ? allowed.join(', ') : 'nothing (it has ended)'
+      }.`,
+    );
+  }
+}
+
+/**
+ * A conditional write lost the race: someone else changed the group first (a poller claimed it,
+ * an operator cancelled it, a newer run owns it). Carries the group as it is now.
+ */
+export class GroupClaimedElsewhereError extends SchedulerError {
+  constructor(
+    readonly groupId: string,
+    readonly current: PromotionGroup,
+    readonly attempted: string,
+  ) {
+    super(
+      `Promotion group '${groupId}' changed before '${attempted}' could be written: it is now ${current.status} (version ${current.version}, attempt ${current.attempt}).`,
+    );
+  }
+}
+
+/**
+ * A failure that may pass (timeout, throttling, 5xx, 429, network): the group is retried after
+ * a back-off, within the queue's receive limit. Unknown errors are treated as retryable.
+ */
+export class RetryableExecutionError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A failure that will not pass by retrying (4xx, invalid request, invalid response): the group
+ * ends Failed at once with this message as its reason.
+ */
+export class PermanentExecutionError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A work-queue message that is not one the poller writes. Dropped, never retried. */
+export class MalformedMessageError extends SchedulerError {}

@@ -1,0 +1,121 @@
+/**
+ * The promotion group: what it is, the states it goes through, and how it ended.
+ */
+
+/** Lifecycle states, spelled exactly as operators and the API see them. */
+export const GROUP_STATUSES = [
+  'Pending',
+  'Scheduled',
+  'Queued',
+  'Running',
+  'Succeeded',
+  'Failed',
+  'Conflicted',
+  'Cancelled',
+] as const;
+export type GroupStatus = (typeof GROUP_STATUSES)[number];
+
+export const TERMINAL_STATUSES = ['Succeeded', 'Failed', 'Conflicted', 'Cancelled'] as const satisfies readonly GroupStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+export function isTerminal(status: GroupStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly GroupStatus[]).includes(status);
+}
+
+export function isGroupStatus(value: unknown): value is GroupStatus {
+  return typeof value === 'string' && (GROUP_STATUSES as readonly string[]).includes(value);
+}
+
+/** One promotion: a source reference to bring into the group's target branch. */
+export interface Promotion {
+  /** A branch, tag or commit the executor can resolve (e.g. `feature/login`, `refs/tags/v1`, a SHA). */
+  source: string;
+}
+
+/** One conflict a conflict detector (or executor) reported. */
+export interface Conflict {
+  /** The promotion's source whose merge conflicted. */
+  source: string;
+  /** Conflicting paths, as the detector reports them. */
+  paths: string[];
+  /** Any further detail the detector returns. */
+  detail?: string;
+}
+
+/** How a terminal group ended. */
+export type Outcome =
+  | { status: 'Succeeded'; integrationBranch?: string; resultRef?: string; detail?: string }
+  | { status: 'Failed'; reason: string; error?: string }
+  | { status: 'Conflicted'; conflicts: Conflict[]; reason: string }
+  | { status: 'Cancelled'; by: string; reason: string };
+
+/** One entry of the bounded history: a status change and why. */
+export interface Transition {
+  from: GroupStatus | null;
+  to: GroupStatus;
+  /** ISO-8601 UTC. */
+  at: string;
+  reason: string;
+  /** The group's attempt after this transition. */
+  attempt: number;
+  /** Who caused it: `poller`, `executor`, `operator:<name>`, `dead-letter`… */
+  by?: string;
+}
+
+/** The promotion group as the store keeps it. Times are ISO-8601 UTC (`…Z`). */
+export interface PromotionGroup {
+  id: string;
+  /** Repository the target branch lives in (URL, path or name the executor understands). */
+  repository: string;
+  targetBranch: string;
+  /** Applied in this order. At least one. */
+  promotions: Promotion[];
+  status: GroupStatus;
+  /** When to start. Absent while Pending without a time. */
+  scheduledAt?: string;
+  /** Optimistic-concurrency counter: every transition is conditional on it and bumps it. */
+  version: number;
+  /** Claims so far: 0 until first claimed; each claim or re-claim adds one. */
+  attempt: number;
+  /**
+   * `attempt` when an operator last retried the group (absent: 0). The attempts a run may use
+   * (`maxAttempts`) are counted from here, so a retried group gets a fresh budget.
+   */
+  attemptBase?: number;
+  /** Token of the claim that owns the group while Queued/Running. */
+  claimToken?: string;
+  /** While Queued/Running: when the owner's lease runs out and the poller may take it back. */
+  leaseExpiresAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  queuedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  outcome?: Outcome;
+  /** The last execution error, kept across retries (and on a dead-lettered group). */
+  lastError?: string;
+  /** The last {@link HISTORY_LIMIT} transitions, oldest first. */
+  history: Transition[];
+}
+
+/** How many transitions a group keeps. Older ones are dropped. */
+export const HISTORY_LIMIT = 50;
+
+/** What a caller supplies to create a group. */
+export interface NewGroup {
+  id: string;
+  repository: string;
+  targetBranch: string;
+  promotions: Promotion[];
+  /** With a time the group starts Scheduled; without, Pending. */
+  scheduledAt?: string;
+}
+
+/** The message the poller puts on the work queue for one claimed group. */
+export interface WorkMessage {
+  groupId: string;
+  attempt: number;
+  claimToken: string;
+  /** ISO-8601 UTC. */
+  scheduledAt: string;
+}

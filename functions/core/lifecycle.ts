@@ -1,0 +1,85 @@
+/**
+ * The lifecycle as one transition table. Every status change in the scheduler goes through
+ * {@link assertTransition}; a change not in the table is refused before anything is written.
+ *
+ * ```
+ * Pending ─► Scheduled ─► Queued ─► Running ─► Succeeded | Failed | Conflicted
+ *    │           │  ▲        │  ▲      │
+ *    └───────────┴──┼────────┴──┼──────┴──► Cancelled (from Pending, Scheduled, Queued)
+ *                   └─ retry ───┘ (Failed | Conflicted ─► Scheduled by an operator)
+ * ```
+ */
+import { TransitionRefusedError } from './errors.ts';
+import type { GroupStatus } from './group.ts';
+
+/** from → the statuses it may go to, each with the use that makes it. */
+export const TRANSITIONS: Readonly<Record<GroupStatus, Readonly<Partial<Record<GroupStatus, string>>>>> = {
+  Pending: {
+    Scheduled: 'schedule: a time was set',
+    Cancelled: 'cancel',
+  },
+  Scheduled: {
+    Scheduled: 'reschedule',
+    Queued: 'claim: due within the look-ahead, handed to the work queue',
+    Cancelled: 'cancel',
+    Failed: 'misfire policy skip: found later than the tolerance',
+  },
+  Queued: {
+    Queued: 're-claim after the lease expired, or wait for a retry',
+    Running: 'start: the execute function took it',
+    Cancelled: 'cancel: the queued message will be dropped',
+    Failed: 'attempts or retries exhausted',
+  },
+  Running: {
+    Queued: 're-claim after the lease expired, or wait for a retry after a passing error',
+    Succeeded: 'the executor promoted the group',
+    Failed: 'permanent error, or attempts exhausted',
+    Conflicted: 'the conflict detector or the executor reported conflicts',
+  },
+  Succeeded: {},
+  Failed: { Scheduled: 'retry: an operator scheduled a new attempt' },
+  Conflicted: { Scheduled: 'retry: an operator scheduled a new attempt' },
+  Cancelled: {},
+};
+
+/** The statuses `from` may go to. */
+export function allowedTargets(from: GroupStatus): GroupStatus[] {
+  return Object.keys(TRANSITIONS[from]) as GroupStatus[];
+}
+
+export function canTransition(from: GroupStatus, to: GroupStatus): boolean {
+  return to in TRANSITIONS[from];
+}
+
+/**
+ * @throws TransitionRefusedError when the table has no `from → to`, naming what is allowed.
+ */
+export function assertTransition(groupId: string, from: GroupStatus, to: GroupStatus): void {
+  if (!canTransition(from, to)) {
+    throw new TransitionRefusedError(groupId, from, to, allowedTargets(from));
+  }
+}
+
+/**
+ * Operator actions and the statuses each starts from. Two actions can share a transition
+ * (reschedule and retry both lead to Scheduled) and still differ in where they may start:
+ * reschedule moves a group that has not run yet, retry re-runs one that ended badly.
+ */
+export const ACTIONS = {
+  cancel: { from: ['Pending', 'Scheduled', 'Queued'], to: 'Cancelled' },
+  reschedule: { from: ['Pending', 'Scheduled'], to: 'Scheduled' },
+  retry: { from: ['Failed', 'Conflicted'], to: 'Scheduled' },
+} as const satisfies Record<string, { from: readonly GroupStatus[]; to: GroupStatus }>;
+export type OperatorAction = keyof typeof ACTIONS;
+
+/**
+ * @throws TransitionRefusedError when `action` does not start from `from` (naming the statuses
+ *   it does start from), or the lifecycle table refuses the transition.
+ */
+export function assertAction(groupId: string, action: OperatorAction, from: GroupStatus): void {
+  const spec = ACTIONS[action];
+  if (!(spec.from as readonly GroupStatus[]).includes(from)) {
+    throw new TransitionRefusedError(groupId, from, spec.to, allowedTargets(from), `${action} works only from ${spec.from.join(', ')}`);
+  }
+  assertTransition(groupId, from, spec.to);
+}

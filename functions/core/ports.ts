@@ -1,0 +1,181 @@
+/**
+ * Ports: what the core needs from the outside world, named by role. Adapters in
+ * `functions/adapters/` implement them (technology-first names: `DynamoDbGroupStore`,
+ * `SqsWorkQueue`…); tests use fakes.
+ */
+import type { TimerKind } from '../shared/definitions.ts';
+import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
+
+/** Where time is read. Production: the system clock; tests: a settable clock. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => new Date() };
+
+/** One entry of the timer index, as the poller sees it (only projected attributes). */
+export interface TimerEntry {
+  id: string;
+  kind: TimerKind;
+  shard: number;
+  /** Due time (due partition) or lease expiry (lease partition), ISO-8601 UTC. */
+  timerAt: string;
+  status: GroupStatus;
+  version: number;
+  scheduledAt: string;
+  attempt: number;
+  /** See {@link PromotionGroup.attemptBase}; 0 when absent. */
+  attemptBase: number;
+}
+
+/** Attributes a transition may set besides the status. */
+export type GroupPatch = Partial<
+  Pick<
+    PromotionGroup,
+    | 'scheduledAt'
+    | 'attempt'
+    | 'attemptBase'
+    | 'claimToken'
+    | 'leaseExpiresAt'
+    | 'queuedAt'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'outcome'
+    | 'lastError'
+  >
+>;
+
+/** One conditional status change. */
+export interface TransitionRequest {
+  id: string;
+  /**
+   * What the write is conditional on. `version` and `status` always; `claimToken` when the
+   * writer acts for one claim; `leaseExpiredAt` (an instant) when the write takes a group back
+   * from an owner whose lease must have run out by then.
+   */
+  expect: { version: number; status: GroupStatus; claimToken?: string; leaseExpiredAt?: string };
+  to: GroupStatus;
+  /** The history entry written with the change (its `from`/`to` come from the request). */
+  entry: Pick<Transition, 'at' | 'reason' | 'by' | 'attempt'>;
+  set?: GroupPatch;
+  /** Attributes to remove (e.g. the claim token when a group ends). */
+  clear?: (keyof GroupPatch)[];
+  /** The group's timer after the change; `null` removes it (Pending and terminal groups). */
+  timer: { kind: TimerKind; at: string } | null;
+}
+
+/** A conditional write either won (and the group is now at `version`) or lost to someone else. */
+export type TransitionResult =
+  | { won: true; version: number }
+  | { won: false; current: PromotionGroup | undefined };
+
+/** A page of a listing. */
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  cursor?: string;
+}
+
+/**
+ * Durable storage of promotion groups and their timers.
+ *
+ * Guarantees: every write is a single conditional write; a lost race never throws, it returns
+ * the group as it now is ({@link TransitionResult}). The store does not check the lifecycle —
+ * the use cases do, before they write.
+ */
+export interface GroupStore {
+  /**
+   * Write a new group at version 1 (Scheduled when it has a time, else Pending).
+   * @throws GroupAlreadyExistsError when the id is taken; nothing is written.
+   */
+  create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup>;
+  /** The group, or `undefined`. `consistent` asks for a strongly consistent read. */
+  find(id: string, options?: { consistent?: boolean }): Promise<PromotionGroup | undefined>;
+  /** Groups with this status, in no particular order, page by page. */
+  listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>>;
+  /** Timer entries of one partition (`kind`, `shard`) with `timerAt <= upTo`, oldest first. */
+  queryTimers(kind: TimerKind, shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<TimerEntry>>;
+  /** One conditional status change; see {@link TransitionRequest}. */
+  transition(request: TransitionRequest): Promise<TransitionResult>;
+  /**
+   * Extend the lease of a running group without changing its version (a heartbeat is not a
+   * transition). Conditional on version, status Running and the claim token.
+   * @returns false when the group is no longer owned by that claim.
+   */
+  extendLease(id: string, expect: { version: number; claimToken: string }, leaseExpiresAt: string): Promise<boolean>;
+}
+
+/** The outcome of handing messages to the work queue. */
+export interface EnqueueResult {
+  /** Messages that could not be sent after retries, with the reason. */
+  failed: { message: WorkMessage; error: string }[];
+}
+
+/** The work queue between the poller and the execute function. */
+export interface WorkQueue {
+  /**
+   * Send messages, each delayed by its `delaySeconds` (0…900). Never throws for a partial
+   * failure: what could not be sent is returned, and the caller leaves those groups to lease
+   * recovery.
+   */
+  enqueue(messages: { message: WorkMessage; delaySeconds: number }[]): Promise<EnqueueResult>;
+}
+
+/** What both external services are told about a group. */
+export interface PromotionTarget {
+  groupId: string;
+  attempt: number;
+  repository: string;
+  targetBranch: string;
+  /** Source references, in the order they are to be applied. */
+  sources: string[];
+}
+
+/** What the conflict detector answers. An empty list means the group applies cleanly. */
+export interface ConflictReport {
+  conflicts: Conflict[];
+}
+
+/**
+ * The conflict detector: would applying the sources in order onto the target conflict?
+ *
+ * Throws {@link RetryableExecutionError} for a failure that may pass, and
+ * {@link PermanentExecutionError} for one that will not (bad request, invalid response).
+ */
+export interface ConflictDetector {
+  detect(request: PromotionTarget, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport>;
+}
+
+/** The executor's request: the target, plus an idempotency key and a deadline. */
+export interface PromotionRequest extends PromotionTarget {
+  /** `<groupId>:<attempt>`: the same key for every delivery of one attempt. */
+  idempotencyKey: string;
+  /** ISO-8601 UTC; the executor should give up (and say so) rather than run past it. */
+  deadline: string;
+}
+
+/** How an execution ended, as the executor reports it. */
+export type PromotionResult =
+  | { status: 'Succeeded'; integrationBranch?: string; resultRef?: string; detail?: string }
+  | { status: 'Conflicted'; conflicts: Conflict[] }
+  | { status: 'Failed'; reason: string };
+
+/**
+ * The promotion executor: builds the ephemeral integration branch from the target, applies the
+ * sources in order and promotes the result.
+ *
+ * Same error contract as {@link ConflictDetector}. Must be idempotent per `idempotencyKey`.
+ */
+export interface PromotionExecutor {
+  execute(request: PromotionRequest, options: { deadline: Date; signal?: AbortSignal }): Promise<PromotionResult>;
+}
+
+/** Waiting, behind a port so tests need no real sleeps. */
+export interface Sleeper {
+  sleep(ms: number): Promise<void>;
+}
+
+export const realSleeper: Sleeper = {
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};

@@ -1,0 +1,50 @@
+/**
+ * The work-queue message: what the poller writes and the execute function reads.
+ */
+import { MalformedMessageError } from './errors.ts';
+import type { WorkMessage } from './group.ts';
+import { parseInstant } from './timing.ts';
+
+/** The JSON body of a work message. */
+export function encodeWorkMessage(message: WorkMessage): string {
+  return JSON.stringify({
+    groupId: message.groupId,
+    attempt: message.attempt,
+    claimToken: message.claimToken,
+    scheduledAt: message.scheduledAt,
+  });
+}
+
+/**
+ * Parse and validate a message body.
+ * @throws MalformedMessageError saying what is wrong (never retried: it would fail again).
+ */
+export function parseWorkMessage(body: string | undefined): WorkMessage {
+  let data: unknown;
+  try {
+    data = JSON.parse(body ?? '');
+  } catch {
+    throw new MalformedMessageError(`message body is not JSON: ${JSON.stringify((body ?? '').slice(0, 80))}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new MalformedMessageError('message body is not a JSON object');
+  }
+  const record = data as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof record.groupId !== 'string' || record.groupId === '') problems.push('groupId must be a non-empty string');
+  if (!Number.isInteger(record.attempt) || (record.attempt as number) < 1) problems.push('attempt must be an integer ≥ 1');
+  if (typeof record.claimToken !== 'string' || record.claimToken === '') problems.push('claimToken must be a non-empty string');
+  let scheduledAt = '';
+  try {
+    scheduledAt = parseInstant(record.scheduledAt, 'scheduledAt');
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length) throw new MalformedMessageError(`malformed work message: ${problems.join('; ')}`);
+  return {
+    groupId: record.groupId as string,
+    attempt: record.attempt as number,
+    claimToken: record.claimToken as string,
+    scheduledAt,
+  };
+}

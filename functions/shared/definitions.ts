@@ -1,0 +1,50 @@
+/**
+ * Resource definitions shared by the CDK stack (`infra/`), the local stack (`cli/`) and the
+ * integration tests, so that the three cannot drift apart: table key schema, the timer index,
+ * the attributes it projects, and the queue settings.
+ *
+ * Plain data only: no AWS SDK and no CDK imports, so every side can translate it into its own
+ * API (`CreateTableCommand` locally, `dynamodb.Table` in CDK).
+ */
+
+/** Partition key of the table: the group id. */
+export const TABLE_PARTITION_KEY = 'id';
+
+/** The sparse, sharded timer index (see docs/architecture.md, "The timer index"). */
+export const TIMER_INDEX = {
+  name: 'timer',
+  partitionKey: 'timerKey',
+  sortKey: 'timerAt',
+  /**
+   * Non-key attributes projected into the index: only what the poller needs to claim a group
+   * (and to compute the SQS delay) without reading the item. The table key (`id`) and the
+   * index keys are always projected.
+   */
+  nonKeyAttributes: ['status', 'version', 'scheduledAt', 'attempt', 'attemptBase'] as const,
+} as const;
+
+/** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
+export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
+export type TimerKind = (typeof TIMER_KIND)[keyof typeof TIMER_KIND];
+
+/** Attribute definitions as both CreateTable and CDK need them (all keys are strings). */
+export const TABLE_ATTRIBUTES = [TABLE_PARTITION_KEY, TIMER_INDEX.partitionKey, TIMER_INDEX.sortKey] as const;
+
+/** Default resource names for the local stack and tests (the CDK stack lets CloudFormation name them). */
+export const LOCAL_NAMES = {
+  table: 'PromotionGroups',
+  workQueue: 'promotion-work',
+  deadLetterQueue: 'promotion-work-dlq',
+} as const;
+
+/** Queue settings the stack and the local stack share. */
+export const QUEUE_SETTINGS = {
+  /** SQS accepts DelaySeconds from 0 to 900. */
+  maxDelaySeconds: 900,
+  /** SendMessageBatch takes at most ten entries. */
+  maxBatchEntries: 10,
+  /** Dead-letter retention: 14 days, SQS's maximum. */
+  deadLetterRetentionSeconds: 14 * 24 * 60 * 60,
+  /** AWS guidance: the visibility timeout of an event-source queue is at least 6 × the function timeout. */
+  visibilityTimeoutFactor: 6,
+} as const;

@@ -1,0 +1,38 @@
+/**
+ * What the functions read from their environment, validated once at cold start. A missing or
+ * bad variable fails the first invocation with a message naming it — better than a half-working
+ * function.
+ */
+import { schedulerConfigFromEnv, type SchedulerConfig } from '../core/config.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { ENV } from './telemetry-names.ts';
+
+export function requireEnv(env: Record<string, string | undefined>, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) {
+    throw new ConfigurationError(`environment variable ${name} is not set; the stack (or the local stack) sets it.`, {
+      key: name,
+      value: env[name],
+    });
+  }
+  return value;
+}
+
+export interface TableEnvironment {
+  tableName: string;
+  config: SchedulerConfig;
+}
+
+export interface FunctionEnvironment extends TableEnvironment {
+  workQueueUrl: string;
+}
+
+/** Table and scheduler settings (the dead-letter function needs no more). @throws ConfigurationError */
+export function readTableEnvironment(env: Record<string, string | undefined>): TableEnvironment {
+  return { tableName: requireEnv(env, ENV.tableName), config: schedulerConfigFromEnv(env) };
+}
+
+/** Table, work queue and scheduler settings. @throws ConfigurationError */
+export function readFunctionEnvironment(env: Record<string, string | undefined>): FunctionEnvironment {
+  return { ...readTableEnvironment(env), workQueueUrl: requireEnv(env, ENV.workQueueUrl) };
+}

@@ -1,0 +1,44 @@
+/**
+ * Names shared by the functions (which emit) and the stack (alarms, dashboard), so they cannot
+ * drift apart. Metrics are EMF, emitted by Powertools Metrics under {@link METRICS_NAMESPACE}
+ * with the dimension `service` = {@link SERVICE_NAME}.
+ */
+export const SERVICE_NAME = 'promotion-scheduler';
+export const METRICS_NAMESPACE = 'PromotionScheduler';
+
+export const METRIC = {
+  // poll
+  GroupsClaimed: 'GroupsClaimed',
+  ClaimLostRaces: 'ClaimLostRaces',
+  LeasesRecovered: 'LeasesRecovered',
+  AttemptsExhausted: 'AttemptsExhausted',
+  MisfiresSkipped: 'MisfiresSkipped',
+  MisfiresRunLate: 'MisfiresRunLate',
+  EnqueueFailed: 'EnqueueFailed',
+  // execute
+  GroupStarted: 'GroupStarted',
+  StartLateness: 'StartLateness',
+  GroupSucceeded: 'GroupSucceeded',
+  GroupFailed: 'GroupFailed',
+  GroupConflicted: 'GroupConflicted',
+  GroupCancelled: 'GroupCancelled',
+  ExecutionRetried: 'ExecutionRetried',
+  StaleDeliveryDropped: 'StaleDeliveryDropped',
+  // dead-letter
+  GroupDeadLettered: 'GroupDeadLettered',
+} as const;
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** Environment variables the stack sets on the functions (besides the scheduler settings). */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  workQueueUrl: 'WORK_QUEUE_URL',
+  executorTarget: 'EXECUTOR_TARGET',
+  conflictDetectorTarget: 'CONFLICT_DETECTOR_TARGET',
+  /** Secrets Manager secret with the bearer token for an https executor / detector. */
+  executorTokenSecretId: 'EXECUTOR_TOKEN_SECRET_ID',
+  conflictDetectorTokenSecretId: 'CONFLICT_DETECTOR_TOKEN_SECRET_ID',
+  /** The bearer token itself (local use; prefer the secret on AWS). */
+  executorToken: 'EXECUTOR_TOKEN',
+  conflictDetectorToken: 'CONFLICT_DETECTOR_TOKEN',
+} as const;

@@ -1,0 +1,352 @@
+/**
+ * An in-memory {@link GroupStore} with the semantics of `DynamoDbGroupStore`, for unit tests of
+ * the core:
+ *
+ * - one stored item per group with the same layout (history as a map keyed by version, bounded
+ *   to {@link HISTORY_LIMIT}; `timerKey` = `due#<shard>` | `lease#<shard>` and `timerAt`,
+ *   absent for Pending and terminal groups, so the timer index is sparse);
+ * - every transition is conditional on `version` and `status`, plus `claimToken` and
+ *   `leaseExpiresAt <= leaseExpiredAt` when asked; a lost race returns a copy of the group as it
+ *   is now (`current: undefined` when it does not exist), never throws;
+ * - `create` refuses an existing id with `GroupAlreadyExistsError`;
+ * - `queryTimers` returns the index projection sorted by `timerAt` then `id` with `limit` and an
+ *   opaque cursor; like DynamoDB, a page that stopped at `limit` carries a cursor even when
+ *   nothing is left;
+ * - `extendLease` sets `leaseExpiresAt` and `timerAt` without a new version, conditional on
+ *   version, Running and the claim token;
+ * - SET and REMOVE of the same attribute in one transition is refused, as DynamoDB does.
+ *
+ * Everything is deep-copied on the way in and out: a test cannot alias stored state. Every
+ * operation yields once before it reads the state, so concurrent callers (`Promise.all`)
+ * interleave as they would against a real table.
+ *
+ * Test hooks: {@link interfere} (a concurrent writer right before the next conditional write
+ * on an id), {@link overrideIndex} / {@link freezeIndex} (a stale, eventually consistent index
+ * row), {@link seed} (a group in any state), {@link raw} (the stored item), and logs of what
+ * was read and written.
+ */
+import { GroupAlreadyExistsError } from '../../functions/core/errors.ts';
+import {
+  HISTORY_LIMIT,
+  type GroupStatus,
+  type NewGroup,
+  type PromotionGroup,
+  type Transition,
+} from '../../functions/core/group.ts';
+import type {
+  GroupStore,
+  Page,
+  TimerEntry,
+  TransitionRequest,
+  TransitionResult,
+} from '../../functions/core/ports.ts';
+import { shardOf } from '../../functions/core/timing.ts';
+import type { TimerKind } from '../../functions/shared/definitions.ts';
+
+/** The item as the store keeps it (the DynamoDB layout). */
+export interface StoredGroupItem extends Omit<PromotionGroup, 'history'> {
+  history: Record<string, Transition>;
+  timerKey?: string;
+  timerAt?: string;
+}
+
+/** What the timer index holds for one item (keys plus projected attributes). */
+export interface IndexRow {
+  id: string;
+  timerKey: string;
+  timerAt: string;
+  status: GroupStatus;
+  version: number;
+  scheduledAt: string;
+  attempt: number;
+  attemptBase?: number;
+}
+
+export type Interference = (store: MemoryGroupStore, item: StoredGroupItem | undefined) => void | Promise<void>;
+
+/** Deep copy that drops `undefined` like the document client's `removeUndefinedValues`. */
+export function clone<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+function toGroup(item: StoredGroupItem): PromotionGroup {
+  const { history, timerKey: _k, timerAt: _a, ...rest } = clone(item);
+  const entries = Object.entries(history ?? {})
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, entry]) => entry);
+  return { ...rest, history: entries };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class MemoryGroupStore implements GroupStore {
+  readonly shardCount: number;
+  private items = new Map<string, StoredGroupItem>();
+  private readonly interferences = new Map<string, Interference[]>();
+  private readonly indexOverrides = new Map<string, IndexRow | null>();
+
+  /** Every transition request received (won or lost), deep-copied. */
+  readonly transitions: TransitionRequest[] = [];
+  /** Ids of every index row returned by `queryTimers`, in order. */
+  readonly timerReads: string[] = [];
+  /** Every `queryTimers` call. */
+  readonly timerQueries: { kind: TimerKind; shard: number; upTo: string; limit?: number; cursor?: string }[] = [];
+  /** Ids passed to `find`. */
+  readonly finds: string[] = [];
+
+  constructor(options: { shardCount: number } = { shardCount: 4 }) {
+    this.shardCount = options.shardCount;
+  }
+
+  timerKeyOf(kind: TimerKind, id: string): string {
+    return `${kind}#${shardOf(id, this.shardCount)}`;
+  }
+
+  // ---------------------------------------------------------------- GroupStore
+
+  async create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup> {
+    await tick();
+    if (this.items.has(group.id)) throw new GroupAlreadyExistsError(group.id);
+    const status: GroupStatus = group.scheduledAt ? 'Scheduled' : 'Pending';
+    const item: StoredGroupItem = clone({
+      ...group,
+      status,
+      version: 1,
+      attempt: 0,
+      createdAt: entry.at,
+      updatedAt: entry.at,
+      history: { '1': { from: null, to: status, attempt: 0, ...entry } },
+    });
+    if (group.scheduledAt) {
+      item.timerKey = this.timerKeyOf('due', group.id);
+      item.timerAt = group.scheduledAt;
+    }
+    this.items.set(group.id, item);
+    return toGroup(item);
+  }
+
+  async find(id: string): Promise<PromotionGroup | undefined> {
+    await tick();
+    this.finds.push(id);
+    const item = this.items.get(id);
+    return item ? toGroup(item) : undefined;
+  }
+
+  async listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>> {
+    await tick();
+    const limit = options?.limit ?? 100;
+    const after = options?.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : undefined;
+    const matching = [...this.items.values()]
+      .filter((item) => item.status === status && (after === undefined || item.id > after))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const items = matching.slice(0, limit);
+    const last = items.at(-1);
+    return matching.length > limit && last
+      ? { items: items.map(toGroup), cursor: Buffer.from(last.id).toString('base64url') }
+      : { items: items.map(toGroup) };
+  }
+
+  async queryTimers(
+    kind: TimerKind,
+    shard: number,
+    upTo: string,
+    options?: { limit?: number; cursor?: string },
+  ): Promise<Page<TimerEntry>> {
+    await tick();
+    this.timerQueries.push({ kind, shard, upTo, ...clone(options ?? {}) });
+    const key = `${kind}#${shard}`;
+    const after = options?.cursor
+      ? (JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8')) as { timerAt: string; id: string })
+      : undefined;
+    const rows = this.indexRows()
+      .filter((row) => row.timerKey === key && row.timerAt <= upTo)
+      .filter((row) => !after || row.timerAt > after.timerAt || (row.timerAt === after.timerAt && row.id > after.id))
+      .sort((a, b) => (a.timerAt === b.timerAt ? (a.id < b.id ? -1 : 1) : a.timerAt < b.timerAt ? -1 : 1));
+    const limit = options?.limit;
+    const page = limit === undefined ? rows : rows.slice(0, limit);
+    const items: TimerEntry[] = page.map((row) => ({
+      id: row.id,
+      kind,
+      shard,
+      timerAt: row.timerAt,
+      status: row.status,
+      version: row.version,
+      scheduledAt: row.scheduledAt,
+      attempt: row.attempt,
+      attemptBase: row.attemptBase ?? 0,
+    }));
+    this.timerReads.push(...items.map((i) => i.id));
+    const last = page.at(-1);
+    // Like DynamoDB: a page that stopped because of Limit has a LastEvaluatedKey.
+    if (limit !== undefined && page.length === limit && last) {
+      return { items, cursor: Buffer.from(JSON.stringify({ timerAt: last.timerAt, id: last.id })).toString('base64url') };
+    }
+    return { items };
+  }
+
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    await tick();
+    this.transitions.push(clone(request));
+    await this.runInterference(request.id);
+    const item = this.items.get(request.id);
+    const { expect } = request;
+    if (
+      !item ||
+      item.version !== expect.version ||
+      item.status !== expect.status ||
+      (expect.claimToken !== undefined && item.claimToken !== expect.claimToken) ||
+      (expect.leaseExpiredAt !== undefined && (item.leaseExpiresAt === undefined || !(item.leaseExpiresAt <= expect.leaseExpiredAt)))
+    ) {
+      return { won: false, current: item ? toGroup(item) : undefined };
+    }
+    const setKeys = Object.entries(request.set ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k]) => k);
+    const overlap = (request.clear ?? []).filter((k) => setKeys.includes(k));
+    if (overlap.length > 0) {
+      throw new Error(`ValidationException: Two document paths overlap with each other: ${overlap.join(', ')}`);
+    }
+    const version = expect.version + 1;
+    const next: StoredGroupItem = clone(item);
+    next.status = request.to;
+    next.version = version;
+    next.updatedAt = request.entry.at;
+    next.history[String(version)] = clone({ from: expect.status, to: request.to, ...request.entry });
+    if (version - HISTORY_LIMIT >= 1) delete next.history[String(version - HISTORY_LIMIT)];
+    Object.assign(next, clone(Object.fromEntries(Object.entries(request.set ?? {}).filter(([, v]) => v !== undefined))));
+    for (const attribute of request.clear ?? []) delete (next as unknown as Record<string, unknown>)[attribute];
+    if (request.timer) {
+      next.timerKey = this.timerKeyOf(request.timer.kind, request.id);
+      next.timerAt = request.timer.at;
+    } else {
+      delete next.timerKey;
+      delete next.timerAt;
+    }
+    this.items.set(request.id, next);
+    return { won: true, version };
+  }
+
+  async extendLease(id: string, expect: { version: number; claimToken: string }, leaseExpiresAt: string): Promise<boolean> {
+    await tick();
+    await this.runInterference(id);
+    const item = this.items.get(id);
+    if (!item || item.version !== expect.version || item.status !== 'Running' || item.claimToken !== expect.claimToken) {
+      return false;
+    }
+    const next = clone(item);
+    next.leaseExpiresAt = leaseExpiresAt;
+    next.timerAt = leaseExpiresAt;
+    this.items.set(id, next);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- test hooks
+
+  /**
+   * Run `fn` right before the next `times` conditional writes on `id` (transition or
+   * extendLease) — a concurrent writer that got there first. `fn` may mutate the stored item in
+   * place (e.g. bump its version) or call the store itself (e.g. another transition); it is
+   * taken off the queue before it runs, so its own writes are not interfered with.
+   */
+  interfere(id: string, fn: Interference, times = 1): this {
+    const queue = this.interferences.get(id) ?? [];
+    for (let i = 0; i < times; i++) queue.push(fn);
+    this.interferences.set(id, queue);
+    return this;
+  }
+
+  private async runInterference(id: string): Promise<void> {
+    const fn = this.interferences.get(id)?.shift();
+    if (fn) await fn(this, this.items.get(id));
+  }
+
+  /** Make the index show `row` for `id` (or nothing, with `null`) whatever the item says. */
+  overrideIndex(id: string, row: IndexRow | null): this {
+    this.indexOverrides.set(id, clone(row));
+    return this;
+  }
+
+  /** Keep serving the index row `id` has now, as a lagging GSI would, until {@link releaseIndex}. */
+  freezeIndex(id: string): this {
+    const row = this.liveRow(id);
+    return this.overrideIndex(id, row ?? null);
+  }
+
+  releaseIndex(id: string): this {
+    this.indexOverrides.delete(id);
+    return this;
+  }
+
+  /**
+   * Put a group in any state (version, attempt, history as given), with the timer its status
+   * implies: Scheduled → due at `scheduledAt`; Queued/Running → lease at `leaseExpiresAt`;
+   * otherwise none. History entries are keyed by the versions that lead up to `version`.
+   */
+  seed(group: PromotionGroup): this {
+    const { history, ...rest } = clone(group);
+    const item: StoredGroupItem = { ...rest, history: {} };
+    const entries = history.slice(-HISTORY_LIMIT);
+    entries.forEach((entry, i) => {
+      item.history[String(group.version - entries.length + 1 + i)] = entry;
+    });
+    if (group.status === 'Scheduled' && group.scheduledAt) {
+      item.timerKey = this.timerKeyOf('due', group.id);
+      item.timerAt = group.scheduledAt;
+    } else if ((group.status === 'Queued' || group.status === 'Running') && group.leaseExpiresAt) {
+      item.timerKey = this.timerKeyOf('lease', group.id);
+      item.timerAt = group.leaseExpiresAt;
+    }
+    this.items.set(group.id, item);
+    return this;
+  }
+
+  /** Delete an item outright (no condition), as an out-of-band deletion would. */
+  remove(id: string): this {
+    this.items.delete(id);
+    return this;
+  }
+
+  /** The stored item (a copy), with its layout attributes. */
+  raw(id: string): StoredGroupItem | undefined {
+    return clone(this.items.get(id));
+  }
+
+  /** The group (a copy), synchronously. */
+  peek(id: string): PromotionGroup | undefined {
+    const item = this.items.get(id);
+    return item ? toGroup(item) : undefined;
+  }
+
+  ids(): string[] {
+    return [...this.items.keys()];
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  private liveRow(id: string): IndexRow | undefined {
+    const item = this.items.get(id);
+    if (!item || item.timerKey === undefined || item.timerAt === undefined) return undefined;
+    return {
+      id: item.id,
+      timerKey: item.timerKey,
+      timerAt: item.timerAt,
+      status: item.status,
+      version: item.version,
+      scheduledAt: item.scheduledAt as string,
+      attempt: item.attempt,
+      ...(item.attemptBase === undefined ? {} : { attemptBase: item.attemptBase }),
+    };
+  }
+
+  private indexRows(): IndexRow[] {
+    const rows: IndexRow[] = [];
+    for (const id of this.items.keys()) {
+      const row = this.indexOverrides.has(id) ? this.indexOverrides.get(id) : this.liveRow(id);
+      if (row) rows.push(clone(row));
+    }
+    for (const [id, row] of this.indexOverrides) if (row && !this.items.has(id)) rows.push(clone(row));
+    return rows;
+  }
+}

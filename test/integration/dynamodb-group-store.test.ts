@@ -1,0 +1,237 @@
+/**
+ * DynamoDbGroupStore and the operator use cases against DynamoDB Local (the real jar, started by
+ * the global setup). Every test works on its own table.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import {
+  GroupAlreadyExistsError,
+  GroupClaimedElsewhereError,
+  GroupNotFoundError,
+  TransitionRefusedError,
+  ValidationError,
+} from '../../functions/core/errors.ts';
+import { HISTORY_LIMIT } from '../../functions/core/group.ts';
+import { GroupCommands } from '../../functions/core/manage-groups.ts';
+import type { GroupStore } from '../../functions/core/ports.ts';
+import { applyTransition } from '../../functions/core/transition.ts';
+import { silentObserver } from '../../functions/core/observer.ts';
+import { SettableClock } from '../helpers/fakes.ts';
+import { createTestTable, localAws } from '../helpers/emulators.ts';
+
+const SHARDS = 4;
+
+describe('DynamoDbGroupStore on DynamoDB Local', () => {
+  const aws = localAws();
+  let tableName: string;
+  let store: DynamoDbGroupStore;
+  const clock = new SettableClock('2026-11-27T10:00:00.000Z');
+  let commands: GroupCommands;
+
+  beforeAll(async () => {
+    tableName = await createTestTable();
+    store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount: SHARDS });
+    commands = new GroupCommands({ store, clock });
+  });
+
+  const rawItem = async (id: string) =>
+    (await aws.doc.send(new GetCommand({ TableName: tableName, Key: { id }, ConsistentRead: true }))).Item;
+
+  describe('create', () => {
+    it('writes a Scheduled group with a due timer on its shard', async () => {
+      // Prepare / Act
+      const group = await commands.create(
+        { id: 'create-1', repository: 'app', targetBranch: 'main', sources: ['feature/a', 'feature/b'], scheduledAt: '2026-11-27T12:30:00+02:00' },
+        'operator:test',
+      );
+      // Assess
+      expect(group).toMatchObject({ status: 'Scheduled', version: 1, attempt: 0, scheduledAt: '2026-11-27T10:30:00.000Z' });
+      expect(group.promotions.map((p) => p.source)).toEqual(['feature/a', 'feature/b']);
+      const item = await rawItem('create-1');
+      expect(item?.timerKey).toMatch(/^due#[0-3]$/);
+      expect(item?.timerAt).toBe('2026-11-27T10:30:00.000Z');
+      const found = await store.find('create-1', { consistent: true });
+      expect(found?.history).toEqual([
+        expect.objectContaining({ from: null, to: 'Scheduled', by: 'operator:test', attempt: 0 }),
+      ]);
+    });
+
+    it('writes a Pending group without a timer when no time is given', async () => {
+      await commands.create({ id: 'create-2', repository: 'app', targetBranch: 'main', sources: ['x'] }, 'operator:test');
+      const item = await rawItem('create-2');
+      expect(item?.status).toBe('Pending');
+      expect(item).not.toHaveProperty('timerKey');
+    });
+
+    it('refuses a time without offset and writes nothing', async () => {
+      await expect(
+        commands.create({ id: 'create-3', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00' }, 'op'),
+      ).rejects.toThrow(ValidationError);
+      await expect(
+        commands.create({ id: 'create-3', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00' }, 'op'),
+      ).rejects.toThrow(/no UTC offset/);
+      expect(await rawItem('create-3')).toBeUndefined();
+    });
+
+    it('refuses an id that exists already and leaves the first group as it was', async () => {
+      await commands.create({ id: 'create-4', repository: 'app', targetBranch: 'main', sources: ['x'] }, 'op');
+      await expect(
+        commands.create({ id: 'create-4', repository: 'other', targetBranch: 'dev', sources: ['y'] }, 'op'),
+      ).rejects.toThrow(GroupAlreadyExistsError);
+      expect((await rawItem('create-4'))?.repository).toBe('app');
+    });
+  });
+
+  describe('operator transitions', () => {
+    it('reschedules a Scheduled group and moves its timer', async () => {
+      await commands.create({ id: 'resched-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T11:00:00Z' }, 'op');
+      const group = await commands.reschedule('resched-1', '2026-11-28T09:15:00Z', 'operator:test');
+      expect(group).toMatchObject({ status: 'Scheduled', version: 2, scheduledAt: '2026-11-28T09:15:00.000Z' });
+      expect((await rawItem('resched-1'))?.timerAt).toBe('2026-11-28T09:15:00.000Z');
+      expect(group.history.at(-1)?.reason).toMatch(/rescheduled from 2026-11-27T11:00:00.000Z to 2026-11-28T09:15:00.000Z/);
+    });
+
+    it('schedules a Pending group through reschedule', async () => {
+      await commands.create({ id: 'resched-2', repository: 'app', targetBranch: 'main', sources: ['x'] }, 'op');
+      const group = await commands.reschedule('resched-2', '2026-11-28T09:15:00Z', 'op');
+      expect(group.status).toBe('Scheduled');
+      expect((await rawItem('resched-2'))?.timerKey).toMatch(/^due#/);
+    });
+
+    it('cancels a Scheduled group, records who and why, and drops its timer', async () => {
+      await commands.create({ id: 'cancel-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T11:00:00Z' }, 'op');
+      const group = await commands.cancel('cancel-1', 'operator:alice', 'release postponed');
+      expect(group).toMatchObject({ status: 'Cancelled', outcome: { status: 'Cancelled', by: 'operator:alice', reason: 'release postponed' } });
+      const item = await rawItem('cancel-1');
+      expect(item).not.toHaveProperty('timerKey');
+      expect(item).not.toHaveProperty('timerAt');
+    });
+
+    it('refuses to reschedule a cancelled group, naming the transition, and writes nothing', async () => {
+      await commands.create({ id: 'refuse-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T11:00:00Z' }, 'op');
+      await commands.cancel('refuse-1', 'op');
+      const before = await rawItem('refuse-1');
+      const error = await commands.reschedule('refuse-1', '2026-11-29T00:00:00Z', 'op').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransitionRefusedError);
+      expect((error as Error).message).toMatch(/from Cancelled to Scheduled/);
+      expect(await rawItem('refuse-1')).toEqual(before);
+    });
+
+    it('names an unknown id', async () => {
+      await expect(commands.cancel('no-such-group', 'op')).rejects.toThrow(GroupNotFoundError);
+      await expect(commands.get('no-such-group')).rejects.toThrow(/'no-such-group' does not exist/);
+    });
+
+    it('lists groups by status', async () => {
+      await commands.create({ id: 'list-1', repository: 'app', targetBranch: 'main', sources: ['x'] }, 'op');
+      const page = await commands.list('Pending');
+      expect(page.items.map((g) => g.id)).toEqual(expect.arrayContaining(['list-1', 'create-2']));
+      expect(page.items.every((g) => g.status === 'Pending')).toBe(true);
+      await expect(commands.list('Done')).rejects.toThrow(/not a lifecycle state/);
+    });
+
+    it('keeps only the last HISTORY_LIMIT transitions', async () => {
+      await commands.create({ id: 'history-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T11:00:00Z' }, 'op');
+      for (let i = 0; i < HISTORY_LIMIT + 5; i++) {
+        await commands.reschedule('history-1', `2026-12-01T10:${String(i % 60).padStart(2, '0')}:00Z`, 'op');
+      }
+      const group = await commands.get('history-1');
+      expect(group.version).toBe(HISTORY_LIMIT + 6);
+      expect(group.history).toHaveLength(HISTORY_LIMIT);
+      expect(group.history.at(-1)?.reason).toMatch(/to 2026-12-01T10:54:00.000Z/);
+    });
+  });
+
+  describe('cancel racing claim', () => {
+    const claimSpec = (now: string) => ({
+      to: 'Queued' as const,
+      entry: { at: now, by: 'poller', reason: 'claimed' },
+      set: { attempt: 1, claimToken: 'token-1', leaseExpiresAt: '2026-11-27T10:05:00.000Z', queuedAt: now },
+      timer: { kind: 'lease' as const, at: '2026-11-27T10:05:00.000Z' },
+    });
+    const cancelSpec = (now: string) => ({
+      to: 'Cancelled' as const,
+      entry: { at: now, by: 'operator:test', reason: 'cancelled' },
+      set: { finishedAt: now, outcome: { status: 'Cancelled' as const, by: 'operator:test', reason: 'cancelled' } },
+      clear: ['claimToken' as const, 'leaseExpiresAt' as const],
+      timer: null,
+    });
+
+    it('lets exactly one of two writes on the same version win, and the loser sees the winner', async () => {
+      const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+      for (const id of ids) {
+        await commands.create({ id, repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      }
+      const now = clock.now().toISOString();
+      const results = await Promise.all(
+        ids.map(async (id) => {
+          const snapshot = (await store.find(id, { consistent: true }))!;
+          const [claim, cancel] = await Promise.all([
+            applyTransition(store, snapshot, claimSpec(now), silentObserver),
+            applyTransition(store, snapshot, cancelSpec(now), silentObserver),
+          ]);
+          return { id, claim, cancel, final: (await store.find(id, { consistent: true }))! };
+        }),
+      );
+      for (const { claim, cancel, final } of results) {
+        expect([claim.won, cancel.won].filter(Boolean)).toHaveLength(1);
+        const loser = claim.won ? cancel : claim;
+        expect(loser.won).toBe(false);
+        if (!loser.won) expect(loser.current?.status).toBe(final.status);
+        expect(final.status).toBe(claim.won ? 'Queued' : 'Cancelled');
+        expect(final.version).toBe(2);
+      }
+    });
+
+    it('tells an operator whose cancel lost to a claim what the group is now', async () => {
+      // Prepare: the cancel reads the group, then a claim lands before the cancel writes.
+      await commands.create({ id: 'race-op', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      const now = clock.now().toISOString();
+      const racing: GroupStore = {
+        ...bindAll(store),
+        transition: async (request) => {
+          const snapshot = (await store.find(request.id, { consistent: true }))!;
+          await applyTransition(store, snapshot, claimSpec(now), silentObserver);
+          return store.transition(request);
+        },
+      };
+      const racingCommands = new GroupCommands({ store: racing, clock });
+      // Act
+      const error = await racingCommands.cancel('race-op', 'operator:test').catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(GroupClaimedElsewhereError);
+      expect((error as GroupClaimedElsewhereError).current.status).toBe('Queued');
+      expect((error as Error).message).toMatch(/it is now Queued/);
+      expect((await store.find('race-op', { consistent: true }))?.status).toBe('Queued');
+    });
+  });
+
+  it('reports consumed capacity when asked', async () => {
+    const seen: { operation: string; units: number }[] = [];
+    const measured = new DynamoDbGroupStore({
+      client: aws.dynamo,
+      tableName,
+      shardCount: SHARDS,
+      onConsumedCapacity: (operation, capacity) => seen.push({ operation, units: capacity.CapacityUnits ?? 0 }),
+    });
+    await new GroupCommands({ store: measured, clock }).create(
+      { id: 'capacity-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' },
+      'op',
+    );
+    expect(seen).toEqual([{ operation: 'create', units: expect.any(Number) }]);
+    expect(seen[0]!.units).toBeGreaterThan(0);
+  });
+});
+
+/** The store's methods bound to it, so a test can override one and keep the rest. */
+function bindAll(store: GroupStore): GroupStore {
+  return {
+    create: store.create.bind(store),
+    find: store.find.bind(store),
+    listByStatus: store.listByStatus.bind(store),
+    queryTimers: store.queryTimers.bind(store),
+    transition: store.transition.bind(store),
+    extendLease: store.extendLease.bind(store),
+  };
+}

@@ -1,0 +1,395 @@
+import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbGroupStore } from '../../../functions/adapters/dynamodb-group-store.ts';
+import { GroupAlreadyExistsError } from '../../../functions/core/errors.ts';
+import type { TransitionRequest } from '../../../functions/core/ports.ts';
+import { shardOf } from '../../../functions/core/timing.ts';
+
+const TABLE = 'PromotionGroups-test';
+const SHARDS = 4;
+const T0 = '2026-11-27T10:00:00.000Z';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+/**
+ * Substitute the placeholders of an expression so that tests read what DynamoDB would evaluate,
+ * independent of how the adapter names its placeholders: `#version = :v5` → `version = 3`.
+ */
+function resolve(expression: string | undefined, names: Record<string, string> = {}, values: Record<string, unknown> = {}): string {
+  return (expression ?? '')
+    .replace(/#[A-Za-z0-9_]+/g, (p) => names[p] ?? `<unknown name ${p}>`)
+    .replace(/:[A-Za-z0-9_]+/g, (p) => (p in values ? JSON.stringify(values[p]) : `<unknown value ${p}>`));
+}
+
+function lastUpdate(): UpdateCommandInput {
+  const calls = ddb.commandCalls(UpdateCommand);
+  expect(calls).toHaveLength(1);
+  return calls[0]!.args[0].input;
+}
+
+/** The conditions of an update, each resolved, as a set of clauses. */
+function conditionsOf(input: UpdateCommandInput): string[] {
+  return resolve(input.ConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues as Record<string, unknown>)
+    .split(' AND ')
+    .map((c) => c.trim())
+    .sort();
+}
+
+/** The SET and REMOVE clauses of an update, resolved. */
+function updateOf(input: UpdateCommandInput): { set: string[]; remove: string[] } {
+  const text = resolve(input.UpdateExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues as Record<string, unknown>);
+  const setPart = /SET (.*?)(?= REMOVE |$)/.exec(text)?.[1] ?? '';
+  const removePart = /REMOVE (.*)$/.exec(text)?.[1] ?? '';
+  // SET values are JSON, which may contain ", " inside objects: split only before "<path> = ".
+  const set = setPart ? setPart.split(/, (?=[A-Za-z0-9_.]+ = )/) : [];
+  const remove = removePart ? removePart.split(', ') : [];
+  return { set, remove };
+}
+
+const claim = (over: Partial<TransitionRequest> = {}): TransitionRequest => ({
+  id: 'g1',
+  expect: { version: 3, status: 'Scheduled' },
+  to: 'Queued',
+  entry: { at: T0, reason: 'claimed', by: 'poller', attempt: 1 },
+  set: { attempt: 1, claimToken: 'tok-1', leaseExpiresAt: '2026-11-27T10:05:00.000Z', queuedAt: T0 },
+  timer: { kind: 'lease', at: '2026-11-27T10:05:00.000Z' },
+  ...over,
+});
+
+function conditionFailed(item?: Record<string, unknown>): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    ...(item ? { Item: marshall(item, { removeUndefinedValues: true }) } : {}),
+  });
+}
+
+describe('DynamoDbGroupStore', () => {
+  let store: DynamoDbGroupStore;
+
+  beforeEach(() => {
+    ddb.reset();
+    // A plain DynamoDBClient, as the handlers pass it: the adapter wraps it in a document client.
+    store = new DynamoDbGroupStore({ client: new DynamoDBClient({ region: 'eu-west-1' }), tableName: TABLE, shardCount: SHARDS });
+  });
+
+  afterAll(() => {
+    ddb.restore();
+  });
+
+  describe('transition', () => {
+    it('sends one UpdateItem conditional on version and status, returning the old item on failure', async () => {
+      // Prepare
+      ddb.on(UpdateCommand).resolves({});
+      // Act
+      const result = await store.transition(claim());
+      // Assess
+      expect(result).toEqual({ won: true, version: 4 });
+      const input = lastUpdate();
+      expect(input).toMatchObject({ TableName: TABLE, Key: { id: 'g1' }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
+      expect(conditionsOf(input)).toEqual(['status = "Scheduled"', 'version = 3']);
+    });
+
+    it('adds the claim-token condition when the writer acts for a claim', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ expect: { version: 5, status: 'Queued', claimToken: 'tok-9' }, to: 'Running' }));
+      expect(conditionsOf(lastUpdate())).toEqual(['claimToken = "tok-9"', 'status = "Queued"', 'version = 5']);
+    });
+
+    it('adds a lease-expired condition (leaseExpiresAt <= the instant) when taking a group back', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ expect: { version: 5, status: 'Running', leaseExpiredAt: T0 } }));
+      expect(conditionsOf(lastUpdate())).toEqual([`leaseExpiresAt <= "${T0}"`, 'status = "Running"', 'version = 5']);
+    });
+
+    it('sets status, the next version, updatedAt, the patch, the history entry and the lease timer on the shard', async () => {
+      // Prepare
+      ddb.on(UpdateCommand).resolves({});
+      // Act
+      await store.transition(claim());
+      // Assess
+      const { set, remove } = updateOf(lastUpdate());
+      const shard = shardOf('g1', SHARDS);
+      expect(set.sort()).toEqual(
+        [
+          'status = "Queued"',
+          'version = 4',
+          `updatedAt = "${T0}"`,
+          'attempt = 1',
+          'claimToken = "tok-1"',
+          'leaseExpiresAt = "2026-11-27T10:05:00.000Z"',
+          `queuedAt = "${T0}"`,
+          `timerKey = "lease#${shard}"`,
+          'timerAt = "2026-11-27T10:05:00.000Z"',
+          `history.4 = ${JSON.stringify({ from: 'Scheduled', to: 'Queued', at: T0, reason: 'claimed', by: 'poller', attempt: 1 })}`,
+        ].sort(),
+      );
+      expect(remove).toEqual([]);
+    });
+
+    it('sets timerKey due#<shard> for a due timer', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ id: 'release-2026-11-27', to: 'Scheduled', timer: { kind: 'due', at: '2026-11-28T00:00:00.000Z' }, set: { scheduledAt: '2026-11-28T00:00:00.000Z' } }));
+      // shardOf('release-2026-11-27') hash = 1681174903 (independent reference), % 4 = 3
+      expect(updateOf(lastUpdate()).set).toContain('timerKey = "due#3"');
+    });
+
+    it('removes the timer attributes and the cleared ones when the timer is null (group leaves the index)', async () => {
+      // Prepare
+      ddb.on(UpdateCommand).resolves({});
+      // Act
+      await store.transition(
+        claim({
+          expect: { version: 7, status: 'Queued' },
+          to: 'Cancelled',
+          set: { finishedAt: T0, outcome: { status: 'Cancelled', by: 'op', reason: 'no' } },
+          clear: ['claimToken', 'leaseExpiresAt'],
+          timer: null,
+        }),
+      );
+      // Assess
+      const { set, remove } = updateOf(lastUpdate());
+      expect(remove.sort()).toEqual(['claimToken', 'leaseExpiresAt', 'timerAt', 'timerKey']);
+      expect(set.some((s) => s.startsWith('timerKey') || s.startsWith('timerAt'))).toBe(false);
+      expect(set).toContain('outcome = {"status":"Cancelled","by":"op","reason":"no"}');
+    });
+
+    it('drops the history entry HISTORY_LIMIT versions older in the same write', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ expect: { version: 60, status: 'Scheduled' } })); // writes version 61
+      const { set, remove } = updateOf(lastUpdate());
+      expect(set.filter((s) => s.startsWith('history.'))).toEqual([expect.stringMatching(/^history\.61 = /)]);
+      expect(remove).toContain('history.11');
+    });
+
+    it('drops nothing while the history is short', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ expect: { version: 49, status: 'Scheduled' } })); // writes version 50
+      expect(updateOf(lastUpdate()).remove.filter((r) => r.startsWith('history'))).toEqual([]);
+    });
+
+    it('skips patch attributes that are undefined', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ set: { attempt: 2, lastError: undefined } }));
+      const { set } = updateOf(lastUpdate());
+      expect(set).toContain('attempt = 2');
+      expect(set.some((s) => s.startsWith('lastError'))).toBe(false);
+    });
+
+    it('turns a failed condition into { won: false, current } with the history as an array ordered by version', async () => {
+      // Prepare: the item as DynamoDB returns it (marshalled), history keys out of lexical order
+      ddb.on(UpdateCommand).rejects(
+        conditionFailed({
+          id: 'g1',
+          repository: 'app',
+          targetBranch: 'main',
+          promotions: [{ source: 'feature/a' }],
+          status: 'Queued',
+          version: 10,
+          attempt: 2,
+          claimToken: 'other',
+          createdAt: T0,
+          updatedAt: T0,
+          timerKey: 'lease#1',
+          timerAt: T0,
+          history: {
+            '10': { from: 'Running', to: 'Queued', at: '2026-11-27T10:00:10.000Z', reason: 're-claimed', attempt: 2 },
+            '9': { from: 'Queued', to: 'Running', at: '2026-11-27T10:00:09.000Z', reason: 'started', attempt: 1 },
+            '2': { from: 'Scheduled', to: 'Queued', at: '2026-11-27T10:00:02.000Z', reason: 'claimed', attempt: 1 },
+          },
+        }),
+      );
+      // Act
+      const result = await store.transition(claim());
+      // Assess
+      expect(result.won).toBe(false);
+      if (result.won) return;
+      expect(result.current).toMatchObject({ id: 'g1', status: 'Queued', version: 10, attempt: 2, claimToken: 'other' });
+      expect(result.current?.history.map((h) => h.reason)).toEqual(['claimed', 'started', 're-claimed']);
+      expect(result.current).not.toHaveProperty('timerKey');
+      expect(result.current).not.toHaveProperty('timerAt');
+    });
+
+    it('returns { won: false, current: undefined } when the item does not exist', async () => {
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+      expect(await store.transition(claim())).toEqual({ won: false, current: undefined });
+    });
+
+    it('lets any other error propagate', async () => {
+      ddb.on(UpdateCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+      await expect(store.transition(claim())).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+    });
+  });
+
+  describe('create', () => {
+    it('puts a Scheduled group at version 1 with a due timer, conditional on the id not existing', async () => {
+      // Prepare
+      ddb.on(PutCommand).resolves({});
+      // Act
+      const group = await store.create(
+        { id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }], scheduledAt: '2026-11-27T12:00:00.000Z' },
+        { at: T0, reason: 'created', by: 'op' },
+      );
+      // Assess
+      const input = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+      expect(resolve(input.ConditionExpression, input.ExpressionAttributeNames)).toBe('attribute_not_exists(id)');
+      expect(input.TableName).toBe(TABLE);
+      expect(input.Item).toMatchObject({
+        id: 'g1',
+        status: 'Scheduled',
+        version: 1,
+        attempt: 0,
+        timerKey: `due#${shardOf('g1', SHARDS)}`,
+        timerAt: '2026-11-27T12:00:00.000Z',
+        history: { '1': { from: null, to: 'Scheduled', at: T0, reason: 'created', by: 'op', attempt: 0 } },
+      });
+      expect(group.history).toEqual([{ from: null, to: 'Scheduled', at: T0, reason: 'created', by: 'op', attempt: 0 }]);
+      expect(group).not.toHaveProperty('timerKey');
+    });
+
+    it('puts a Pending group without timer attributes', async () => {
+      ddb.on(PutCommand).resolves({});
+      const group = await store.create({ id: 'p', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }] }, { at: T0, reason: 'created', by: 'op' });
+      expect(group.status).toBe('Pending');
+      const item = ddb.commandCalls(PutCommand)[0]!.args[0].input.Item;
+      expect(item).not.toHaveProperty('timerKey');
+      expect(item).not.toHaveProperty('timerAt');
+    });
+
+    it('throws GroupAlreadyExistsError when the id is taken', async () => {
+      ddb.on(PutCommand).rejects(conditionFailed());
+      await expect(
+        store.create({ id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }] }, { at: T0, reason: 'c', by: 'op' }),
+      ).rejects.toBeInstanceOf(GroupAlreadyExistsError);
+    });
+
+    it('lets other errors propagate', async () => {
+      ddb.on(PutCommand).rejects(new Error('socket hang up'));
+      await expect(
+        store.create({ id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }] }, { at: T0, reason: 'c', by: 'op' }),
+      ).rejects.toThrow('socket hang up');
+    });
+  });
+
+  describe('find', () => {
+    it('reads by id, strongly consistent when asked, and returns undefined for a missing item', async () => {
+      ddb.on(GetCommand, { Key: { id: 'there' } }).resolves({
+        Item: { id: 'there', status: 'Scheduled', version: 1, attempt: 0, history: { '1': { from: null, to: 'Scheduled', at: T0, reason: 'c', attempt: 0 } }, timerKey: 'due#0', timerAt: T0 },
+      });
+      ddb.on(GetCommand, { Key: { id: 'missing' } }).resolves({});
+      expect(await store.find('there', { consistent: true })).toMatchObject({ id: 'there', history: [{ to: 'Scheduled' }] });
+      expect(await store.find('missing')).toBeUndefined();
+      expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([true, false]);
+    });
+  });
+
+  describe('queryTimers', () => {
+    it('queries the timer index partition up to the instant and maps the projection', async () => {
+      // Prepare
+      ddb.on(QueryCommand).resolves({
+        Items: [{ id: 'g1', timerKey: 'due#2', timerAt: T0, status: 'Scheduled', version: 3, scheduledAt: T0, attempt: 0 }, { id: 'g2', timerKey: 'due#2', timerAt: T0, status: 'Scheduled', version: 9, scheduledAt: T0, attempt: 4, attemptBase: 3 }],
+      });
+      // Act
+      const page = await store.queryTimers('due', 2, '2026-11-27T10:01:00.000Z', { limit: 50 });
+      // Assess
+      const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
+      expect(input.IndexName).toBe('timer');
+      expect(input.Limit).toBe(50);
+      expect(input.ExclusiveStartKey).toBeUndefined();
+      expect(resolve(input.KeyConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues)).toBe(
+        'timerKey = "due#2" AND timerAt <= "2026-11-27T10:01:00.000Z"',
+      );
+      expect(page).toEqual({
+        items: [{ id: 'g1', kind: 'due', shard: 2, timerAt: T0, status: 'Scheduled', version: 3, scheduledAt: T0, attempt: 0, attemptBase: 0 }, { id: 'g2', kind: 'due', shard: 2, timerAt: T0, status: 'Scheduled', version: 9, scheduledAt: T0, attempt: 4, attemptBase: 3 }],
+      });
+    });
+
+    it('encodes LastEvaluatedKey as an opaque cursor and decodes it back into ExclusiveStartKey', async () => {
+      // Prepare
+      const lastKey = { id: 'g7', timerKey: 'lease#1', timerAt: '2026-11-27T09:59:00.000Z' };
+      ddb.on(QueryCommand).resolvesOnce({ Items: [], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [] });
+      // Act
+      const first = await store.queryTimers('lease', 1, T0);
+      const second = await store.queryTimers('lease', 1, T0, { cursor: first.cursor! });
+      // Assess
+      expect(typeof first.cursor).toBe('string');
+      expect(first.cursor).not.toContain('g7'); // opaque, not the raw key
+      expect(ddb.commandCalls(QueryCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual(lastKey);
+      expect(second).toEqual({ items: [] });
+      expect(second).not.toHaveProperty('cursor');
+    });
+
+    it('lets errors propagate', async () => {
+      ddb.on(QueryCommand).rejects(new Error('ResourceNotFoundException: no such index'));
+      await expect(store.queryTimers('due', 0, T0)).rejects.toThrow('no such index');
+    });
+  });
+
+  describe('listByStatus', () => {
+    it('scans with a status filter until the limit and returns a cursor while more is left', async () => {
+      const item = (id: string) => ({ id, status: 'Failed', version: 2, attempt: 1, history: {} });
+      ddb.on(ScanCommand).resolvesOnce({ Items: [item('a')], LastEvaluatedKey: { id: 'a' } }).resolvesOnce({ Items: [item('b'), item('c')], LastEvaluatedKey: { id: 'c' } });
+      const page = await store.listByStatus('Failed', { limit: 2 });
+      expect(page.items.map((g) => g.id)).toEqual(['a', 'b', 'c']);
+      expect(page.cursor).toBeDefined();
+      const input = ddb.commandCalls(ScanCommand)[0]!.args[0].input;
+      expect(resolve(input.FilterExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues)).toBe('status = "Failed"');
+    });
+  });
+
+  describe('extendLease', () => {
+    it('sets leaseExpiresAt and timerAt without a new version, conditional on version, Running and the token', async () => {
+      // Prepare
+      ddb.on(UpdateCommand).resolves({});
+      // Act
+      const ok = await store.extendLease('g1', { version: 5, claimToken: 'tok-1' }, '2026-11-27T10:10:00.000Z');
+      // Assess
+      expect(ok).toBe(true);
+      const input = lastUpdate();
+      expect(conditionsOf(input)).toEqual(['claimToken = "tok-1"', 'status = "Running"', 'version = 5']);
+      expect(updateOf(input).set.sort()).toEqual(['leaseExpiresAt = "2026-11-27T10:10:00.000Z"', 'timerAt = "2026-11-27T10:10:00.000Z"']);
+    });
+
+    it('returns false when the group is no longer owned by that claim', async () => {
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+      expect(await store.extendLease('g1', { version: 5, claimToken: 'tok-1' }, T0)).toBe(false);
+    });
+
+    it('lets other errors propagate', async () => {
+      ddb.on(UpdateCommand).rejects(new Error('boom'));
+      await expect(store.extendLease('g1', { version: 5, claimToken: 'tok-1' }, T0)).rejects.toThrow('boom');
+    });
+  });
+
+  describe('capacity reporting', () => {
+    it('asks for consumed capacity only when a listener is given, and reports it per operation', async () => {
+      // Prepare
+      const seen: string[] = [];
+      const measured = new DynamoDbGroupStore({
+        client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })),
+        tableName: TABLE,
+        shardCount: SHARDS,
+        onConsumedCapacity: (operation, capacity) => seen.push(`${operation}:${capacity.CapacityUnits}`),
+      });
+      ddb.on(UpdateCommand).resolves({ ConsumedCapacity: { TableName: TABLE, CapacityUnits: 2 } });
+      // Act
+      await measured.transition(claim());
+      await store.transition(claim());
+      // Assess
+      const inputs = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.ReturnConsumedCapacity);
+      expect(inputs).toEqual(['INDEXES', undefined]);
+      expect(seen).toEqual(['transition:Scheduled->Queued:2']);
+    });
+  });
+});

@@ -1,0 +1,465 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { validateSchedulerConfig, type SchedulerConfig } from '../../../functions/core/config.ts';
+import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
+import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
+import { PollUseCase, type PollSummary } from '../../../functions/core/poll.ts';
+import { shardOf } from '../../../functions/core/timing.ts';
+import { RecordingWorkQueue, SettableClock, sequentialTokens } from '../../helpers/fakes.ts';
+import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
+
+const T0 = '2026-11-27T10:00:00.000Z';
+const ms = (iso: string, delta: number): string => new Date(Date.parse(iso) + delta).toISOString();
+
+/** Fixed settings, written out so that the expectations below can be computed by hand. */
+const BASE = {
+  shardCount: 4,
+  lookaheadSeconds: 60,
+  toleranceSeconds: 60,
+  misfirePolicy: 'run-late',
+  batchSize: 500,
+  pollConcurrency: 4,
+  claimConcurrency: 8,
+  maxAttempts: 3,
+  executionLeaseSeconds: 300,
+} as const;
+
+const EMPTY: PollSummary = {
+  claimed: 0, lostRaces: 0, recovered: 0, exhausted: 0, skipped: 0, late: 0,
+  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
+};
+
+function owned(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {
+  return {
+    id,
+    repository: 'app',
+    targetBranch: 'main',
+    promotions: [{ source: 'feature/a' }],
+    status,
+    scheduledAt: '2026-11-27T09:50:00.000Z',
+    version: 4,
+    attempt: 1,
+    claimToken: 'old-token',
+    leaseExpiresAt: '2026-11-27T09:59:59.000Z',
+    queuedAt: '2026-11-27T09:49:00.000Z',
+    createdAt: '2026-11-27T09:00:00.000Z',
+    updatedAt: '2026-11-27T09:50:00.000Z',
+    history: [],
+    ...over,
+  };
+}
+
+describe('PollUseCase', () => {
+  let store: MemoryGroupStore;
+  let queue: RecordingWorkQueue;
+  let clock: SettableClock;
+  let events: TransitionEvent[];
+  let notices: { message: string; context: Record<string, unknown> }[];
+  let observer: SchedulerObserver;
+
+  const configOf = (over: Partial<Record<keyof SchedulerConfig, unknown>> = {}): SchedulerConfig =>
+    validateSchedulerConfig({ ...BASE, ...over });
+
+  const poller = (over: Partial<Record<keyof SchedulerConfig, unknown>> = {}, tokens = 'tok') =>
+    new PollUseCase({ store, queue, clock, config: configOf(over), observer, newToken: sequentialTokens(tokens) });
+
+  const schedule = (id: string, scheduledAt: string) =>
+    store.create({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt }, { at: ms(T0, -3_600_000), reason: 'test', by: 'test' });
+
+  beforeEach(() => {
+    store = new MemoryGroupStore({ shardCount: BASE.shardCount });
+    queue = new RecordingWorkQueue();
+    clock = new SettableClock(T0);
+    events = [];
+    notices = [];
+    observer = { transition: (e) => events.push(e), notice: (message, context) => notices.push({ message, context }) };
+  });
+
+  describe('claim', () => {
+    it('claims a due group: Queued, attempt + 1, new token, lease from scheduledAt, lease timer, history entry', async () => {
+      // Prepare: due in 42.7 s, within the 60 s look-ahead
+      await schedule('g1', '2026-11-27T10:00:42.700Z');
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, claimed: 1, enqueued: 1 });
+      const group = store.peek('g1');
+      expect(group).toMatchObject({
+        status: 'Queued',
+        version: 2,
+        attempt: 1,
+        claimToken: 'tok-1',
+        leaseExpiresAt: '2026-11-27T10:05:42.700Z', // scheduledAt + 300 s
+        queuedAt: T0,
+        updatedAt: T0,
+      });
+      expect(group?.history.at(-1)).toEqual({ from: 'Scheduled', to: 'Queued', at: T0, by: 'poller', attempt: 1, reason: 'claimed' });
+      expect(store.raw('g1')).toMatchObject({ timerKey: `lease#${shardOf('g1', 4)}`, timerAt: '2026-11-27T10:05:42.700Z' });
+      expect(events).toEqual([{ groupId: 'g1', from: 'Scheduled', to: 'Queued', attempt: 1, reason: 'claimed', lateMs: -42_700 }]);
+    });
+
+    it('enqueues with the whole seconds left until scheduledAt (42.7 s → 42) and the claim in the message', async () => {
+      // Prepare
+      await schedule('g1', '2026-11-27T10:00:42.700Z');
+      // Act
+      await poller().run();
+      // Assess
+      expect(queue.sent).toEqual([
+        { message: { groupId: 'g1', attempt: 1, claimToken: 'tok-1', scheduledAt: '2026-11-27T10:00:42.700Z' }, delaySeconds: 42 },
+      ]);
+    });
+
+    it('claims a group that is due now or past (within tolerance) with delay 0', async () => {
+      await schedule('now', T0);
+      await schedule('past', ms(T0, -30_000));
+      const summary = await poller().run();
+      expect(summary).toMatchObject({ claimed: 2, enqueued: 2, late: 0 });
+      expect(queue.sent.map((s) => s.delaySeconds)).toEqual([0, 0]);
+      // A late group's lease counts from now, not from its scheduledAt.
+      expect(store.peek('past')?.leaseExpiresAt).toBe('2026-11-27T10:05:00.000Z');
+    });
+
+    it('claims up to exactly now + look-ahead and leaves later groups untouched', async () => {
+      // Prepare
+      await schedule('edge', '2026-11-27T10:01:00.000Z');
+      await schedule('beyond', '2026-11-27T10:01:00.001Z');
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary.claimed).toBe(1);
+      expect(store.peek('edge')?.status).toBe('Queued');
+      expect(store.peek('beyond')).toMatchObject({ status: 'Scheduled', version: 1, attempt: 0 });
+      expect(store.timerReads).not.toContain('beyond');
+      expect(queue.sentGroupIds()).toEqual(['edge']);
+    });
+
+    it('claims each group once: a second poll finds nothing to do', async () => {
+      // Prepare
+      await schedule('g1', '2026-11-27T10:00:30.000Z');
+      const poll = poller();
+      await poll.run();
+      clock.advance(10_000);
+      // Act
+      const second = await poll.run();
+      // Assess
+      expect(second).toEqual(EMPTY);
+      expect(queue.sentGroupIds()).toEqual(['g1']);
+      expect(store.peek('g1')?.version).toBe(2);
+    });
+
+    it('queries each shard twice — due up to now + look-ahead, lease up to now — and never reads Pending or ended groups', async () => {
+      // Prepare
+      await store.create({ id: 'pending', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }] }, { at: T0, reason: 't', by: 't' });
+      for (const status of ['Succeeded', 'Failed', 'Conflicted', 'Cancelled'] as const) {
+        store.seed(owned(status.toLowerCase(), status, { claimToken: undefined, leaseExpiresAt: '2026-11-27T09:00:00.000Z' }));
+      }
+      await schedule('due', '2026-11-27T10:00:10.000Z');
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toMatchObject({ claimed: 1, stale: 0 });
+      expect(store.timerReads).toEqual(['due']);
+      expect(store.finds).toEqual([]);
+      expect(store.transitions.map((t) => t.id)).toEqual(['due']);
+      const queries = store.timerQueries.map((q) => `${q.kind}#${q.shard}<=${q.upTo}`).sort();
+      expect(queries).toEqual(
+        [0, 1, 2, 3].flatMap((s) => [`due#${s}<=2026-11-27T10:01:00.000Z`, `lease#${s}<=${T0}`]).sort(),
+      );
+    });
+  });
+
+  describe('misfire', () => {
+    it('skip: a group found later than the tolerance ends Failed with reason missed and is not enqueued', async () => {
+      // Prepare: 61 s late, tolerance 60 s
+      await schedule('late', ms(T0, -61_000));
+      // Act
+      const summary = await poller({ misfirePolicy: 'skip' }).run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, skipped: 1 });
+      const group = store.peek('late');
+      expect(group).toMatchObject({ status: 'Failed', finishedAt: T0, attempt: 0, outcome: { status: 'Failed', reason: 'missed' } });
+      expect(group?.outcome).toMatchObject({ error: expect.stringContaining('61000 ms after scheduledAt') });
+      expect(group?.history.at(-1)).toMatchObject({ from: 'Scheduled', to: 'Failed', by: 'poller' });
+      expect(store.raw('late')).not.toHaveProperty('timerKey');
+      expect(queue.calls).toEqual([]);
+    });
+
+    it('skip: exactly at the tolerance is still on time and is claimed', async () => {
+      await schedule('edge', ms(T0, -60_000));
+      const summary = await poller({ misfirePolicy: 'skip' }).run();
+      expect(summary).toMatchObject({ claimed: 1, skipped: 0, late: 0 });
+      expect(store.peek('edge')?.status).toBe('Queued');
+    });
+
+    it('run-late: a group later than the tolerance is claimed, counted late and enqueued without delay', async () => {
+      // Prepare
+      await schedule('late', ms(T0, -61_000));
+      // Act
+      const summary = await poller({ misfirePolicy: 'run-late' }).run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, claimed: 1, late: 1, enqueued: 1 });
+      expect(store.peek('late')).toMatchObject({ status: 'Queued', attempt: 1 });
+      expect(store.peek('late')?.history.at(-1)?.reason).toMatch(/late/);
+      expect(queue.sent).toEqual([{ message: expect.objectContaining({ groupId: 'late' }), delaySeconds: 0 }]);
+      expect(events[0]).toMatchObject({ to: 'Queued', lateMs: 61_000 });
+    });
+  });
+
+  describe('lease recovery', () => {
+    it.each(['Queued', 'Running'] as const)('re-claims a %s group whose lease expired with a new token and attempt + 1, and enqueues it', async (status) => {
+      // Prepare: lease ran out 1 s ago
+      store.seed(owned('g1', status, { startedAt: status === 'Running' ? '2026-11-27T09:50:00.000Z' : undefined }));
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, recovered: 1, enqueued: 1 });
+      expect(store.peek('g1')).toMatchObject({
+        status: 'Queued',
+        version: 5,
+        attempt: 2,
+        claimToken: 'tok-1',
+        leaseExpiresAt: '2026-11-27T10:05:00.000Z',
+        queuedAt: T0,
+      });
+      expect(store.peek('g1')?.history.at(-1)).toMatchObject({ from: status, to: 'Queued', attempt: 2, by: 'poller', reason: expect.stringMatching(/^re-claimed/) });
+      expect(queue.sent).toEqual([
+        { message: { groupId: 'g1', attempt: 2, claimToken: 'tok-1', scheduledAt: '2026-11-27T09:50:00.000Z' }, delaySeconds: 0 },
+      ]);
+      // The write required the lease to be over in the item itself, not only in the index.
+      expect(store.transitions[0]?.expect).toEqual({ version: 4, status, leaseExpiredAt: T0 });
+    });
+
+    it('re-claims a lease that expires exactly now', async () => {
+      store.seed(owned('g1', 'Queued', { leaseExpiresAt: T0 }));
+      expect((await poller().run()).recovered).toBe(1);
+    });
+
+    it('leaves a lease that has not expired yet untouched', async () => {
+      // Prepare
+      store.seed(owned('g1', 'Running', { leaseExpiresAt: ms(T0, 1) }));
+      const before = store.raw('g1');
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual(EMPTY);
+      expect(store.raw('g1')).toEqual(before);
+      expect(store.transitions).toEqual([]);
+    });
+
+    it('does not take back a group whose heartbeat extended the lease after the index was read', async () => {
+      // Prepare: the index still shows the old lease; the item has a fresh one (same version).
+      store.seed(owned('g1', 'Running'));
+      store.freezeIndex('g1');
+      expect(await store.extendLease('g1', { version: 4, claimToken: 'old-token' }, ms(T0, 120_000))).toBe(true);
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, lostRaces: 1 });
+      expect(store.peek('g1')).toMatchObject({ status: 'Running', claimToken: 'old-token', version: 4 });
+      expect(queue.calls).toEqual([]);
+    });
+
+    it('ends a group Failed (attempts exhausted) when its last attempt lost its lease, and does not enqueue it', async () => {
+      // Prepare: attempt 3 of maxAttempts 3
+      store.seed(owned('g1', 'Running', { attempt: 3 }));
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, exhausted: 1 });
+      const group = store.peek('g1');
+      expect(group).toMatchObject({ status: 'Failed', attempt: 3, finishedAt: T0, outcome: { status: 'Failed', reason: 'attempts exhausted' } });
+      expect(group).not.toHaveProperty('claimToken');
+      expect(group).not.toHaveProperty('leaseExpiresAt');
+      expect(group?.history.at(-1)).toMatchObject({ from: 'Running', to: 'Failed', attempt: 3 });
+      expect(store.raw('g1')).not.toHaveProperty('timerKey');
+      expect(queue.calls).toEqual([]);
+    });
+
+    it('re-claims attempt maxAttempts - 1 (one attempt is left)', async () => {
+      store.seed(owned('g1', 'Queued', { attempt: 2 }));
+      const summary = await poller().run();
+      expect(summary).toMatchObject({ recovered: 1, exhausted: 0 });
+      expect(store.peek('g1')?.attempt).toBe(3);
+    });
+
+    it('counts attempts from the last operator retry: a retried group gets a fresh budget', async () => {
+      // Prepare: attempts 1-3 used, retried by an operator (attemptBase 3), attempt 4 lost its lease
+      store.seed(owned('g1', 'Running', { attempt: 4, attemptBase: 3 }));
+      // Act
+      const summary = await poller().run();
+      // Assess: 4 - 3 = 1 attempt used of this run's 3
+      expect(summary).toMatchObject({ recovered: 1, exhausted: 0 });
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 5 });
+    });
+  });
+
+  describe('races and stale entries', () => {
+    it('counts a lost race (an operator cancelled first) without throwing or enqueuing', async () => {
+      // Prepare
+      await schedule('g1', '2026-11-27T10:00:05.000Z');
+      await schedule('g2', '2026-11-27T10:00:06.000Z');
+      store.interfere('g1', async (s) => {
+        await s.transition({
+          id: 'g1',
+          expect: { version: 1, status: 'Scheduled' },
+          to: 'Cancelled',
+          entry: { at: T0, reason: 'cancel', by: 'operator:x', attempt: 0 },
+          timer: null,
+        });
+      });
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, claimed: 1, lostRaces: 1, enqueued: 1 });
+      expect(store.peek('g1')).toMatchObject({ status: 'Cancelled', attempt: 0 });
+      expect(queue.sentGroupIds()).toEqual(['g2']);
+    });
+
+    it('counts a lost race when the skip write loses', async () => {
+      await schedule('g1', ms(T0, -120_000));
+      store.interfere('g1', (_s, item) => {
+        if (item) item.version += 1;
+      });
+      const summary = await poller({ misfirePolicy: 'skip' }).run();
+      expect(summary).toEqual({ ...EMPTY, lostRaces: 1 });
+      expect(store.peek('g1')?.status).toBe('Scheduled');
+    });
+
+    it('skips an index entry whose status does not belong to its partition (stale), writing nothing', async () => {
+      // Prepare: the due partition shows a Queued group; the lease partition shows a Scheduled one.
+      await schedule('g1', '2026-11-27T10:00:05.000Z');
+      store.overrideIndex('g1', { id: 'g1', timerKey: `due#${shardOf('g1', 4)}`, timerAt: '2026-11-27T10:00:05.000Z', status: 'Queued', version: 2, scheduledAt: '2026-11-27T10:00:05.000Z', attempt: 1 });
+      store.overrideIndex('ghost', { id: 'ghost', timerKey: 'lease#0', timerAt: ms(T0, -5_000), status: 'Scheduled', version: 1, scheduledAt: ms(T0, -5_000), attempt: 0 });
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, stale: 2 });
+      expect(store.transitions).toEqual([]);
+      expect(store.peek('g1')).toMatchObject({ status: 'Scheduled', version: 1 });
+    });
+
+    it('does not claim through an outdated index row: the group moved on, the write loses', async () => {
+      // Prepare: the index still shows g1 Scheduled v1; it has been cancelled since.
+      await schedule('g1', '2026-11-27T10:00:05.000Z');
+      store.freezeIndex('g1');
+      await store.transition({
+        id: 'g1', expect: { version: 1, status: 'Scheduled' }, to: 'Cancelled',
+        entry: { at: T0, reason: 'cancel', by: 'operator:x', attempt: 0 }, timer: null,
+      });
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, lostRaces: 1 });
+      expect(store.peek('g1')).toMatchObject({ status: 'Cancelled', version: 2 });
+      expect(queue.calls).toEqual([]);
+    });
+  });
+
+  describe('batch limit', () => {
+    it('claims at most batchSize per shard, earliest first, and reports the shard as truncated', async () => {
+      // Prepare: 8 due groups on one shard (the store's shard count must match the poller's)
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 8; i++) await schedule(`g${i}`, ms(T0, -(i + 1) * 1_000)); // g7 is the earliest
+      // Act
+      const first = await poller({ shardCount: 1, batchSize: 5 }).run();
+      // Assess
+      expect(first).toEqual({ ...EMPTY, claimed: 5, enqueued: 5, truncatedShards: 1 });
+      expect(queue.sentGroupIds().sort()).toEqual(['g3', 'g4', 'g5', 'g6', 'g7']);
+      // The next poll continues with the rest.
+      const second = await poller({ shardCount: 1, batchSize: 5 }, 'tok2').run();
+      expect(second).toMatchObject({ claimed: 3, truncatedShards: 0 });
+      expect(new Set(queue.sentGroupIds()).size).toBe(8);
+    });
+
+    it('does not report a truncated shard when exactly batchSize groups were due', async () => {
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 5; i++) await schedule(`g${i}`, T0);
+      const summary = await poller({ shardCount: 1, batchSize: 5 }).run();
+      expect(summary).toMatchObject({ claimed: 5, truncatedShards: 0 });
+    });
+
+    it('pages through the index in pages of at most 100 up to the batch limit', async () => {
+      // Prepare
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 160; i++) await schedule(`g${String(i).padStart(3, '0')}`, ms(T0, -i * 10));
+      // Act
+      const summary = await poller({ shardCount: 1, batchSize: 150 }).run();
+      // Assess
+      expect(summary).toMatchObject({ claimed: 150, enqueued: 150, truncatedShards: 1 });
+      expect(store.timerQueries.filter((q) => q.kind === 'due').map((q) => q.limit)).toEqual([100, 51]);
+      expect(new Set(queue.sentGroupIds()).size).toBe(150);
+    });
+  });
+
+  describe('enqueue', () => {
+    it('leaves a group whose message could not be sent Queued with its lease, counts it, and recovers it after the lease', async () => {
+      // Prepare
+      await schedule('ok', '2026-11-27T10:00:50.000Z'); // its lease ends 40 s after the other one
+      await schedule('unlucky', '2026-11-27T10:00:10.000Z');
+      queue.failFor(['unlucky'], 'InternalError: SQS had a bad day');
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, claimed: 2, enqueued: 1, enqueueFailed: 1 });
+      expect(queue.sentGroupIds()).toEqual(['ok']);
+      expect(store.peek('unlucky')).toMatchObject({ status: 'Queued', attempt: 1, leaseExpiresAt: '2026-11-27T10:05:10.000Z' });
+      expect(store.raw('unlucky')).toMatchObject({ timerKey: `lease#${shardOf('unlucky', 4)}` });
+      expect(notices).toEqual([
+        { message: expect.stringContaining('enqueue failed'), context: { groupId: 'unlucky', attempt: 1, error: 'InternalError: SQS had a bad day' } },
+      ]);
+
+      // Act again: once the lease is over, the next poll re-claims and re-sends it.
+      queue.recover();
+      clock.set('2026-11-27T10:05:10.000Z');
+      const later = await poller({}, 'tok2').run();
+      // Assess
+      expect(later).toEqual({ ...EMPTY, recovered: 1, enqueued: 1 });
+      expect(queue.sentFor('unlucky')?.message).toEqual({ groupId: 'unlucky', attempt: 2, claimToken: 'tok2-1', scheduledAt: '2026-11-27T10:00:10.000Z' });
+    });
+
+    it('reports a shard whose queue call fails outright, after the claim was written (lease recovery takes it from there)', async () => {
+      await schedule('g1', T0);
+      queue.throwOnNextCall(new Error('network down'));
+      const summary = await poller().run();
+      expect(summary).toMatchObject({ claimed: 1, enqueued: 0, failedShards: 1 });
+      expect(summary.errors).toEqual([expect.stringMatching(/^shard \d+: Error: network down$/)]);
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1 });
+    });
+
+    it('polls the other shards when one shard fails', async () => {
+      store = new MemoryGroupStore({ shardCount: 2 });
+      const ids = Array.from({ length: 40 }, (_, i) => `spread-${i}`);
+      for (const id of ids) await schedule(id, T0);
+      const original = store.queryTimers.bind(store);
+      store.queryTimers = async (kind, shard, upTo, options) => {
+        if (shard === 0) throw new Error('throttled');
+        return original(kind, shard, upTo, options);
+      };
+      const summary = await poller({ shardCount: 2 }).run();
+      const onShard1 = ids.filter((id) => shardOf(id, 2) === 1).length;
+      expect(onShard1).toBeGreaterThan(0);
+      expect(summary).toMatchObject({ claimed: onShard1, failedShards: 1, errors: ['shard 0: Error: throttled'] });
+    });
+  });
+
+  describe('concurrency', () => {
+    it('two pollers at once over 200 groups: every group claimed and enqueued exactly once', async () => {
+      // Prepare: 200 groups due at the same instant
+      const ids = Array.from({ length: 200 }, (_, i) => `group-${i}`);
+      for (const id of ids) await schedule(id, T0);
+      const a = poller({}, 'A');
+      const b = poller({}, 'B');
+      // Act
+      const [sa, sb] = await Promise.all([a.run(), b.run()]);
+      // Assess
+      expect(sa.claimed + sb.claimed).toBe(200);
+      expect(sa.lostRaces + sb.lostRaces).toBeGreaterThan(0); // they really raced
+      expect(sa.claimed + sa.lostRaces + sb.claimed + sb.lostRaces).toBe(400);
+      expect(queue.sentGroupIds().sort()).toEqual([...ids].sort());
+      for (const sent of queue.sent) {
+        const group = store.peek(sent.message.groupId);
+        expect(group).toMatchObject({ status: 'Queued', attempt: 1, version: 2, claimToken: sent.message.claimToken });
+        expect(group?.history.filter((h) => h.to === 'Queued')).toHaveLength(1);
+      }
+    });
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * Alarms and the dashboard. Metric names come from `functions/shared/telemetry-names.ts`, the
+ * module the functions emit them with (Powertools Metrics, EMF, dimension `service`).
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
+import type { MetricName } from '../../functions/shared/telemetry-names.ts';
+
+export interface SchedulerMonitoringProps {
+  pollFunction: IFunction;
+  /** Present once the execute handler exists. */
+  executeFunction?: IFunction;
+  /** Present once the dead-letter handler exists. */
+  deadLetterFunction?: IFunction;
+  workQueue: IQueue;
+  deadLetterQueue: IQueue;
+  /** The lateness alarm fires when p99 start lateness exceeds this. */
+  toleranceSeconds: number;
+  /** Existing SNS topic every alarm notifies, if any. */
+  alarmTopicArn?: string | undefined;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/** A scheduler metric, as the functions emit it. */
+export function schedulerMetric(name: MetricName, statistic = 'Sum', label?: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic,
+    period: PERIOD,
+    ...(label ? { label } : {}),
+  });
+}
+
+/** Alarms (DLQ not empty, function errors, start lateness) and a dashboard. */
+export class SchedulerMonitoring extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: SchedulerMonitoringProps) {
+    super(scope, id);
+    const { pollFunction, executeFunction, deadLetterFunction, workQueue, deadLetterQueue } = props;
+
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+        alarmDescription:
+          'Work messages reached the dead-letter queue: their groups used up their deliveries. The dead-letter function ends them Failed; look at the groups and the execute logs.',
+        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'PollErrors', {
+        alarmDescription:
+          'The poll function failed in 2 of the last 3 five-minute periods: due groups are not being claimed. See the poll logs.',
+        metric: pollFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'StartLatenessP99', {
+        alarmDescription: `p99 start lateness is above the tolerance (${props.toleranceSeconds} s): groups start later than promised. Check poll interval vs look-ahead, execute concurrency and throttles.`,
+        metric: schedulerMetric(METRIC.StartLateness, 'p99'),
+        threshold: props.toleranceSeconds * 1000,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    if (executeFunction) {
+      this.alarms.push(
+        new cloudwatch.Alarm(this, 'ExecuteErrors', {
+          alarmDescription:
+            'The execute function failed as a whole (crash or timeout, not a single record): its batch will be delivered again. See the execute logs.',
+          metric: executeFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    if (deadLetterFunction) {
+      this.alarms.push(
+        new cloudwatch.Alarm(this, 'DeadLetterErrors', {
+          alarmDescription:
+            'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.',
+          metric: deadLetterFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
+    if (props.alarmTopicArn) {
+      const action = new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn));
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
+    const functions = [
+      ['poll', pollFunction],
+      ['execute', executeFunction],
+      ['dead-letter', deadLetterFunction],
+    ].filter((entry): entry is [string, IFunction] => entry[1] !== undefined);
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+      widgets: [
+        [
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Claims',
+            width: 8,
+            left: [
+              schedulerMetric(METRIC.GroupsClaimed, 'Sum', 'claimed'),
+              schedulerMetric(METRIC.ClaimLostRaces, 'Sum', 'lost races'),
+              schedulerMetric(METRIC.LeasesRecovered, 'Sum', 'leases recovered'),
+              schedulerMetric(METRIC.EnqueueFailed, 'Sum', 'enqueue failed'),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Starts',
+            width: 8,
+            left: [
+              schedulerMetric(METRIC.GroupStarted, 'Sum', 'started'),
+              schedulerMetric(METRIC.MisfiresRunLate, 'Sum', 'misfires run late'),
+              schedulerMetric(METRIC.MisfiresSkipped, 'Sum', 'misfires skipped'),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Start lateness (ms)',
+            width: 8,
+            left: [
+              schedulerMetric(METRIC.StartLateness, 'p50', 'p50'),
+              schedulerMetric(METRIC.StartLateness, 'p99', 'p99'),
+              schedulerMetric(METRIC.StartLateness, 'Maximum', 'max'),
+            ],
+            leftAnnotations: [{ value: props.toleranceSeconds * 1000, label: 'tolerance' }],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Outcomes by state',
+            width: 8,
+            stacked: true,
+            left: [
+              schedulerMetric(METRIC.GroupSucceeded, 'Sum', 'Succeeded'),
+              schedulerMetric(METRIC.GroupFailed, 'Sum', 'Failed'),
+              schedulerMetric(METRIC.GroupConflicted, 'Sum', 'Conflicted'),
+              schedulerMetric(METRIC.GroupCancelled, 'Sum', 'Cancelled'),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Retries and drops',
+            width: 8,
+            left: [
+              schedulerMetric(METRIC.ExecutionRetried, 'Sum', 'retried'),
+              schedulerMetric(METRIC.StaleDeliveryDropped, 'Sum', 'stale deliveries dropped'),
+              schedulerMetric(METRIC.AttemptsExhausted, 'Sum', 'attempts exhausted'),
+              schedulerMetric(METRIC.GroupDeadLettered, 'Sum', 'dead-lettered'),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Queues',
+            width: 8,
+            left: [
+              workQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'work visible' }),
+              workQueue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'work in flight or delayed' }),
+              deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'DLQ depth' }),
+            ],
+            right: [
+              workQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: 'oldest work message (s)' }),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Function errors and throttles',
+            width: 12,
+            left: functions.flatMap(([name, fn]) => [
+              fn.metricErrors({ period: PERIOD, statistic: 'Sum', label: `${name} errors` }),
+              fn.metricThrottles({ period: PERIOD, statistic: 'Sum', label: `${name} throttles` }),
+            ]),
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Function duration p99 (ms)',
+            width: 12,
+            left: functions.map(([name, fn]) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label: name })),
+          }),
+        ],
+      ],
+    });
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The promotion scheduler on AWS (see docs/architecture.md):
+ *
+ * EventBridge rule → poll function → DynamoDB table (timer index) → SQS work queue →
+ * execute function → executor / conflict detector; work queue → dead-letter queue →
+ * dead-letter function. Plus alarms, a dashboard and outputs.
+ *
+ * The execute and dead-letter functions are wired when their handler files exist
+ * ({@link HandlerEntries}); the queues they consume exist from the start.
+ */
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { schedulerConfigToEnv } from '../../functions/core/config.ts';
+import { QUEUE_SETTINGS, TABLE_PARTITION_KEY, TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
+import { configWarnings } from '../config.ts';
+import type { StackConfig } from '../config.ts';
+import { SchedulerFunction } from '../constructs/scheduler-function.ts';
+import { SchedulerMonitoring } from '../constructs/scheduler-monitoring.ts';
+import { REPO_ROOT } from '../entries.ts';
+import type { HandlerEntries } from '../entries.ts';
+
+export interface SchedulerStackProps extends StackProps {
+  config: StackConfig;
+  entries: HandlerEntries;
+  /** Bundling's project root (holds package-lock.json). @default the repository root */
+  projectRoot?: string;
+}
+
+/** Timeout of the dead-letter function: one DynamoDB write per record. */
+const DEAD_LETTER_TIMEOUT_SECONDS = 30;
+
+export class SchedulerStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly workQueue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly pollFunction: SchedulerFunction;
+  readonly executeFunction: SchedulerFunction | undefined;
+  readonly deadLetterFunction: SchedulerFunction | undefined;
+  readonly pollRule: events.Rule;
+  readonly monitoring: SchedulerMonitoring;
+
+  constructor(scope: Construct, id: string, props: SchedulerStackProps) {
+    super(scope, id, props);
+    const { config, entries } = props;
+    const projectRoot = props.projectRoot ?? REPO_ROOT;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    for (const { id: warningId, message } of configWarnings(config)) Annotations.of(this).addWarningV2(warningId, message);
+
+    // ── Table ────────────────────────────────────────────────────────────────────────────
+    this.table = new dynamodb.Table(this, 'Groups', {
+      partitionKey: { name: TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: config.deletionProtection,
+      removalPolicy,
+    });
+    // Sparse: only groups carrying a timer (Scheduled, Queued, Running) are in the index.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TIMER_INDEX.name,
+      partitionKey: { name: TIMER_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TIMER_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TIMER_INDEX.nonKeyAttributes],
+    });
+    const tableArn = this.table.tableArn;
+    const timerIndexArn = `${tableArn}/index/${TIMER_INDEX.name}`;
+
+    // ── Queues ───────────────────────────────────────────────────────────────────────────
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(QUEUE_SETTINGS.deadLetterRetentionSeconds),
+      visibilityTimeout: Duration.seconds(QUEUE_SETTINGS.visibilityTimeoutFactor * DEAD_LETTER_TIMEOUT_SECONDS),
+    });
+    this.workQueue = new sqs.Queue(this, 'WorkQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(config.workQueueVisibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.scheduler.maxAttempts },
+    });
+
+    // ── Functions ────────────────────────────────────────────────────────────────────────
+    const environment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
+      [ENV.tableName]: this.table.tableName,
+      [ENV.workQueueUrl]: this.workQueue.queueUrl,
+      ...schedulerConfigToEnv(config.scheduler),
+    };
+    const common = {
+      environment,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+      projectRoot,
+    };
+
+    this.pollFunction = new SchedulerFunction(this, 'Poll', {
+      ...common,
+      entry: entries.poll,
+      description: 'promotion-scheduler: claims due promotion groups and queues them',
+      timeout: Duration.seconds(config.pollTimeoutSeconds),
+    });
+    const pollRole = this.pollFunction.role;
+    // Poll: query the timer index; claim and recover with conditional UpdateItem, reading
+    // the group (GetItem) when a claim loses its race; send the claimed work.
+    pollRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'QueryTimerIndex', actions: ['dynamodb:Query'], resources: [timerIndexArn] }));
+    pollRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ClaimGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+    );
+    this.workQueue.grants.actions(pollRole, ['sqs:SendMessage']);
+
+    // A poll that failed is not retried: the next scheduled poll does the same work.
+    this.pollRule = new events.Rule(this, 'PollSchedule', {
+      description: `promotion-scheduler: poll every ${config.pollIntervalMinutes} minute(s)`,
+      schedule: events.Schedule.rate(Duration.minutes(config.pollIntervalMinutes)),
+      enabled: config.enabled,
+      targets: [new targets.LambdaFunction(this.pollFunction.function, { retryAttempts: 0 })],
+    });
+    this.pollFunction.function.configureAsyncInvoke({ retryAttempts: 0 });
+
+    if (entries.execute) {
+      this.executeFunction = new SchedulerFunction(this, 'Execute', {
+        ...common,
+        environment: {
+          ...environment,
+          [ENV.executorTarget]: config.executorTarget.value,
+          [ENV.conflictDetectorTarget]: config.conflictDetectorTarget.value,
+          // Read by functions/shared/services.ts.
+          ...(config.executorTokenSecretArn ? { [ENV.executorTokenSecretId]: config.executorTokenSecretArn } : {}),
+          ...(config.conflictDetectorTokenSecretArn ? { [ENV.conflictDetectorTokenSecretId]: config.conflictDetectorTokenSecretArn } : {}),
+        },
+        entry: entries.execute,
+        description: 'promotion-scheduler: runs queued promotion groups through the detector and the executor',
+        timeout: Duration.seconds(config.executeTimeoutSeconds),
+      });
+      const role = this.executeFunction.role;
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'RunGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+      );
+      // The event source grants consume on the work queue: Receive/Delete, and the
+      // ChangeMessageVisibility the function uses to delay a retry by its back-off.
+      this.executeFunction.function.addEventSource(
+        new SqsEventSource(this.workQueue, {
+          batchSize: config.executeBatchSize,
+          maxConcurrency: config.executeMaxConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
+      const invokable = [config.executorTarget.target, config.conflictDetectorTarget.target].flatMap((t) =>
+        t.kind === 'lambda' ? [t.arn] : [],
+      );
+      if (invokable.length > 0) {
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ sid: 'InvokeTargets', actions: ['lambda:InvokeFunction'], resources: [...new Set(invokable)] }),
+        );
+      }
+      const secrets = [config.executorTokenSecretArn, config.conflictDetectorTokenSecretArn].filter((arn): arn is string => arn !== undefined);
+      if (secrets.length > 0) {
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ sid: 'ReadTargetTokens', actions: ['secretsmanager:GetSecretValue'], resources: [...new Set(secrets)] }),
+        );
+      }
+    }
+
+    if (entries.deadLetter) {
+      this.deadLetterFunction = new SchedulerFunction(this, 'DeadLetter', {
+        ...common,
+        entry: entries.deadLetter,
+        description: 'promotion-scheduler: ends dead-lettered promotion groups as Failed',
+        timeout: Duration.seconds(DEAD_LETTER_TIMEOUT_SECONDS),
+        memorySize: 256,
+      });
+      this.deadLetterFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'FailGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+      );
+      this.deadLetterFunction.function.addEventSource(
+        new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
+      );
+    }
+
+    // ── Monitoring ───────────────────────────────────────────────────────────────────────
+    this.monitoring = new SchedulerMonitoring(this, 'Monitoring', {
+      pollFunction: this.pollFunction.function,
+      ...(this.executeFunction ? { executeFunction: this.executeFunction.function } : {}),
+      ...(this.deadLetterFunction ? { deadLetterFunction: this.deadLetterFunction.function } : {}),
+      workQueue: this.workQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      toleranceSeconds: config.scheduler.toleranceSeconds,
+      alarmTopicArn: config.alarmTopicArn,
+    });
+
+    // ── Outputs ──────────────────────────────────────────────────────────────────────────
+    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'DynamoDB table of promotion groups' });
+    new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl, description: 'SQS work queue' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'SQS dead-letter queue' });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+      description: 'CloudWatch dashboard',
+    });
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * docs/configuration.md cannot drift from the specs: every key has a row with its default and
+ * range, and the scheduling keys show their environment variable.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
+import { INFRA_KEYS } from '../../infra/config.ts';
+import { REPO_ROOT } from '../../infra/entries.ts';
+
+const doc = readFileSync(join(REPO_ROOT, 'docs/configuration.md'), 'utf8');
+
+function rowOf(key: string): string | undefined {
+  return doc.split('\n').find((line) => line.startsWith(`| \`${key}\` |`));
+}
+
+function shown(value: unknown): string {
+  return value === '' ? "`''`" : `\`${String(value)}\``;
+}
+
+describe('docs/configuration.md', () => {
+  it.each(Object.entries({ ...SCHEDULER_KEYS, ...INFRA_KEYS }))('documents %s with its default and range', (key, spec) => {
+    const row = rowOf(key);
+    expect(row, `no table row for ${key}`).toBeDefined();
+    const cells = row!.split(' | ');
+    expect(cells[2], `default of ${key}`).toBe(shown(spec.default));
+    if (spec.kind === 'integer') expect(cells[3]).toContain(`integer ${spec.min} … ${spec.max}`);
+    if (spec.kind === 'enum') for (const value of spec.values) expect(cells[3]).toContain(`\`${value}\``);
+    if (spec.kind === 'retention') for (const value of spec.values) expect(cells[3]).toContain(String(value));
+    if ('env' in spec) expect(row).toContain(`\`${spec.env}\``);
+  });
+
+  it('documents no key that does not exist', () => {
+    const keys = new Set([...Object.keys(SCHEDULER_KEYS), ...Object.keys(INFRA_KEYS)]);
+    const documented = [...doc.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.filter((key) => !keys.has(key!))).toEqual([]);
+  });
+});

@@ -1,0 +1,425 @@
+/**
+ * Template assertions on the scheduler stack. Two stacks are synthesised once each:
+ * - "full": cdk.json defaults, the real poll handler, and a fixture file standing in for the
+ *   execute and dead-letter handlers (so their wiring is tested before they exist);
+ * - "tuned": context overrides as `cdk deploy -c key=value` passes them; poll and execute
+ *   handlers only;
+ * - "poll only": defaults, before the execute and dead-letter handlers exist.
+ * Only "full" is bundled and checked by CloudFormation's validation (both take seconds).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
+import { TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
+import type { SchedulerStack } from '../../infra/stacks/scheduler-stack.ts';
+import { allStatements, buildStack, FIXTURE_HANDLER, POLL_HANDLER, statementsOfRole } from './support.ts';
+
+const EXECUTOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:promotion-executor';
+const DETECTOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:conflict-detector:live';
+const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:scheduler-alarms';
+const TOKEN_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:scheduler/executor-token-AbC123';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
+
+function resourcesOfType(template: Template, type: string): [string, Resources[string]][] {
+  return Object.entries(template.toJSON()['Resources'] as Resources).filter(([, r]) => r.Type === type);
+}
+
+function functionProps(template: Template, idPrefix: string): Record<string, unknown> {
+  const found = resourcesOfType(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith(`${idPrefix}Function`));
+  if (!found) throw new Error(`no function ${idPrefix}`);
+  return found[1].Properties;
+}
+
+function envOf(template: Template, idPrefix: string): Record<string, unknown> {
+  return (functionProps(template, idPrefix)['Environment'] as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** Context key that limits bundling to the listed stacks (none). */
+const SKIP_BUNDLING = 'aws:cdk:bundling-stacks';
+
+const outdir = mkdtempSync(join(tmpdir(), 'scheduler-infra-'));
+let full: { stack: SchedulerStack; template: Template };
+let tuned: { stack: SchedulerStack; template: Template };
+let pollOnly: { stack: SchedulerStack; template: Template };
+
+beforeAll(() => {
+  // GIVEN the default context and every handler present
+  const a = buildStack(
+    { executorTarget: EXECUTOR_ARN, conflictDetectorTarget: DETECTOR_ARN },
+    { poll: POLL_HANDLER, execute: FIXTURE_HANDLER, deadLetter: FIXTURE_HANDLER },
+    { outdir: join(outdir, 'full'), cfnValidation: true },
+  );
+  // WHEN it is synthesised (bundling and CloudFormation's own validation included)
+  a.app.synth();
+  full = { stack: a.stack, template: Template.fromStack(a.stack) };
+
+  // GIVEN overrides as strings, as `-c key=value` passes them, and no dead-letter handler
+  // (bundling skipped: the full stack proves it works)
+  const b = buildStack(
+    {
+      [SKIP_BUNDLING]: [],
+      pollIntervalMinutes: '5',
+      toleranceSeconds: '120',
+      lookaheadSeconds: '90',
+      maxAttempts: '7',
+      enabled: 'false',
+      executeTimeoutSeconds: '60',
+      removalPolicy: 'destroy',
+      deletionProtection: 'false',
+      logRetentionDays: '90',
+      logLevel: 'debug',
+      executorTarget: 'https://executor.example.com/promote',
+      executorTokenSecretArn: TOKEN_SECRET_ARN,
+      alarmTopicArn: TOPIC_ARN,
+    },
+    { poll: FIXTURE_HANDLER, execute: FIXTURE_HANDLER },
+  );
+  tuned = { stack: b.stack, template: Template.fromStack(b.stack) };
+
+  // GIVEN the defaults and only the poll handler
+  const c = buildStack({ [SKIP_BUNDLING]: [] }, { poll: FIXTURE_HANDLER });
+  pollOnly = { stack: c.stack, template: Template.fromStack(c.stack) };
+}, 120_000);
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('the poll schedule', () => {
+  it('polls every minute by default and is enabled', () => {
+    full.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+  });
+
+  it('follows pollIntervalMinutes', () => {
+    tuned.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+
+  it('is disabled, not removed, when enabled is false', () => {
+    tuned.template.hasResourceProperties('AWS::Events::Rule', { State: 'DISABLED' });
+    tuned.template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('claims due') });
+  });
+
+  it('targets the poll function without retries, since the next poll does the same work', () => {
+    full.template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    full.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
+  });
+});
+
+describe('the table', () => {
+  it('is on-demand with point-in-time recovery, AWS-managed encryption and deletion protection', () => {
+    full.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    full.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has the sparse timer index projecting only what the poller needs', () => {
+    full.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TIMER_INDEX.name,
+          KeySchema: [
+            { AttributeName: TIMER_INDEX.partitionKey, KeyType: 'HASH' },
+            { AttributeName: TIMER_INDEX.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TIMER_INDEX.nonKeyAttributes] },
+        },
+      ],
+    });
+  });
+
+  it('takes deletion protection and removal policy from context', () => {
+    tuned.template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+    tuned.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('the queues', () => {
+  it('encrypt at rest and refuse requests without TLS', () => {
+    for (const [, queue] of resourcesOfType(full.template, 'AWS::SQS::Queue')) {
+      expect(queue.Properties['SqsManagedSseEnabled']).toBe(true);
+    }
+    const policies = resourcesOfType(full.template, 'AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, policy] of policies) {
+      expect((policy.Properties['PolicyDocument'] as { Statement: unknown[] }).Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('redrive to the dead-letter queue after maxAttempts deliveries', () => {
+    full.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: SCHEDULER_KEYS.maxAttempts.default },
+    });
+    tuned.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 7 }) });
+  });
+
+  it('keep dead letters for 14 days', () => {
+    full.template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
+  it('hide a message for at least 6 × the timeout of the function consuming it', () => {
+    for (const { template, prefix, queue } of [
+      { template: full.template, prefix: 'Execute', queue: 'WorkQueue' },
+      { template: full.template, prefix: 'DeadLetter', queue: 'DeadLetterQueue' },
+    ]) {
+      const timeout = functionProps(template, prefix)['Timeout'] as number;
+      const [, q] = resourcesOfType(template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(queue) && !id.startsWith('DeadLetterQueuePolicy'))!;
+      expect(q.Properties['VisibilityTimeout'] as number).toBeGreaterThanOrEqual(6 * timeout);
+    }
+    tuned.template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360, RedrivePolicy: Match.anyValue() });
+  });
+});
+
+describe('the functions', () => {
+  it('run Node.js 24 on ARM64 with their own log group and retention', () => {
+    for (const [, fn] of resourcesOfType(full.template, 'AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn.Properties['LoggingConfig']).toMatchObject({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
+    }
+    full.template.resourceCountIs('AWS::Lambda::Function', 3);
+    full.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    tuned.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('are bundled by esbuild into one ESM file that can still require Node built-ins', () => {
+    const assets = readdirSync(join(outdir, 'full')).filter((name) => name.startsWith('asset.'));
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      const code = readFileSync(join(outdir, 'full', asset, 'index.mjs'), 'utf8');
+      expect(code.startsWith('import { createRequire as __createRequire }')).toBe(true);
+    }
+  });
+
+  it('receive the Powertools settings, the table, the queue and every scheduling key', () => {
+    for (const prefix of ['Poll', 'Execute', 'DeadLetter']) {
+      const env = envOf(full.template, prefix);
+      expect(env).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        [ENV.tableName]: { Ref: expect.stringMatching(/^Groups/) },
+        [ENV.workQueueUrl]: { Ref: expect.stringMatching(/^WorkQueue/) },
+      });
+      for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
+    }
+  });
+
+  it('receive overridden keys, tolerance included', () => {
+    expect(envOf(tuned.template, 'Poll')).toMatchObject({
+      TOLERANCE_SECONDS: '120',
+      LOOKAHEAD_SECONDS: '90',
+      MAX_ATTEMPTS: '7',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+  });
+
+  it('give the execute function the executor and detector targets', () => {
+    expect(envOf(full.template, 'Execute')).toMatchObject({
+      [ENV.executorTarget]: EXECUTOR_ARN,
+      [ENV.conflictDetectorTarget]: DETECTOR_ARN,
+    });
+    expect(envOf(full.template, 'Poll')[ENV.executorTarget]).toBeUndefined();
+  });
+
+  it('leave out execute and dead-letter until their handler files exist', () => {
+    pollOnly.template.resourceCountIs('AWS::Lambda::Function', 1);
+    pollOnly.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    expect(pollOnly.stack.executeFunction).toBeUndefined();
+    expect(pollOnly.stack.deadLetterFunction).toBeUndefined();
+    // the queues exist from the start
+    pollOnly.template.resourceCountIs('AWS::SQS::Queue', 2);
+    tuned.template.resourceCountIs('AWS::Lambda::Function', 2);
+    expect(tuned.stack.deadLetterFunction).toBeUndefined();
+  });
+
+  it('give the execute function the bearer-token secret of an HTTPS target, and leave it out otherwise', () => {
+    expect(envOf(tuned.template, 'Execute')).toMatchObject({ EXECUTOR_TOKEN_SECRET_ID: TOKEN_SECRET_ARN });
+    expect(envOf(tuned.template, 'Execute')['CONFLICT_DETECTOR_TOKEN_SECRET_ID']).toBeUndefined();
+    expect(envOf(full.template, 'Execute')['EXECUTOR_TOKEN_SECRET_ID']).toBeUndefined();
+  });
+});
+
+describe('the event sources', () => {
+  it('feed the work queue to the execute function with batch item failures, batch size and concurrency from context', () => {
+    full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WorkQueue'), 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^ExecuteFunction') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 20 },
+    });
+  });
+
+  it('feed the dead-letter queue to the dead-letter function with batch item failures', () => {
+    full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetterQueue'), 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^DeadLetterFunction') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+});
+
+describe('the permissions', () => {
+  it('contain no wildcard action and no wildcard resource', () => {
+    const statements = [full, tuned, pollOnly].flatMap(({ template }) => allStatements(template));
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      for (const action of [statement.Action].flat()) expect(action, JSON.stringify(statement)).not.toMatch(/\*/);
+      // Literal strings only: tokens (Ref, GetAtt) resolve to one resource's ARN.
+      const literals = JSON.stringify(statement.Resource).match(/"[^"]*"/g) ?? [];
+      for (const literal of literals) expect(literal, JSON.stringify(statement)).not.toMatch(/\*/);
+    }
+  });
+
+  it('let the poller query the timer index, claim groups and send work, nothing else', () => {
+    expect(statementsOfRole(full.template, 'Poll')).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PollLogs/), 'Arn'] } },
+      {
+        Sid: 'QueryTimerIndex', Action: 'dynamodb:Query', Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] }, `/index/${TIMER_INDEX.name}`]] },
+      },
+      { Sid: 'ClaimGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } },
+    ]);
+  });
+
+  it('let the execute function read and write groups, consume work and invoke exactly the configured functions', () => {
+    const statements = statementsOfRole(full.template, 'Execute');
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Sid: 'InvokeTargets', Action: 'lambda:InvokeFunction', Resource: [DETECTOR_ARN, EXECUTOR_ARN].sort() }),
+    );
+    expect(statements.map((s) => s.Action).flat()).not.toContain('sqs:SendMessage');
+  });
+
+  it('grant no invoke permission when the targets are HTTPS endpoints or not configured', () => {
+    const actions = allStatements(tuned.template).flatMap((s) => [s.Action].flat());
+    expect(actions).not.toContain('lambda:InvokeFunction');
+  });
+
+  it('let the execute function read exactly the configured token secret, and no secret otherwise', () => {
+    expect(statementsOfRole(tuned.template, 'Execute')).toContainEqual(
+      expect.objectContaining({ Sid: 'ReadTargetTokens', Action: 'secretsmanager:GetSecretValue', Resource: TOKEN_SECRET_ARN }),
+    );
+    const actions = allStatements(full.template).flatMap((s) => [s.Action].flat());
+    expect(actions).not.toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('let the dead-letter function write groups and consume only the dead-letter queue', () => {
+    const statements = statementsOfRole(full.template, 'DeadLetter');
+    const queueArns = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:'))).map((s) => s.Resource);
+    expect(queueArns).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^DeadLetterQueue/), 'Arn'] }]);
+    expect(statements).toContainEqual(expect.objectContaining({ Sid: 'FailGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }));
+  });
+
+  it('use no AWS managed policies', () => {
+    for (const [, role] of resourcesOfType(full.template, 'AWS::IAM::Role')) {
+      expect(role.Properties['ManagedPolicyArns']).toBeUndefined();
+    }
+  });
+});
+
+describe('the alarms and the dashboard', () => {
+  it('alarm when the dead-letter queue has visible messages', () => {
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetterQueue'), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('alarm on poll, execute and dead-letter function errors', () => {
+    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction']) {
+      full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${prefix}`) } }],
+      });
+    }
+  });
+
+  it('alarm when p99 start lateness exceeds the tolerance', () => {
+    const lateness = { MetricName: METRIC.StartLateness, Namespace: METRICS_NAMESPACE, ExtendedStatistic: 'p99', Dimensions: [{ Name: 'service', Value: SERVICE_NAME }] };
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...lateness, Threshold: 60_000, ComparisonOperator: 'GreaterThanThreshold' });
+    tuned.template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...lateness, Threshold: 120_000 });
+  });
+
+  it('notify the alarm topic when one is configured', () => {
+    const alarms = resourcesOfType(tuned.template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBe(4);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN], OKActions: [TOPIC_ARN] });
+    }
+    for (const [, alarm] of resourcesOfType(full.template, 'AWS::CloudWatch::Alarm')) expect(alarm.Properties['AlarmActions']).toBeUndefined();
+  });
+
+  it('chart every scheduler metric and the queue depths on the dashboard', () => {
+    const [[, dashboard]] = resourcesOfType(full.template, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
+    const body = JSON.stringify(dashboard.Properties['DashboardBody']);
+    for (const name of Object.values(METRIC)) expect(body).toContain(`\\"${name}\\"`);
+    expect(body).toContain(METRICS_NAMESPACE);
+    expect(body).toContain('ApproximateNumberOfMessagesVisible');
+    expect(body).toContain('Errors');
+  });
+});
+
+describe('the outputs', () => {
+  it('name the table, the queues and the dashboard', () => {
+    const outputs = full.template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['TableName', 'WorkQueueUrl', 'DeadLetterQueueUrl', 'DashboardUrl']));
+    expect(JSON.stringify(outputs['DashboardUrl']!.Value)).toContain('#dashboards:name=');
+  });
+});
+
+describe('CloudFormation validation', () => {
+  it('finds nothing in the synthesised template', () => {
+    const report = JSON.parse(readFileSync(join(outdir, 'full', 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; violations: unknown[] }[];
+    };
+    expect(report.pluginReports.flatMap((r) => r.violations)).toEqual([]);
+  });
+});
+
+describe('cdk-nag AWS Solutions checks', () => {
+  it('find nothing in any of the stacks', () => {
+    for (const { stack } of [full, tuned, pollOnly]) {
+      const report = new AwsSolutionsChecks().validateScope(stack);
+      expect(report.violations).toEqual([]);
+      expect(report.success).toBe(true);
+    }
+  });
+});
+
+describe('synth warnings', () => {
+  it('warn when a target is not configured and when polls leave a gap longer than the tolerance', () => {
+    // GIVEN no conflict detector and a 5-minute poll with 90 s look-ahead and 120 s tolerance
+    // WHEN the stack is checked  THEN it warns, naming the keys and what to set
+    const warnings = Annotations.fromStack(tuned.stack).findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
+    expect(warnings).toHaveLength(2);
+    expect(warnings.some((w) => w.includes("'conflictDetectorTarget' is not configured"))).toBe(true);
+    expect(warnings.some((w) => w.includes("'lookaheadSeconds' (90)") && w.includes('at least 180'))).toBe(true);
+  });
+
+  it('stay quiet when the targets are set and the look-ahead covers the poll interval', () => {
+    const warnings = Annotations.fromStack(full.stack).findWarning('*', Match.anyValue());
+    expect(warnings).toEqual([]);
+  });
+});

@@ -204,6 +204,8 @@ export class SchedulerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'DynamoDB table of promotion groups' });
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl, description: 'SQS work queue' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'SQS dead-letter queue' });
+    // The operator CLI reads it: groups it writes must land on shards the poller reads.
+    new CfnOutput(this, 'ShardCount', { value: String(config.scheduler.shardCount), description: 'Timer index shards of the poller' });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
       description: 'CloudWatch dashboard',

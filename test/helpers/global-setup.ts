@@ -10,6 +10,9 @@ import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../cli/local/dynamodb-local.ts';
 import { startSqsServer, type SqsServer } from '../../cli/local/sqs-local.ts';
 
+// vitest.config.ts's `env` reaches the workers only; this process creates SDK clients too.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 declare module 'vitest' {
   export interface ProvidedContext {
     /** `http://127.0.0.1:<port>` of the shared DynamoDB Local (`-sharedDb`, in memory). */

@@ -384,7 +384,8 @@ describe('the alarms and the dashboard', () => {
 describe('the outputs', () => {
   it('name the table, the queues and the dashboard', () => {
     const outputs = full.template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['TableName', 'WorkQueueUrl', 'DeadLetterQueueUrl', 'DashboardUrl']));
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['TableName', 'WorkQueueUrl', 'DeadLetterQueueUrl', 'DashboardUrl', 'ShardCount']));
+    expect(outputs['ShardCount']!.Value).toBe('4'); // the default shardCount in cdk.json
     expect(JSON.stringify(outputs['DashboardUrl']!.Value)).toContain('#dashboards:name=');
   });
 });

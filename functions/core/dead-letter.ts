@@ -1,0 +1,50 @@
+/**
+ * The dead-letter use case: a work message that used up its deliveries ends its group.
+ *
+ * 1. Read the group.
+ * 2. Only when the message is still the group's current claim (same token and attempt) and
+ *    the group has not ended: → Failed, reason `retries exhausted`, the last error kept.
+ *    Conditional on version and the claim token, so a late dead letter never overwrites a
+ *    newer run (a re-claim changes the token) or a finished one.
+ * 3. Anything else → dropped, with the reason.
+ */
+import { isTerminal, type WorkMessage } from './group.ts';
+import { silentObserver, type SchedulerObserver } from './observer.ts';
+import type { Clock, GroupStore } from './ports.ts';
+import { applyTransition } from './transition.ts';
+
+export type DeadLetterResult = { kind: 'failed'; lastError?: string } | { kind: 'dropped'; reason: string };
+
+export class DeadLetterUseCase {
+  private readonly observer: SchedulerObserver;
+
+  constructor(private readonly deps: { store: GroupStore; clock: Clock; observer?: SchedulerObserver }) {
+    this.observer = deps.observer ?? silentObserver;
+  }
+
+  async run(message: WorkMessage, receiveCount: number): Promise<DeadLetterResult> {
+    const group = await this.deps.store.find(message.groupId, { consistent: true });
+    const drop = (reason: string): DeadLetterResult => {
+      this.observer.notice('dead letter dropped', { groupId: message.groupId, attempt: message.attempt, reason });
+      return { kind: 'dropped', reason };
+    };
+    if (!group) return drop('group does not exist');
+    if (isTerminal(group.status)) return drop(`group has already ended ${group.status}`);
+    if (group.claimToken !== message.claimToken || group.attempt !== message.attempt) {
+      return drop(`group was claimed again (attempt ${group.attempt}); this dead letter is attempt ${message.attempt}`);
+    }
+    const now = this.deps.clock.now().toISOString();
+    const lastError = group.lastError;
+    const error = `retries exhausted after ${receiveCount} deliveries${lastError ? `; last error: ${lastError}` : ''}`;
+    const result = await applyTransition(this.deps.store, group, {
+      to: 'Failed',
+      expect: { claimToken: message.claimToken },
+      entry: { at: now, by: 'dead-letter', reason: error },
+      set: { finishedAt: now, outcome: { status: 'Failed', reason: 'retries exhausted', ...(lastError ? { error: lastError } : {}) } },
+      clear: ['claimToken', 'leaseExpiresAt'],
+      timer: null,
+    }, this.observer);
+    if (!result.won) return drop('group changed while the dead letter was handled');
+    return lastError ? { kind: 'failed', lastError } : { kind: 'failed' };
+  }
+}

@@ -1,0 +1,749 @@
+/**
+ * ExecuteUseCase with the in-memory store, a settable clock, a sleeper that moves that clock,
+ * recording service doubles and a fixed jitter. Real timers only in the heartbeat tests.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { validateSchedulerConfig } from '../../../functions/core/config.ts';
+import { PermanentExecutionError, RetryableExecutionError } from '../../../functions/core/errors.ts';
+import { boundConflicts, CONFLICT_LIMITS, ExecuteUseCase, type ExecuteDeps } from '../../../functions/core/execute.ts';
+import type { Conflict, PromotionGroup, WorkMessage } from '../../../functions/core/group.ts';
+import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
+import type { ConflictDetector, PromotionExecutor, PromotionRequest, PromotionResult, Sleeper } from '../../../functions/core/ports.ts';
+import { shardOf } from '../../../functions/core/timing.ts';
+import { SettableClock } from '../../helpers/fakes.ts';
+import { MemoryGroupStore, type Interference, type StoredGroupItem } from '../../helpers/memory-group-store.ts';
+import { RecordingDetector, RecordingExecutor } from '../../helpers/service-doubles.ts';
+
+const T0 = '2026-11-27T10:00:00.000Z';
+const at = (delta: number): string => new Date(Date.parse(T0) + delta).toISOString();
+
+/** Written out so that leases and back-offs below can be computed by hand. */
+const CONFIG = validateSchedulerConfig({
+  shardCount: 4,
+  executionLeaseSeconds: 300,
+  backoffBaseSeconds: 4,
+  backoffCapSeconds: 20,
+});
+
+const MESSAGE: WorkMessage = { groupId: 'g1', attempt: 1, claimToken: 'tok-1', scheduledAt: T0 };
+
+/** g1 as the poller left it: Queued for attempt 1 under tok-1. */
+function queued(over: Partial<PromotionGroup> = {}): PromotionGroup {
+  return {
+    id: 'g1',
+    repository: 'git@example.com:team/app.git',
+    targetBranch: 'main',
+    promotions: [{ source: 'feature/a' }, { source: 'feature/b' }],
+    status: 'Queued',
+    scheduledAt: T0,
+    version: 3,
+    attempt: 1,
+    claimToken: 'tok-1',
+    leaseExpiresAt: at(300_000),
+    queuedAt: at(-60_000),
+    createdAt: at(-3_600_000),
+    updatedAt: at(-60_000),
+    history: [],
+    ...over,
+  };
+}
+
+/** Records what it was asked to wait and moves the settable clock by as much. */
+class ClockSleeper implements Sleeper {
+  readonly calls: number[] = [];
+  constructor(private readonly clock: SettableClock) {}
+  async sleep(ms: number): Promise<void> {
+    this.calls.push(ms);
+    this.clock.advance(ms);
+  }
+}
+
+/** A store that also records every heartbeat and what it answered. */
+class HeartbeatStore extends MemoryGroupStore {
+  readonly extensions: { id: string; expect: { version: number; claimToken: string }; lease: string; owned: boolean }[] = [];
+  failNextExtensions = 0;
+  /** Calls begun (counted on entry, so one still in flight is counted too). */
+  extendCalls = 0;
+
+  override async extendLease(id: string, expect: { version: number; claimToken: string }, lease: string): Promise<boolean> {
+    this.extendCalls++;
+    if (this.failNextExtensions > 0) {
+      this.failNextExtensions--;
+      throw new Error('ProvisionedThroughputExceededException: injected');
+    }
+    const owned = await super.extendLease(id, expect, lease);
+    this.extensions.push({ id, expect, lease, owned });
+    return owned;
+  }
+}
+
+/** A poller that re-claims the group (attempt + 1, tok-2), as after an expired lease; keeps what it wrote. */
+function reclaim(after: { raw?: StoredGroupItem }): Interference {
+  return async (s, item) => {
+    if (!item) throw new Error('test: nothing to re-claim');
+    await s.transition({
+      id: item.id,
+      expect: { version: item.version, status: item.status },
+      to: 'Queued',
+      entry: { at: at(400_000), reason: 're-claimed', by: 'poller', attempt: item.attempt + 1 },
+      set: { attempt: item.attempt + 1, claimToken: 'tok-2', leaseExpiresAt: at(700_000) },
+      timer: { kind: 'lease', at: at(700_000) },
+    });
+    after.raw = s.raw(item.id);
+  };
+}
+
+/** An operator cancels the group. */
+const cancel: Interference = async (s, item) => {
+  if (!item) throw new Error('test: nothing to cancel');
+  await s.transition({
+    id: item.id,
+    expect: { version: item.version, status: item.status },
+    to: 'Cancelled',
+    entry: { at: T0, reason: 'cancelled by operator', by: 'operator:ann', attempt: item.attempt },
+    set: { outcome: { status: 'Cancelled', by: 'operator:ann', reason: 'not today' } },
+    clear: ['claimToken', 'leaseExpiresAt'],
+    timer: null,
+  });
+};
+
+async function until(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+type ExecuteOptions = Parameters<PromotionExecutor['execute']>[1];
+
+/** Wraps an executor to keep the options (deadline, signal) of every call. */
+function capturing(inner: PromotionExecutor): { executor: PromotionExecutor; options: ExecuteOptions[] } {
+  const options: ExecuteOptions[] = [];
+  return {
+    options,
+    executor: {
+      execute: (request: PromotionRequest, opts: ExecuteOptions) => {
+        options.push(opts);
+        return inner.execute(request, opts);
+      },
+    },
+  };
+}
+
+describe('ExecuteUseCase', () => {
+  let store: MemoryGroupStore;
+  let clock: SettableClock;
+  let sleeper: ClockSleeper;
+  let executor: RecordingExecutor;
+  let detector: RecordingDetector;
+  let events: TransitionEvent[];
+  let notices: { message: string; context: Record<string, unknown> }[];
+  let observer: SchedulerObserver;
+
+  const useCase = (over: Partial<ExecuteDeps> = {}) =>
+    new ExecuteUseCase({ store, detector, executor, clock, config: CONFIG, sleeper, observer, random: () => 0.25, ...over });
+
+  beforeEach(() => {
+    store = new MemoryGroupStore({ shardCount: 4 });
+    clock = new SettableClock(T0);
+    sleeper = new ClockSleeper(clock);
+    executor = new RecordingExecutor((r) => ({ status: 'Succeeded', integrationBranch: `promotion/${r.groupId}/${r.attempt}`, resultRef: 'abc123' }));
+    detector = new RecordingDetector();
+    events = [];
+    notices = [];
+    observer = { transition: (e) => events.push(e), notice: (message, context) => notices.push({ message, context }) };
+  });
+
+  describe('outcome write', () => {
+    /** Makes the next `n` transitions to a terminal status throw, as a throttled store would. */
+    const failTerminalWrites = (n: number) => {
+      const original = store.transition.bind(store);
+      let left = n;
+      store.transition = async (request) => {
+        if (['Succeeded', 'Failed', 'Conflicted'].includes(request.to) && left > 0) {
+          left--;
+          throw new Error('ProvisionedThroughputExceededException: injected');
+        }
+        return original(request);
+      };
+    };
+
+    it('tries the outcome write again after a passing store error; the executor is called once', async () => {
+      store.seed(queued());
+      failTerminalWrites(2);
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
+      expect(executor.calls).toHaveLength(1);
+      expect(sleeper.calls).toEqual([200, 400]);
+      expect(store.peek('g1')).toMatchObject({ status: 'Succeeded', outcome: { resultRef: 'abc123' } });
+      expect(notices.filter((n) => n.message.startsWith('outcome write failed'))).toHaveLength(2);
+    });
+
+    it('never turns a failing outcome write into an executor retry: the error goes up, the group stays Running for lease recovery', async () => {
+      store.seed(queued());
+      failTerminalWrites(3);
+      await expect(useCase().run(MESSAGE, { receiveCount: 1 })).rejects.toThrow('ProvisionedThroughputExceededException');
+      expect(executor.calls).toHaveLength(1);
+      expect(store.peek('g1')).toMatchObject({ status: 'Running', claimToken: 'tok-1' });
+      expect(store.peek('g1')?.lastError).toBeUndefined();
+    });
+  });
+
+  describe('start time', () => {
+    it('waits the remaining 750 ms when the message arrives at 09:59:59.250, so the start lands on 10:00:00.000', async () => {
+      // Prepare
+      store.seed(queued());
+      clock.set('2026-11-27T09:59:59.250Z');
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(sleeper.calls).toEqual([750]);
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 0 });
+      expect(store.peek('g1')?.startedAt).toBe(T0);
+      expect(events[0]).toMatchObject({ from: 'Queued', to: 'Running', lateMs: 0 });
+    });
+
+    it('does not wait when the message arrives late, and reports how late', async () => {
+      store.seed(queued());
+      clock.set(at(1_500));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(sleeper.calls).toEqual([]);
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 1_500 });
+      expect(store.peek('g1')?.startedAt).toBe(at(1_500));
+    });
+
+    it('waits inline up to exactly maxInlineWaitMs', async () => {
+      store.seed(queued());
+      clock.set(at(-15_000));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(sleeper.calls).toEqual([15_000]);
+      expect(result).toMatchObject({ kind: 'finished', lateMs: 0 });
+    });
+
+    it('returns a message more than maxInlineWaitMs early to the queue for the whole seconds left, reading and writing nothing', async () => {
+      // Prepare: 20.4 s early, 15 s allowed inline
+      store.seed(queued());
+      clock.set(at(-20_400));
+      const find = vi.spyOn(store, 'find');
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'retry', delaySeconds: 20, error: expect.stringContaining('20400 ms early') });
+      expect(sleeper.calls).toEqual([]);
+      expect(find).not.toHaveBeenCalled();
+      expect(store.transitions).toEqual([]);
+      expect(store.peek('g1')).toEqual(queued());
+      expect(executor.calls).toEqual([]);
+    });
+
+    it('honours a smaller maxInlineWaitMs', async () => {
+      store.seed(queued());
+      clock.set(at(-2_600));
+      const result = await useCase({ maxInlineWaitMs: 1_000 }).run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'retry', delaySeconds: 2 });
+      expect(store.transitions).toEqual([]);
+    });
+  });
+
+  describe('stale deliveries', () => {
+    it.each([
+      ['the group does not exist', undefined, /^group does not exist$/],
+      ['the group was cancelled', queued({ status: 'Cancelled', claimToken: undefined }), /cancelled/],
+      ['the group ended Succeeded', queued({ status: 'Succeeded', claimToken: undefined }), /already ended Succeeded/],
+      ['the group ended Failed', queued({ status: 'Failed', claimToken: undefined }), /already ended Failed/],
+      ['the group ended Conflicted', queued({ status: 'Conflicted', claimToken: undefined }), /already ended Conflicted/],
+      ['the group was re-claimed (other token, attempt 2)', queued({ claimToken: 'tok-2', attempt: 2 }), /claimed again \(now Queued, attempt 2; this message is attempt 1\)/],
+      ['the group was re-claimed and is running attempt 2', queued({ status: 'Running', claimToken: 'tok-2', attempt: 2 }), /claimed again \(now Running, attempt 2/],
+      ['the token matches but the attempt does not', queued({ attempt: 2 }), /claimed again/],
+      ['the group is already Running this attempt (duplicate delivery)', queued({ status: 'Running' }), /already running this attempt \(duplicate delivery\)/],
+    ])('drops the message when %s, says why, calls no service and writes nothing', async (_case, seeded, reason) => {
+      // Prepare
+      if (seeded) store.seed(seeded);
+      const before = store.raw('g1');
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'dropped', reason: expect.stringMatching(reason) });
+      expect(detector.calls).toEqual([]);
+      expect(executor.calls).toEqual([]);
+      expect(store.transitions).toEqual([]);
+      expect(store.raw('g1')).toEqual(before);
+      expect(notices).toEqual([{ message: 'work message dropped', context: { groupId: 'g1', attempt: 1, reason: expect.stringMatching(reason) } }]);
+    });
+
+    it('reads the group with a strongly consistent read', async () => {
+      store.seed(queued());
+      const find = vi.spyOn(store, 'find');
+      await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(find).toHaveBeenCalledWith('g1', { consistent: true });
+    });
+  });
+
+  describe('Queued → Running', () => {
+    it('sets startedAt, a lease of now + executionLeaseSeconds, the lease timer and a history entry by the executor with lateMs', async () => {
+      // Prepare: 1.5 s late, second delivery
+      store.seed(queued());
+      clock.set(at(1_500));
+      let running: StoredGroupItem | undefined;
+      executor.behave(() => {
+        running = store.raw('g1');
+        return { status: 'Succeeded' };
+      });
+      // Act
+      await useCase().run(MESSAGE, { receiveCount: 2 });
+      // Assess
+      expect(running).toMatchObject({
+        status: 'Running',
+        version: 4,
+        attempt: 1,
+        claimToken: 'tok-1',
+        startedAt: at(1_500),
+        leaseExpiresAt: at(301_500),
+        timerKey: `lease#${shardOf('g1', 4)}`,
+        timerAt: at(301_500),
+      });
+      expect(running?.history['4']).toEqual({
+        from: 'Queued', to: 'Running', at: at(1_500), by: 'executor', attempt: 1,
+        reason: 'started 1500 ms after scheduledAt (delivery 2)',
+      });
+      expect(events[0]).toEqual({ groupId: 'g1', from: 'Queued', to: 'Running', attempt: 1, lateMs: 1_500, reason: 'started 1500 ms after scheduledAt (delivery 2)' });
+    });
+
+    it('tells the detector and the executor the target: repository, branch, sources in order, attempt', async () => {
+      store.seed(queued({ attempt: 3 }));
+      await useCase().run({ ...MESSAGE, attempt: 3 }, { receiveCount: 1 });
+      const target = { groupId: 'g1', attempt: 3, repository: 'git@example.com:team/app.git', targetBranch: 'main', sources: ['feature/a', 'feature/b'] };
+      expect(detector.calls.map((c) => c.request)).toEqual([target]);
+      expect(executor.calls.map((c) => c.request)).toEqual([{ ...target, idempotencyKey: 'g1:3', deadline: at(300_000) }]);
+    });
+
+    it('gives the executor a deadline of start + lease when the invocation has longer', async () => {
+      store.seed(queued());
+      clock.set(at(2_000));
+      const { executor: wrapped, options } = capturing(executor);
+      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, mustFinishBy: new Date(at(900_000)) });
+      expect(executor.calls[0]?.request.deadline).toBe(at(302_000));
+      expect(options[0]?.deadline.toISOString()).toBe(at(302_000));
+    });
+
+    it("gives the executor the invocation's mustFinishBy when it comes before start + lease", async () => {
+      store.seed(queued());
+      const { executor: wrapped, options } = capturing(executor);
+      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, mustFinishBy: new Date(at(40_000)) });
+      expect(executor.calls[0]?.request).toMatchObject({ idempotencyKey: 'g1:1', deadline: at(40_000) });
+      expect(options[0]?.deadline.toISOString()).toBe(at(40_000));
+    });
+  });
+
+  describe('conflicts', () => {
+    it('ends Conflicted with the detector conflicts recorded, and never calls the executor', async () => {
+      // Prepare
+      store.seed(queued());
+      const conflicts: Conflict[] = [{ source: 'feature/b', paths: ['src/a.ts', 'src/b.ts'], detail: 'both modified' }];
+      detector.conflicts.set('g1', conflicts);
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'finished', status: 'Conflicted', lateMs: 0, reason: 'conflicts in 1 promotion(s): feature/b (src/a.ts, src/b.ts)' });
+      expect(executor.calls).toEqual([]);
+      const group = store.peek('g1');
+      expect(group).toMatchObject({
+        status: 'Conflicted',
+        version: 5,
+        finishedAt: T0,
+        outcome: { status: 'Conflicted', conflicts, reason: 'conflicts in 1 promotion(s): feature/b (src/a.ts, src/b.ts)' },
+      });
+      expect(group?.claimToken).toBeUndefined();
+      expect(group?.leaseExpiresAt).toBeUndefined();
+      expect(store.raw('g1')?.timerKey).toBeUndefined();
+    });
+
+    it('records a huge conflict report bounded by CONFLICT_LIMITS', async () => {
+      store.seed(queued());
+      detector.conflicts.set('g1', Array.from({ length: 70 }, (_, i) => ({ source: `feature/${i}`, paths: [`p${i}`] })));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Conflicted' });
+      const outcome = store.peek('g1')?.outcome;
+      expect(outcome?.status === 'Conflicted' && outcome.conflicts.length).toBe(CONFLICT_LIMITS.conflicts + 1);
+      expect(outcome?.status === 'Conflicted' && outcome.reason.length).toBeLessThan(600);
+    });
+  });
+
+  describe('executor outcome', () => {
+    it('Succeeded → Succeeded with integration branch and result ref, claim and lease cleared, timer removed', async () => {
+      // Prepare
+      store.seed(queued());
+      clock.set(at(250));
+      executor.behave(() => {
+        clock.advance(42_000);
+        return { status: 'Succeeded', integrationBranch: 'promotion/g1/1', resultRef: 'abc123', detail: 'fast-forward' };
+      });
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'finished', status: 'Succeeded', lateMs: 250, reason: 'succeeded: abc123' });
+      const group = store.peek('g1');
+      expect(group).toMatchObject({
+        status: 'Succeeded',
+        version: 5,
+        attempt: 1,
+        startedAt: at(250),
+        finishedAt: at(42_250),
+        outcome: { status: 'Succeeded', integrationBranch: 'promotion/g1/1', resultRef: 'abc123', detail: 'fast-forward' },
+      });
+      expect(group?.claimToken).toBeUndefined();
+      expect(group?.leaseExpiresAt).toBeUndefined();
+      expect(store.raw('g1')).not.toHaveProperty('timerKey');
+      expect(store.raw('g1')).not.toHaveProperty('timerAt');
+      expect(group?.history.at(-1)).toEqual({ from: 'Running', to: 'Succeeded', at: at(42_250), by: 'executor', attempt: 1, reason: 'succeeded: abc123' });
+      expect(events.map((e) => `${e.from}→${e.to}`)).toEqual(['Queued→Running', 'Running→Succeeded']);
+      expect(executor.calls).toHaveLength(1);
+    });
+
+    it('Conflicted → Conflicted with the conflicts the executor reported', async () => {
+      store.seed(queued());
+      const conflicts: Conflict[] = [{ source: 'feature/a', paths: ['README.md'] }];
+      executor.behave(() => ({ status: 'Conflicted', conflicts }));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Conflicted' });
+      expect(store.peek('g1')).toMatchObject({
+        status: 'Conflicted',
+        outcome: { status: 'Conflicted', conflicts, reason: 'the executor reported conflicts in 1 promotion(s)' },
+      });
+      expect(store.peek('g1')?.claimToken).toBeUndefined();
+    });
+
+    it('Failed → Failed with the reason, kept as lastError', async () => {
+      store.seed(queued());
+      executor.behave(() => ({ status: 'Failed', reason: 'target branch is protected' }));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toEqual({ kind: 'finished', status: 'Failed', lateMs: 0, reason: 'target branch is protected' });
+      expect(store.peek('g1')).toMatchObject({
+        status: 'Failed',
+        lastError: 'target branch is protected',
+        outcome: { status: 'Failed', reason: 'target branch is protected', error: 'target branch is protected' },
+      });
+      expect(store.peek('g1')?.claimToken).toBeUndefined();
+    });
+  });
+
+  describe('errors', () => {
+    it('a PermanentExecutionError from the executor → Failed at once, the error kept', async () => {
+      store.seed(queued());
+      executor.behave(() => {
+        throw new PermanentExecutionError('400 from promoter: unknown repository');
+      });
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toEqual({ kind: 'finished', status: 'Failed', lateMs: 0, reason: '400 from promoter: unknown repository' });
+      expect(store.peek('g1')).toMatchObject({
+        status: 'Failed',
+        lastError: 'PermanentExecutionError: 400 from promoter: unknown repository',
+        outcome: { status: 'Failed', reason: '400 from promoter: unknown repository', error: 'PermanentExecutionError: 400 from promoter: unknown repository' },
+      });
+      expect(executor.calls).toHaveLength(1);
+    });
+
+    it('a PermanentExecutionError from the detector → Failed at once, executor never called', async () => {
+      store.seed(queued());
+      vi.spyOn(detector, 'detect').mockRejectedValue(new PermanentExecutionError('detector answered 403'));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Failed', reason: 'detector answered 403' });
+      expect(executor.calls).toEqual([]);
+    });
+
+    // backoffSeconds(n, base 4, cap 20, random 0.25): ceiling = min(20, 4·2^(n-1)); delay = round(ceiling/2 + 0.25·ceiling/2)
+    it.each([
+      ['RetryableExecutionError', 1, 3, new RetryableExecutionError('503 from promoter'), 'RetryableExecutionError: 503 from promoter'], // ceiling 4 → 2 + 0.5 = 2.5 → 3
+      ['RetryableExecutionError', 3, 10, new RetryableExecutionError('503 from promoter'), 'RetryableExecutionError: 503 from promoter'], // ceiling 16 → 8 + 2 = 10
+      ['unknown Error', 1, 3, new TypeError('fetch failed'), 'TypeError: fetch failed'],
+      ['unknown Error', 3, 10, new Error('socket hang up'), 'Error: socket hang up'],
+      ['RetryableExecutionError past the cap', 5, 13, new RetryableExecutionError('429'), 'RetryableExecutionError: 429'], // ceiling 20 (cap) → 10 + 2.5 = 12.5 → 13
+    ])('a %s on delivery %i → retry in %i s, back to Queued under the same claim, lastError kept, lease over the back-off', async (_kind, receiveCount, delay, error, described) => {
+      // Prepare: the executor fails 7 s after the start
+      store.seed(queued());
+      executor.behave(() => {
+        clock.advance(7_000);
+        throw error;
+      });
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount });
+      // Assess
+      expect(result).toEqual({ kind: 'retry', delaySeconds: delay, error: described, lateMs: 0 });
+      const lease = at(7_000 + (delay + 300) * 1000);
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', version: 5, attempt: 1, claimToken: 'tok-1', lastError: described, leaseExpiresAt: lease });
+      expect(store.peek('g1')?.outcome).toBeUndefined();
+      expect(store.raw('g1')).toMatchObject({ timerKey: `lease#${shardOf('g1', 4)}`, timerAt: lease });
+      expect(store.peek('g1')?.history.at(-1)).toEqual({
+        from: 'Running', to: 'Queued', at: at(7_000), by: 'executor', attempt: 1,
+        reason: `retry in ${delay} s after delivery ${receiveCount}: ${described}`,
+      });
+    });
+
+    it('uses the injected jitter: random 0.75 on delivery 3 → 14 s', async () => {
+      store.seed(queued());
+      executor.behave(() => {
+        throw new RetryableExecutionError('timeout');
+      });
+      const result = await useCase({ random: () => 0.75 }).run(MESSAGE, { receiveCount: 3 });
+      expect(result).toMatchObject({ kind: 'retry', delaySeconds: 14 }); // 8 + 0.75·8
+    });
+
+    it('a retryable error from the detector → retry, executor never called', async () => {
+      store.seed(queued());
+      vi.spyOn(detector, 'detect').mockRejectedValue(new RetryableExecutionError('detector timed out'));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'retry', delaySeconds: 3, error: 'RetryableExecutionError: detector timed out' });
+      expect(executor.calls).toEqual([]);
+      expect(store.peek('g1')?.status).toBe('Queued');
+    });
+
+    it('the retried message runs again under the same claim and idempotency key, and lastError stays', async () => {
+      // Prepare
+      store.seed(queued());
+      executor.behave((_r, n) => {
+        if (n === 1) throw new RetryableExecutionError('502');
+        return { status: 'Succeeded', resultRef: 'def456' };
+      });
+      const execute = useCase();
+      // Act
+      const first = await execute.run(MESSAGE, { receiveCount: 1 });
+      clock.advance(3_000);
+      const second = await execute.run(MESSAGE, { receiveCount: 2 });
+      // Assess
+      expect(first.kind).toBe('retry');
+      expect(second).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 3_000 });
+      expect(executor.calls.map((c) => c.request.idempotencyKey)).toEqual(['g1:1', 'g1:1']);
+      expect(store.peek('g1')).toMatchObject({ status: 'Succeeded', attempt: 1, lastError: 'RetryableExecutionError: 502' });
+    });
+  });
+
+  describe('ownership', () => {
+    it('drops the message when an operator cancels between the read and the start; no service is called', async () => {
+      // Prepare
+      store.seed(queued());
+      store.interfere('g1', cancel);
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'dropped', reason: 'group was cancelled' });
+      expect(detector.calls).toEqual([]);
+      expect(executor.calls).toEqual([]);
+      expect(store.peek('g1')).toMatchObject({ status: 'Cancelled', version: 4 });
+      expect(events).toEqual([]);
+    });
+
+    it('drops the message when another writer bumped the version between the read and the start', async () => {
+      store.seed(queued());
+      store.interfere('g1', (_s, item) => {
+        if (item) item.version += 1;
+      });
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toEqual({ kind: 'dropped', reason: 'group changed before it could start' });
+      expect(executor.calls).toEqual([]);
+    });
+
+    it('drops the message when the group is deleted between the read and the start', async () => {
+      store.seed(queued());
+      store.interfere('g1', (s) => void s.remove('g1'));
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      expect(result).toEqual({ kind: 'dropped', reason: 'group was deleted' });
+      expect(executor.calls).toEqual([]);
+    });
+
+    it.each([
+      ['Succeeded', (): PromotionResult => ({ status: 'Succeeded', resultRef: 'abc' }), /outcome \(Succeeded\)/],
+      ['Failed', (): PromotionResult => ({ status: 'Failed', reason: 'nope' }), /outcome \(Failed\)/],
+      ['Conflicted', (): PromotionResult => ({ status: 'Conflicted', conflicts: [{ source: 'feature/a', paths: ['x'] }] }), /outcome \(Conflicted\)/],
+      ['a retryable error', (): PromotionResult => { throw new RetryableExecutionError('503'); }, /before the retry could be recorded/],
+      ['a permanent error', (): PromotionResult => { throw new PermanentExecutionError('400'); }, /outcome \(Failed\)/],
+    ])('after %s, drops the message when the group was re-claimed before the write, leaving the store as the new owner left it', async (_case, script, reason) => {
+      // Prepare: the start goes through; the poller re-claims right before the next write
+      store.seed(queued());
+      const after: { raw?: StoredGroupItem } = {};
+      store.interfere('g1', () => {}).interfere('g1', reclaim(after));
+      executor.behave(script);
+      // Act
+      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'dropped', reason: expect.stringMatching(reason) });
+      expect(executor.calls).toHaveLength(1);
+      expect(after.raw).toMatchObject({ status: 'Queued', claimToken: 'tok-2', attempt: 2 });
+      expect(store.raw('g1')).toEqual(after.raw);
+    });
+  });
+
+  describe('heartbeat', () => {
+    let hb: HeartbeatStore;
+
+    beforeEach(() => {
+      hb = new HeartbeatStore({ shardCount: 4 });
+      store = hb;
+    });
+
+    it('extends the lease while the executor runs, without a new version', async () => {
+      // Prepare: the executor runs "60 s" (settable clock) and until two heartbeats landed (real time)
+      hb.seed(queued());
+      const extended = at(360_000); // now (T0 + 60 s) + 300 s
+      let during: StoredGroupItem | undefined;
+      executor.behave(async () => {
+        clock.advance(60_000);
+        await until(() => hb.extensions.filter((e) => e.lease === extended && e.owned).length >= 2, 'two heartbeats');
+        during = hb.raw('g1');
+        return { status: 'Succeeded' };
+      });
+      // Act
+      const result = await useCase({ heartbeatMs: 20 }).run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
+      expect(hb.extensions.every((e) => e.id === 'g1' && e.expect.version === 4 && e.expect.claimToken === 'tok-1')).toBe(true);
+      expect(during).toMatchObject({ status: 'Running', version: 4, leaseExpiresAt: extended, timerAt: extended });
+      expect(hb.peek('g1')?.version).toBe(5); // start and finish only
+    });
+
+    it('stops the heartbeat once the run is over', async () => {
+      hb.seed(queued());
+      executor.behave(async () => {
+        await until(() => hb.extensions.length >= 1, 'a heartbeat');
+        return { status: 'Succeeded' };
+      });
+      await useCase({ heartbeatMs: 10 }).run(MESSAGE, { receiveCount: 1 });
+      const count = hb.extendCalls;
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(hb.extendCalls).toBe(count);
+    });
+
+    it('when the lease is lost, aborts the signal given to the services and drops the message', async () => {
+      // Prepare: once the executor runs, the poller re-claims right before the next heartbeat
+      hb.seed(queued());
+      const after: { raw?: StoredGroupItem } = {};
+      let signal: AbortSignal | undefined;
+      const executorSignal: PromotionExecutor = {
+        execute: (_request, options) => {
+          signal = options.signal;
+          hb.interfere('g1', reclaim(after));
+          return new Promise<PromotionResult>((resolve, reject) => {
+            const fallback = setTimeout(() => resolve({ status: 'Succeeded', resultRef: 'signal never aborted' }), 2_000);
+            options.signal?.addEventListener('abort', () => {
+              clearTimeout(fallback);
+              reject(options.signal?.reason);
+            });
+          });
+        },
+      };
+      let detectorSignal: AbortSignal | undefined;
+      const detectorWithSignal: ConflictDetector = {
+        detect: async (_target, options) => {
+          detectorSignal = options.signal;
+          return { conflicts: [] };
+        },
+      };
+      // Act
+      const result = await useCase({ executor: executorSignal, detector: detectorWithSignal, heartbeatMs: 20 }).run(MESSAGE, { receiveCount: 1 });
+      // Assess
+      expect(result).toEqual({ kind: 'dropped', reason: expect.stringMatching(/lost the lease/) });
+      expect(signal?.aborted).toBe(true);
+      expect(detectorSignal).toBe(signal);
+      expect(hb.extensions.at(-1)).toMatchObject({ owned: false });
+      expect(hb.raw('g1')).toEqual(after.raw);
+      expect(after.raw).toMatchObject({ status: 'Queued', claimToken: 'tok-2', attempt: 2 });
+    });
+
+    it('a heartbeat that throws is reported and tried again; the run goes on', async () => {
+      hb.seed(queued());
+      hb.failNextExtensions = 1;
+      executor.behave(async () => {
+        await until(() => hb.extensions.some((e) => e.owned), 'a heartbeat after the failed one');
+        return { status: 'Succeeded' };
+      });
+      const result = await useCase({ heartbeatMs: 10 }).run(MESSAGE, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
+      expect(notices).toContainEqual({
+        message: 'heartbeat failed; will try again',
+        context: { groupId: 'g1', error: 'Error: ProvisionedThroughputExceededException: injected' },
+      });
+    });
+  });
+});
+
+describe('boundConflicts', () => {
+  const paths = (n: number, prefix = 'src/file') => Array.from({ length: n }, (_, i) => `${prefix}-${i}.ts`);
+
+  it('keeps a report within the limits as it is', () => {
+    const conflicts: Conflict[] = [
+      { source: 'feature/a', paths: paths(3), detail: 'both modified' },
+      { source: 'feature/b', paths: [] },
+    ];
+    expect(boundConflicts(conflicts)).toEqual(conflicts);
+  });
+
+  it(`keeps the first ${CONFLICT_LIMITS.pathsPerConflict} paths of a conflict and says how many were left out`, () => {
+    const [bounded] = boundConflicts([{ source: 'feature/a', paths: paths(120), detail: 'rename/rename' }]);
+    expect(bounded?.paths).toEqual(paths(100));
+    expect(bounded?.detail).toBe('rename/rename; 20 more path(s) not kept');
+  });
+
+  it('says how many paths were left out when the detector gave no detail', () => {
+    const [bounded] = boundConflicts([{ source: 'feature/a', paths: paths(101) }]);
+    expect(bounded?.detail).toBe('1 more path(s) not kept');
+  });
+
+  it(`clips a detail longer than ${CONFLICT_LIMITS.detailChars} characters and marks it truncated`, () => {
+    const [bounded] = boundConflicts([{ source: 'feature/a', paths: ['x'], detail: 'd'.repeat(600) }]);
+    expect(bounded?.detail).toBe(`${'d'.repeat(500)}… (truncated)`);
+  });
+
+  it(`keeps the first ${CONFLICT_LIMITS.conflicts} conflicts and adds one entry saying how many were left out`, () => {
+    const conflicts = Array.from({ length: 57 }, (_, i) => ({ source: `feature/${i}`, paths: [`p${i}`] }));
+    const bounded = boundConflicts(conflicts);
+    expect(bounded).toHaveLength(51);
+    expect(bounded.slice(0, 50)).toEqual(conflicts.slice(0, 50));
+    expect(bounded[50]).toEqual({ source: '(more)', paths: [], detail: '7 more conflicting promotion(s) not kept' });
+  });
+
+  it(`clips a source or a path longer than ${CONFLICT_LIMITS.pathChars} characters and marks it truncated`, () => {
+    const [bounded] = boundConflicts([{ source: 's'.repeat(400), paths: ['p'.repeat(400), 'short.ts'] }]);
+    expect(bounded).toEqual({ source: `${'s'.repeat(300)}… (truncated)`, paths: [`${'p'.repeat(300)}… (truncated)`, 'short.ts'] });
+  });
+
+  it(`keeps at most ${CONFLICT_LIMITS.totalBytes} bytes of paths in all, and every conflict says how many of its paths were left out`, () => {
+    // Prepare: 60 conflicts × 100 paths × 240 characters = 1.44 M characters
+    const conflicts = Array.from({ length: 60 }, (_, i) => ({
+      source: `feature/${i}`,
+      paths: Array.from({ length: 100 }, (_, j) => `${i}/${j}/`.padEnd(240, 'x')),
+    }));
+    // Act
+    const bounded = boundConflicts(conflicts);
+    // Assess
+    const kept = bounded.filter((c) => c.source !== '(more)');
+    const keptPaths = kept.flatMap((c) => c.paths);
+    expect(keptPaths.length).toBeGreaterThan(0);
+    expect(Buffer.byteLength(keptPaths.join(""))).toBeLessThanOrEqual(CONFLICT_LIMITS.totalBytes);
+    for (const conflict of kept) {
+      const original = conflicts.find((o) => o.source === conflict.source);
+      const leftOut = Number(/(\d+) more path\(s\) not kept/.exec(conflict.detail ?? '')?.[1] ?? 0);
+      expect(conflict.paths.length + leftOut).toBe(original?.paths.length);
+    }
+    expect(bounded.at(-1)).toEqual({ source: '(more)', paths: [], detail: `${60 - kept.length} more conflicting promotion(s) not kept` });
+    expect(Buffer.byteLength(JSON.stringify(bounded))).toBeLessThan(150 * 1024);
+  });
+
+  it('does not change the report it was given', () => {
+    const conflicts = [{ source: 'feature/a', paths: paths(150), detail: 'x' }];
+    const copy = structuredClone(conflicts);
+    boundConflicts(conflicts);
+    expect(conflicts).toEqual(copy);
+  });
+
+  it('still says how many paths were left out when the detail is also clipped', () => {
+    const [bounded] = boundConflicts([{ source: 'feature/a', paths: paths(120), detail: 'd'.repeat(600) }]);
+    expect(bounded?.detail).toContain('20 more path(s) not kept');
+  });
+
+  it('keeps a report of long paths well under the 400 KB item size', () => {
+    const longPaths = (i: number) => Array.from({ length: 150 }, (_, j) => `services/payments/src/main/java/com/example/payments/settlement/internal/adapters/${i}/Handler${j}.java`.padEnd(120, '_'));
+    const conflicts = Array.from({ length: 60 }, (_, i) => ({ source: `feature/${i}`, paths: longPaths(i) }));
+    const size = Buffer.byteLength(JSON.stringify(boundConflicts(conflicts)));
+    expect(size).toBeLessThan(300 * 1024);
+  });
+});

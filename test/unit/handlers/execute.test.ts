@@ -1,0 +1,242 @@
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import type { MessageVisibility } from '../../../functions/adapters/sqs-message-visibility.ts';
+import type { DeliveryInfo, ExecuteResult } from '../../../functions/core/execute.ts';
+import type { WorkMessage } from '../../../functions/core/group.ts';
+import { encodeWorkMessage } from '../../../functions/core/work-message.ts';
+import { createHandler } from '../../../functions/handlers/execute.ts';
+import type { LoggerLike, MetricsLike } from '../../../functions/shared/powertools.ts';
+import { deferred } from '../../helpers/service-doubles.ts';
+
+const T0 = '2026-11-27T10:00:00.000Z';
+const message = (groupId: string): WorkMessage => ({ groupId, attempt: 1, claimToken: `tok-${groupId}`, scheduledAt: T0 });
+
+function record(messageId: string, body: string, receiveCount = '1'): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: receiveCount,
+      SentTimestamp: '1795773600000',
+      SenderId: 'AROAEXAMPLE:poll',
+      ApproximateFirstReceiveTimestamp: '1795773600000',
+    },
+    messageAttributes: {},
+    md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:promotion-work',
+    awsRegion: 'eu-west-1',
+  };
+}
+const work = (groupId: string, receiveCount = '1') => record(`m-${groupId}`, encodeWorkMessage(message(groupId)), receiveCount);
+const eventOf = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+type Script = (message: WorkMessage, delivery: DeliveryInfo) => Promise<ExecuteResult> | ExecuteResult;
+
+/** A use case that answers per group id from a script, and records every call. */
+function scripted(scripts: Record<string, Script>) {
+  const calls: { message: WorkMessage; delivery: DeliveryInfo }[] = [];
+  return {
+    calls,
+    run: async (m: WorkMessage, delivery: DeliveryInfo): Promise<ExecuteResult> => {
+      calls.push({ message: m, delivery });
+      const script = scripts[m.groupId];
+      if (!script) throw new Error(`test: no script for ${m.groupId}`);
+      return script(m, delivery);
+    },
+  };
+}
+
+function harness(scripts: Record<string, Script>) {
+  const execute = scripted(scripts);
+  const delays: [string, number][] = [];
+  const visibility: MessageVisibility = { delay: async (handle, seconds) => void delays.push([handle, seconds]) };
+  const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() };
+  const order: string[] = [];
+  const metrics = {
+    addMetric: vi.fn((name: string) => void order.push(`add:${name}`)),
+    publishStoredMetrics: vi.fn(() => void order.push('publish')),
+  };
+  const handler = createHandler({
+    execute,
+    visibility,
+    logger: logger as unknown as LoggerLike,
+    metrics: metrics as unknown as MetricsLike,
+  });
+  /** Metric calls as `name unit value`, sorted. */
+  const metricLines = () => metrics.addMetric.mock.calls.map((c) => (c as unknown[]).join(' ')).sort();
+  return { handler, execute, delays, logger, metrics, order, metricLines };
+}
+
+const finished = (status: 'Succeeded' | 'Failed' | 'Conflicted', lateMs = 12): ExecuteResult => ({ kind: 'finished', status, lateMs, reason: 'r' });
+
+describe('execute handler', () => {
+  describe('createHandler', () => {
+    it('a mixed batch: only the retry is a batch item failure; its visibility is set to the back-off', async () => {
+      // Prepare
+      const { handler, execute, delays } = harness({
+        ok: () => finished('Succeeded'),
+        retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'RetryableExecutionError: 503', lateMs: 3 }),
+        stale: () => ({ kind: 'dropped', reason: 'group was cancelled' }),
+      });
+      // Act
+      const response = await handler(eventOf(work('ok'), record('m-bad', 'not json'), work('retry'), work('stale')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-retry' }] });
+      expect(delays).toEqual([['rh-m-retry', 6]]);
+      expect(execute.calls.map((c) => c.message.groupId).sort()).toEqual(['ok', 'retry', 'stale']);
+    });
+
+    it('logs a malformed record with its message id and drops it (not a failure)', async () => {
+      const { handler, execute, logger, metricLines } = harness({});
+      const response = await handler(eventOf(record('m-bad', JSON.stringify({ groupId: 'g1', attempt: 0 }))));
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(execute.calls).toEqual([]);
+      expect(logger.error).toHaveBeenCalledWith('malformed work message dropped', {
+        messageId: 'm-bad',
+        error: expect.stringMatching(/attempt must be an integer/),
+      });
+      expect(metricLines()).toEqual(['StaleDeliveryDropped Count 1']);
+    });
+
+    it('logs a dropped delivery with its message id, group and reason', async () => {
+      const { handler, logger } = harness({ stale: () => ({ kind: 'dropped', reason: 'group was cancelled' }) });
+      await handler(eventOf(work('stale')));
+      expect(logger.info).toHaveBeenCalledWith('work message dropped', { messageId: 'm-stale', groupId: 'stale', attempt: 1, reason: 'group was cancelled' });
+    });
+
+    it('logs a retry with its message id, group, receive count, delay and error', async () => {
+      const { handler, logger } = harness({ retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'E: 503', lateMs: 3 }) });
+      await handler(eventOf(work('retry', '2')));
+      expect(logger.warn).toHaveBeenCalledWith('execution will be retried', {
+        messageId: 'm-retry', groupId: 'retry', attempt: 1, receiveCount: 2, delaySeconds: 6, error: 'E: 503',
+      });
+    });
+
+    it('adds GroupStarted and StartLateness for started records, one outcome metric each, ExecutionRetried and StaleDeliveryDropped', async () => {
+      // Prepare
+      const { handler, metricLines } = harness({
+        ok: () => finished('Succeeded', 12),
+        failed: () => finished('Failed', 40),
+        conflicted: () => finished('Conflicted', 0),
+        retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'E', lateMs: 3 }),
+        early: () => ({ kind: 'retry', delaySeconds: 20, error: 'arrived 20400 ms early; returned to the queue' }),
+        stale: () => ({ kind: 'dropped', reason: 'group was cancelled' }),
+      });
+      // Act
+      await handler(eventOf(work('ok'), work('failed'), work('conflicted'), work('retry'), work('early'), work('stale'), record('m-bad', '{')));
+      // Assess
+      expect(metricLines()).toEqual([
+        'ExecutionRetried Count 1',
+        'ExecutionRetried Count 1',
+        'GroupConflicted Count 1',
+        'GroupFailed Count 1',
+        'GroupStarted Count 1',
+        'GroupStarted Count 1',
+        'GroupStarted Count 1',
+        'GroupStarted Count 1',
+        'GroupSucceeded Count 1',
+        'StaleDeliveryDropped Count 1',
+        'StaleDeliveryDropped Count 1',
+        'StartLateness Milliseconds 0',
+        'StartLateness Milliseconds 12',
+        'StartLateness Milliseconds 3',
+        'StartLateness Milliseconds 40',
+      ]);
+    });
+
+    it('publishes stored metrics once, after every record', async () => {
+      const { handler, metrics, order } = harness({ a: () => finished('Succeeded'), b: () => finished('Failed') });
+      await handler(eventOf(work('a'), work('b')));
+      expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
+      expect(order.at(-1)).toBe('publish');
+    });
+
+    it('a record whose use case throws is a batch item failure; its neighbours are not; metrics are still published once', async () => {
+      // Prepare
+      const { handler, delays, metrics, metricLines } = harness({
+        ok: () => finished('Succeeded'),
+        boom: () => Promise.reject(new Error('DynamoDB is down')),
+        after: () => finished('Conflicted'),
+      });
+      // Act
+      const response = await handler(eventOf(work('ok'), work('boom'), work('after')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-boom' }] });
+      expect(delays).toEqual([]);
+      expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
+      expect(metricLines()).toContain('GroupSucceeded Count 1');
+      expect(metricLines()).toContain('GroupConflicted Count 1');
+    });
+
+    it('returns every record as a failure, without throwing, when all of them fail', async () => {
+      const { handler, metrics } = harness({ a: () => Promise.reject(new Error('x')), b: () => Promise.reject(new Error('y')) });
+      const response = await handler(eventOf(work('a'), work('b')));
+      expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m-a', 'm-b']);
+      expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
+    });
+
+    it('processes the records in parallel: both use-case calls start before either finishes', async () => {
+      // Prepare
+      const first = deferred<ExecuteResult>();
+      const second = deferred<ExecuteResult>();
+      const { handler, execute } = harness({ a: () => first.promise, b: () => second.promise });
+      // Act
+      const pending = handler(eventOf(work('a'), work('b')));
+      await vi.waitFor(() => expect(execute.calls).toHaveLength(2), { timeout: 1_000, interval: 5 });
+      second.resolve(finished('Succeeded'));
+      first.resolve(finished('Succeeded'));
+      // Assess
+      expect(await pending).toEqual({ batchItemFailures: [] });
+      expect(execute.calls.map((c) => c.message.groupId)).toEqual(['a', 'b']);
+    });
+
+    it.each([
+      ['4', 4],
+      ['1', 1],
+      ['', 1],
+      ['not a number', 1],
+    ])('passes ApproximateReceiveCount %j through as receiveCount %i', async (attribute, expected) => {
+      const { handler, execute } = harness({ g: () => finished('Succeeded') });
+      await handler(eventOf(work('g', attribute)));
+      expect(execute.calls[0]?.delivery).toEqual({ receiveCount: expected });
+    });
+
+    it("sets mustFinishBy to Lambda's remaining time less 5 s when there is a context", async () => {
+      // Prepare
+      const { handler, execute } = harness({ g: () => finished('Succeeded') });
+      const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+      // Act
+      const before = Date.now();
+      await handler(eventOf(work('g', '2')), context);
+      const after = Date.now();
+      // Assess
+      const delivery = execute.calls[0]?.delivery;
+      expect(delivery?.receiveCount).toBe(2);
+      const mustFinishBy = delivery?.mustFinishBy?.getTime() ?? Number.NaN;
+      expect(mustFinishBy).toBeGreaterThanOrEqual(before + 55_000);
+      expect(mustFinishBy).toBeLessThanOrEqual(after + 55_000);
+    });
+
+    it('passes the parsed message, normalised, to the use case', async () => {
+      const { handler, execute } = harness({ g: () => finished('Succeeded') });
+      await handler(eventOf(record('m-g', JSON.stringify({ ...message('g'), scheduledAt: '2026-11-27T11:00:00+01:00' }))));
+      expect(execute.calls[0]?.message).toEqual(message('g'));
+    });
+
+    it('a retry whose visibility change fails is still a batch item failure, alone', async () => {
+      // Prepare
+      const handler = createHandler({
+        execute: scripted({ retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'E' }), ok: () => finished('Succeeded') }),
+        visibility: { delay: () => Promise.reject(new Error('ReceiptHandleIsInvalid')) },
+        logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() } as unknown as LoggerLike,
+        metrics: { addMetric: vi.fn(), publishStoredMetrics: vi.fn() },
+      });
+      // Act
+      const response = await handler(eventOf(work('retry'), work('ok')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-retry' }] });
+    });
+  });
+});

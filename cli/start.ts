@@ -1,0 +1,213 @@
+/**
+ * `npm start`: the scheduler on a workstation, for real.
+ *
+ * 1. Start DynamoDB Local (Amazon's jar, run with Java; data under the data directory unless
+ *    `--in-memory`) and the SQS-compatible server (fauxqs, in this process).
+ * 2. Create the table and the queues from the definitions the CDK stack uses.
+ * 3. Run the real poll handler on a timer and the real execute and dead-letter handlers behind
+ *    queue consumers that behave like Lambda event source mappings; the git reference executor
+ *    and conflict detector do the work on a real repository.
+ * 4. Write `<data-dir>/stack.json` for the operator CLI; log every transition readably.
+ * 5. On Ctrl-C / SIGTERM (or a crash of its own): stop everything, Java included.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { GitConflictDetector } from '../functions/adapters/git-conflict-detector.ts';
+import { GitPromotionExecutor } from '../functions/adapters/git-promotion-executor.ts';
+import { DEFAULT_SCHEDULER_CONFIG, validateSchedulerConfig, type SchedulerConfig } from '../functions/core/config.ts';
+import { SchedulerError } from '../functions/core/errors.ts';
+import { LOCAL_NAMES } from '../functions/shared/definitions.ts';
+import {
+  createLocalQueues,
+  createLocalTable,
+  LOCAL_REGION,
+  localClientConfig,
+  localSqsClientConfig,
+} from './local/aws-clients.ts';
+import { ensureDemoRepository } from './local/demo-repo.ts';
+import { runDemo } from './local/demo.ts';
+import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.ts';
+import { startLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
+import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
+import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
+import { DEFAULT_DATA_DIR, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs the promotion scheduler locally: DynamoDB Local + an SQS-compatible server + the real
+poll, execute and dead-letter handlers, promoting branches of a real git repository.
+
+Options:
+  --data-dir DIR          where data and stack.json live (default ${DEFAULT_DATA_DIR})
+  --in-memory             keep nothing: DynamoDB Local runs in memory
+  --poll-interval SECONDS how often the poller runs (default 5)
+  --lookahead SECONDS     claim groups due within this window (default 30, max 900)
+  --tolerance SECONDS     lateness before the misfire policy applies (default 60)
+  --repo PATH             git repository to promote in (default: a demo repository in the data dir)
+  --demo                  schedule a clean, a conflicting and a cancelled group and print how they end
+  --verbose               also print the handlers' informational log lines
+  -h, --help              this text
+`;
+
+interface StartOptions {
+  dataDir: string;
+  inMemory: boolean;
+  pollIntervalSeconds: number;
+  config: SchedulerConfig;
+  repo: string | undefined;
+  demo: boolean;
+  verbose: boolean;
+}
+
+function parseOptions(argv: string[]): StartOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' },
+      'in-memory': { type: 'boolean' },
+      'poll-interval': { type: 'string' },
+      lookahead: { type: 'string' },
+      tolerance: { type: 'string' },
+      repo: { type: 'string' },
+      demo: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const label = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/-seconds$/, '')}`;
+  const config = validateSchedulerConfig(
+    {
+      ...DEFAULT_SCHEDULER_CONFIG,
+      lookaheadSeconds: values.lookahead ?? 30,
+      toleranceSeconds: values.tolerance ?? 60,
+      shardCount: 4,
+    },
+    'option',
+    label,
+  );
+  const interval = values['poll-interval'] ?? '5';
+  if (!/^\d+$/.test(interval) || Number(interval) < 1 || Number(interval) > 3600) {
+    throw new SchedulerError(`option '--poll-interval' is '${interval}'; expected an integer from 1 to 3600 (seconds).`);
+  }
+  return {
+    dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
+    inMemory: values['in-memory'] ?? false,
+    pollIntervalSeconds: Number(interval),
+    config,
+    repo: values.repo === undefined ? undefined : resolve(values.repo),
+    demo: values.demo ?? false,
+    verbose: values.verbose ?? false,
+  };
+}
+
+// The SDK's notice that Node 20 support ends in 2027 is noise on a local tool's terminal.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export async function main(argv: string[], terminal: Terminal = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<void> {
+  let options: StartOptions | 'help';
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    terminal.err(`npm start: ${(error as Error).message}`);
+    terminal.err('Run `npm start -- --help` for the options.');
+    process.exitCode = 2;
+    return;
+  }
+  if (options === 'help') {
+    terminal.out(USAGE);
+    return;
+  }
+  const opts = options;
+  mkdirSync(opts.dataDir, { recursive: true });
+
+  let dynamo: DynamoDbLocal | undefined;
+  let sqsServer: SqsServer | undefined;
+  let pipeline: LocalPipeline | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string, code: number) =>
+    (stopping ??= (async () => {
+      terminal.out(`stopping (${why})…`);
+      // Invocations in flight get a few seconds to finish; then everything goes regardless.
+      await Promise.race([pipeline?.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]).catch(() => {});
+      await removeStackFile(opts.dataDir).catch(() => {});
+      await sqsServer?.stop().catch(() => {});
+      await dynamo?.stop().catch(() => {});
+      terminal.out('stopped; nothing left running.');
+      process.exitCode = code;
+    })());
+
+  process.once('SIGINT', () => void stop('Ctrl-C', 0).then(() => process.exit()));
+  process.once('SIGTERM', () => void stop('SIGTERM', 0).then(() => process.exit()));
+  process.on('uncaughtException', (error) => {
+    terminal.err(`crashed: ${error.stack ?? error.message}`);
+    void stop('crash', 1).then(() => process.exit(1));
+  });
+  process.on('unhandledRejection', (error) => {
+    terminal.err(`crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void stop('crash', 1).then(() => process.exit(1));
+  });
+
+  try {
+    terminal.out(`data directory: ${opts.dataDir}${opts.inMemory ? ' (DynamoDB in memory)' : ''}`);
+    const repository = opts.repo ?? ensureDemoRepository(resolve(opts.dataDir, 'demo-repo.git'));
+    dynamo = await startDynamoDbLocal(opts.inMemory ? {} : { dataDir: resolve(opts.dataDir, 'dynamodb') });
+    sqsServer = await startSqsServer();
+    const dynamoClient = new DynamoDBClient(localClientConfig(dynamo.endpoint));
+    const sqs = new SQSClient(localSqsClientConfig(sqsServer.endpoint));
+    await createLocalTable(dynamoClient, LOCAL_NAMES.table);
+    const queues = await createLocalQueues(
+      sqs,
+      { workQueue: LOCAL_NAMES.workQueue, deadLetterQueue: LOCAL_NAMES.deadLetterQueue },
+      { maxReceiveCount: opts.config.maxAttempts, visibilityTimeoutSeconds: 6 * 60 },
+    );
+    pipeline = startLocalPipeline({
+      dynamo: dynamoClient,
+      sqs,
+      tableName: LOCAL_NAMES.table,
+      queues,
+      config: opts.config,
+      executor: new GitPromotionExecutor(),
+      detector: new GitConflictDetector(),
+      pollIntervalMs: opts.pollIntervalSeconds * 1000,
+      execute: { batchSize: 10, concurrency: 2, timeoutSeconds: 60 },
+      observer: terminalObserver(terminal),
+      logger: terminalLogger(terminal, opts.verbose),
+      onError: (where, error) => terminal.err(`${where}: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    const stack: StackFile = {
+      version: 1,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      region: LOCAL_REGION,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqsServer.endpoint,
+      tableName: LOCAL_NAMES.table,
+      ...queues,
+      repository,
+      shardCount: opts.config.shardCount,
+    };
+    const stackPath = await writeStackFile(opts.dataDir, stack);
+    terminal.out(
+      [
+        `promotion-scheduler is running locally (poll every ${opts.pollIntervalSeconds} s, look-ahead ${opts.config.lookaheadSeconds} s).`,
+        `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
+        `  repository     ${repository}`,
+        `  stack file     ${stackPath}`,
+        `Schedule a group:  npx promotion-scheduler schedule --target main --source feature/greeting --at +30s`,
+        'Press Ctrl-C to stop.',
+      ].join('\n'),
+    );
+    await pipeline.pollOnce();
+    if (opts.demo) await runDemo({ store: pipeline.store, repository, terminal, observer: terminalObserver(terminal) });
+  } catch (error) {
+    terminal.err(`npm start: ${error instanceof Error ? error.message : String(error)}`);
+    await stop('start-up failed', 1);
+  }
+}
+
+await main(process.argv.slice(2));

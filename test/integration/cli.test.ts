@@ -1,0 +1,361 @@
+/**
+ * The operator CLI against the emulators: a table and queues made with the shared definitions,
+ * a `stack.json` naming them in a temp data directory, and `runCli` driven in-process exactly
+ * as the launcher drives it (real target resolution, real SDK clients). One test also runs the
+ * real launcher, `bin/promotion-scheduler.js`, as a child process.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeadLetterJson, GroupJson } from '../../cli/format.ts';
+import { LOCAL_REGION } from '../../cli/local/aws-clients.ts';
+import { runCli } from '../../cli/operator.ts';
+import { writeStackFile, type StackFile } from '../../cli/stack-file.ts';
+import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import type { Outcome } from '../../functions/core/group.ts';
+import { encodeWorkMessage } from '../../functions/core/work-message.ts';
+import { createTestQueues, createTestTable, localAws, type TestQueues } from '../helpers/emulators.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SHARDS = 4;
+const ONE_LINE = /^promotion-scheduler: [^\n]+\n$/;
+
+const aws = localAws();
+let dir: string;
+let dataDir: string;
+let tableName: string;
+let queues: TestQueues;
+let store: DynamoDbGroupStore;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `promotion-scheduler …argv` against the test stack (found through `--data-dir`). */
+async function cli(...argv: string[]): Promise<Result> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli([...argv, '--data-dir', dataDir], {
+    stdout: { write: (text: string) => out.push(text) },
+    stderr: { write: (text: string) => err.push(text) },
+    env: { USER: 'tester' },
+    cwd: dir,
+  });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+async function cliJson<T>(...argv: string[]): Promise<T> {
+  const result = await cli(...argv, '--json');
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A group that ran and ended: created, then moved along the lifecycle through the store. */
+async function endedGroup(id: string, end: Outcome): Promise<void> {
+  const at = new Date().toISOString();
+  const created = await store.create(
+    { id, repository: '/srv/app', targetBranch: 'main', promotions: [{ source: 'feature/a' }, { source: 'feature/b' }], scheduledAt: at },
+    { at, by: 'test', reason: 'created' },
+  );
+  let version = created.version;
+  const step = async (from: 'Scheduled' | 'Queued' | 'Running', to: 'Queued' | 'Running' | typeof end.status, extra: object = {}) => {
+    const result = await store.transition({
+      id,
+      expect: { version, status: from },
+      to,
+      entry: { at, by: 'test', reason: `${from} → ${to}`, attempt: 1 },
+      set: { attempt: 1, ...extra },
+      timer: to === 'Queued' || to === 'Running' ? { kind: 'lease', at } : null,
+    });
+    if (!result.won) throw new Error(`could not move ${id} from ${from} to ${to}`);
+    version = result.version;
+  };
+  await step('Scheduled', 'Queued', { queuedAt: at });
+  await step('Queued', 'Running', { startedAt: at });
+  await step('Running', end.status, { finishedAt: at, outcome: end });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-integration-'));
+  dataDir = join(dir, 'stack-data');
+  tableName = await createTestTable('cli');
+  queues = await createTestQueues({ maxReceiveCount: 3, visibilityTimeoutSeconds: 30, prefix: 'cli' });
+  const stack: StackFile = {
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    region: LOCAL_REGION,
+    dynamodbEndpoint: aws.dynamoEndpoint,
+    sqsEndpoint: aws.sqsEndpoint,
+    tableName,
+    workQueueUrl: queues.workQueueUrl,
+    deadLetterQueueUrl: queues.deadLetterQueueUrl,
+    workQueueArn: queues.workQueueArn,
+    deadLetterQueueArn: queues.deadLetterQueueArn,
+    repository: join(dir, 'repo'),
+    shardCount: SHARDS,
+  };
+  await writeStackFile(dataDir, stack);
+  store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount: SHARDS });
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('promotion-scheduler on a local stack', () => {
+  describe('schedule', () => {
+    it('schedules at an absolute time with an offset, in the stack repository', async () => {
+      // Act
+      const result = await cli('schedule', '--target', 'main', '--source', 'feature/a', '--source', 'feature/b', '--at', '2030-01-01T12:00:00+02:00', '--id', 'abs-1');
+      // Assess
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^Scheduled abs-1 at 2030-01-01T10:00:00Z \(in \d+d \d+h\): feature\/a, feature\/b → main in .*\/repo\n$/);
+      const group = await store.find('abs-1', { consistent: true });
+      expect(group).toMatchObject({
+        status: 'Scheduled',
+        scheduledAt: '2030-01-01T10:00:00.000Z',
+        repository: join(dir, 'repo'),
+        targetBranch: 'main',
+        promotions: [{ source: 'feature/a' }, { source: 'feature/b' }],
+      });
+      expect(group?.history[0]?.by).toBe('operator:tester');
+    });
+
+    it('schedules at a relative time', async () => {
+      // Prepare
+      const before = Date.now();
+      // Act
+      const group = await cliJson<GroupJson>('schedule', '--target', 'main', '--source', 'feature/c', '--at', '+2h', '--id', 'rel-1');
+      // Assess
+      const at = Date.parse(group.scheduledAt ?? '');
+      expect(at).toBeGreaterThanOrEqual(before + 7_200_000);
+      expect(at).toBeLessThanOrEqual(Date.now() + 7_200_000);
+      expect(group).toMatchObject({ id: 'rel-1', status: 'Scheduled', attempt: 0, startedAt: null, finishedAt: null, outcome: null });
+    });
+
+    it('refuses a time without an offset: exit 1, one line, nothing written', async () => {
+      // Act
+      const result = await cli('schedule', '--target', 'main', '--source', 'feature/a', '--at', '2030-01-01T12:00:00', '--id', 'no-offset');
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(ONE_LINE);
+      expect(result.stderr).toContain("--at '2030-01-01T12:00:00' has no UTC offset; add 'Z' or one like '+02:00'");
+      expect(await store.find('no-offset', { consistent: true })).toBeUndefined();
+    });
+  });
+
+  describe('list and show', () => {
+    beforeAll(async () => {
+      await cli('schedule', '--target', 'release', '--source', 'hotfix/1', '--at', '+10m', '--id', 'list-1');
+      await endedGroup('list-conflicted', {
+        status: 'Conflicted',
+        reason: '1 of 2 sources conflicts',
+        conflicts: [{ source: 'feature/b', paths: ['src/app.ts', 'README.md'] }],
+      });
+    });
+
+    it('lists every status as a table', async () => {
+      const result = await cli('list');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^ID\s+STATUS\s+SCHEDULED \(UTC\)/);
+      expect(result.stdout).toMatch(/\nlist-1\s+Scheduled\s+\S+\s+in 10m\s+release\s+0\s+hotfix\/1\n/);
+      expect(result.stdout).toMatch(/\nlist-conflicted\s+Conflicted\s+/);
+    });
+
+    it('filters by --status and prints an array with --json', async () => {
+      const scheduled = await cliJson<GroupJson[]>('list', '--status', 'Scheduled');
+      const conflicted = await cliJson<GroupJson[]>('list', '--status', 'Conflicted');
+      expect(scheduled.every((g) => g.status === 'Scheduled')).toBe(true);
+      expect(scheduled.map((g) => g.id)).toContain('list-1');
+      expect(conflicted.map((g) => g.id)).toEqual(['list-conflicted']);
+      expect(Object.keys(conflicted[0] ?? {})).toEqual(
+        expect.arrayContaining(['id', 'status', 'scheduledAt', 'targetBranch', 'promotions', 'attempt', 'startedAt', 'finishedAt', 'outcome', 'history']),
+      );
+    });
+
+    it('shows status, ordered promotions, attempts, outcome, conflicts and history', async () => {
+      // Act
+      const text = await cli('show', 'list-conflicted');
+      const json = await cliJson<GroupJson>('show', 'list-conflicted');
+      // Assess
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('Status      Conflicted\n');
+      expect(text.stdout).toContain('Attempt     1\n');
+      expect(text.stdout).toContain('Outcome     Conflicted: 1 of 2 sources conflicts\n');
+      expect(text.stdout).toContain('Promotions, in order:\n  1. feature/a\n  2. feature/b\n');
+      expect(text.stdout).toContain('Conflicts:\n  feature/b: src/app.ts, README.md\n');
+      expect(text.stdout).toMatch(/Running\s+Conflicted\s+1\s+test\s+Running → Conflicted\n/);
+      expect(json.conflicts).toEqual([{ source: 'feature/b', paths: ['src/app.ts', 'README.md'] }]);
+      expect(json.history.map((h) => [h.from, h.to])).toEqual([
+        [null, 'Scheduled'],
+        ['Scheduled', 'Queued'],
+        ['Queued', 'Running'],
+        ['Running', 'Conflicted'],
+      ]);
+      expect(json.history[3]).toMatchObject({ reason: 'Running → Conflicted', at: expect.any(String) });
+    });
+
+    it('names an unknown id: exit 1, one line', async () => {
+      const result = await cli('show', 'no-such-group');
+      expect(result).toEqual({ code: 1, stdout: '', stderr: "promotion-scheduler: Promotion group 'no-such-group' does not exist.\n" });
+      expect((await cli('cancel', 'no-such-group')).stderr).toContain("'no-such-group' does not exist");
+    });
+  });
+
+  describe('cancel, reschedule, retry', () => {
+    it('cancels a scheduled group with a reason, then refuses to cancel it again', async () => {
+      // Prepare
+      await cli('schedule', '--target', 'main', '--source', 'feature/a', '--at', '+1h', '--id', 'cancel-1');
+      // Act
+      const cancelled = await cli('cancel', 'cancel-1', '--reason', 'release postponed');
+      const again = await cli('cancel', 'cancel-1');
+      // Assess
+      expect(cancelled).toEqual({ code: 0, stdout: 'cancel-1: Scheduled → Cancelled (release postponed)\n', stderr: '' });
+      expect(await store.find('cancel-1', { consistent: true })).toMatchObject({
+        status: 'Cancelled',
+        outcome: { status: 'Cancelled', by: 'operator:tester', reason: 'release postponed' },
+      });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(ONE_LINE);
+      expect(again.stderr).toContain('cannot go from Cancelled to Cancelled');
+    });
+
+    it('reschedules a group', async () => {
+      await cli('schedule', '--target', 'main', '--source', 'feature/a', '--at', '2030-01-01T00:00:00Z', '--id', 'resched-1');
+      const group = await cliJson<GroupJson>('reschedule', 'resched-1', '--at', '2030-06-01T08:30:00-04:00');
+      expect(group.scheduledAt).toBe('2030-06-01T12:30:00.000Z');
+      expect(group.history.at(-1)).toMatchObject({
+        from: 'Scheduled',
+        to: 'Scheduled',
+        reason: 'rescheduled from 2030-01-01T00:00:00.000Z to 2030-06-01T12:30:00.000Z',
+      });
+      expect((await store.find('resched-1', { consistent: true }))?.scheduledAt).toBe('2030-06-01T12:30:00.000Z');
+    });
+
+    it('retries a Failed group as a new attempt, and refuses to retry a Scheduled one', async () => {
+      // Prepare
+      await endedGroup('failed-1', { status: 'Failed', reason: 'HTTP 400 from the executor' });
+      // Act
+      const retried = await cli('retry', 'failed-1', '--at', '+5m');
+      const refused = await cli('retry', 'failed-1');
+      // Assess
+      expect(retried.code).toBe(0);
+      expect(retried.stdout).toMatch(/^failed-1: Failed → Scheduled \(retry after Failed, scheduled at \S+\); due in (5m|4m 59s)\n$/);
+      const group = await store.find('failed-1', { consistent: true });
+      expect(group).toMatchObject({ status: 'Scheduled', attempt: 1, attemptBase: 1 });
+      expect(group?.outcome).toBeUndefined();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('retry works only from Failed, Conflicted');
+    });
+  });
+
+  describe('dlq', () => {
+    const sqsCount = async (queueUrl: string): Promise<number> => {
+      const { Attributes } = await aws.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    };
+
+    it('lists dead letters without consuming them, then redrives them all to the work queue', async () => {
+      // Prepare
+      const scheduledAt = new Date().toISOString();
+      for (let i = 1; i <= 3; i++) {
+        await aws.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: queues.deadLetterQueueUrl,
+            MessageBody: encodeWorkMessage({ groupId: `dead-${i}`, attempt: i, claimToken: `token-${i}`, scheduledAt }),
+          }),
+        );
+      }
+      await aws.sqs.send(new SendMessageCommand({ QueueUrl: queues.deadLetterQueueUrl, MessageBody: 'not a work message' }));
+
+      // Act: list twice (the first listing must leave everything in place)
+      const table = await cli('dlq', 'list');
+      const listed = await cliJson<DeadLetterJson[]>('dlq', 'list');
+
+      // Assess
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/^GROUP\s+ATTEMPT\s+RECEIVES\s+SENT \(UTC\)\s+MESSAGE ID\s+BODY\n/);
+      expect(table.stdout).toMatch(/\ndead-2\s+2\s+1\s+\S+\s+\S+\s+\{"groupId":"dead-2","attempt":2,/);
+      expect(table.stdout).toContain('4 messages in the dead-letter queue (left in place).');
+      expect(listed.map((m) => m.groupId).sort()).toEqual(['dead-1', 'dead-2', 'dead-3', null].sort());
+      expect(listed.find((m) => m.groupId === 'dead-3')).toMatchObject({ attempt: 3, receiveCount: 2, sentAt: expect.stringMatching(/Z$/) });
+      expect(listed.find((m) => m.groupId === null)?.body).toBe('not a work message');
+
+      // Act: redrive
+      const redrive = await cli('dlq', 'redrive');
+
+      // Assess
+      expect(redrive).toEqual({ code: 0, stdout: 'Moved 4 messages from the dead-letter queue to the work queue.\n', stderr: '' });
+      expect(await sqsCount(queues.deadLetterQueueUrl)).toBe(0);
+      const moved = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      expect((moved.Messages ?? []).map((m) => m.Body).sort()).toEqual([
+        encodeWorkMessage({ groupId: 'dead-1', attempt: 1, claimToken: 'token-1', scheduledAt }),
+        encodeWorkMessage({ groupId: 'dead-2', attempt: 2, claimToken: 'token-2', scheduledAt }),
+        encodeWorkMessage({ groupId: 'dead-3', attempt: 3, claimToken: 'token-3', scheduledAt }),
+        'not a work message',
+      ].sort());
+      expect(await cli('dlq', 'list')).toEqual({ code: 0, stdout: 'The dead-letter queue is empty.\n', stderr: '' });
+      expect(await cliJson('dlq', 'redrive')).toEqual({ moved: 0, failed: [] });
+    });
+  });
+
+  describe('an unreachable stack', () => {
+    it('exits 3 with one line that says what could not be reached', async () => {
+      // Prepare: a stack.json whose endpoints nobody listens on
+      const server = createServer();
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const { port } = server.address() as { port: number };
+      await new Promise((done) => server.close(done));
+      const deadDir = join(dir, 'dead-stack');
+      await writeStackFile(deadDir, {
+        version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: LOCAL_REGION,
+        dynamodbEndpoint: `http://127.0.0.1:${port}`, sqsEndpoint: `http://127.0.0.1:${port}`, tableName,
+        workQueueUrl: queues.workQueueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl,
+        workQueueArn: queues.workQueueArn, deadLetterQueueArn: queues.deadLetterQueueArn,
+        repository: dir, shardCount: SHARDS,
+      });
+      // Act
+      const err: string[] = [];
+      const code = await runCli(['show', 'x', '--data-dir', deadDir], { stdout: { write: () => true }, stderr: { write: (t: string) => err.push(t) }, env: {} });
+      // Assess
+      expect(code).toBe(3);
+      expect(err.join('')).toBe(`promotion-scheduler: cannot reach the local stack in ${deadDir} (ECONNREFUSED) — is \`npm start\` still running?\n`);
+    });
+  });
+
+  describe('the launcher', () => {
+    const run = promisify(execFile);
+    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined };
+
+    it('bin/promotion-scheduler.js --help prints the usage, exit 0', async () => {
+      const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), '--help'], { cwd: dir, env });
+      expect(stdout).toMatch(/^Usage: promotion-scheduler COMMAND \[options\]/);
+      expect(stderr).toBe('');
+    });
+
+    it('runs a real command against the stack, and fails with one line and the exit code', async () => {
+      // Act
+      const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), 'show', 'abs-1', '--json', '--data-dir', dataDir], { cwd: dir, env });
+      const failed = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), 'show', 'nope', '--data-dir', dataDir], { cwd: dir, env }).catch(
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      // Assess
+      expect(stderr).toBe('');
+      expect((JSON.parse(stdout) as GroupJson).id).toBe('abs-1');
+      expect(failed).toMatchObject({ code: 1, stdout: '', stderr: "promotion-scheduler: Promotion group 'nope' does not exist.\n" });
+    });
+  });
+});

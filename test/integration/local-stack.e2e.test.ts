@@ -1,0 +1,203 @@
+/**
+ * End to end, as a user would: start the local stack (`cli/start.ts`) as a child process with
+ * a temporary data directory, drive it only through the operator CLI (`bin/promotion-scheduler.js`),
+ * and check a real temporary git repository. Uses its own DynamoDB Local (the stack starts it),
+ * not the shared one of the global setup.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/service-doubles.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+interface GroupJson {
+  id: string;
+  status: string;
+  scheduledAt: string;
+  startedAt: string | null;
+  attempt: number;
+  outcome: { status: string; resultRef?: string; conflicts?: { source: string; paths: string[] }[] } | null;
+  history: { from: string | null; to: string; reason: string }[];
+}
+
+function git(repo: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+}
+
+/** A bare repository with main and feature branches: a/b/c/d apply cleanly, x/y conflict. */
+function makeRepository(dir: string): string {
+  const work = join(dir, 'work');
+  execFileSync('git', ['init', '-q', '-b', 'main', work]);
+  const commit = (file: string, content: string, message: string) => {
+    writeFileSync(join(work, file), content);
+    git(work, 'add', file);
+    git(work, 'commit', '-q', '-m', message);
+  };
+  commit('shared.txt', 'line=0\n', 'base');
+  for (const name of ['a', 'b', 'c', 'd']) {
+    git(work, 'checkout', '-q', '-b', `feature/${name}`, 'main');
+    commit(`${name}.txt`, `${name}\n`, `add ${name}`);
+  }
+  for (const [name, value] of [['x', '1'], ['y', '2']] as const) {
+    git(work, 'checkout', '-q', '-b', `feature/${name}`, 'main');
+    commit('shared.txt', `line=${value}\n`, `set line ${value}`);
+  }
+  const bare = join(dir, 'repo.git');
+  execFileSync('git', ['clone', '-q', '--bare', work, bare]);
+  return bare;
+}
+
+const contains = (repo: string, ref: string, branch = 'main') => {
+  try {
+    execFileSync('git', ['-C', repo, 'merge-base', '--is-ancestor', ref, branch]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('local stack driven through the CLI', () => {
+  let dir: string;
+  let dataDir: string;
+  let repo: string;
+  let stack: ChildProcess;
+  let output = '';
+  let javaPid: number | undefined;
+
+  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), ...args, '--data-dir', dataDir], { cwd: ROOT });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  };
+  const show = async (id: string): Promise<GroupJson> => {
+    const result = await cli('show', id, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as GroupJson;
+  };
+  const ended = (id: string, timeoutMs = 40_000) =>
+    eventually(async () => {
+      const group = await show(id);
+      return ['Succeeded', 'Failed', 'Conflicted', 'Cancelled'].includes(group.status) ? group : undefined;
+    }, timeoutMs, `${id} to end`);
+  const schedule = async (id: string, at: string, ...sources: string[]) => {
+    const result = await cli('schedule', '--id', id, '--target', 'main', ...sources.flatMap((s) => ['--source', s]), '--at', at, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as GroupJson;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'promotion-e2e-'));
+    dataDir = join(dir, 'data');
+    repo = makeRepository(dir);
+    stack = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--in-memory', '--repo', repo, '--poll-interval', '1', '--lookahead', '10'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(() => (existsSync(join(dataDir, 'stack.json')) ? true : undefined), 60_000, `the local stack to start:\n${output}`);
+    javaPid = Number(/\(pid (\d+)\)/.exec(output)?.[1]);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (stack.exitCode === null) {
+      stack.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs clean groups: Succeeded, and the target contains every source', async () => {
+    await schedule('e2e-clean', '+3s', 'feature/a', 'feature/b');
+    const group = await ended('e2e-clean');
+    expect(group.status, output).toBe('Succeeded');
+    expect(contains(repo, 'feature/a')).toBe(true);
+    expect(contains(repo, 'feature/b')).toBe(true);
+    expect(group.outcome?.resultRef).toBe(git(repo, 'rev-parse', 'main'));
+    // Started on time: look-ahead + SQS delay + in-function wait (generous bound for a busy machine).
+    expect(Date.parse(group.startedAt!) - Date.parse(group.scheduledAt)).toBeLessThan(1_500);
+  });
+
+  it('ends a conflicting group Conflicted, naming the paths, and leaves the target unchanged', async () => {
+    const before = git(repo, 'rev-parse', 'main');
+    await schedule('e2e-conflict', '+2s', 'feature/x', 'feature/y');
+    const group = await ended('e2e-conflict');
+    expect(group.status).toBe('Conflicted');
+    expect(group.outcome?.conflicts).toEqual([expect.objectContaining({ source: 'feature/y', paths: ['shared.txt'] })]);
+    expect(git(repo, 'rev-parse', 'main')).toBe(before);
+  });
+
+  it('never runs a cancelled group', async () => {
+    const before = git(repo, 'rev-parse', 'main');
+    await schedule('e2e-cancel', '+4s', 'feature/c');
+    const cancelled = await cli('cancel', 'e2e-cancel', '--reason', 'not today', '--json');
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const group = await show('e2e-cancel');
+    expect(group.status).toBe('Cancelled');
+    expect(group.startedAt).toBeNull();
+    expect(git(repo, 'rev-parse', 'main')).toBe(before);
+    expect(contains(repo, 'feature/c')).toBe(false);
+  });
+
+  it('promotes two groups into the same target at the same instant; both succeed', async () => {
+    const at = new Date(Date.now() + 4_000).toISOString();
+    await schedule('e2e-same-1', at, 'feature/c');
+    await schedule('e2e-same-2', at, 'feature/d');
+    const [one, two] = [await ended('e2e-same-1'), await ended('e2e-same-2')];
+    expect([one.status, two.status], output).toEqual(['Succeeded', 'Succeeded']);
+    expect(contains(repo, 'feature/c') && contains(repo, 'feature/d')).toBe(true);
+    // When their compare-and-swaps collided, the loser went back to the queue and ran again.
+    for (const group of [one, two]) {
+      const retries = group.history.filter((h) => h.from === 'Running' && h.to === 'Queued');
+      for (const retry of retries) expect(retry.reason).toMatch(/moved/);
+    }
+  });
+
+  it('runs a rescheduled group at its new time, not its old one', async () => {
+    // Beyond the look-ahead (10 s), so the group is still Scheduled: a claimed (Queued) group
+    // can no longer be rescheduled, only cancelled.
+    const first = await schedule('e2e-moved', '+10m', 'feature/a');
+    const newTime = new Date(Date.now() + 6_000).toISOString();
+    const moved = await cli('reschedule', 'e2e-moved', '--at', newTime, '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    const group = await ended('e2e-moved');
+    expect(group.status).toBe('Succeeded');
+    expect(group.scheduledAt).toBe(newTime);
+    expect(group.history.find((h) => h.to === 'Scheduled' && h.from === 'Scheduled')?.reason).toContain(`from ${first.scheduledAt}`);
+    expect(Date.parse(group.startedAt!)).toBeGreaterThanOrEqual(Date.parse(newTime));
+  });
+
+  it('refuses a time without an offset with a one-line reason and a non-zero exit', async () => {
+    const result = await cli('schedule', '--target', 'main', '--source', 'feature/a', '--at', '2026-12-01T10:00:00');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/no UTC offset/);
+  });
+
+  it('stops on SIGTERM and leaves no java process behind', async () => {
+    expect(javaPid, output).toBeGreaterThan(0);
+    const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
+    stack.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const alive = (pid: number) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return !/^\d+ \(.*\) Z/.test(stat); // a zombie is dead, only not yet reaped
+      } catch {
+        return false;
+      }
+    };
+    await eventually(() => (alive(javaPid!) ? undefined : true), 10_000, `java (pid ${javaPid}) to exit`);
+    expect(existsSync(join(dataDir, 'stack.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import type { PromotionGroup } from '../../../functions/core/group.ts';
+import {
+  formatChange,
+  formatDeadLetters,
+  formatGroupDetail,
+  formatGroupList,
+  formatRedrive,
+  formatScheduled,
+  formatTable,
+  groupToJson,
+  relativeTime,
+  shortTime,
+} from '../../../cli/format.ts';
+
+const NOW = new Date('2026-11-27T10:00:00.000Z');
+
+function group(over: Partial<PromotionGroup> = {}): PromotionGroup {
+  return {
+    id: 'release-42',
+    repository: '/srv/app',
+    targetBranch: 'main',
+    promotions: [{ source: 'feature/a' }, { source: 'feature/b' }],
+    status: 'Scheduled',
+    scheduledAt: '2026-11-27T10:05:00.000Z',
+    version: 1,
+    attempt: 0,
+    createdAt: '2026-11-27T09:00:00.000Z',
+    updatedAt: '2026-11-27T09:00:00.000Z',
+    history: [
+      { from: null, to: 'Scheduled', at: '2026-11-27T09:00:00.000Z', reason: 'created, scheduled at 2026-11-27T10:05:00.000Z', attempt: 0, by: 'operator:alice' },
+    ],
+    ...over,
+  };
+}
+
+const conflicted = (): PromotionGroup =>
+  group({
+    status: 'Conflicted',
+    version: 4,
+    attempt: 1,
+    queuedAt: '2026-11-27T10:04:00.000Z',
+    startedAt: '2026-11-27T10:05:00.120Z',
+    finishedAt: '2026-11-27T10:05:01.000Z',
+    outcome: {
+      status: 'Conflicted',
+      reason: '1 of 2 sources conflicts',
+      conflicts: [{ source: 'feature/b', paths: ['src/app.ts', 'README.md'] }],
+    },
+    history: [
+      { from: null, to: 'Scheduled', at: '2026-11-27T09:00:00.000Z', reason: 'created', attempt: 0, by: 'operator:alice' },
+      { from: 'Scheduled', to: 'Queued', at: '2026-11-27T10:04:00.000Z', reason: 'claimed', attempt: 1, by: 'poller' },
+      { from: 'Queued', to: 'Running', at: '2026-11-27T10:05:00.120Z', reason: 'started', attempt: 1, by: 'executor' },
+      { from: 'Running', to: 'Conflicted', at: '2026-11-27T10:05:01.000Z', reason: 'conflicts in feature/b', attempt: 1, by: 'executor' },
+    ],
+  });
+
+describe('groupToJson', () => {
+  it('has every documented key, absent values as null, history as {from, to, at, reason, …}', () => {
+    // Act
+    const json = groupToJson(group());
+    // Assess
+    expect(json).toEqual({
+      id: 'release-42',
+      status: 'Scheduled',
+      repository: '/srv/app',
+      targetBranch: 'main',
+      promotions: [{ source: 'feature/a' }, { source: 'feature/b' }],
+      scheduledAt: '2026-11-27T10:05:00.000Z',
+      attempt: 0,
+      version: 1,
+      createdAt: '2026-11-27T09:00:00.000Z',
+      updatedAt: '2026-11-27T09:00:00.000Z',
+      queuedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      outcome: null,
+      conflicts: [],
+      lastError: null,
+      history: [
+        { from: null, to: 'Scheduled', at: '2026-11-27T09:00:00.000Z', reason: 'created, scheduled at 2026-11-27T10:05:00.000Z', by: 'operator:alice', attempt: 0 },
+      ],
+    });
+  });
+
+  it('lifts the conflicts of a Conflicted outcome to the top level', () => {
+    const json = groupToJson(conflicted());
+    expect(json.conflicts).toEqual([{ source: 'feature/b', paths: ['src/app.ts', 'README.md'] }]);
+    expect(json.outcome).toMatchObject({ status: 'Conflicted' });
+    expect(json.startedAt).toBe('2026-11-27T10:05:00.120Z');
+  });
+
+  it('leaves out what the store keeps for itself (claim token, lease)', () => {
+    const json = groupToJson(group({ status: 'Queued', claimToken: 'secret-token', leaseExpiresAt: '2026-11-27T10:10:00.000Z' }));
+    expect(JSON.stringify(json)).not.toContain('secret-token');
+    expect(Object.keys(json)).not.toContain('leaseExpiresAt');
+  });
+});
+
+describe('relativeTime and shortTime', () => {
+  it.each([
+    ['2026-11-27T10:05:00.000Z', 'in 5m'],
+    ['2026-11-27T10:01:30.000Z', 'in 1m 30s'],
+    ['2026-11-27T12:03:04.000Z', 'in 2h 3m'],
+    ['2026-11-29T11:00:00.000Z', 'in 2d 1h'],
+    ['2026-11-27T09:59:15.000Z', '45s ago'],
+    ['2026-11-27T10:00:00.200Z', 'now'],
+  ])('%s is %j from 10:00', (iso, expected) => {
+    expect(relativeTime(iso, NOW)).toBe(expected);
+  });
+
+  it('drops zero milliseconds only', () => {
+    expect(shortTime('2026-11-27T10:00:00.000Z')).toBe('2026-11-27T10:00:00Z');
+    expect(shortTime('2026-11-27T10:00:00.120Z')).toBe('2026-11-27T10:00:00.120Z');
+    expect(shortTime(undefined)).toBe('-');
+  });
+});
+
+describe('formatTable', () => {
+  it('aligns columns with two spaces, no trailing spaces, one line per row', () => {
+    const text = formatTable(['ID', 'STATUS', 'NOTE'], [['a', 'Scheduled', 'x'], ['longer-id', 'Failed', 'two\nlines']]);
+    expect(text).toBe('ID         STATUS     NOTE\na          Scheduled  x\nlonger-id  Failed     two lines\n');
+  });
+});
+
+describe('formatGroupList', () => {
+  it('shows one row per group and a count per status', () => {
+    // Act
+    const text = formatGroupList([group(), conflicted(), group({ id: 'later', scheduledAt: undefined, status: 'Pending' })], NOW);
+    // Assess
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^ID\s+STATUS\s+SCHEDULED \(UTC\)\s+WHEN\s+TARGET\s+ATTEMPT\s+SOURCES$/);
+    expect(lines[1]).toMatch(/^release-42\s+Scheduled\s+2026-11-27T10:05:00Z\s+in 5m\s+main\s+0\s+feature\/a, feature\/b$/);
+    expect(lines[2]).toMatch(/^release-42\s+Conflicted\s+/);
+    expect(lines[3]).toMatch(/^later\s+Pending\s+-\s+-\s+main/);
+    expect(text).toContain('3 groups: 1 Scheduled, 1 Conflicted, 1 Pending\n');
+  });
+
+  it('summarises long source lists', () => {
+    const text = formatGroupList([group({ promotions: ['a', 'b', 'c', 'd', 'e'].map((source) => ({ source })) })], NOW);
+    expect(text).toContain('a, b, c (+2 more)');
+  });
+
+  it('says so when there is nothing', () => {
+    expect(formatGroupList([], NOW)).toBe('No promotion groups.\n');
+  });
+});
+
+describe('formatGroupDetail', () => {
+  it('shows status, schedule, ordered promotions, attempts, outcome, conflicts and history with reasons', () => {
+    // Act
+    const text = formatGroupDetail(conflicted(), NOW);
+    // Assess
+    expect(text).toContain('Group       release-42\n');
+    expect(text).toContain('Status      Conflicted\n');
+    expect(text).toContain('Scheduled   2026-11-27T10:05:00Z (in 5m)\n');
+    expect(text).toContain('Attempt     1\n');
+    expect(text).toContain('Started     2026-11-27T10:05:00.120Z\n');
+    expect(text).toContain('Outcome     Conflicted: 1 of 2 sources conflicts\n');
+    expect(text).toContain('Promotions, in order:\n  1. feature/a\n  2. feature/b\n');
+    expect(text).toContain('Conflicts:\n  feature/b: src/app.ts, README.md\n');
+    expect(text).toMatch(/History, oldest first:\n {2}AT \(UTC\)\s+FROM\s+TO\s+ATTEMPT\s+BY\s+REASON\n/);
+    expect(text).toMatch(/ {2}2026-11-27T10:05:01Z\s+Running\s+Conflicted\s+1\s+executor\s+conflicts in feature\/b\n/);
+  });
+
+  it('shows the last error and outcomes of every kind', () => {
+    expect(formatGroupDetail(group({ status: 'Failed', outcome: { status: 'Failed', reason: 'retries exhausted', error: 'HTTP 503' }, lastError: 'HTTP 503' }), NOW))
+      .toMatch(/Outcome +Failed: retries exhausted \(HTTP 503\)\nLast error +HTTP 503\n/);
+    expect(formatGroupDetail(group({ status: 'Cancelled', outcome: { status: 'Cancelled', by: 'operator:bob', reason: 'postponed' } }), NOW))
+      .toContain('Cancelled by operator:bob: postponed');
+    expect(formatGroupDetail(group({ status: 'Succeeded', outcome: { status: 'Succeeded', resultRef: 'abc123' } }), NOW)).toContain('Succeeded: result abc123');
+    expect(formatGroupDetail(group({ scheduledAt: undefined, status: 'Pending' }), NOW)).toContain('Scheduled   - (no time yet)');
+  });
+});
+
+describe('formatChange and formatScheduled', () => {
+  it('states the newest transition with its reason, and when a Scheduled group is due', () => {
+    const g = group({
+      history: [
+        ...group().history,
+        { from: 'Failed', to: 'Scheduled', at: '2026-11-27T10:00:00.000Z', reason: 'retry after Failed, scheduled at 2026-11-27T10:05:00.000Z', attempt: 1 },
+      ],
+    });
+    expect(formatChange(g, NOW)).toBe('release-42: Failed → Scheduled (retry after Failed, scheduled at 2026-11-27T10:05:00.000Z); due in 5m\n');
+    expect(formatChange(group({ status: 'Cancelled', history: [{ from: 'Scheduled', to: 'Cancelled', at: 'x', reason: 'postponed', attempt: 0 }] }), NOW)).toBe(
+      'release-42: Scheduled → Cancelled (postponed)\n',
+    );
+  });
+
+  it('says what was scheduled in one line', () => {
+    expect(formatScheduled(group(), NOW)).toBe('Scheduled release-42 at 2026-11-27T10:05:00Z (in 5m): feature/a, feature/b → main in /srv/app\n');
+  });
+});
+
+describe('dead-letter output', () => {
+  it('lists messages in a table and says they were left in place', () => {
+    const text = formatDeadLetters([
+      { messageId: 'm-1', groupId: 'g1', attempt: 2, receiveCount: 6, sentAt: '2026-11-27T09:00:00.000Z', body: '{"groupId":"g1"}' },
+      { messageId: 'm-2', groupId: null, attempt: null, receiveCount: 1, sentAt: null, body: 'not json' },
+    ]);
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^GROUP\s+ATTEMPT\s+RECEIVES\s+SENT \(UTC\)\s+MESSAGE ID\s+BODY$/);
+    expect(lines[1]).toMatch(/^g1\s+2\s+6\s+2026-11-27T09:00:00Z\s+m-1\s+\{"groupId":"g1"\}$/);
+    expect(lines[2]).toMatch(/^-\s+-\s+1\s+-\s+m-2\s+not json$/);
+    expect(text).toContain('2 messages in the dead-letter queue (left in place).');
+    expect(formatDeadLetters([])).toBe('The dead-letter queue is empty.\n');
+  });
+
+  it('reports a redrive', () => {
+    expect(formatRedrive({ moved: 0, failed: [] })).toBe('The dead-letter queue is empty; nothing to move.\n');
+    expect(formatRedrive({ moved: 1, failed: [] })).toBe('Moved 1 message from the dead-letter queue to the work queue.\n');
+    expect(formatRedrive({ moved: 2, failed: [{ messageId: 'm-3', error: 'Throttled: slow down' }] })).toBe(
+      'Moved 2 messages from the dead-letter queue to the work queue.\nNot moved: m-3: Throttled: slow down\n',
+    );
+  });
+});

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../functions/core/errors.ts';
+import { parseCli, resolveTime, UsageError } from '../../../cli/operator.ts';
+
+const NOW = new Date('2026-11-27T10:00:00.000Z');
+
+/** The UsageError parseCli throws for `argv`. */
+function usageError(argv: string[]): UsageError {
+  try {
+    parseCli(argv);
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error(`parseCli(${JSON.stringify(argv)}) did not throw`);
+}
+
+describe('parseCli', () => {
+  describe('commands', () => {
+    it('parses schedule with repeated sources in the order given', () => {
+      // Act
+      const parsed = parseCli([
+        'schedule', '--target', 'main', '--source', 'feature/b', '--source', 'feature/a', '--at', '+5m', '--id', 'release-42', '--repo', '/srv/app',
+      ]);
+      // Assess
+      expect(parsed).toEqual({
+        command: { name: 'schedule', targetBranch: 'main', sources: ['feature/b', 'feature/a'], at: '+5m', id: 'release-42', repo: '/srv/app' },
+        json: false,
+        target: {},
+      });
+    });
+
+    it('accepts --option=value and options before the command', () => {
+      const parsed = parseCli(['--json', '--data-dir=/tmp/stack', 'show', 'g1']);
+      expect(parsed).toEqual({ command: { name: 'show', id: 'g1' }, json: true, target: { dataDir: '/tmp/stack' } });
+    });
+
+    it('parses list without --status as every status, and repeated or comma-separated statuses', () => {
+      expect(parseCli(['list']).command).toEqual({ name: 'list', statuses: [] });
+      expect(parseCli(['list', '--status', 'Scheduled,Queued', '--status', 'Failed']).command).toEqual({
+        name: 'list',
+        statuses: ['Scheduled', 'Queued', 'Failed'],
+      });
+    });
+
+    it('parses cancel with and without a reason', () => {
+      expect(parseCli(['cancel', 'g1']).command).toEqual({ name: 'cancel', id: 'g1' });
+      expect(parseCli(['cancel', 'g1', '--reason', 'release postponed']).command).toEqual({ name: 'cancel', id: 'g1', reason: 'release postponed' });
+    });
+
+    it('parses reschedule and retry (whose --at is optional)', () => {
+      expect(parseCli(['reschedule', 'g1', '--at', '2026-11-27T18:00:00+01:00']).command).toEqual({
+        name: 'reschedule',
+        id: 'g1',
+        at: '2026-11-27T18:00:00+01:00',
+      });
+      expect(parseCli(['retry', 'g1']).command).toEqual({ name: 'retry', id: 'g1' });
+      expect(parseCli(['retry', 'g1', '--at', '+1m']).command).toEqual({ name: 'retry', id: 'g1', at: '+1m' });
+    });
+
+    it('parses dlq list (default limit 100) and dlq redrive', () => {
+      expect(parseCli(['dlq', 'list']).command).toEqual({ name: 'dlq list', limit: 100 });
+      expect(parseCli(['dlq', 'list', '--limit', '5']).command).toEqual({ name: 'dlq list', limit: 5 });
+      expect(parseCli(['dlq', 'redrive']).command).toEqual({ name: 'dlq redrive' });
+    });
+
+    it('parses --help alone, after a command and as `help COMMAND`', () => {
+      expect(parseCli(['--help']).command).toEqual({ name: 'help' });
+      expect(parseCli(['-h']).command).toEqual({ name: 'help' });
+      expect(parseCli(['show', '--help']).command).toEqual({ name: 'help', topic: 'show' });
+      expect(parseCli(['dlq', 'redrive', '--help']).command).toEqual({ name: 'help', topic: 'dlq redrive' });
+      expect(parseCli(['help', 'dlq', 'list']).command).toEqual({ name: 'help', topic: 'dlq list' });
+    });
+  });
+
+  describe('target options', () => {
+    it('takes --stack-name with --region and --shard-count', () => {
+      expect(parseCli(['list', '--stack-name', 'prod', '--region', 'eu-west-1', '--shard-count', '8']).target).toEqual({
+        stackName: 'prod',
+        region: 'eu-west-1',
+        shardCount: 8,
+      });
+    });
+
+    it('takes --table, --queue-url and --dlq-url', () => {
+      expect(parseCli(['dlq', 'redrive', '--table', 'T', '--queue-url', 'https://q/work', '--dlq-url', 'https://q/dlq']).target).toEqual({
+        table: 'T',
+        queueUrl: 'https://q/work',
+        dlqUrl: 'https://q/dlq',
+      });
+    });
+
+    it.each([
+      [['list', '--stack-name', 'prod', '--table', 'T'], /--stack-name and --table/],
+      [['list', '--data-dir', '.local', '--table', 'T'], /--data-dir names a local stack/],
+      [['list', '--region', 'eu-west-1'], /--region applies to AWS targets/],
+      [['list', '--shard-count', '8'], /--shard-count applies to AWS targets/],
+      [['list', '--table', 'T', '--shard-count', '0'], /--shard-count '0' is not a whole number from 1 to 1000/],
+    ])('refuses %j', (argv, message) => {
+      expect(usageError(argv).message).toMatch(message);
+    });
+  });
+
+  describe('usage errors', () => {
+    it.each([
+      [[], /^no command given$/],
+      [['frobnicate'], /^unknown command 'frobnicate'$/],
+      [['dlq'], /dlq needs a subcommand/],
+      [['dlq', 'purge'], /unknown command 'dlq purge'/],
+      [['help', 'nope'], /unknown command 'nope'/],
+      [['list', '--frob'], /^unknown option '--frob'$/],
+      [['show', 'g1', '--at'], /^option --at needs a value$/],
+      [['list', '--json=yes'], /^option --json takes no value$/],
+      [['show'], /'show' needs ID/],
+      [['show', 'a', 'b'], /unexpected argument 'b' for 'show'/],
+      [['show', 'g1', '--target', 'main'], /option --target does not apply to 'show'/],
+      [['list', '--at', '+5m'], /option --at does not apply to 'list'/],
+      [['schedule', '--source', 'a', '--at', '+5m'], /'schedule' needs --target BRANCH/],
+      [['schedule', '--target', 'main', '--at', '+5m'], /'schedule' needs at least one --source REF/],
+      [['schedule', '--target', 'main', '--source', 'a'], /'schedule' needs --at TIME/],
+      [['reschedule', 'g1'], /'reschedule' needs --at TIME/],
+      [['dlq', 'list', '--limit', 'ten'], /--limit 'ten' is not a whole number/],
+    ])('%j → %s', (argv, message) => {
+      expect(usageError(argv).message).toMatch(message);
+    });
+
+    it('names the command whose help to read', () => {
+      expect(usageError(['schedule', '--target', 'main']).command).toBe('schedule');
+      expect(usageError(['frobnicate']).command).toBeUndefined();
+    });
+  });
+});
+
+describe('resolveTime', () => {
+  it.each([
+    ['+90s', '2026-11-27T10:01:30.000Z'],
+    ['+5m', '2026-11-27T10:05:00.000Z'],
+    ['+2h', '2026-11-27T12:00:00.000Z'],
+    ['+1d', '2026-11-28T10:00:00.000Z'],
+    ['+1h30m', '2026-11-27T11:30:00.000Z'],
+    ['+0s', '2026-11-27T10:00:00.000Z'],
+    ['now', '2026-11-27T10:00:00.000Z'],
+    [' +5m ', '2026-11-27T10:05:00.000Z'],
+  ])('resolves relative %j against now', (text, expected) => {
+    expect(resolveTime(text, NOW)).toBe(expected);
+  });
+
+  it.each([
+    ['2026-11-27T12:00:00+02:00', '2026-11-27T10:00:00.000Z'],
+    ['2026-11-27T10:00:00Z', '2026-11-27T10:00:00.000Z'],
+    ['2026-11-27T10:00Z', '2026-11-27T10:00:00.000Z'],
+  ])('normalises absolute %j to UTC', (text, expected) => {
+    expect(resolveTime(text, NOW)).toBe(expected);
+  });
+
+  it.each(['+5', '+5x', '+m', '+', '+-5m', '+0.5h', '+5 m', '+5M', '++5m'])('refuses the bad relative form %j, saying what is expected', (text) => {
+    expect(() => resolveTime(text, NOW)).toThrow(ValidationError);
+    expect(() => resolveTime(text, NOW)).toThrow(/is not a relative time; use \+ and a number with a unit s, m, h or d, e\.g\. \+90s, \+5m, \+2h/);
+  });
+
+  it('refuses a time without an offset with the message of parseInstant, naming --at', () => {
+    expect(() => resolveTime('2026-11-27T10:00:00', NOW)).toThrow(
+      "--at '2026-11-27T10:00:00' has no UTC offset; add 'Z' or one like '+02:00' (e.g. 2026-11-27T10:00:00Z), since a time without an offset is ambiguous.",
+    );
+  });
+
+  it('refuses text that is no time at all, and forms without a sign', () => {
+    expect(() => resolveTime('tomorrow', NOW)).toThrow(/--at 'tomorrow' is not an ISO-8601 time/);
+    expect(() => resolveTime('5m', NOW)).toThrow(/--at '5m' is not an ISO-8601 time/);
+  });
+
+  it('refuses a relative time beyond what a date can hold', () => {
+    expect(() => resolveTime('+99999999999999d', NOW)).toThrow(/too far in the future/);
+  });
+});

@@ -9,11 +9,11 @@
  * runs without them ends Failed, saying so.
  */
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { interceptLocalhostDns } from 'fauxqs';
 import { localFunctionEnvironment } from './invoke-environment.ts';
+import { lambdaContext } from './local/lambda-context.ts';
 import { DEFAULT_DATA_DIR, readStackFile } from './stack-file.ts';
 
 const HANDLERS = {
@@ -21,24 +21,6 @@ const HANDLERS = {
   execute: '../functions/handlers/execute.ts',
   'dead-letter': '../functions/handlers/dead-letter.ts',
 } as const;
-
-function lambdaContext(name: string): Context {
-  const deadline = Date.now() + 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' } }, allowPositionals: true });

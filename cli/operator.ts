@@ -434,8 +434,8 @@ export interface Target {
   deadLetterQueueUrl?: string;
   /** The default `--repo` (a local stack's repository). */
   repository?: string;
-  /** Timer shards the group store must use: the poller's. */
-  shardCount: number;
+  /** Timer shards the group store must use: the poller's. Unknown → no timer writes. */
+  shardCount?: number;
 }
 
 /** The outputs of the deployed stack the CLI reads. */
@@ -467,7 +467,6 @@ async function describeStackOutputs(stackName: string, region: string | undefine
  * @throws LocalStackNotFoundError, StackFileInvalidError, LocalStackNotRunningError, TargetError
  */
 export async function resolveTarget(options: TargetOptions, cwd: string = process.cwd()): Promise<Target> {
-  const defaultShards = SCHEDULER_KEYS.shardCount.default;
   if (options.stackName !== undefined) {
     const outputs = await describeStackOutputs(options.stackName, options.region);
     const description = `stack '${options.stackName}'${options.region ? ` (${options.region})` : ''}`;
@@ -476,8 +475,8 @@ export async function resolveTarget(options: TargetOptions, cwd: string = proces
       if (!value) throw new TargetError(`${description} has no output '${key}'; is it a promotion-scheduler stack?`);
       return value;
     };
-    let shardCount = options.shardCount ?? defaultShards;
     const recorded = outputs[STACK_OUTPUTS.shardCount];
+    let shardCount = options.shardCount;
     if (recorded !== undefined) {
       if (options.shardCount !== undefined && options.shardCount !== Number(recorded)) {
         throw new TargetError(`${description} runs with ${recorded} timer shards, not ${options.shardCount}; drop --shard-count.`);
@@ -491,7 +490,7 @@ export async function resolveTarget(options: TargetOptions, cwd: string = proces
       tableName: output(STACK_OUTPUTS.table),
       workQueueUrl: output(STACK_OUTPUTS.workQueue),
       deadLetterQueueUrl: output(STACK_OUTPUTS.deadLetterQueue),
-      shardCount,
+      ...(shardCount === undefined ? {} : { shardCount }),
     };
   }
   if (options.table !== undefined || options.queueUrl !== undefined || options.dlqUrl !== undefined) {
@@ -502,7 +501,7 @@ export async function resolveTarget(options: TargetOptions, cwd: string = proces
       ...(options.table ? { tableName: options.table } : {}),
       ...(options.queueUrl ? { workQueueUrl: options.queueUrl } : {}),
       ...(options.dlqUrl ? { deadLetterQueueUrl: options.dlqUrl } : {}),
-      shardCount: options.shardCount ?? defaultShards,
+      ...(options.shardCount === undefined ? {} : { shardCount: options.shardCount }),
     };
   }
   const dataDir = resolve(cwd, options.dataDir ?? DEFAULT_DATA_DIR);
@@ -718,7 +717,8 @@ export const connect: Connect = (target, clock) => {
   };
   if (dynamo && target.tableName) {
     backend.groups = new GroupCommands({
-      store: new DynamoDbGroupStore({ client: dynamo, tableName: target.tableName, shardCount: target.shardCount }),
+      // Without a known shard count only reads and cancels are possible (see needTimerShards).
+      store: new DynamoDbGroupStore({ client: dynamo, tableName: target.tableName, shardCount: target.shardCount ?? SCHEDULER_KEYS.shardCount.default }),
       clock,
     });
   }
@@ -801,6 +801,15 @@ async function execute(parsed: ParsedCli, target: Target, backend: Backend, io: 
     if (!backend.deadLetters) throw new UsageError(`'${command.name}' needs the dead-letter queue: pass --dlq-url URL`, command.name);
     return backend.deadLetters;
   };
+  // Writing a timer with another shard count than the poller's can put a group on a shard
+  // that is never read: never guess it.
+  const needTimerShards = (): void => {
+    if (target.shardCount === undefined) {
+      throw new TargetError(
+        `'${command.name}' needs the deployed stack's timer shard count: pass --shard-count N (the stack's shardCount, its '${STACK_OUTPUTS.shardCount}' output)`,
+      );
+    }
+  };
   const printChange = (group: PromotionGroup): void => out(json ? toJsonText(groupToJson(group)) : formatChange(group, now()));
 
   switch (command.name) {
@@ -809,6 +818,7 @@ async function execute(parsed: ParsedCli, target: Target, backend: Backend, io: 
       return EXIT.ok;
     case 'schedule': {
       const groups = needGroups();
+      needTimerShards();
       let repository = command.repo ?? target.repository;
       if (repository === undefined) {
         throw new UsageError("'schedule' needs --repo PATH on an AWS target: the repository the executor promotes in", command.name);
@@ -846,11 +856,13 @@ async function execute(parsed: ParsedCli, target: Target, backend: Backend, io: 
       return EXIT.ok;
     case 'reschedule': {
       const groups = needGroups();
+      needTimerShards();
       printChange(await groups.reschedule(command.id, resolveTime(command.at, now()), by));
       return EXIT.ok;
     }
     case 'retry': {
       const groups = needGroups();
+      needTimerShards();
       const at = command.at === undefined ? undefined : resolveTime(command.at, now());
       printChange(await groups.retry(command.id, by, at));
       return EXIT.ok;
@@ -984,7 +996,8 @@ const TARGET_HELP = `Target (default: the local stack in ${DEFAULT_DATA_DIR}):
   --stack-name NAME     a deployed stack, through its CloudFormation outputs
   --table NAME          a table directly; add --queue-url URL and --dlq-url URL for the dlq commands
   --region REGION       AWS region (default: the AWS SDK's chain: AWS_REGION, profile…)
-  --shard-count N       the deployed stack's timer shards (default ${SCHEDULER_KEYS.shardCount.default}, as in cdk.json)
+  --shard-count N       the deployed stack's timer shards; needed to schedule, reschedule or
+                        retry on AWS unless the stack has a ShardCount output
 
 Output:
   --json                JSON on stdout for scripts

@@ -12,8 +12,8 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse | void>;
 
@@ -50,24 +50,6 @@ function toRecord(message: Message, queueArn: string, region: string): SQSRecord
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
     awsRegion: region,
-  };
-}
-
-function contextFor(functionName: string, timeoutSeconds: number): Context {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
   };
 }
 
@@ -134,7 +116,7 @@ export class QueueConsumer {
       const records = messages.map((m) => toRecord(m, queueArn, region));
       let failed = new Set(records.map((r) => r.messageId));
       try {
-        const response = await handler({ Records: records }, contextFor(functionName, timeoutSeconds));
+        const response = await handler({ Records: records }, lambdaContext(functionName, timeoutSeconds));
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {
         onError(error);

@@ -78,6 +78,31 @@ export function toGroup(item: Record<string, unknown>): PromotionGroup {
   return { ...(rest as Omit<PromotionGroup, 'history'>), history: entries };
 }
 
+/**
+ * True when `item` is the result of `request` (written at `version`): same status, same history
+ * entry and every attribute the request set (a claim's token is unique, so another poller's
+ * claim never passes for ours).
+ */
+function isOwnWrite(item: Record<string, unknown>, request: TransitionRequest, version: number): boolean {
+  const entry = (item.history as Record<string, Partial<Transition>> | undefined)?.[String(version)];
+  // DynamoDB maps keep no key order: compare with keys sorted.
+  const canonical = (value: unknown): string =>
+    JSON.stringify(value, (_key, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v,
+    );
+  const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+  return (
+    item.version === version &&
+    Object.entries(request.set ?? {}).every(([key, value]) => value === undefined || same(item[key], value)) &&
+    item.status === request.to &&
+    entry !== undefined &&
+    entry.from === request.expect.status &&
+    entry.at === request.entry.at &&
+    entry.by === request.entry.by &&
+    entry.reason === request.entry.reason
+  );
+}
+
 /** Builds an update expression with placeholders for every name and value. */
 class UpdateBuilder {
   readonly names: Record<string, string> = {};
@@ -305,7 +330,12 @@ export class DynamoDbGroupStore implements GroupStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         this.capacity(`transition-lost:${request.expect.status}->${request.to}`, (error as { ConsumedCapacity?: ConsumedCapacity }).ConsumedCapacity);
-        return { won: false, current: error.Item ? toGroup(unmarshall(error.Item)) : undefined };
+        const item = error.Item ? unmarshall(error.Item) : undefined;
+        // Why: DynamoDB may apply a write and still answer with an error (timeout, 500); the
+        // SDK's retry of it then fails its own condition. If the item carries exactly the
+        // entry this write made, at the version it made, the write won.
+        if (item && isOwnWrite(item, request, version)) return { won: true, version };
+        return { won: false, current: item ? toGroup(item) : undefined };
       }
       throw error;
     }

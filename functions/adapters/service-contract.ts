@@ -13,7 +13,7 @@
  * No AWS SDK import: SDK errors are recognised by their documented fields (`name`, `$fault`,
  * `$retryable`, `$metadata.httpStatusCode`).
  */
-import { PermanentExecutionError, RetryableExecutionError } from '../core/errors.ts';
+import { describeError, PermanentExecutionError, RetryableExecutionError } from '../core/errors.ts';
 import type { Conflict } from '../core/group.ts';
 import type { ConflictReport, PromotionRequest, PromotionResult, PromotionTarget } from '../core/ports.ts';
 
@@ -383,11 +383,4 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-/** `Name: message` of an error, or the value itself. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : '';
-    return `${error.name}: ${error.message}${cause}`;
-  }
-  return String(error);
-}
+export { describeError };

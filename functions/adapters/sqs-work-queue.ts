@@ -6,6 +6,7 @@
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { chunk, mapWithConcurrency } from '../core/concurrency.ts';
+import { describeError } from '../core/errors.ts';
 import type { WorkMessage } from '../core/group.ts';
 import type { EnqueueResult, WorkQueue } from '../core/ports.ts';
 import { MAX_DELAY_SECONDS } from '../core/timing.ts';
@@ -78,7 +79,7 @@ export class SqsWorkQueue implements WorkQueue {
         }
       } catch (error) {
         // The whole call failed (network, throttling): retry every entry of it.
-        const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const text = describeError(error);
         for (const entry of pending) lastError.set(entry, text);
         retry.push(...pending);
       }

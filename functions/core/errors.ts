@@ -4,6 +4,13 @@
  */
 import type { GroupStatus, PromotionGroup } from './group.ts';
 
+/** `Name: message` of an error (and of its cause, when it has one), for logs and stored reasons. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : '';
+  return `${error.name}: ${error.message}${cause}`;
+}
+
 /** Base class: every scheduler error has a name, a readable message and an optional cause. */
 export class SchedulerError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -16,7 +16,7 @@
  *    visible again after the back-off. A permanent error → Failed at once.
  */
 import type { SchedulerConfig } from './config.ts';
-import { PermanentExecutionError } from './errors.ts';
+import { describeError, PermanentExecutionError } from './errors.ts';
 import { isTerminal, type Conflict, type Outcome, type PromotionGroup, type WorkMessage } from './group.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type {
@@ -70,6 +70,9 @@ const OUTCOME_WRITE_TRIES = 3;
  */
 export const CONFLICT_LIMITS = { conflicts: 50, pathsPerConflict: 100, pathChars: 300, detailChars: 500, totalBytes: 100_000 } as const;
 
+/** Longest text kept of any one thing a service answers (reason, detail, reference). */
+export const TEXT_LIMIT = 2_000;
+
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (truncated)` : text);
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text).length;
@@ -102,10 +105,6 @@ export function boundConflicts(conflicts: Conflict[]): Conflict[] {
   const dropped = conflicts.length - kept.length;
   if (dropped > 0) kept.push({ source: '(more)', paths: [], detail: `${dropped} more conflicting promotion(s) not kept` });
   return kept;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** Why a message no longer matches its group. */
@@ -186,9 +185,9 @@ export class ExecuteUseCase {
       if (heartbeat.lost()) return this.drop(message, 'lost the lease while running; the poller has taken the group back');
       // 6. Permanent → Failed now; anything else → retry after a back-off.
       if (!(error instanceof PermanentExecutionError)) {
-        return await this.retryLater(running, message, lateMs, delivery, describeError(error));
+        return await this.retryLater(running, message, lateMs, delivery, clip(describeError(error), TEXT_LIMIT));
       }
-      outcome = { status: 'Failed', reason: error.message, error: describeError(error) };
+      outcome = { status: 'Failed', reason: clip(error.message, TEXT_LIMIT), error: clip(describeError(error), TEXT_LIMIT) };
     } finally {
       heartbeat.stop();
     }
@@ -219,12 +218,13 @@ export class ExecuteUseCase {
       { deadline, signal },
     );
     switch (result.status) {
+      // What a service answers is kept bounded: an item holds at most 400 KB.
       case 'Succeeded':
         return {
           status: 'Succeeded',
-          ...(result.integrationBranch === undefined ? {} : { integrationBranch: result.integrationBranch }),
-          ...(result.resultRef === undefined ? {} : { resultRef: result.resultRef }),
-          ...(result.detail === undefined ? {} : { detail: result.detail }),
+          ...(result.integrationBranch === undefined ? {} : { integrationBranch: clip(result.integrationBranch, TEXT_LIMIT) }),
+          ...(result.resultRef === undefined ? {} : { resultRef: clip(result.resultRef, TEXT_LIMIT) }),
+          ...(result.detail === undefined ? {} : { detail: clip(result.detail, TEXT_LIMIT) }),
         };
       case 'Conflicted':
         return {
@@ -233,7 +233,7 @@ export class ExecuteUseCase {
           reason: `the executor reported conflicts in ${result.conflicts.length} promotion(s)`,
         };
       case 'Failed':
-        return { status: 'Failed', reason: result.reason, error: result.reason };
+        return { status: 'Failed', reason: clip(result.reason, TEXT_LIMIT) };
     }
   }
 

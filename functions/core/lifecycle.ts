@@ -72,6 +72,29 @@ export const ACTIONS = {
 } as const satisfies Record<string, { from: readonly GroupStatus[]; to: GroupStatus }>;
 export type OperatorAction = keyof typeof ACTIONS;
 
+/** What an operator can do instead, where an action is refused. */
+const ACTION_HINTS: Partial<Record<OperatorAction, Partial<Record<GroupStatus, string>>>> = {
+  cancel: {
+    Running: 'it is running now: wait for it to end, then retry it if needed',
+    Succeeded: 'it has already ended',
+    Failed: 'it has already ended; retry it to run it again',
+    Conflicted: 'it has already ended; retry it to run it again',
+    Cancelled: 'it is cancelled already',
+  },
+  reschedule: {
+    Queued: 'it was already claimed for its run: cancel it and schedule a new group',
+    Running: 'it is running now',
+    Failed: 'it has ended: retry it with a time instead',
+    Conflicted: 'it has ended: retry it with a time instead',
+  },
+  retry: {
+    Pending: 'it has not run yet: reschedule it instead',
+    Scheduled: 'it has not run yet: reschedule it instead',
+    Queued: 'it is about to run',
+    Running: 'it is running now',
+  },
+};
+
 /**
  * @throws TransitionRefusedError when `action` does not start from `from` (naming the statuses
  *   it does start from), or the lifecycle table refuses the transition.
@@ -79,7 +102,14 @@ export type OperatorAction = keyof typeof ACTIONS;
 export function assertAction(groupId: string, action: OperatorAction, from: GroupStatus): void {
   const spec = ACTIONS[action];
   if (!(spec.from as readonly GroupStatus[]).includes(from)) {
-    throw new TransitionRefusedError(groupId, from, spec.to, allowedTargets(from), `${action} works only from ${spec.from.join(', ')}`);
+    const hint = ACTION_HINTS[action]?.[from];
+    throw new TransitionRefusedError(
+      groupId,
+      from,
+      spec.to,
+      allowedTargets(from),
+      `${action} works only from ${spec.from.join(', ')}${hint ? `; ${hint}` : ''}`,
+    );
   }
   assertTransition(groupId, from, spec.to);
 }

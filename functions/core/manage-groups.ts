@@ -177,7 +177,8 @@ export class GroupCommands {
       entry: { at: now, by, reason: `retry after ${group.status}, scheduled at ${scheduledAt}` },
       // A fresh budget of attempts for the new run.
       set: { scheduledAt, attemptBase: group.attempt },
-      clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt'],
+      // The last run's error stays in the history; a dead letter of the new run must not report it.
+      clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError'],
       timer: { kind: 'due', at: scheduledAt },
     }));
   }

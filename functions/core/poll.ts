@@ -20,7 +20,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
-import { chunk, mapWithConcurrency } from './concurrency.ts';
+import { mapWithConcurrency } from './concurrency.ts';
+import { describeError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
@@ -72,7 +73,7 @@ export interface PollDeps {
 const PAGE_SIZE = 100;
 const POLLER = 'poller';
 
-type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | { stale: true } | { exhausted: true };
+type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | { stale: true } | { exhausted: true } | { error: unknown };
 
 /**
  * @example
@@ -98,14 +99,21 @@ export class PollUseCase {
     const offset = Math.floor(this.deps.random() * count);
     const shards = Array.from({ length: count }, (_, i) => (i + offset) % count);
     await mapWithConcurrency(shards, this.deps.config.pollConcurrency, async (shard) => {
-      try {
-        const dueTruncated = await this.drain('due', shard, summary);
-        const leaseTruncated = await this.drain('lease', shard, summary);
-        if (dueTruncated || leaseTruncated) summary.truncatedShards++;
-      } catch (error) {
-        // One shard's failure must not cost the others their poll; the caller sees it in the summary.
+      // Each partition on its own: a failure in one must not cost the other (or other shards)
+      // its poll; the caller sees it in the summary.
+      const errors: string[] = [];
+      let truncated = false;
+      for (const kind of ['due', 'lease'] as const) {
+        try {
+          truncated = (await this.drain(kind, shard, summary)) || truncated;
+        } catch (error) {
+          errors.push(`shard ${shard} (${kind}): ${describeError(error)}`);
+        }
+      }
+      if (truncated) summary.truncatedShards++;
+      if (errors.length > 0) {
         summary.failedShards++;
-        summary.errors.push(`shard ${shard}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+        summary.errors.push(...errors);
       }
     });
     return summary;
@@ -132,16 +140,23 @@ export class PollUseCase {
       truncated = page.items.length > remaining;
       handled += entries.length;
       cursor = page.cursor;
+      // A failing claim write becomes a value, so the claims won beside it are still enqueued
+      // (otherwise they would wait a whole lease for recovery).
       const outcomes = await mapWithConcurrency(entries, config.claimConcurrency, (entry) =>
-        kind === 'due' ? this.claimDue(entry, summary) : this.reclaim(entry, summary),
+        (kind === 'due' ? this.claimDue(entry, summary) : this.reclaim(entry, summary)).catch((error: unknown) => ({ error })),
       );
       const messages: WorkMessage[] = [];
+      let failure: unknown;
       for (const outcome of outcomes) {
         if ('message' in outcome) messages.push(outcome.message);
         else if ('lost' in outcome) summary.lostRaces++;
         else if ('stale' in outcome) summary.stale++;
+        else if ('error' in outcome) failure ??= outcome.error;
       }
       await this.enqueue(messages, summary);
+      // The store is failing (after the SDK's own retries): stop this partition; the next poll
+      // takes up what is left.
+      if (failure !== undefined) throw failure;
     } while (cursor && !truncated && handled < config.batchSize);
     return truncated;
   }
@@ -167,10 +182,11 @@ export class PollUseCase {
         return { skipped: true };
       }
     }
-    const claimed = await this.claim(entry, now, `claimed${lateMs > config.toleranceSeconds * 1000 ? ' late (misfire policy run-late)' : ''}`, lateMs);
+    const misfired = isMisfire(entry.scheduledAt, now, config.toleranceSeconds);
+    const claimed = await this.claim(entry, now, `claimed${misfired ? ' late (misfire policy run-late)' : ''}`, lateMs);
     if ('message' in claimed) {
       summary.claimed++;
-      if (lateMs > config.toleranceSeconds * 1000) summary.late++;
+      if (misfired) summary.late++;
     }
     return claimed;
   }
@@ -222,18 +238,16 @@ export class PollUseCase {
   private async enqueue(messages: WorkMessage[], summary: PollSummary): Promise<void> {
     if (messages.length === 0) return;
     const { queue, clock, observer } = this.deps;
-    for (const part of chunk(messages, 100)) {
-      const now = clock.now();
-      const result = await queue.enqueue(part.map((message) => ({ message, delaySeconds: delaySeconds(message.scheduledAt, now) })));
-      summary.enqueued += part.length - result.failed.length;
-      summary.enqueueFailed += result.failed.length;
-      for (const failure of result.failed) {
-        observer.notice('enqueue failed; the group stays Queued until its lease expires and the poller takes it back', {
-          groupId: failure.message.groupId,
-          attempt: failure.message.attempt,
-          error: failure.error,
-        });
-      }
+    const now = clock.now();
+    const result = await queue.enqueue(messages.map((message) => ({ message, delaySeconds: delaySeconds(message.scheduledAt, now) })));
+    summary.enqueued += messages.length - result.failed.length;
+    summary.enqueueFailed += result.failed.length;
+    for (const failure of result.failed) {
+      observer.notice('enqueue failed; the group stays Queued until its lease expires and the poller takes it back', {
+        groupId: failure.message.groupId,
+        attempt: failure.message.attempt,
+        error: failure.error,
+      });
     }
   }
 }

@@ -60,7 +60,9 @@ export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
       ? { receiveCount, mustFinishBy: new Date(Date.now() + context.getRemainingTimeInMillis() - FINISH_MARGIN_MS) }
       : { receiveCount };
     const result = await execute.run(message, delivery);
-    if (result.kind !== 'dropped' && result.lateMs !== undefined) {
+    // Starts and their lateness count once per attempt: a redelivery after a back-off is a
+    // retry, and its lateness (back-off included) would make the lateness alarm cry wolf.
+    if (result.kind !== 'dropped' && result.lateMs !== undefined && receiveCount === 1) {
       m.addMetric(METRIC.GroupStarted, MetricUnit.Count, 1);
       m.addMetric(METRIC.StartLateness, MetricUnit.Milliseconds, Math.max(0, result.lateMs));
     }

@@ -21,7 +21,6 @@ export const METRIC = {
   GroupSucceeded: 'GroupSucceeded',
   GroupFailed: 'GroupFailed',
   GroupConflicted: 'GroupConflicted',
-  GroupCancelled: 'GroupCancelled',
   ExecutionRetried: 'ExecutionRetried',
   StaleDeliveryDropped: 'StaleDeliveryDropped',
   // dead-letter

@@ -52,8 +52,19 @@ export class SchedulerMonitoring extends Construct {
     this.alarms.push(
       new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
         alarmDescription:
-          'Work messages reached the dead-letter queue: their groups used up their deliveries. The dead-letter function ends them Failed; look at the groups and the execute logs.',
+          'Work messages stay in the dead-letter queue: the dead-letter function is not draining it (see its errors). promotion-scheduler dlq list shows them.',
         metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      // The dead-letter function drains the DLQ within seconds, so its depth alone rarely shows
+      // a dead-lettered group; the function's own metric does.
+      new cloudwatch.Alarm(this, 'GroupsDeadLettered', {
+        alarmDescription:
+          'Groups ended Failed with "retries exhausted": their work messages used up their deliveries. Look at the groups (promotion-scheduler show ID) and the execute logs.',
+        metric: schedulerMetric(METRIC.GroupDeadLettered, 'Sum'),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -165,7 +176,6 @@ export class SchedulerMonitoring extends Construct {
               schedulerMetric(METRIC.GroupSucceeded, 'Sum', 'Succeeded'),
               schedulerMetric(METRIC.GroupFailed, 'Sum', 'Failed'),
               schedulerMetric(METRIC.GroupConflicted, 'Sum', 'Conflicted'),
-              schedulerMetric(METRIC.GroupCancelled, 'Sum', 'Cancelled'),
             ],
           }),
           new cloudwatch.GraphWidget({

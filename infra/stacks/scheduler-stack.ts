@@ -112,11 +112,11 @@ export class SchedulerStack extends Stack {
       timeout: Duration.seconds(config.pollTimeoutSeconds),
     });
     const pollRole = this.pollFunction.role;
-    // Poll: query the timer index; claim and recover with conditional UpdateItem, reading
-    // the group (GetItem) when a claim loses its race; send the claimed work.
+    // Poll: query the timer index; claim and recover with conditional UpdateItem (a lost race
+    // returns the item with the error, so no GetItem); send the claimed work.
     pollRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'QueryTimerIndex', actions: ['dynamodb:Query'], resources: [timerIndexArn] }));
     pollRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ClaimGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+      new iam.PolicyStatement({ sid: 'ClaimGroups', actions: ['dynamodb:UpdateItem'], resources: [tableArn] }),
     );
     this.workQueue.grants.actions(pollRole, ['sqs:SendMessage']);
 

@@ -289,7 +289,7 @@ describe('the permissions', () => {
         Sid: 'QueryTimerIndex', Action: 'dynamodb:Query', Effect: 'Allow',
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] }, `/index/${TIMER_INDEX.name}`]] },
       },
-      { Sid: 'ClaimGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
+      { Sid: 'ClaimGroups', Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } },
     ]);
   });
@@ -346,6 +346,16 @@ describe('the alarms and the dashboard', () => {
     });
   });
 
+  it('alarm when a group is dead-lettered (the dead-letter function drains the queue within seconds)', () => {
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRIC.GroupDeadLettered,
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
   it('alarm on poll, execute and dead-letter function errors', () => {
     for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction']) {
       full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -364,7 +374,7 @@ describe('the alarms and the dashboard', () => {
 
   it('notify the alarm topic when one is configured', () => {
     const alarms = resourcesOfType(tuned.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(4);
+    expect(alarms.length).toBe(5); // every alarm of this stack, the dead-lettered-groups one included
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN], OKActions: [TOPIC_ARN] });
     }

@@ -61,7 +61,7 @@ const contains = (repo: string, ref: string, branch = 'main') => {
   }
 };
 
-describe('local stack driven through the CLI', () => {
+describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
   let dir: string;
   let dataDir: string;
   let repo: string;
@@ -117,7 +117,8 @@ describe('local stack driven through the CLI', () => {
   });
 
   it('runs clean groups: Succeeded, and the target contains every source', async () => {
-    await schedule('e2e-clean', '+3s', 'feature/a', 'feature/b');
+    // Times leave room for the CLI's own start-up (2-6 s per call on a busy 2-core machine).
+    await schedule('e2e-clean', '+10s', 'feature/a', 'feature/b');
     const group = await ended('e2e-clean');
     expect(group.status, output).toBe('Succeeded');
     expect(contains(repo, 'feature/a')).toBe(true);
@@ -129,7 +130,7 @@ describe('local stack driven through the CLI', () => {
 
   it('ends a conflicting group Conflicted, naming the paths, and leaves the target unchanged', async () => {
     const before = git(repo, 'rev-parse', 'main');
-    await schedule('e2e-conflict', '+2s', 'feature/x', 'feature/y');
+    await schedule('e2e-conflict', '+10s', 'feature/x', 'feature/y');
     const group = await ended('e2e-conflict');
     expect(group.status).toBe('Conflicted');
     expect(group.outcome?.conflicts).toEqual([expect.objectContaining({ source: 'feature/y', paths: ['shared.txt'] })]);
@@ -138,10 +139,13 @@ describe('local stack driven through the CLI', () => {
 
   it('never runs a cancelled group', async () => {
     const before = git(repo, 'rev-parse', 'main');
-    await schedule('e2e-cancel', '+4s', 'feature/c');
+    // Far enough ahead that the cancel lands before the start even on a slow machine (a Queued
+    // group can be cancelled; a Running one cannot).
+    const created = await schedule('e2e-cancel', '+20s', 'feature/c');
     const cancelled = await cli('cancel', 'e2e-cancel', '--reason', 'not today', '--json');
     expect(cancelled.code, cancelled.stderr).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    // Wait past the time it would have run.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(created.scheduledAt) + 3_000 - Date.now())));
     const group = await show('e2e-cancel');
     expect(group.status).toBe('Cancelled');
     expect(group.startedAt).toBeNull();
@@ -150,7 +154,7 @@ describe('local stack driven through the CLI', () => {
   });
 
   it('promotes two groups into the same target at the same instant; both succeed', async () => {
-    const at = new Date(Date.now() + 4_000).toISOString();
+    const at = new Date(Date.now() + 15_000).toISOString();
     await schedule('e2e-same-1', at, 'feature/c');
     await schedule('e2e-same-2', at, 'feature/d');
     const [one, two] = [await ended('e2e-same-1'), await ended('e2e-same-2')];
@@ -167,7 +171,7 @@ describe('local stack driven through the CLI', () => {
     // Beyond the look-ahead (10 s), so the group is still Scheduled: a claimed (Queued) group
     // can no longer be rescheduled, only cancelled.
     const first = await schedule('e2e-moved', '+10m', 'feature/a');
-    const newTime = new Date(Date.now() + 6_000).toISOString();
+    const newTime = new Date(Date.now() + 10_000).toISOString();
     const moved = await cli('reschedule', 'e2e-moved', '--at', newTime, '--json');
     expect(moved.code, moved.stderr).toBe(0);
     const group = await ended('e2e-moved');

@@ -187,6 +187,33 @@ describe('DynamoDbGroupStore', () => {
       expect(set.some((s) => s.startsWith('lastError'))).toBe(false);
     });
 
+    describe('a write that DynamoDB applied but answered with an error (the SDK retried it)', () => {
+      /** The item as our claim() request leaves it at version 4. */
+      const afterOurClaim = (over: Record<string, unknown> = {}) => ({
+        id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }],
+        status: 'Queued', version: 4, attempt: 1, claimToken: 'tok-1', leaseExpiresAt: '2026-11-27T10:05:00.000Z', queuedAt: T0,
+        scheduledAt: T0, createdAt: T0, updatedAt: T0, timerKey: 'lease#1', timerAt: '2026-11-27T10:05:00.000Z',
+        history: { '4': { reason: 'claimed', by: 'poller', at: T0, to: 'Queued', from: 'Scheduled', attempt: 1 } },
+        ...over,
+      });
+
+      it('counts as won when the item carries exactly the entry and attributes this write made', async () => {
+        ddb.on(UpdateCommand).rejects(conditionFailed(afterOurClaim()));
+        expect(await store.transition(claim())).toEqual({ won: true, version: 4 });
+      });
+
+      it('stays lost when another poller claimed at the same instant with the same reason (its token differs)', async () => {
+        ddb.on(UpdateCommand).rejects(conditionFailed(afterOurClaim({ claimToken: 'tok-other' })));
+        const result = await store.transition(claim());
+        expect(result.won).toBe(false);
+      });
+
+      it('stays lost when the item moved on past the version this write made', async () => {
+        ddb.on(UpdateCommand).rejects(conditionFailed(afterOurClaim({ version: 5 })));
+        expect((await store.transition(claim())).won).toBe(false);
+      });
+    });
+
     it('turns a failed condition into { won: false, current } with the history as an array ordered by version', async () => {
       // Prepare: the item as DynamoDB returns it (marshalled), history keys out of lexical order
       ddb.on(UpdateCommand).rejects(

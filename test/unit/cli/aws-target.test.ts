@@ -171,7 +171,6 @@ describe('resolveTarget with --stack-name', () => {
       tableName: 'prod-Groups-ABC',
       workQueueUrl: WORK,
       deadLetterQueueUrl: DLQ,
-      shardCount: 4,
     });
   });
 

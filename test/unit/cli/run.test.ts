@@ -192,8 +192,16 @@ describe('runCli', () => {
       expect(result).toMatchObject({ code: 1, stderr: "promotion-scheduler: Promotion group 'g1' exists already; choose another id.\n" });
     });
 
+    it('needs the shard count on an AWS target without a ShardCount output, so a group never lands on a shard the poller does not read', async () => {
+      const result = await run('schedule', '--table', 'T', '--repo', 'app', '--target', 'main', '--source', 'a', '--at', '+1m');
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/'schedule' needs the deployed stack's timer shard count: pass --shard-count N/);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(store.size).toBe(0);
+    });
+
     it('needs --repo on an AWS target', async () => {
-      const result = await run('schedule', '--table', 'T', '--target', 'main', '--source', 'a', '--at', '+1m');
+      const result = await run('schedule', '--table', 'T', '--shard-count', '4', '--target', 'main', '--source', 'a', '--at', '+1m');
       expect(result.code).toBe(2);
       expect(result.stderr).toBe(
         "promotion-scheduler: 'schedule' needs --repo PATH on an AWS target: the repository the executor promotes in; run 'promotion-scheduler schedule --help' for usage\n",
@@ -366,11 +374,11 @@ describe('runCli', () => {
       );
     });
 
-    it('targets a table directly with the default shard count, or the one given', async () => {
+    it('targets a table directly, with the shard count only when one is given (reads need none)', async () => {
       await run('list', '--table', 'T', '--region', 'eu-west-1');
       await run('list', '--table', 'T', '--shard-count', '8');
       expect(targets).toEqual([
-        { kind: 'aws', description: "table 'T'", region: 'eu-west-1', tableName: 'T', shardCount: 4 },
+        { kind: 'aws', description: "table 'T'", region: 'eu-west-1', tableName: 'T' },
         { kind: 'aws', description: "table 'T'", tableName: 'T', shardCount: 8 },
       ]);
     });

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateSchedulerConfig } from '../../../functions/core/config.ts';
 import { PermanentExecutionError, RetryableExecutionError } from '../../../functions/core/errors.ts';
-import { boundConflicts, CONFLICT_LIMITS, ExecuteUseCase, type ExecuteDeps } from '../../../functions/core/execute.ts';
+import { boundConflicts, CONFLICT_LIMITS, ExecuteUseCase, TEXT_LIMIT, type ExecuteDeps } from '../../../functions/core/execute.ts';
 import type { Conflict, PromotionGroup, WorkMessage } from '../../../functions/core/group.ts';
 import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
 import type { ConflictDetector, PromotionExecutor, PromotionRequest, PromotionResult, Sleeper } from '../../../functions/core/ports.ts';
@@ -414,17 +414,23 @@ describe('ExecuteUseCase', () => {
       expect(store.peek('g1')?.claimToken).toBeUndefined();
     });
 
-    it('Failed → Failed with the reason, kept as lastError', async () => {
+    it('Failed → Failed with the reason, stored once', async () => {
       store.seed(queued());
       executor.behave(() => ({ status: 'Failed', reason: 'target branch is protected' }));
       const result = await useCase().run(MESSAGE, { receiveCount: 1 });
       expect(result).toEqual({ kind: 'finished', status: 'Failed', lateMs: 0, reason: 'target branch is protected' });
-      expect(store.peek('g1')).toMatchObject({
-        status: 'Failed',
-        lastError: 'target branch is protected',
-        outcome: { status: 'Failed', reason: 'target branch is protected', error: 'target branch is protected' },
-      });
+      expect(store.peek('g1')).toMatchObject({ status: 'Failed', outcome: { status: 'Failed', reason: 'target branch is protected' } });
+      expect(store.peek('g1')?.outcome).not.toHaveProperty('error');
       expect(store.peek('g1')?.claimToken).toBeUndefined();
+    });
+
+    it('keeps what a service answers bounded: a 100 KB reason is clipped to TEXT_LIMIT', async () => {
+      store.seed(queued());
+      executor.behave(() => ({ status: 'Failed', reason: 'x'.repeat(100_000) }));
+      await useCase().run(MESSAGE, { receiveCount: 1 });
+      const outcome = store.peek('g1')?.outcome;
+      expect(outcome?.status === 'Failed' && outcome.reason.length).toBeLessThanOrEqual(TEXT_LIMIT + 20);
+      expect(outcome?.status === 'Failed' && outcome.reason).toMatch(/… \(truncated\)$/);
     });
   });
 

@@ -89,3 +89,13 @@ describe('lifecycle', () => {
     });
   });
 });
+
+describe('refused operator actions say what to do instead', () => {
+  it.each([
+    ['cancel', 'Running', /it is running now: wait for it to end, then retry it if needed/],
+    ['reschedule', 'Queued', /already claimed for its run: cancel it and schedule a new group/],
+    ['retry', 'Scheduled', /it has not run yet: reschedule it instead/],
+  ] as const)('%s from %s', (action, from, hint) => {
+    expect(() => assertAction('g1', action, from)).toThrow(hint);
+  });
+});

@@ -421,8 +421,26 @@ describe('PollUseCase', () => {
       queue.throwOnNextCall(new Error('network down'));
       const summary = await poller().run();
       expect(summary).toMatchObject({ claimed: 1, enqueued: 0, failedShards: 1 });
-      expect(summary.errors).toEqual([expect.stringMatching(/^shard \d+: Error: network down$/)]);
+      expect(summary.errors).toEqual([expect.stringMatching(/^shard \d+ \(due\): Error: network down$/)]);
       expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1 });
+    });
+
+    it('still enqueues the claims a page won when one claim write fails, and reports the partition', async () => {
+      // Prepare: 20 groups on one shard; the 3rd claim write throws (the store is throttled)
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 20; i++) await schedule(`t${String(i).padStart(2, '0')}`, T0);
+      const original = store.transition.bind(store);
+      let writes = 0;
+      store.transition = async (request) => {
+        if (++writes === 3) throw new Error('ProvisionedThroughputExceededException: injected');
+        return original(request);
+      };
+      // Act
+      const summary = await poller({ shardCount: 1, claimConcurrency: 4 }).run();
+      // Assess: 19 claimed, all 19 on the queue; the failure is reported, not lost
+      expect(summary).toMatchObject({ claimed: 19, enqueued: 19, failedShards: 1 });
+      expect(summary.errors).toEqual(['shard 0 (due): Error: ProvisionedThroughputExceededException: injected']);
+      expect(new Set(queue.sentGroupIds()).size).toBe(19);
     });
 
     it('polls the other shards when one shard fails', async () => {
@@ -437,7 +455,7 @@ describe('PollUseCase', () => {
       const summary = await poller({ shardCount: 2 }).run();
       const onShard1 = ids.filter((id) => shardOf(id, 2) === 1).length;
       expect(onShard1).toBeGreaterThan(0);
-      expect(summary).toMatchObject({ claimed: onShard1, failedShards: 1, errors: ['shard 0: Error: throttled'] });
+      expect(summary).toMatchObject({ claimed: onShard1, failedShards: 1, errors: ['shard 0 (due): Error: throttled', 'shard 0 (lease): Error: throttled'] });
     });
   });
 

@@ -106,6 +106,12 @@ describe('execute handler', () => {
       expect(logger.info).toHaveBeenCalledWith('work message dropped', { messageId: 'm-stale', groupId: 'stale', attempt: 1, reason: 'group was cancelled' });
     });
 
+    it('counts a start and its lateness once per attempt: not again on a redelivery after a back-off', async () => {
+      const { handler, metricLines } = harness({ again: () => finished('Succeeded', 9_000) });
+      await handler(eventOf(work('again', '3')));
+      expect(metricLines()).toEqual(['GroupSucceeded Count 1']);
+    });
+
     it('logs a retry with its message id, group, receive count, delay and error', async () => {
       const { handler, logger } = harness({ retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'E: 503', lateMs: 3 }) });
       await handler(eventOf(work('retry', '2')));

@@ -2,7 +2,7 @@
  * The scheduler's settings: one table of keys with their meaning, default and allowed range,
  * and one validation function. `infra/` validates CDK context with it at synth time, the
  * handlers validate their environment with it at cold start, and the local stack validates its
- * command-line options with it. The core itself never reads `process.env`: it receives a
+ * command-line options with it. The core itself never reads the process environment: it receives a
  * {@link SchedulerConfig}.
  */
 import { ConfigurationError } from './errors.ts';
@@ -169,7 +169,7 @@ export function validateSchedulerConfig(
 
 /**
  * Read the settings from an environment-like record (`LOOKAHEAD_SECONDS`, …), as the handlers
- * do at cold start. The caller passes `process.env`; the core never reads it itself.
+ * do at cold start. The caller passes the environment; the core never reads it itself.
  */
 export function schedulerConfigFromEnv(env: Record<string, string | undefined>): SchedulerConfig {
   const raw: Partial<Record<SchedulerKey, unknown>> = {};

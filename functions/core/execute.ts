@@ -145,10 +145,14 @@ export class ExecuteUseCase {
     if (wait > this.deps.maxInlineWaitMs) {
       return { kind: 'retry', delaySeconds: Math.floor(wait / 1000), error: `arrived ${wait} ms early; returned to the queue` };
     }
+    // 2. Is this message still the group's current claim? Read while waiting, so the start is
+    // not late by a read: a change during the wait (a cancel) still makes the conditional
+    // Running write below lose, since it checks version and claim token.
+    const reading = store.find(message.groupId, { consistent: true });
+    // A failed read is handled where it is awaited; not an unhandled rejection meanwhile.
+    reading.catch(() => {});
     if (wait > 0) await sleeper.sleep(wait);
-
-    // 2. Is this message still the group's current claim?
-    const group = await store.find(message.groupId, { consistent: true });
+    const group = await reading;
     if (!group) return this.drop(message, 'group does not exist');
     const stale = staleReason(group, message);
     if (stale) return this.drop(message, stale);

@@ -1,0 +1,74 @@
+/**
+ * `npm run chaos -- [--groups N] [--quick] [--scenario NAME] [--json]`
+ *
+ * The fault matrix (see `bench/scenarios.ts`): each scenario over N groups (default 1 000,
+ * `--quick` 100) on a local stack this script starts itself. Prints one row per scenario and
+ * exits 1 if any invariant breaks (a group lost, a double start, a group not terminal by the
+ * bound), 0 otherwise. Stops DynamoDB Local on every exit path, also on Ctrl-C.
+ */
+import { startEmulators } from './harness.ts';
+import { runScenario, SCENARIOS, type ScenarioName, type ScenarioResult } from './scenarios.ts';
+import { intOption, machine, parseArgs, rejectUnknown, table } from './support.ts';
+
+const args = parseArgs(process.argv.slice(2));
+rejectUnknown(args, ['groups', 'quick', 'scenario', 'json', 'seed']);
+const quick = args.has('quick');
+const groups = intOption(args, 'groups', quick ? 100 : 1_000);
+const seed = intOption(args, 'seed', 42, 0);
+const only = args.get('scenario');
+if (only !== undefined && !(SCENARIOS as readonly string[]).includes(String(only))) {
+  throw new Error(`--scenario '${String(only)}' is not one of ${SCENARIOS.join(', ')}`);
+}
+const scenarios: ScenarioName[] = only === undefined ? [...SCENARIOS] : [only as ScenarioName];
+const json = args.has('json');
+const out = json ? process.stderr : process.stdout;
+
+async function main(): Promise<number> {
+  const em = await startEmulators();
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    process.stderr.write('\ninterrupted: stopping the emulators…\n');
+    void em.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results: ScenarioResult[] = [];
+  try {
+    out.write(`chaos: ${scenarios.length} scenario(s) × ${groups} groups; DynamoDB Local pid ${em.dynamoPid}\n`);
+    for (const scenario of scenarios) {
+      if (process.stderr.isTTY) process.stderr.write(`  running ${scenario}…\r`);
+      const result = await runScenario(scenario, em, { groups, seed });
+      results.push(result);
+      if (process.stderr.isTTY) process.stderr.write('\x1b[2K');
+      out.write(`  ${result.ok ? 'ok  ' : 'FAIL'} ${scenario} (${result.seconds} s)\n`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!interrupted) await em.stop();
+  }
+  out.write(`\n${table(
+    ['scenario', 'groups', 'lost', 'double starts', 'not terminal', 'succeeded', 'ended otherwise', 'of which never ran', 'rerun after success', 'executor calls', 'clock advances', 'injected', 's'],
+    results.map((r) => [
+      r.scenario, r.groups, r.lost, r.doubleStarts, r.notTerminal, r.succeeded,
+      Object.entries(r.failed).map(([k, v]) => `${k}: ${v}`).join('; ') || '-',
+      r.endedWithoutRunning, r.rerunAfterSuccess, r.executorCalls, r.clockAdvances,
+      Object.entries(r.injected).map(([k, v]) => `${k}: ${v}`).join('; ') || '-', r.seconds,
+    ]),
+  )}\n`);
+  for (const r of results.filter((x) => x.evidence.length > 0)) out.write(`\n${r.scenario}:\n  ${r.evidence.join('\n  ')}\n`);
+  const broken = results.filter((r) => !r.ok);
+  const m = machine();
+  out.write(`\n${broken.length === 0 ? 'all invariants held' : `INVARIANTS BROKEN in ${broken.map((r) => r.scenario).join(', ')}`}; machine: ${m.cores} cores, ${m.cpu}, Node ${m.node}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ groups, seed, results, machine: m })}\n`);
+  return broken.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`chaos failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(2);
+  },
+);

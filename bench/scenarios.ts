@@ -1,0 +1,350 @@
+/**
+ * The fault matrix: each scenario runs N groups through the real poll/execute/dead-letter path on
+ * the emulators with one kind of fault injected, drives the pollers (moving an offset clock past
+ * leases when nothing moves any more, so lease recovery happens without waiting real time), and
+ * checks the invariants:
+ * - lost: a group the scheduler dropped — not terminal at the bound and never executed, or left
+ *   without a timer while not terminal (nothing would ever pick it up again);
+ * - double starts: two executor calls of one group overlapping in time (any attempts), or a call
+ *   for an attempt whose earlier call already answered with a final result;
+ * - not terminal by the bound.
+ * Used by `bench/chaos.ts` (N = 1 000 / 100) and `test/integration/chaos.test.ts` (small N).
+ */
+import { randomUUID } from 'node:crypto';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../functions/core/config.ts';
+import { RetryableExecutionError } from '../functions/core/errors.ts';
+import { isTerminal } from '../functions/core/group.ts';
+import type { PromotionResult, WorkQueue } from '../functions/core/ports.ts';
+import { clientsFor, createStack, RecordingExecutor, type ExecutorCall, type GroupRow, type StackOptions } from './harness.ts';
+import { deferred, OffsetClock, seededRandom, sleep } from './support.ts';
+
+export const SCENARIOS = [
+  'poller-dies-before-enqueue',
+  'execute-dies-after-running',
+  'duplicate-delivery',
+  'lost-messages',
+  'transient-failures',
+  'hang-past-lease',
+  'dynamodb-throttling',
+] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  groups: number;
+  succeeded: number;
+  /** Terminal but not Succeeded, by reason (e.g. `retries exhausted` after 5 transient failures in a row). */
+  failed: Record<string, number>;
+  lost: number;
+  doubleStarts: number;
+  notTerminal: number;
+  /** A new attempt executed after an earlier attempt had already answered Succeeded (outcome write lost). */
+  rerunAfterSuccess: number;
+  /** Ended (Failed) without the executor ever being called: attempts burnt before any start. */
+  endedWithoutRunning: number;
+  executorCalls: number;
+  /** Times the offset clock was moved past the lease to let pollers recover. */
+  clockAdvances: number;
+  /** What the fault did (counts), for the report. */
+  injected: Record<string, number>;
+  seconds: number;
+  ok: boolean;
+  /** Ids and call traces of the groups that broke an invariant (at most 5), to debug from. */
+  evidence: string[];
+}
+
+export interface ScenarioOptions {
+  groups: number;
+  /** Wall-clock bound for the groups to end (default: 60 s + 60 ms per group). */
+  boundMs?: number;
+  seed?: number;
+  /** Share hit by the fault (default 0.2 of first attempts; transient failures 0.3 and throttling 0.35 of all calls). */
+  share?: number;
+}
+
+const LEASE_SECONDS = 10;
+
+function chaosConfig(overrides: Partial<SchedulerConfig> = {}): SchedulerConfig {
+  return {
+    ...DEFAULT_SCHEDULER_CONFIG,
+    shardCount: 4,
+    lookaheadSeconds: 10,
+    toleranceSeconds: 3_600,
+    executionLeaseSeconds: LEASE_SECONDS,
+    maxAttempts: 5,
+    backoffBaseSeconds: 1,
+    backoffCapSeconds: 2,
+    ...overrides,
+  };
+}
+
+/** Check the invariants over the final rows and the executor's calls. */
+export function evaluate(ids: string[], rows: GroupRow[], calls: ExecutorCall[]): Pick<ScenarioResult, 'succeeded' | 'failed' | 'lost' | 'doubleStarts' | 'notTerminal' | 'rerunAfterSuccess' | 'endedWithoutRunning' | 'evidence'> {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const callsById = new Map<string, ExecutorCall[]>();
+  for (const call of calls) callsById.set(call.groupId, [...(callsById.get(call.groupId) ?? []), call]);
+  let succeeded = 0;
+  let lost = 0;
+  let notTerminal = 0;
+  let doubleStarts = 0;
+  let rerunAfterSuccess = 0;
+  let endedWithoutRunning = 0;
+  const failed: Record<string, number> = {};
+  const evidence: string[] = [];
+  const trace = (id: string) => `${id} [${byId.get(id)?.status ?? 'missing'}, attempt ${byId.get(id)?.attempt ?? '-'}] calls: ${(callsById.get(id) ?? []).map((c) => `#${c.attempt}@${c.start}-${c.end ?? 'open'}:${c.ended ?? 'pending'}`).join(', ')}`;
+  for (const id of ids) {
+    const row = byId.get(id);
+    const groupCalls = [...(callsById.get(id) ?? [])].sort((a, b) => a.start - b.start);
+    let broken = false;
+    if (!row || !isTerminal(row.status)) {
+      notTerminal++;
+      if (!row || groupCalls.length === 0 || row.timerKey === undefined) {
+        lost++;
+        broken = true;
+      }
+    } else if (row.status === 'Succeeded') succeeded++;
+    else {
+      const reason = row.outcome?.reason ?? row.status;
+      failed[reason] = (failed[reason] ?? 0) + 1;
+      if (groupCalls.length === 0) endedWithoutRunning++;
+    }
+    let doubled = false;
+    let rerun = false;
+    for (let j = 1; j < groupCalls.length; j++) {
+      const later = groupCalls[j] as ExecutorCall;
+      for (let i = 0; i < j; i++) {
+        const earlier = groupCalls[i] as ExecutorCall;
+        const stillRunning = earlier.ended !== 'died' && (earlier.end === undefined || earlier.end > later.start);
+        if (stillRunning) doubled = true;
+        if (earlier.ended === 'result') {
+          if (earlier.attempt === later.attempt) doubled = true;
+          else rerun = true;
+        }
+      }
+    }
+    if (doubled) {
+      doubleStarts++;
+      broken = true;
+    }
+    if (rerun) rerunAfterSuccess++;
+    if (broken && evidence.length < 5) evidence.push(trace(id));
+  }
+  return { succeeded, failed, lost, doubleStarts, notTerminal, rerunAfterSuccess, endedWithoutRunning, evidence };
+}
+
+/** Run one scenario on the emulators at `endpoints`; every resource it creates is its own. */
+export async function runScenario(
+  scenario: ScenarioName,
+  endpoints: { dynamoEndpoint: string; sqsEndpoint: string },
+  options: ScenarioOptions,
+): Promise<ScenarioResult> {
+  const started = Date.now();
+  const n = options.groups;
+  const random = seededRandom(options.seed ?? 42);
+  const share = options.share ?? ({ 'transient-failures': 0.3, 'dynamodb-throttling': 0.35 } as Partial<Record<ScenarioName, number>>)[scenario] ?? 0.2;
+  const clock = new OffsetClock();
+  const { dynamo, sqs } = clientsFor(endpoints);
+  const inspect = clientsFor(endpoints).dynamo;
+  const executor = new RecordingExecutor();
+  const injected: Record<string, number> = {};
+  const count = (what: string, k = 1) => (injected[what] = (injected[what] ?? 0) + k);
+  const released: (() => void)[] = [];
+  const stackOptions: Partial<StackOptions> = {};
+  // Small poll batches for the dying poller, so that many enqueue calls (each a chance to die) happen.
+  const config = chaosConfig(scenario === 'poller-dies-before-enqueue' ? { batchSize: 10 } : {});
+  let hanging = 0;
+  let throttling = false;
+
+  switch (scenario) {
+    case 'poller-dies-before-enqueue':
+      // The poller crashes after its claims are written and before it sends them: nothing is
+      // sent, and the rest of that poll's work is gone too.
+      stackOptions.wrapQueue = (inner): WorkQueue => ({
+        enqueue: async (messages) => {
+          if (messages[0]?.message.attempt === 1 && random() < share) {
+            count('poller deaths');
+            count('claims left unsent', messages.length);
+            throw new Error('injected: poller died between claim and enqueue');
+          }
+          return inner.enqueue(messages);
+        },
+      });
+      break;
+    case 'lost-messages':
+      // SQS "accepts" a share of first-attempt messages and never delivers them.
+      stackOptions.wrapQueue = (inner): WorkQueue => ({
+        enqueue: async (messages) => {
+          const kept = messages.filter((m) => !(m.message.attempt === 1 && random() < share));
+          count('messages lost', messages.length - kept.length);
+          return kept.length > 0 ? inner.enqueue(kept) : { failed: [] };
+        },
+      });
+      break;
+    case 'duplicate-delivery':
+      // Every message is sent twice, as SQS's at-least-once delivery may do.
+      stackOptions.wrapQueue = (inner): WorkQueue => ({
+        enqueue: async (messages) => {
+          count('messages duplicated', messages.length);
+          const [a, b] = await Promise.all([inner.enqueue(messages), inner.enqueue(messages)]);
+          return { failed: [...a.failed, ...b.failed] };
+        },
+      });
+      break;
+    case 'transient-failures':
+      executor.behave((request) => {
+        if (random() < share) {
+          count('transient failures');
+          throw new RetryableExecutionError('injected: executor answered 503');
+        }
+        return { status: 'Succeeded', resultRef: `ok-${request.idempotencyKey}` };
+      });
+      break;
+    case 'execute-dies-after-running': {
+      // The execute invocation dies right after Running: its batch is never acknowledged, the
+      // lease is never extended, and the executor call never answers (it is released, late, at
+      // the end, to check that a stale outcome cannot land).
+      const watchers = new Map<string, () => void>();
+      executor.behave((request, { call }) => {
+        if (request.attempt === 1 && random() < share) {
+          count('invocations died');
+          call.ended = 'died';
+          call.end = Date.now();
+          watchers.get(request.groupId)?.();
+          const late = deferred<PromotionResult>();
+          released.push(() => late.resolve({ status: 'Failed', reason: 'late answer from a dead invocation' }));
+          return late.promise;
+        }
+        return { status: 'Succeeded', resultRef: `ok-${request.idempotencyKey}` };
+      });
+      stackOptions.executeOverrides = { heartbeatMs: 3_600_000 };
+      stackOptions.wrapExecuteHandler = (handler) => async (event, context) => {
+        const died = deferred<'died'>();
+        const groupIds = event.Records.map((r) => (JSON.parse(r.body) as { groupId?: string }).groupId ?? '');
+        for (const id of groupIds) watchers.set(id, () => died.resolve('died'));
+        try {
+          const outcome = await Promise.race([handler(event, context), died.promise]);
+          if (outcome === 'died') return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+          return outcome;
+        } finally {
+          for (const id of groupIds) watchers.delete(id);
+        }
+      };
+      break;
+    }
+    case 'hang-past-lease':
+      // The executor hangs for twice the lease (clock time) and ignores its deadline; the
+      // heartbeat must keep the lease, so the poller never takes a live run back.
+      stackOptions.executeOverrides = { heartbeatMs: 250 };
+      executor.behave(async (request) => {
+        if (request.attempt === 1 && random() < share) {
+          count('hangs');
+          hanging++;
+          const until = clock.now().getTime() + 2 * LEASE_SECONDS * 1000;
+          try {
+            while (clock.now().getTime() < until) await sleep(50);
+          } finally {
+            hanging--;
+          }
+        }
+        return { status: 'Succeeded', resultRef: `ok-${request.idempotencyKey}` };
+      });
+      break;
+    case 'dynamodb-throttling':
+      // A share of DynamoDB calls fails before it is sent, as a throttled table answers. The
+      // middleware sits inside the SDK's retry loop: the SDK retries most; the rest reach the
+      // scheduler, which must cope.
+      dynamo.middlewareStack.add(
+        (next) => async (args) => {
+          if (throttling && random() < share) {
+            count('throttled calls');
+            throw random() < 0.5
+              ? new ProvisionedThroughputExceededException({ message: 'injected: throughput exceeded', $metadata: { httpStatusCode: 400 } })
+              : Object.assign(new Error('injected: rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+          }
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low', name: 'chaosThrottle' },
+      );
+      dynamo.middlewareStack.add(
+        (next) => async (args) => {
+          try {
+            return await next(args);
+          } catch (error) {
+            if (/Throttl|ThroughputExceeded/.test((error as Error).name)) count('throttles reaching the scheduler');
+            throw error;
+          }
+        },
+        { step: 'initialize', name: 'chaosThrottleSeen' },
+      );
+      break;
+  }
+
+  const stack = await createStack({
+    dynamo, sqs, inspect, clock, executor, config,
+    prefix: `chaos-${scenario.slice(0, 16)}`,
+    pollers: 2,
+    execute: { batchSize: 10, concurrency: 4, timeoutSeconds: 60 },
+    queue: { maxReceiveCount: config.maxAttempts, visibilityTimeoutSeconds: 5 },
+    ...stackOptions,
+  });
+  let clockAdvances = 0;
+  let advancer: NodeJS.Timeout | undefined;
+  const ids = Array.from({ length: n }, (_, i) => `${scenario.slice(0, 12)}-${i}-${randomUUID().slice(0, 6)}`);
+  try {
+    const due = new Date(clock.now().getTime() + 1_000).toISOString();
+    await stack.createGroups(ids.map((id) => ({ id, scheduledAt: due })), 16);
+    throttling = true;
+    stack.startConsumers();
+    if (scenario === 'hang-past-lease') {
+      // Time runs eight times faster while a call hangs; heartbeats (every 250 ms) stay well
+      // inside the 10 s lease.
+      advancer = setInterval(() => {
+        if (hanging > 0) clock.advance(1_000);
+      }, 125);
+    }
+    const bound = Date.now() + (options.boundMs ?? 60_000 + 60 * n);
+    let lastSignature = '';
+    let lastChange = Date.now();
+    for (;;) {
+      await stack.pollAll().catch(() => undefined);
+      const rows = await stack.scan();
+      const terminal = rows.filter((r) => isTerminal(r.status)).length;
+      if (terminal >= n || Date.now() > bound) break;
+      const signature = `${terminal}/${executor.calls.length}/${rows.map((r) => r.status[0]).join('')}`;
+      if (signature !== lastSignature) {
+        lastSignature = signature;
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange > 4_000 && hanging === 0) {
+        // Nothing moves: let the leases run out so the pollers take the stuck groups back.
+        clock.advance((LEASE_SECONDS + 1) * 1000);
+        clockAdvances++;
+        lastChange = Date.now();
+      }
+      await sleep(500);
+    }
+  } finally {
+    if (advancer) clearInterval(advancer);
+    throttling = false;
+    // Dead invocations answer late: their outcome must not land.
+    for (const release of released) release();
+    await sleep(released.length > 0 ? 1_000 : 0);
+    await stack.stop();
+  }
+  const rows = await stack.scan();
+  dynamo.destroy();
+  sqs.destroy();
+  inspect.destroy();
+  const verdict = evaluate(ids, rows, executor.calls);
+  return {
+    scenario,
+    groups: n,
+    ...verdict,
+    executorCalls: executor.calls.length,
+    clockAdvances,
+    injected,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    ok: verdict.lost === 0 && verdict.doubleStarts === 0 && verdict.notTerminal === 0,
+  };
+}
+

@@ -27,6 +27,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { DynamoDbGroupStore } from '../functions/adapters/dynamodb-group-store.ts';
+import { chunk } from '../functions/core/concurrency.ts';
 import { SCHEDULER_KEYS } from '../functions/core/config.ts';
 import { SchedulerError, ValidationError } from '../functions/core/errors.ts';
 import { GROUP_STATUSES, type PromotionGroup } from '../functions/core/group.ts';
@@ -546,11 +547,6 @@ export interface Backend {
 /** Builds the {@link Backend} for a target; tests pass their own to {@link runCli}. */
 export type Connect = (target: Target, clock: Clock) => Backend | Promise<Backend>;
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
 
 /** A received message as `dlq list` shows it; the body is read leniently (it may not be a work message). */
 export function toDeadLetter(message: Message): DeadLetterJson {

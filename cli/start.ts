@@ -19,7 +19,7 @@ import { GitConflictDetector } from '../functions/adapters/git-conflict-detector
 import { GitPromotionExecutor } from '../functions/adapters/git-promotion-executor.ts';
 import { DEFAULT_SCHEDULER_CONFIG, validateSchedulerConfig, type SchedulerConfig } from '../functions/core/config.ts';
 import { SchedulerError } from '../functions/core/errors.ts';
-import { LOCAL_NAMES } from '../functions/shared/definitions.ts';
+import { LOCAL_NAMES, QUEUE_SETTINGS } from '../functions/shared/definitions.ts';
 import {
   createLocalQueues,
   createLocalTable,
@@ -34,6 +34,9 @@ import { startLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
 import { DEFAULT_DATA_DIR, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
+
+/** The simulated execute function's timeout; the work queue hides a message 6 × as long, as on AWS. */
+const EXECUTE_TIMEOUT_SECONDS = 60;
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -163,7 +166,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     const queues = await createLocalQueues(
       sqs,
       { workQueue: LOCAL_NAMES.workQueue, deadLetterQueue: LOCAL_NAMES.deadLetterQueue },
-      { maxReceiveCount: opts.config.maxAttempts, visibilityTimeoutSeconds: 6 * 60 },
+      { maxReceiveCount: opts.config.maxAttempts, visibilityTimeoutSeconds: QUEUE_SETTINGS.visibilityTimeoutFactor * EXECUTE_TIMEOUT_SECONDS },
     );
     pipeline = startLocalPipeline({
       dynamo: dynamoClient,
@@ -174,7 +177,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       executor: new GitPromotionExecutor(),
       detector: new GitConflictDetector(),
       pollIntervalMs: opts.pollIntervalSeconds * 1000,
-      execute: { batchSize: 10, concurrency: 2, timeoutSeconds: 60 },
+      execute: { batchSize: 10, concurrency: 2, timeoutSeconds: EXECUTE_TIMEOUT_SECONDS },
       observer: terminalObserver(terminal),
       logger: terminalLogger(terminal, opts.verbose),
       onError: (where, error) => terminal.err(`${where}: ${error instanceof Error ? error.message : String(error)}`),

@@ -36,7 +36,7 @@ export const RETENTION_DAYS: readonly number[] = Object.values(RetentionDays)
   .sort((a, b) => a - b);
 
 /** SQS: a message's visibility timeout is at most 12 hours. */
-export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = QUEUE_SETTINGS.maxVisibilityTimeoutSeconds;
 
 interface IntegerSpec {
   kind: 'integer';

@@ -4,9 +4,10 @@
  * the new visibility timeout runs out (counting a receive towards `maxReceiveCount`).
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { QUEUE_SETTINGS } from '../shared/definitions.ts';
 
 /** SQS's largest visibility timeout (12 hours). */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+export const MAX_VISIBILITY_SECONDS = QUEUE_SETTINGS.maxVisibilityTimeoutSeconds;
 
 export interface MessageVisibility {
   /** Make the message invisible for `seconds` from now. */

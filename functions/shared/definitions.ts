@@ -41,6 +41,8 @@ export const LOCAL_NAMES = {
 export const QUEUE_SETTINGS = {
   /** SQS accepts DelaySeconds from 0 to 900. */
   maxDelaySeconds: 900,
+  /** SQS: a message's visibility timeout is at most 12 hours. */
+  maxVisibilityTimeoutSeconds: 43_200,
   /** SendMessageBatch takes at most ten entries. */
   maxBatchEntries: 10,
   /** Dead-letter retention: 14 days, SQS's maximum. */

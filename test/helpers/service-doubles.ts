@@ -4,7 +4,6 @@
  */
 import type { Conflict } from '../../functions/core/group.ts';
 import type {
-  Clock,
   ConflictDetector,
   ConflictReport,
   PromotionExecutor,
@@ -52,27 +51,8 @@ export class RecordingDetector implements ConflictDetector {
   }
 }
 
-/** Real time shifted by an offset a test can move: SQS delays stay real, leases can be made to run out. */
-export class OffsetClock implements Clock {
-  private offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
-
-/** A promise a test resolves by hand. */
-export function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+// The bench's fault scenarios need the same two; one definition serves both.
+export { deferred, OffsetClock } from '../../bench/support.ts';
 
 /** Poll `check` until it returns a value other than undefined, or fail after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {

@@ -4,7 +4,7 @@
  * The fault matrix (see `bench/scenarios.ts`): each scenario over N groups (default 1 000,
  * `--quick` 100) on a local stack this script starts itself. Prints one row per scenario and
  * exits 1 if any invariant breaks (a group lost, a double start, a group not terminal by the
- * bound), 0 otherwise. Stops DynamoDB Local on every exit path, also on Ctrl-C.
+ * bound, a group ended without ever running), 0 otherwise. Stops DynamoDB Local on every exit path, also on Ctrl-C.
  */
 import { startEmulators } from './harness.ts';
 import { runScenario, SCENARIOS, type ScenarioName, type ScenarioResult } from './scenarios.ts';

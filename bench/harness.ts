@@ -244,6 +244,7 @@ export async function createStack(options: StackOptions): Promise<Stack> {
       ...options.executeOverrides,
     }),
     visibility: new SqsMessageVisibility({ client: options.sqs, queueUrl: queues.workQueueUrl }),
+    queue: new SqsWorkQueue({ client: options.sqs, queueUrl: queues.workQueueUrl }),
     logger: quietLogger,
     metrics: noMetrics,
   });

@@ -7,7 +7,9 @@
  *   without a timer while not terminal (nothing would ever pick it up again);
  * - double starts: two executor calls of one group overlapping in time (any attempts), or a call
  *   for an attempt whose earlier call already answered with a final result;
- * - not terminal by the bound.
+ * - not terminal by the bound;
+ * - ended without running: a group ended Failed although the executor was never called — every
+ *   fault here passes, so giving up on a group before trying it breaks the promise.
  * Used by `bench/chaos.ts` (N = 1 000 / 100) and `test/integration/chaos.test.ts` (small N).
  */
 import { randomUUID } from 'node:crypto';
@@ -107,7 +109,10 @@ export function evaluate(ids: string[], rows: GroupRow[], calls: ExecutorCall[])
     else {
       const reason = row.outcome?.reason ?? row.status;
       failed[reason] = (failed[reason] ?? 0) + 1;
-      if (groupCalls.length === 0) endedWithoutRunning++;
+      if (groupCalls.length === 0) {
+        endedWithoutRunning++;
+        broken = true;
+      }
     }
     let doubled = false;
     let rerun = false;
@@ -155,6 +160,9 @@ export async function runScenario(
   const config = chaosConfig(scenario === 'poller-dies-before-enqueue' ? { batchSize: 10 } : {});
   let hanging = 0;
   let throttling = false;
+  // Faults of the queue hit a group's first message only, so that every group can end.
+  const sentBefore = new Set<string>();
+  const isFirstSend = (groupId: string) => !sentBefore.has(groupId) && Boolean(sentBefore.add(groupId));
 
   switch (scenario) {
     case 'poller-dies-before-enqueue':
@@ -162,7 +170,8 @@ export async function runScenario(
       // sent, and the rest of that poll's work is gone too.
       stackOptions.wrapQueue = (inner): WorkQueue => ({
         enqueue: async (messages) => {
-          if (messages[0]?.message.attempt === 1 && random() < share) {
+          const first = messages.filter((m) => isFirstSend(m.message.groupId)).length > 0;
+          if (first && random() < share) {
             count('poller deaths');
             count('claims left unsent', messages.length);
             throw new Error('injected: poller died between claim and enqueue');
@@ -172,10 +181,10 @@ export async function runScenario(
       });
       break;
     case 'lost-messages':
-      // SQS "accepts" a share of first-attempt messages and never delivers them.
+      // SQS "accepts" a share of the groups' first messages and never delivers them.
       stackOptions.wrapQueue = (inner): WorkQueue => ({
         enqueue: async (messages) => {
-          const kept = messages.filter((m) => !(m.message.attempt === 1 && random() < share));
+          const kept = messages.filter((m) => !(isFirstSend(m.message.groupId) && random() < share));
           count('messages lost', messages.length - kept.length);
           return kept.length > 0 ? inner.enqueue(kept) : { failed: [] };
         },
@@ -284,7 +293,8 @@ export async function runScenario(
     dynamo, sqs, inspect, clock, executor, config,
     prefix: `chaos-${scenario.slice(0, 16)}`,
     pollers: 2,
-    execute: { batchSize: 10, concurrency: 4, timeoutSeconds: 60 },
+    // Eight batches of ten in flight: the execute function scales out on AWS.
+    execute: { batchSize: 10, concurrency: 8, timeoutSeconds: 60 },
     queue: { maxReceiveCount: config.maxAttempts, visibilityTimeoutSeconds: 5 },
     ...stackOptions,
   });
@@ -344,7 +354,7 @@ export async function runScenario(
     clockAdvances,
     injected,
     seconds: Math.round((Date.now() - started) / 100) / 10,
-    ok: verdict.lost === 0 && verdict.doubleStarts === 0 && verdict.notTerminal === 0,
+    ok: verdict.lost === 0 && verdict.doubleStarts === 0 && verdict.notTerminal === 0 && verdict.endedWithoutRunning === 0,
   };
 }
 

@@ -29,7 +29,7 @@ import {
 import { DynamoDbGroupStore } from '../functions/adapters/dynamodb-group-store.ts';
 import { chunk } from '../functions/core/concurrency.ts';
 import { SCHEDULER_KEYS } from '../functions/core/config.ts';
-import { SchedulerError, ValidationError } from '../functions/core/errors.ts';
+import { SchedulerError, StoreUnavailableError, ValidationError } from '../functions/core/errors.ts';
 import { GROUP_STATUSES, type PromotionGroup } from '../functions/core/group.ts';
 import { GroupCommands } from '../functions/core/manage-groups.ts';
 import type { Clock } from '../functions/core/ports.ts';
@@ -905,6 +905,8 @@ function isServiceError(error: unknown): boolean {
 
 /** The exit code for an error: see {@link EXIT}. */
 export function exitCodeFor(error: unknown): number {
+  // The store's wrapper of a passing SDK failure: what the operator can act on is its cause.
+  if (error instanceof StoreUnavailableError) return error.cause === undefined ? EXIT.target : exitCodeFor(error.cause);
   if (error instanceof UsageError) return EXIT.usage;
   if (
     error instanceof TargetError ||
@@ -926,6 +928,7 @@ function oneLine(text: string): string {
 
 /** The one line written to stderr for an error (without the program prefix). */
 export function messageFor(error: unknown, target?: Target): string {
+  if (error instanceof StoreUnavailableError && error.cause !== undefined) return messageFor(error.cause, target);
   if (error instanceof UsageError) {
     const help = error.command ? `${PROGRAM} ${error.command} --help` : `${PROGRAM} --help`;
     return `${oneLine(error.message)}; run '${help}' for usage`;

@@ -38,9 +38,11 @@ export function localSqsClientConfig(endpoint: string): ReturnType<typeof localC
 
 /**
  * Creates the promotion-groups table (key schema, timer GSI with an INCLUDE projection,
- * on-demand billing) and waits until it is ACTIVE. Idempotent: an existing table is fine.
+ * on-demand billing) and waits until it is ACTIVE. Idempotent: an existing table is fine, as long
+ * as its timer index projects what this version needs.
  *
- * @throws whatever CreateTable throws other than `ResourceInUseException`, or a timeout after 60 s.
+ * @throws whatever CreateTable throws other than `ResourceInUseException`, an Error naming the
+ *   missing attributes when an existing table's index projects less, or a timeout after 60 s.
  */
 export async function createLocalTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
@@ -65,7 +67,17 @@ export async function createLocalTable(client: DynamoDBClient, tableName: string
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  const { TableStatus } = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table ?? {};
+  const { TableStatus, GlobalSecondaryIndexes } = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table ?? {};
+  // Why: a table kept in a data directory by an older version keeps its old projection, and the
+  // poller would then miss attributes it relies on (DynamoDB cannot change a projection in place).
+  const projected = GlobalSecondaryIndexes?.find((i) => i.IndexName === TIMER_INDEX.name)?.Projection?.NonKeyAttributes ?? [];
+  const missing = TIMER_INDEX.nonKeyAttributes.filter((a) => !projected.includes(a));
+  if (missing.length > 0) {
+    throw new Error(
+      `table '${tableName}' was created by an older version: its '${TIMER_INDEX.name}' index does not project ${missing.join(', ')}; ` +
+        'delete the table (or the data directory it lives in) and start again',
+    );
+  }
   if (TableStatus === 'ACTIVE') return;
   await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
 }

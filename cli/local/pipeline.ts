@@ -62,11 +62,12 @@ export function startLocalPipeline(options: LocalPipelineOptions): LocalPipeline
   const metrics = options.metrics ?? noMetrics;
   const onError = options.onError ?? (() => {});
   const store = new DynamoDbGroupStore({ client: options.dynamo, tableName: options.tableName, shardCount: options.config.shardCount });
+  const queue = new SqsWorkQueue({ client: options.sqs, queueUrl: options.queues.workQueueUrl });
 
   const poll = createPollHandler({
     poll: new PollUseCase({
       store,
-      queue: new SqsWorkQueue({ client: options.sqs, queueUrl: options.queues.workQueueUrl }),
+      queue,
       clock,
       config: options.config,
       observer,
@@ -85,6 +86,7 @@ export function startLocalPipeline(options: LocalPipelineOptions): LocalPipeline
       ...options.executeOverrides,
     }),
     visibility: new SqsMessageVisibility({ client: options.sqs, queueUrl: options.queues.workQueueUrl }),
+    queue,
     logger,
     metrics,
   });

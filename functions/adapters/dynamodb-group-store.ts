@@ -11,6 +11,10 @@
  * a write can add its entry and drop the one {@link HISTORY_LIMIT} versions older in the same
  * expression, without reading the item. (A list cannot be appended to and trimmed in one
  * update expression: DynamoDB refuses overlapping paths.)
+ *
+ * A call that fails for a reason that passes (throttling, a 5xx, the network), after the SDK's
+ * own retries, throws {@link StoreUnavailableError}, so the use cases can tell "try again soon"
+ * from a real failure without knowing the SDK.
  */
 import {
   ConditionalCheckFailedException,
@@ -27,7 +31,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { GroupAlreadyExistsError } from '../core/errors.ts';
+import { GroupAlreadyExistsError, StoreUnavailableError } from '../core/errors.ts';
 import { HISTORY_LIMIT, type GroupStatus, type NewGroup, type PromotionGroup, type Transition } from '../core/group.ts';
 import type {
   GroupStore,
@@ -38,6 +42,7 @@ import type {
 } from '../core/ports.ts';
 import { shardOf } from '../core/timing.ts';
 import { TIMER_INDEX, type TimerKind } from '../shared/definitions.ts';
+import { isTransientAwsError } from './service-contract.ts';
 
 /** Attributes only the store knows about (layout, not domain). */
 interface StoredGroup extends Omit<PromotionGroup, 'history'> {
@@ -80,8 +85,9 @@ export function toGroup(item: Record<string, unknown>): PromotionGroup {
 
 /**
  * True when `item` is the result of `request` (written at `version`): same status, same history
- * entry and every attribute the request set (a claim's token is unique, so another poller's
- * claim never passes for ours).
+ * entry and every attribute the request set. Another writer's identical write must not pass for
+ * ours: a claim's token is unique, and a start carries a random `nonce` (two deliveries of one
+ * message may start in the same millisecond with the same reason).
  */
 function isOwnWrite(item: Record<string, unknown>, request: TransitionRequest, version: number): boolean {
   const entry = (item.history as Record<string, Partial<Transition>> | undefined)?.[String(version)];
@@ -99,7 +105,8 @@ function isOwnWrite(item: Record<string, unknown>, request: TransitionRequest, v
     entry.from === request.expect.status &&
     entry.at === request.entry.at &&
     entry.by === request.entry.by &&
-    entry.reason === request.entry.reason
+    entry.reason === request.entry.reason &&
+    entry.nonce === request.entry.nonce
   );
 }
 
@@ -168,6 +175,17 @@ export class DynamoDbGroupStore implements GroupStore {
     this.returnConsumedCapacity = options.onConsumedCapacity ? 'INDEXES' : undefined;
   }
 
+  /** Send one command; a failure that passes becomes a {@link StoreUnavailableError}. */
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isTransientAwsError(error)) throw error;
+      // The cause is named by describeError (`… (ThrottlingException: …)`), not repeated here.
+      throw new StoreUnavailableError(`DynamoDB ${operation} failed for a passing reason`, { cause: error });
+    }
+  }
+
   private capacity(operation: string, consumed: ConsumedCapacity | undefined): void {
     if (consumed && this.onConsumedCapacity) this.onConsumedCapacity(operation, consumed);
   }
@@ -188,15 +206,17 @@ export class DynamoDbGroupStore implements GroupStore {
       item.timerAt = group.scheduledAt;
     }
     try {
-      const out = await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          // Why: create is not an upsert; an existing id must never be overwritten.
-          ConditionExpression: 'attribute_not_exists(#id)',
-          ExpressionAttributeNames: { '#id': 'id' },
-          ReturnConsumedCapacity: this.returnConsumedCapacity,
-        }),
+      const out = await this.send('create', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            // Why: create is not an upsert; an existing id must never be overwritten.
+            ConditionExpression: 'attribute_not_exists(#id)',
+            ExpressionAttributeNames: { '#id': 'id' },
+            ReturnConsumedCapacity: this.returnConsumedCapacity,
+          }),
+        ),
       );
       this.capacity('create', out.ConsumedCapacity);
     } catch (error) {
@@ -207,13 +227,15 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async find(id: string, options?: { consistent?: boolean }): Promise<PromotionGroup | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { id },
-        ConsistentRead: options?.consistent ?? false,
-        ReturnConsumedCapacity: this.returnConsumedCapacity,
-      }),
+    const out = await this.send('find', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { id },
+          ConsistentRead: options?.consistent ?? false,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      ),
     );
     this.capacity('find', out.ConsumedCapacity);
     return out.Item ? toGroup(out.Item) : undefined;
@@ -226,16 +248,18 @@ export class DynamoDbGroupStore implements GroupStore {
     const items: PromotionGroup[] = [];
     let key = decodeCursor(options?.cursor);
     do {
-      const out = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: '#status = :status',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status },
-          ExclusiveStartKey: key,
-          Limit: Math.max(limit, 100),
-          ReturnConsumedCapacity: this.returnConsumedCapacity,
-        }),
+      const out = await this.send('listByStatus', () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: '#status = :status',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':status': status },
+            ExclusiveStartKey: key,
+            Limit: Math.max(limit, 100),
+            ReturnConsumedCapacity: this.returnConsumedCapacity,
+          }),
+        ),
       );
       this.capacity('listByStatus', out.ConsumedCapacity);
       for (const item of out.Items ?? []) items.push(toGroup(item));
@@ -251,17 +275,19 @@ export class DynamoDbGroupStore implements GroupStore {
     upTo: string,
     options?: { limit?: number; cursor?: string },
   ): Promise<Page<TimerEntry>> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: TIMER_INDEX.name,
-        KeyConditionExpression: '#timerKey = :key AND #timerAt <= :upTo',
-        ExpressionAttributeNames: { '#timerKey': TIMER_INDEX.partitionKey, '#timerAt': TIMER_INDEX.sortKey },
-        ExpressionAttributeValues: { ':key': timerKeyOf(kind, shard), ':upTo': upTo },
-        ExclusiveStartKey: decodeCursor(options?.cursor),
-        Limit: options?.limit,
-        ReturnConsumedCapacity: this.returnConsumedCapacity,
-      }),
+    const out = await this.send('queryTimers', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TIMER_INDEX.name,
+          KeyConditionExpression: '#timerKey = :key AND #timerAt <= :upTo',
+          ExpressionAttributeNames: { '#timerKey': TIMER_INDEX.partitionKey, '#timerAt': TIMER_INDEX.sortKey },
+          ExpressionAttributeValues: { ':key': timerKeyOf(kind, shard), ':upTo': upTo },
+          ExclusiveStartKey: decodeCursor(options?.cursor),
+          Limit: options?.limit,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      ),
     );
     this.capacity('queryTimers', out.ConsumedCapacity);
     const items = (out.Items ?? []).map((item) => ({
@@ -274,6 +300,8 @@ export class DynamoDbGroupStore implements GroupStore {
       scheduledAt: item.scheduledAt as string,
       attempt: item.attempt as number,
       attemptBase: (item.attemptBase as number | undefined) ?? 0,
+      ...(typeof item.startedAt === 'string' ? { startedAt: item.startedAt } : {}),
+      ...(typeof item.claimToken === 'string' ? { claimToken: item.claimToken } : {}),
     }));
     const cursor = encodeCursor(out.LastEvaluatedKey);
     return cursor ? { items, cursor } : { items };
@@ -292,7 +320,9 @@ export class DynamoDbGroupStore implements GroupStore {
       if (value !== undefined) b.set(b.name(attribute), value);
     }
     for (const attribute of request.clear ?? []) b.remove(b.name(attribute));
-    if (request.timer) {
+    if (request.timer === 'unchanged') {
+      // The index entry keeps its keys; only its projected attributes change.
+    } else if (request.timer) {
       b.set(b.name(TIMER_INDEX.partitionKey), timerKeyOf(request.timer.kind, shardOf(request.id, this.shardCount)));
       b.set(b.name(TIMER_INDEX.sortKey), request.timer.at);
     } else {
@@ -313,17 +343,19 @@ export class DynamoDbGroupStore implements GroupStore {
       b.condition(`${b.name('leaseExpiresAt')} <= ${b.value(request.expect.leaseExpiredAt)}`);
     }
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id: request.id },
-          UpdateExpression: b.update,
-          ConditionExpression: b.conditionExpression,
-          ExpressionAttributeNames: b.names,
-          ExpressionAttributeValues: b.values,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ReturnConsumedCapacity: this.returnConsumedCapacity,
-        }),
+      const out = await this.send('transition', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id: request.id },
+            UpdateExpression: b.update,
+            ConditionExpression: b.conditionExpression,
+            ExpressionAttributeNames: b.names,
+            ExpressionAttributeValues: b.values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ReturnConsumedCapacity: this.returnConsumedCapacity,
+          }),
+        ),
       );
       this.capacity(`transition:${request.expect.status}->${request.to}`, out.ConsumedCapacity);
       return { won: true, version };
@@ -343,29 +375,31 @@ export class DynamoDbGroupStore implements GroupStore {
 
   async extendLease(id: string, expect: { version: number; claimToken: string }, leaseExpiresAt: string): Promise<boolean> {
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id },
-          UpdateExpression: 'SET #lease = :lease, #timerAt = :lease',
-          // Why: only the run that owns the group (same version, still Running, same token)
-          // may extend its lease; anything else means the group moved on.
-          ConditionExpression: '#version = :version AND #status = :running AND #claimToken = :token',
-          ExpressionAttributeNames: {
-            '#lease': 'leaseExpiresAt',
-            '#timerAt': TIMER_INDEX.sortKey,
-            '#version': 'version',
-            '#status': 'status',
-            '#claimToken': 'claimToken',
-          },
-          ExpressionAttributeValues: {
-            ':lease': leaseExpiresAt,
-            ':version': expect.version,
-            ':running': 'Running',
-            ':token': expect.claimToken,
-          },
-          ReturnConsumedCapacity: this.returnConsumedCapacity,
-        }),
+      const out = await this.send('extendLease', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id },
+            UpdateExpression: 'SET #lease = :lease, #timerAt = :lease',
+            // Why: only the run that owns the group (same version, still Running, same token)
+            // may extend its lease; anything else means the group moved on.
+            ConditionExpression: '#version = :version AND #status = :running AND #claimToken = :token',
+            ExpressionAttributeNames: {
+              '#lease': 'leaseExpiresAt',
+              '#timerAt': TIMER_INDEX.sortKey,
+              '#version': 'version',
+              '#status': 'status',
+              '#claimToken': 'claimToken',
+            },
+            ExpressionAttributeValues: {
+              ':lease': leaseExpiresAt,
+              ':version': expect.version,
+              ':running': 'Running',
+              ':token': expect.claimToken,
+            },
+            ReturnConsumedCapacity: this.returnConsumedCapacity,
+          }),
+        ),
       );
       this.capacity('extendLease', out.ConsumedCapacity);
       return true;

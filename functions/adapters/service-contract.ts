@@ -7,7 +7,7 @@
  * - strict validators of what they answer ({@link parsePromotionResult}, {@link parseConflictReport}),
  *   which throw {@link PermanentExecutionError} with a message that quotes what was wrong;
  * - how a service says "try again later" ({@link isRetryableHttpStatus},
- *   {@link isRetryableFunctionError}, {@link isRetryableAwsError});
+ *   {@link isRetryableFunctionError}, {@link isRetryableAwsError}, {@link isTransientAwsError});
  * - the call's time budget ({@link callBudget}): the deadline, and the caller's abort signal.
  *
  * No AWS SDK import: SDK errors are recognised by their documented fields (`name`, `$fault`,
@@ -95,6 +95,8 @@ const RETRYABLE_AWS_ERRORS = new Set([
   'ThrottledException',
   'RequestLimitExceeded',
   'EC2ThrottledException',
+  'ProvisionedThroughputExceededException', // DynamoDB (HTTP 400, yet it passes)
+  'InternalServerError', // DynamoDB
   'ResourceConflictException', // Lambda: the function is being updated (409)
   'ResourceNotReadyException', // Lambda: the function is still being created or re-activated
   'SnapStartNotReadyException', // Lambda: SnapStart snapshot not ready yet (409)
@@ -137,23 +139,45 @@ export function awsErrorStatus(error: unknown): number | undefined {
 }
 
 /**
- * Is an AWS SDK error worth retrying? In this order: known retryable names (throttling,
- * service faults, a function still being updated) → yes; known permanent names (not found,
- * access denied, invalid parameter) → no; the SDK's own `$retryable` → yes; an HTTP status →
- * {@link isRetryableHttpStatus}; `$fault: 'client'` → no; anything else (network errors, errors
- * without an HTTP response) → yes, as unknown errors are retryable (bounded by the queue).
+ * What an AWS SDK error says about retrying by itself, in this order: known retryable names
+ * (throttling, service faults, a function still being updated) → yes; known permanent names
+ * (not found, access denied, invalid parameter) → no; the SDK's own `$retryable` → yes; an HTTP
+ * status → {@link isRetryableHttpStatus}. `undefined` when none of these says anything.
  */
-export function isRetryableAwsError(error: unknown): boolean {
-  if (!isObject(error)) return true;
-  const fields = error as AwsErrorFields;
+function awsRetryVerdict(fields: AwsErrorFields): boolean | undefined {
   const name = typeof fields.name === 'string' ? fields.name : '';
   if (RETRYABLE_AWS_ERRORS.has(name)) return true;
   if (PERMANENT_AWS_ERRORS.has(name)) return false;
   if (fields.$retryable) return true;
-  const status = awsErrorStatus(error);
+  const status = awsErrorStatus(fields);
   if (status !== undefined && status >= 400) return isRetryableHttpStatus(status);
-  if (fields.$fault === 'client') return false;
-  return true;
+  return undefined;
+}
+
+/**
+ * Is an AWS SDK error worth retrying? What the error says ({@link awsRetryVerdict}); else
+ * `$fault: 'client'` → no; anything else (network errors, errors without an HTTP response) →
+ * yes, as unknown errors are retryable (bounded by the queue).
+ */
+export function isRetryableAwsError(error: unknown): boolean {
+  if (!isObject(error)) return true;
+  const fields = error as AwsErrorFields;
+  return awsRetryVerdict(fields) ?? fields.$fault !== 'client';
+}
+
+/** Node socket errors the SDK itself treats as transient. */
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+/**
+ * Stricter than {@link isRetryableAwsError}, for calls whose retries are not bounded by a
+ * receive count (the store's): only what is known to pass — what the error says
+ * ({@link awsRetryVerdict}), `$fault: 'server'`, socket errors. Anything unrecognised (a bug,
+ * a validation error) is not, so it can never be retried forever.
+ */
+export function isTransientAwsError(error: unknown): boolean {
+  if (!isObject(error)) return false;
+  const fields = error as AwsErrorFields & { code?: unknown };
+  return awsRetryVerdict(fields) ?? (fields.$fault === 'server' || (typeof fields.code === 'string' && NETWORK_ERROR_CODES.has(fields.code)));
 }
 
 /**

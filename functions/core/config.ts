@@ -27,7 +27,7 @@ export interface SchedulerConfig {
   pollConcurrency: number;
   /** Claims (conditional writes) in flight at once within one shard. */
   claimConcurrency: number;
-  /** Claims per group (first run + re-claims after a lost lease) before it ends Failed. */
+  /** Runs per group that may start and lose their lease before it ends Failed. */
   maxAttempts: number;
   /** Lease: how long past its start a claimed group stays owned without a heartbeat. */
   executionLeaseSeconds: number;
@@ -85,7 +85,7 @@ export const SCHEDULER_KEYS = {
   },
   maxAttempts: {
     kind: 'integer', min: 1, max: 100, default: 5, env: 'MAX_ATTEMPTS',
-    description: 'Claims per group (first run and re-claims after a lost lease); also the work queue maxReceiveCount.',
+    description: 'Runs per group that may start and lose their lease before it ends Failed (a claim that never started is sent again, using none); also the work queue maxReceiveCount.',
   },
   executionLeaseSeconds: {
     kind: 'integer', min: 10, max: 43_200, default: 300, env: 'EXECUTION_LEASE_SECONDS',

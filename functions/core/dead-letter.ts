@@ -3,9 +3,12 @@
  *
  * 1. Read the group.
  * 2. Only when the message is still the group's current claim (same token and attempt) and
- *    the group has not ended: → Failed, reason `retries exhausted`, the last error kept.
- *    Conditional on version and the claim token, so a late dead letter never overwrites a
- *    newer run (a re-claim changes the token) or a finished one.
+ *    the group is Queued (waiting for a delivery that keeps failing): → Failed, reason
+ *    `retries exhausted`, the last error kept. Conditional on version and the claim token, so
+ *    a late dead letter never overwrites a newer run (a re-claim changes the token) or a
+ *    finished one. A Running group is left alone: one claim may have several copies of its
+ *    message (a re-send, a duplicate delivery), and another copy may be running it now; if
+ *    that run dies, lease recovery takes the group back.
  * 3. Anything else → dropped, with the reason.
  */
 import { isTerminal, type WorkMessage } from './group.ts';
@@ -33,6 +36,7 @@ export class DeadLetterUseCase {
     if (group.claimToken !== message.claimToken || group.attempt !== message.attempt) {
       return drop(`group was claimed again (attempt ${group.attempt}); this dead letter is attempt ${message.attempt}`);
     }
+    if (group.status !== 'Queued') return drop(`group is ${group.status} (another copy of this claim's message runs it)`);
     const now = this.deps.clock.now().toISOString();
     const lastError = group.lastError;
     const error = `retries exhausted after ${receiveCount} deliveries${lastError ? `; last error: ${lastError}` : ''}`;

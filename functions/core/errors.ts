@@ -110,5 +110,17 @@ export class PermanentExecutionError extends SchedulerError {
   }
 }
 
+/**
+ * The store failed for a reason that passes (throttling, a 5xx, a timeout, the network) after the
+ * SDK's own retries. Nothing about the group is wrong: try again after a back-off. For a write
+ * the outcome is unknown (it may have been applied); the conditional writes make a second try
+ * safe either way.
+ */
+export class StoreUnavailableError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** A work-queue message that is not one the poller writes. Dropped, never retried. */
 export class MalformedMessageError extends SchedulerError {}

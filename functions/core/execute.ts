@@ -6,7 +6,8 @@
  *    milliseconds, so the start lands on the scheduled instant.
  * 2. Read the group. Unknown, finished, cancelled, re-claimed by another claim, or already
  *    running (a duplicate delivery) → drop the message and say why.
- * 3. Queued → Running, conditional on version and the claim token; a new lease from now.
+ * 3. Queued → Running, conditional on version and the claim token; the claim's lease if the
+ *    start is on time (nearly a whole lease left), else a new lease from now.
  *    While the services work, a heartbeat extends the lease so the poller leaves a live run alone.
  * 4. Ask the conflict detector; conflicts → Conflicted, with the conflicts recorded.
  * 5. Call the executor with the idempotency key `<groupId>:<attempt>` and a deadline; its
@@ -14,9 +15,15 @@
  * 6. A retryable error (or an unknown one) → back to Queued, still owned by this claim, with
  *    the last error kept and the lease extended over the back-off; the caller makes the message
  *    visible again after the back-off. A permanent error → Failed at once.
+ *
+ * The store failing for a passing reason (throttling) before the start is no fault of the group:
+ * the caller sends the message again after a back-off as a new message ({@link ExecuteResult}
+ * `resend`), so it does not use up the queue's receive limit. After the services answered, the
+ * outcome write is tried again with a back-off for as long as the invocation has time.
  */
+import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
-import { describeError, PermanentExecutionError } from './errors.ts';
+import { describeError, PermanentExecutionError, StoreUnavailableError } from './errors.ts';
 import { isTerminal, type Conflict, type Outcome, type PromotionGroup, type WorkMessage } from './group.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type {
@@ -28,20 +35,22 @@ import type {
   Sleeper,
 } from './ports.ts';
 import { realSleeper } from './ports.ts';
-import { addSeconds, backoffSeconds, latenessMs, remainingWaitMs } from './timing.ts';
+import { addSeconds, backoffSeconds, epochMs, latenessMs, remainingWaitMs } from './timing.ts';
 import { applyTransition, type GroupSnapshot } from './transition.ts';
 
 /** What became of one delivery. */
 export type ExecuteResult =
   | { kind: 'finished'; status: 'Succeeded' | 'Failed' | 'Conflicted'; lateMs: number; reason: string }
   | { kind: 'dropped'; reason: string }
-  | { kind: 'retry'; delaySeconds: number; error: string; lateMs?: number };
+  | { kind: 'retry'; delaySeconds: number; error: string; lateMs?: number }
+  /** Not started: the store failed for a passing reason. Send `message` again after the delay. */
+  | { kind: 'resend'; message: WorkMessage; delaySeconds: number; error: string };
 
 export interface DeliveryInfo {
   /** How often SQS has delivered this message (1 on the first delivery). */
   receiveCount: number;
-  /** When the invocation must be done (Lambda's remaining time less a margin), if known. */
-  mustFinishBy?: Date;
+  /** How long the invocation may still take (Lambda's remaining time less a margin), if known. */
+  timeLeftMs?: number;
 }
 
 export interface ExecuteDeps {
@@ -61,8 +70,14 @@ export interface ExecuteDeps {
 }
 
 const EXECUTOR = 'executor';
-/** Tries of the outcome write before giving up. */
+/** Tries of a write after the services answered, at least (more while time is left and the store error passes). */
 const OUTCOME_WRITE_TRIES = 3;
+/** A start keeps the claim's lease when at least this share of a whole lease is left of it. */
+const KEEP_CLAIM_LEASE_SHARE = 0.9;
+/** Longest pause between two tries of such a write. */
+const OUTCOME_WRITE_MAX_PAUSE_MS = 5_000;
+/** Time kept for one try of such a write (with the SDK's own retries). */
+const OUTCOME_WRITE_ALLOWANCE_MS = 2_000;
 
 /**
  * Bounds on what a group keeps of a conflict report: a DynamoDB item holds at most 400 KB, and
@@ -107,6 +122,19 @@ export function boundConflicts(conflicts: Conflict[]): Conflict[] {
   return kept;
 }
 
+/** The store failed for a passing reason before the start: nothing happened to the group yet. */
+class NotStartedError extends Error {}
+
+/** Await a store call made before the start; a passing failure becomes {@link NotStartedError}. */
+async function notStartedOnPassingError<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw new NotStartedError('not started', { cause: error });
+    throw error;
+  }
+}
+
 /** Why a message no longer matches its group. */
 function staleReason(group: PromotionGroup, message: WorkMessage): string | undefined {
   if (group.status === 'Cancelled') return 'group was cancelled';
@@ -139,9 +167,27 @@ export class ExecuteUseCase {
   }
 
   async run(message: WorkMessage, delivery: DeliveryInfo): Promise<ExecuteResult> {
+    const arrived = this.deps.clock.now();
+    const finishBy = delivery.timeLeftMs === undefined ? undefined : new Date(arrived.getTime() + delivery.timeLeftMs);
+    try {
+      return await this.runMessage(message, delivery, arrived, finishBy);
+    } catch (error) {
+      if (!(error instanceof NotStartedError)) throw error;
+      const resends = (message.resends ?? 0) + 1;
+      const { backoffBaseSeconds, backoffCapSeconds } = this.deps.config;
+      const delaySeconds = backoffSeconds(resends, backoffBaseSeconds, backoffCapSeconds, this.deps.random);
+      const reason = clip(describeError(error.cause), TEXT_LIMIT);
+      this.deps.observer.notice('not started: the store failed for a passing reason; the message is sent again', {
+        groupId: message.groupId, attempt: message.attempt, resends, delaySeconds, error: reason,
+      });
+      return { kind: 'resend', message: { ...message, resends }, delaySeconds, error: reason };
+    }
+  }
+
+  private async runMessage(message: WorkMessage, delivery: DeliveryInfo, arrived: Date, finishBy: Date | undefined): Promise<ExecuteResult> {
     const { store, clock, sleeper, config, observer } = this.deps;
     // 1. Land the start on the scheduled instant.
-    const wait = remainingWaitMs(message.scheduledAt, clock.now());
+    const wait = remainingWaitMs(message.scheduledAt, arrived);
     if (wait > this.deps.maxInlineWaitMs) {
       return { kind: 'retry', delaySeconds: Math.floor(wait / 1000), error: `arrived ${wait} ms early; returned to the queue` };
     }
@@ -151,8 +197,9 @@ export class ExecuteUseCase {
     const reading = store.find(message.groupId, { consistent: true });
     // A failed read is handled where it is awaited; not an unhandled rejection meanwhile.
     reading.catch(() => {});
-    if (wait > 0) await sleeper.sleep(wait);
-    const group = await reading;
+    // Timers may fire a millisecond early against the clock: wait until the instant has come.
+    for (let left = wait; left > 0; left = remainingWaitMs(message.scheduledAt, clock.now())) await sleeper.sleep(left);
+    const group = await notStartedOnPassingError(reading);
     if (!group) return this.drop(message, 'group does not exist');
     const stale = staleReason(group, message);
     if (stale) return this.drop(message, stale);
@@ -160,15 +207,28 @@ export class ExecuteUseCase {
     // 3. Queued → Running.
     const startedAt = clock.now();
     const lateMs = latenessMs(message.scheduledAt, startedAt);
-    const lease = addSeconds(startedAt, config.executionLeaseSeconds);
-    const start = await applyTransition(store, group, {
+    const leaseMs = config.executionLeaseSeconds * 1000;
+    // A start on time keeps the claim's lease (from scheduledAt) when it is nearly a whole lease
+    // from now: the index entry then keeps its keys, one write unit less per group. Heartbeats
+    // renew it from a third of the lease on, as ever.
+    const claimLease = group.leaseExpiresAt === undefined ? undefined : epochMs(group.leaseExpiresAt);
+    const keepLease = claimLease !== undefined && claimLease >= startedAt.getTime() + KEEP_CLAIM_LEASE_SHARE * leaseMs;
+    const lease = keepLease ? (group.leaseExpiresAt as string) : addSeconds(startedAt, config.executionLeaseSeconds);
+    const start = await notStartedOnPassingError(applyTransition(store, group, {
       to: 'Running',
       expect: { claimToken: message.claimToken },
-      entry: { at: startedAt.toISOString(), by: EXECUTOR, reason: `started ${lateMs} ms after scheduledAt (delivery ${delivery.receiveCount})` },
-      set: { startedAt: startedAt.toISOString(), leaseExpiresAt: lease },
-      timer: { kind: 'lease', at: lease },
+      entry: {
+        at: startedAt.toISOString(),
+        by: EXECUTOR,
+        reason: `started ${lateMs} ms after scheduledAt (delivery ${delivery.receiveCount})`,
+        // Why: a duplicate delivery may make the very same write in the same millisecond; only
+        // this lets the store tell ours from theirs when the SDK retried an applied write.
+        nonce: randomUUID().slice(0, 13),
+      },
+      set: { startedAt: startedAt.toISOString(), ...(keepLease ? {} : { leaseExpiresAt: lease }) },
+      timer: keepLease ? 'unchanged' : { kind: 'lease', at: lease },
       lateMs,
-    }, observer);
+    }, observer));
     if (!start.won) {
       return this.drop(message, start.current ? (staleReason(start.current, message) ?? 'group changed before it could start') : 'group was deleted');
     }
@@ -184,12 +244,12 @@ export class ExecuteUseCase {
     const heartbeat = this.startHeartbeat(running, message.claimToken);
     let outcome: Outcome;
     try {
-      outcome = await this.callServices(group, target, startedAt, delivery, heartbeat.signal);
+      outcome = await this.callServices(group, target, new Date(lease), finishBy, heartbeat.signal);
     } catch (error) {
       if (heartbeat.lost()) return this.drop(message, 'lost the lease while running; the poller has taken the group back');
       // 6. Permanent → Failed now; anything else → retry after a back-off.
       if (!(error instanceof PermanentExecutionError)) {
-        return await this.retryLater(running, message, lateMs, delivery, clip(describeError(error), TEXT_LIMIT));
+        return await this.retryLater(running, message, lateMs, delivery, finishBy, clip(describeError(error), TEXT_LIMIT));
       }
       outcome = { status: 'Failed', reason: clip(error.message, TEXT_LIMIT), error: clip(describeError(error), TEXT_LIMIT) };
     } finally {
@@ -197,18 +257,18 @@ export class ExecuteUseCase {
     }
     // Outside the services' error handling: a store error here must not look like an executor
     // error (that would call the executor again for an outcome it already gave).
-    return this.finish(running, message, lateMs, outcome);
+    return this.finish(running, message, lateMs, finishBy, outcome);
   }
 
   /** Steps 4 and 5: the conflict detector, then the executor; their answer as an outcome. */
   private async callServices(
     group: PromotionGroup,
     target: PromotionTarget,
-    startedAt: Date,
-    delivery: DeliveryInfo,
+    leaseEnds: Date,
+    finishBy: Date | undefined,
     signal: AbortSignal,
   ): Promise<Outcome> {
-    const deadline = this.deadline(startedAt, delivery);
+    const deadline = this.deadline(leaseEnds, finishBy);
     // 4. Conflicts first: a group that cannot apply cleanly is not handed to the executor.
     const report = await this.deps.detector.detect(target, { deadline, signal });
     if (report.conflicts.length > 0) {
@@ -241,9 +301,32 @@ export class ExecuteUseCase {
     }
   }
 
-  private deadline(startedAt: Date, delivery: DeliveryInfo): Date {
-    const byLease = startedAt.getTime() + this.deps.config.executionLeaseSeconds * 1000;
-    return new Date(Math.min(byLease, delivery.mustFinishBy?.getTime() ?? byLease));
+  /** The services' deadline: the end of the lease the start wrote, or the invocation's end if sooner. */
+  private deadline(leaseEnds: Date, finishBy: Date | undefined): Date {
+    const byLease = leaseEnds.getTime();
+    return new Date(Math.min(byLease, finishBy?.getTime() ?? byLease));
+  }
+
+  /**
+   * A write after the services answered: what they did must not be lost to a passing store
+   * error (the SDK has retried already). Tried {@link OUTCOME_WRITE_TRIES} times, and beyond
+   * that for as long as the invocation has time and the error passes; then the error goes up
+   * and lease recovery takes over.
+   */
+  private async persist<T>(groupId: string, what: string, finishBy: Date | undefined, write: () => Promise<T>): Promise<T> {
+    const { clock, sleeper, observer } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        const pause = Math.min(200 * 2 ** (attempt - 1), OUTCOME_WRITE_MAX_PAUSE_MS);
+        // Room for the pause and for the next try itself.
+        const timeLeft = finishBy !== undefined && clock.now().getTime() + pause + OUTCOME_WRITE_ALLOWANCE_MS < finishBy.getTime();
+        if (attempt >= OUTCOME_WRITE_TRIES && !(error instanceof StoreUnavailableError && timeLeft)) throw error;
+        observer.notice(`${what} write failed; trying again`, { groupId, attempt, error: describeError(error) });
+        await sleeper.sleep(pause);
+      }
+    }
   }
 
   private drop(message: WorkMessage, reason: string): ExecuteResult {
@@ -252,7 +335,7 @@ export class ExecuteUseCase {
   }
 
   /** Running → terminal, conditional on the claim; clears the claim so no older message can write. */
-  private async finish(running: GroupSnapshot, message: WorkMessage, lateMs: number, outcome: Outcome): Promise<ExecuteResult> {
+  private async finish(running: GroupSnapshot, message: WorkMessage, lateMs: number, finishBy: Date | undefined, outcome: Outcome): Promise<ExecuteResult> {
     const now = this.deps.clock.now().toISOString();
     const reason = outcome.status === 'Succeeded' ? `succeeded${outcome.resultRef ? `: ${outcome.resultRef}` : ''}` : outcome.reason;
     const write = () =>
@@ -264,36 +347,33 @@ export class ExecuteUseCase {
         clear: ['claimToken', 'leaseExpiresAt'],
         timer: null,
       }, this.deps.observer);
-    // The outcome is known now and must not be lost to a passing store error (the SDK has
-    // retried already): a few more tries, then the error goes up and lease recovery takes over.
-    let result;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        result = await write();
-        break;
-      } catch (error) {
-        if (attempt >= OUTCOME_WRITE_TRIES) throw error;
-        this.deps.observer.notice('outcome write failed; trying again', { groupId: running.id, attempt, error: describeError(error) });
-        await this.deps.sleeper.sleep(200 * 2 ** (attempt - 1));
-      }
-    }
+    const result = await this.persist(running.id, 'outcome', finishBy, write);
     if (!result.won) return this.drop(message, `lost ownership before the outcome (${outcome.status}) could be recorded`);
     return { kind: 'finished', status: outcome.status as 'Succeeded' | 'Failed' | 'Conflicted', lateMs, reason };
   }
 
   /** Running → Queued, still owned by this claim, lease covering the back-off. */
-  private async retryLater(running: GroupSnapshot, message: WorkMessage, lateMs: number, delivery: DeliveryInfo, error: string): Promise<ExecuteResult> {
+  private async retryLater(
+    running: GroupSnapshot,
+    message: WorkMessage,
+    lateMs: number,
+    delivery: DeliveryInfo,
+    finishBy: Date | undefined,
+    error: string,
+  ): Promise<ExecuteResult> {
     const { config, clock, random } = this.deps;
     const delaySeconds = backoffSeconds(delivery.receiveCount, config.backoffBaseSeconds, config.backoffCapSeconds, random);
     const now = clock.now();
     const lease = addSeconds(now, delaySeconds + config.executionLeaseSeconds);
-    const result = await applyTransition(this.deps.store, running, {
-      to: 'Queued',
-      expect: { claimToken: message.claimToken },
-      entry: { at: now.toISOString(), by: EXECUTOR, reason: `retry in ${delaySeconds} s after delivery ${delivery.receiveCount}: ${error}` },
-      set: { lastError: error, leaseExpiresAt: lease },
-      timer: { kind: 'lease', at: lease },
-    }, this.deps.observer);
+    const result = await this.persist(running.id, 'retry', finishBy, () =>
+      applyTransition(this.deps.store, running, {
+        to: 'Queued',
+        expect: { claimToken: message.claimToken },
+        entry: { at: now.toISOString(), by: EXECUTOR, reason: `retry in ${delaySeconds} s after delivery ${delivery.receiveCount}: ${error}` },
+        set: { lastError: error, leaseExpiresAt: lease },
+        timer: { kind: 'lease', at: lease },
+      }, this.deps.observer),
+    );
     if (!result.won) return this.drop(message, 'lost ownership before the retry could be recorded');
     return { kind: 'retry', delaySeconds, error, lateMs };
   }

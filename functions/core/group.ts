@@ -60,6 +60,11 @@ export interface Transition {
   attempt: number;
   /** Who caused it: `poller`, `executor`, `operator:<name>`, `dead-letter`… */
   by?: string;
+  /**
+   * Random, on a write another writer could repeat exactly in the same millisecond (the start:
+   * two deliveries of one message). Lets the store tell its own applied write from theirs.
+   */
+  nonce?: string;
 }
 
 /** The promotion group as the store keeps it. Times are ISO-8601 UTC (`…Z`). */
@@ -75,7 +80,10 @@ export interface PromotionGroup {
   scheduledAt?: string;
   /** Optimistic-concurrency counter: every transition is conditional on it and bumps it. */
   version: number;
-  /** Claims so far: 0 until first claimed; each claim or re-claim adds one. */
+  /**
+   * The run's attempt: 0 until first claimed, 1 at the first claim, + 1 each time a run that
+   * started lost its lease and was re-claimed. Sending a never-started claim again keeps it.
+   */
   attempt: number;
   /**
    * `attempt` when an operator last retried the group (absent: 0). The attempts a run may use
@@ -118,4 +126,9 @@ export interface WorkMessage {
   claimToken: string;
   /** ISO-8601 UTC. */
   scheduledAt: string;
+  /**
+   * How often this claim's message was sent again because the store failed for a passing
+   * reason before the start (absent: never). Sets the back-off of the next resend.
+   */
+  resends?: number;
 }

@@ -25,10 +25,10 @@ export const TRANSITIONS: Readonly<Record<GroupStatus, Readonly<Partial<Record<G
     Failed: 'misfire policy skip: found later than the tolerance',
   },
   Queued: {
-    Queued: 're-claim after the lease expired, or wait for a retry',
+    Queued: 'send again under the same claim after the lease expired (never started), or wait for a retry',
     Running: 'start: the execute function took it',
     Cancelled: 'cancel: the queued message will be dropped',
-    Failed: 'attempts or retries exhausted',
+    Failed: 'retries exhausted (dead letter), or misfire policy skip: still not started beyond the tolerance',
   },
   Running: {
     Queued: 're-claim after the lease expired, or wait for a retry after a passing error',

@@ -1,34 +1,38 @@
 /**
- * The poll use case: find what is due, claim it, hand it to the work queue; take back groups
+ * The poll use case: find what is due, claim it, hand it to the work queue; look after groups
  * whose owner's lease ran out.
  *
  * For every shard (at most `pollConcurrency` at once):
- * 1. Due partition: query timers up to `now + lookahead`, page by page, at most `batchSize`.
+ * 1. Due partition: timers up to `now + lookahead`, at most `batchSize`.
  *    - stale entry (the group moved on after the index was written) → skip;
  *    - later than the tolerance and misfire policy `skip` → Failed (`missed`);
  *    - otherwise claim: Scheduled → Queued, attempt + 1, new claim token, lease.
- * 2. Lease partition: query timers up to `now` (expired leases), at most `batchSize`.
- *    - attempts used up → Failed (`attempts exhausted`);
- *    - otherwise re-claim: → Queued, attempt + 1, new claim token, new lease.
- * 3. Enqueue every won claim with `DelaySeconds` = whole seconds left until `scheduledAt`.
+ * 2. Lease partition: timers up to `now` (expired leases), at most `batchSize`.
+ *    - Running (a run started and went silent): attempts used up → Failed (`attempts
+ *      exhausted`); otherwise re-claim: → Queued, attempt + 1, new claim token, new lease;
+ *    - Queued (nothing runs it): send its message again under the same claim and attempt,
+ *      with a new lease (or, never started and too late under `skip`, Failed `missed`).
+ * 3. Send every won claim with `DelaySeconds` = whole seconds left until `scheduledAt`.
  *    Messages are sent only after the claim is written; if sending fails, the group stays
- *    Queued and step 2 recovers it when its lease runs out. Nothing is lost, and nothing runs
- *    twice: the execute function proceeds only with the current claim token.
+ *    Queued and step 2 sends it again when its lease runs out. Nothing is lost, and nothing
+ *    runs twice: the execute function proceeds only with the current claim token, and its
+ *    start is conditional on the version, so only one copy of a claim's message starts it.
  *
- * Claims within a shard run `claimConcurrency` at a time. A lost race (another poller, an
- * operator) is counted and skipped, never an error.
+ * Claims within a shard stream, `claimConcurrency` at a time across pages; won claims are sent
+ * in batches of ten as they come. A lost race (another poller, an operator) is counted and
+ * skipped, never an error.
  */
 import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
 import { mapWithConcurrency } from './concurrency.ts';
-import { describeError } from './errors.ts';
+import { describeError, StoreUnavailableError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
-import type { Clock, GroupStore, TimerEntry, WorkQueue } from './ports.ts';
+import type { Clock, GroupStore, Page, TimerEntry, WorkQueue } from './ports.ts';
 import { delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
 import { applyTransition } from './transition.ts';
-import type { TimerKind } from '../shared/definitions.ts';
+import { QUEUE_SETTINGS, type TimerKind } from '../shared/definitions.ts';
 
 /** What one poll did. */
 export interface PollSummary {
@@ -36,8 +40,10 @@ export interface PollSummary {
   claimed: number;
   /** Conditional writes that lost to another writer (poller, operator, executor). */
   lostRaces: number;
-  /** Expired leases taken back (re-claimed). */
+  /** Runs whose lease expired, re-claimed as the next attempt. */
   recovered: number;
+  /** Never-started claims whose lease expired, sent again under the same claim (lost message or backlog). */
+  resent: number;
   /** Expired leases whose attempts were used up → Failed. */
   exhausted: number;
   /** Misfires ended Failed (`missed`) under policy `skip`. */
@@ -90,7 +96,7 @@ export class PollUseCase {
   /** Poll every shard once. Throws only when the store or queue fails outright. */
   async run(): Promise<PollSummary> {
     const summary: PollSummary = {
-      claimed: 0, lostRaces: 0, recovered: 0, exhausted: 0, skipped: 0, late: 0,
+      claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
       stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
     };
     // Start at a random shard: pollers running at once then mostly work on different shards
@@ -120,69 +126,102 @@ export class PollUseCase {
   }
 
   /**
-   * Page through one timer partition up to the batch limit, claiming and enqueuing page by page.
+   * Claim through one timer partition up to the batch limit, as a stream: `claimConcurrency`
+   * claims stay in flight across page boundaries, the next page is read while this one is being
+   * claimed, and won claims are sent in batches of ten as they come, without holding up claims.
    * @returns true when it stopped at the batch limit with more entries left.
    */
   private async drain(kind: TimerKind, shard: number, summary: PollSummary): Promise<boolean> {
     const { store, clock, config } = this.deps;
     const now = clock.now();
     const upTo = kind === 'due' ? dueHorizon(now, config.lookaheadSeconds) : now.toISOString();
-    let handled = 0;
-    let cursor: string | undefined;
     let truncated = false;
-    do {
-      const remaining = config.batchSize - handled;
-      // One entry more than may be handled: DynamoDB returns a cursor whenever the limit is
-      // reached, so only an extra entry proves there is more left.
+    // One entry more than may be handled: DynamoDB returns a cursor whenever the limit is
+    // reached, so only an extra entry proves there is more left.
+    const read = (remaining: number, cursor?: string): Promise<Page<TimerEntry>> => {
       const limit = Math.min(PAGE_SIZE, remaining + 1);
-      const page = await store.queryTimers(kind, shard, upTo, cursor ? { limit, cursor } : { limit });
-      const entries = page.items.slice(0, remaining);
-      truncated = page.items.length > remaining;
-      handled += entries.length;
-      cursor = page.cursor;
-      // A failing claim write becomes a value, so the claims won beside it are still enqueued
-      // (otherwise they would wait a whole lease for recovery).
-      const outcomes = await mapWithConcurrency(entries, config.claimConcurrency, (entry) =>
-        (kind === 'due' ? this.claimDue(entry, summary) : this.reclaim(entry, summary)).catch((error: unknown) => ({ error })),
-      );
-      const messages: WorkMessage[] = [];
-      let failure: unknown;
-      for (const outcome of outcomes) {
-        if ('message' in outcome) messages.push(outcome.message);
-        else if ('lost' in outcome) summary.lostRaces++;
-        else if ('stale' in outcome) summary.stale++;
-        else if ('error' in outcome) failure ??= outcome.error;
+      const page = store.queryTimers(kind, shard, upTo, cursor ? { limit, cursor } : { limit });
+      // Read ahead: a failure is handled where the page is awaited, not as an unhandled rejection.
+      page.catch(() => {});
+      return page;
+    };
+    const batchSize = config.batchSize;
+    async function* entries(): AsyncGenerator<TimerEntry> {
+      let given = 0;
+      let next: Promise<Page<TimerEntry>> | undefined = read(batchSize);
+      while (next) {
+        const page: Page<TimerEntry> = await next;
+        const remaining = batchSize - given;
+        const items = page.items.slice(0, remaining);
+        truncated = page.items.length > remaining;
+        given += items.length;
+        next = page.cursor && !truncated && given < batchSize ? read(batchSize - given, page.cursor) : undefined;
+        yield* items;
       }
-      await this.enqueue(messages, summary);
-      // The store is failing (after the SDK's own retries): stop this partition; the next poll
-      // takes up what is left.
-      if (failure !== undefined) throw failure;
-    } while (cursor && !truncated && handled < config.batchSize);
+    }
+    const source = entries();
+    const sending: Promise<void>[] = [];
+    let unsent: WorkMessage[] = [];
+    // A claim the store refused for a passing reason (throttling) is skipped: the group stays
+    // Scheduled for the next poll, and the claims beside it go on. Any other failure stops the
+    // partition at once (in-flight claims finish and are sent) and is the one reported.
+    let failure: { error: unknown } | undefined;
+    let stop = false;
+    const fail = (error: unknown) => {
+      const passing = error instanceof StoreUnavailableError;
+      if (!failure || (failure.error instanceof StoreUnavailableError && !passing)) failure = { error };
+      if (!passing) stop = true;
+    };
+    const send = () => {
+      // A queue that throws (the port says it should not) fails the partition, never the process.
+      if (unsent.length > 0) sending.push(this.enqueue(unsent, summary).catch(fail));
+      unsent = [];
+    };
+    const worker = async () => {
+      while (!stop) {
+        let item: IteratorResult<TimerEntry>;
+        try {
+          item = await source.next();
+        } catch (error) {
+          fail(error);
+          stop = true;
+          return;
+        }
+        if (item.done) return;
+        // A failing claim write stops the partition, but the claims won beside it are still
+        // sent (otherwise they would wait a whole lease for recovery).
+        const outcome = await (kind === 'due' ? this.claimDue(item.value, summary) : this.reclaim(item.value, summary)).catch(
+          (error: unknown) => ({ error }),
+        );
+        if ('message' in outcome) {
+          unsent.push(outcome.message);
+          if (unsent.length >= QUEUE_SETTINGS.maxBatchEntries) send();
+        } else if ('lost' in outcome) summary.lostRaces++;
+        else if ('stale' in outcome) summary.stale++;
+        else if ('error' in outcome) fail(outcome.error);
+      }
+    };
+    await Promise.all(Array.from({ length: config.claimConcurrency }, worker));
+    send();
+    await Promise.all(sending);
+    // Reported as this partition's failure; the next poll takes up what is left.
+    if (failure) throw failure.error;
     return truncated;
   }
 
   /** Scheduled and due → claim (or, too late under `skip`, end as missed). */
   private async claimDue(entry: TimerEntry, summary: PollSummary): Promise<Claimed> {
-    const { store, clock, config, observer } = this.deps;
+    const { clock, config } = this.deps;
     if (entry.status !== 'Scheduled') return { stale: true };
     const now = clock.now();
     const lateMs = latenessMs(entry.scheduledAt, now);
-    if (isMisfire(entry.scheduledAt, now, config.toleranceSeconds)) {
-      if (config.misfirePolicy === 'skip') {
-        const reason = `missed: found ${lateMs} ms after scheduledAt, beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
-        const result = await applyTransition(store, entry, {
-          to: 'Failed',
-          entry: { at: now.toISOString(), by: POLLER, reason },
-          set: { finishedAt: now.toISOString(), outcome: { status: 'Failed', reason: 'missed', error: reason } },
-          timer: null,
-          lateMs,
-        }, observer);
-        if (!result.won) return { lost: true };
-        summary.skipped++;
-        return { skipped: true };
-      }
-    }
     const misfired = isMisfire(entry.scheduledAt, now, config.toleranceSeconds);
+    if (misfired && config.misfirePolicy === 'skip') {
+      const reason = `missed: found ${lateMs} ms after scheduledAt, beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
+      const ended = await this.fail(entry, now, 'missed', reason, lateMs, false);
+      if (ended) summary.skipped++;
+      return ended ? { skipped: true } : { lost: true };
+    }
     const claimed = await this.claim(entry, now, `claimed${misfired ? ' late (misfire policy run-late)' : ''}`, lateMs);
     if ('message' in claimed) {
       summary.claimed++;
@@ -191,41 +230,98 @@ export class PollUseCase {
     return claimed;
   }
 
-  /** Queued/Running with an expired lease → re-claim, or fail once attempts are used up. */
+  /**
+   * Queued/Running with an expired lease → take it back.
+   * - Running: the run started and its owner is gone — that used an attempt. Re-claim with the
+   *   next attempt, or end Failed once the attempts are used up.
+   * - Queued: no run holds it. Its message was lost or never sent — or is still waiting in a
+   *   queue backlog longer than the lease. Not an attempt: keep the claim (same attempt, same
+   *   token), extend the lease and send its message again. The message already in the queue
+   *   stays valid, so a backlog is not made worse by re-claims that make every waiting message
+   *   stale; whichever arrives first starts the group, the rest are dropped as duplicates.
+   *   Under misfire policy `skip`, a group that has not started in this run and is now beyond
+   *   the tolerance ends Failed (`missed`) instead.
+   */
   private async reclaim(entry: TimerEntry, summary: PollSummary): Promise<Claimed> {
-    const { store, clock, config, observer } = this.deps;
+    const { clock, config } = this.deps;
     if (entry.status !== 'Queued' && entry.status !== 'Running') return { stale: true };
     const now = clock.now();
-    if (entry.attempt - entry.attemptBase >= config.maxAttempts) {
-      const reason = `attempts exhausted: lease of attempt ${entry.attempt} expired at ${entry.timerAt} and ${config.maxAttempts} attempts are allowed per run`;
-      const result = await applyTransition(store, entry, {
-        to: 'Failed',
-        expect: { leaseExpiredAt: now.toISOString() },
-        entry: { at: now.toISOString(), by: POLLER, reason },
-        set: { finishedAt: now.toISOString(), outcome: { status: 'Failed', reason: 'attempts exhausted', error: reason } },
-        clear: ['claimToken', 'leaseExpiresAt'],
-        timer: null,
-      }, observer);
-      if (!result.won) return { lost: true };
-      summary.exhausted++;
-      return { exhausted: true };
+    const lateMs = latenessMs(entry.scheduledAt, now);
+    const expired = `lease of attempt ${entry.attempt} expired at ${entry.timerAt}`;
+    if (entry.status === 'Queued') {
+      // `startedAt` absent means "not started in this run" only where the index projects it;
+      // the claim token (always there while Queued) shows that it does.
+      const neverStarted = entry.claimToken !== undefined && entry.startedAt === undefined;
+      if (config.misfirePolicy === 'skip' && neverStarted && isMisfire(entry.scheduledAt, now, config.toleranceSeconds)) {
+        const reason = `missed: still not started ${lateMs} ms after scheduledAt (${expired}), beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
+        const ended = await this.fail(entry, now, 'missed', reason, lateMs, true);
+        if (ended) summary.skipped++;
+        return ended ? { skipped: true } : { lost: true };
+      }
+      const sent = await this.resend(entry, now, `re-sent, not started: ${expired}`, lateMs);
+      if ('message' in sent) summary.resent++;
+      return sent;
     }
-    const claimed = await this.claim(entry, now, `re-claimed: lease of attempt ${entry.attempt} expired at ${entry.timerAt}`, latenessMs(entry.scheduledAt, now), true);
+    if (entry.attempt - entry.attemptBase >= config.maxAttempts) {
+      const reason = `attempts exhausted: ${expired} while running, and ${config.maxAttempts} attempts are allowed per run`;
+      const ended = await this.fail(entry, now, 'attempts exhausted', reason, undefined, true);
+      if (ended) summary.exhausted++;
+      return ended ? { exhausted: true } : { lost: true };
+    }
+    const claimed = await this.claim(entry, now, `re-claimed: ${expired} while running`, lateMs, { attempt: entry.attempt + 1, leaseMustBeExpired: true });
     if ('message' in claimed) summary.recovered++;
     return claimed;
   }
 
-  /** The claim write: → Queued with attempt + 1, a new token and a lease. */
-  private async claim(entry: TimerEntry, now: Date, reason: string, lateMs: number, leaseMustBeExpired = false): Promise<Claimed> {
+  /** Queued → Queued under the same claim with a new lease; its message is sent again. */
+  private async resend(entry: TimerEntry, now: Date, reason: string, lateMs: number): Promise<Claimed> {
+    const { claimToken } = entry;
+    // An entry without its token (written before the index projected it): a new claim instead.
+    if (claimToken === undefined) return this.claim(entry, now, reason, lateMs, { attempt: entry.attempt, leaseMustBeExpired: true });
+    const lease = leaseExpiry(entry.scheduledAt, now, this.deps.config.executionLeaseSeconds);
+    const result = await applyTransition(this.deps.store, entry, {
+      to: 'Queued',
+      expect: { claimToken, leaseExpiredAt: now.toISOString() },
+      entry: { at: now.toISOString(), by: POLLER, reason },
+      set: { leaseExpiresAt: lease },
+      timer: { kind: 'lease', at: lease },
+      lateMs,
+    }, this.deps.observer);
+    if (!result.won) return { lost: true };
+    return { message: { groupId: entry.id, attempt: entry.attempt, claimToken, scheduledAt: entry.scheduledAt } };
+  }
+
+  /** End a group Failed from the poller; false when someone else changed it first. */
+  private async fail(entry: TimerEntry, now: Date, outcomeReason: string, reason: string, lateMs: number | undefined, leaseMustBeExpired: boolean): Promise<boolean> {
+    const result = await applyTransition(this.deps.store, entry, {
+      to: 'Failed',
+      ...(leaseMustBeExpired ? { expect: { leaseExpiredAt: now.toISOString() } } : {}),
+      entry: { at: now.toISOString(), by: POLLER, reason },
+      set: { finishedAt: now.toISOString(), outcome: { status: 'Failed', reason: outcomeReason, error: reason } },
+      ...(leaseMustBeExpired ? { clear: ['claimToken', 'leaseExpiresAt'] as const } : {}),
+      timer: null,
+      ...(lateMs === undefined ? {} : { lateMs }),
+    }, this.deps.observer);
+    return result.won;
+  }
+
+  /** The claim write: → Queued with a new token and a lease (attempt + 1 unless told otherwise). */
+  private async claim(
+    entry: TimerEntry,
+    now: Date,
+    reason: string,
+    lateMs: number,
+    options: { attempt?: number; leaseMustBeExpired?: boolean } = {},
+  ): Promise<Claimed> {
     const { store, config, observer, newToken } = this.deps;
     const claimToken = newToken();
-    const attempt = entry.attempt + 1;
+    const attempt = options.attempt ?? entry.attempt + 1;
     const lease = leaseExpiry(entry.scheduledAt, now, config.executionLeaseSeconds);
     const result = await applyTransition(store, entry, {
       to: 'Queued',
       // Why: a heartbeat extends a lease without bumping the version, so a re-claim must also
       // see the lease expired in the item itself, not only in the (eventually consistent) index.
-      ...(leaseMustBeExpired ? { expect: { leaseExpiredAt: now.toISOString() } } : {}),
+      ...(options.leaseMustBeExpired ? { expect: { leaseExpiredAt: now.toISOString() } } : {}),
       entry: { at: now.toISOString(), by: POLLER, reason },
       set: { attempt, claimToken, leaseExpiresAt: lease, queuedAt: now.toISOString() },
       timer: { kind: 'lease', at: lease },

@@ -27,6 +27,10 @@ export interface TimerEntry {
   attempt: number;
   /** See {@link PromotionGroup.attemptBase}; 0 when absent. */
   attemptBase: number;
+  /** When the group last started (absent: it has not started since it was last scheduled). */
+  startedAt?: string;
+  /** The owning claim's token while Queued/Running. */
+  claimToken?: string;
 }
 
 /** Attributes a transition may set besides the status. */
@@ -57,12 +61,15 @@ export interface TransitionRequest {
   expect: { version: number; status: GroupStatus; claimToken?: string; leaseExpiredAt?: string };
   to: GroupStatus;
   /** The history entry written with the change (its `from`/`to` come from the request). */
-  entry: Pick<Transition, 'at' | 'reason' | 'by' | 'attempt'>;
+  entry: Pick<Transition, 'at' | 'reason' | 'by' | 'attempt' | 'nonce'>;
   set?: GroupPatch;
   /** Attributes to remove (e.g. the claim token when a group ends). */
   clear?: (keyof GroupPatch)[];
-  /** The group's timer after the change; `null` removes it (Pending and terminal groups). */
-  timer: { kind: TimerKind; at: string } | null;
+  /**
+   * The group's timer after the change; `null` removes it (Pending and terminal groups);
+   * `'unchanged'` leaves it as it is (no index key change: one index write unit less).
+   */
+  timer: { kind: TimerKind; at: string } | null | 'unchanged';
 }
 
 /** A conditional write either won (and the group is now at `version`) or lost to someone else. */

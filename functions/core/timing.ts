@@ -74,12 +74,19 @@ export function isDue(scheduledAt: string, now: Date, lookaheadSeconds: number):
 }
 
 /**
+ * How early at least a delayed message is meant to arrive: the delay counts from when SQS
+ * accepts the message, and the send and the delivery take time (under load, hundreds of ms).
+ */
+export const ARRIVAL_MARGIN_MS = 500;
+
+/**
  * SQS `DelaySeconds` for a message that should be handled at `scheduledAt`: the whole seconds
- * left (rounded down, so the message arrives up to one second early and the execute function
- * waits out the remaining milliseconds), clamped to SQS's 0…900.
+ * left less {@link ARRIVAL_MARGIN_MS}, rounded down — so the message is meant to arrive 0.5 to
+ * 1.5 s early and the execute function waits out the remaining milliseconds — clamped to SQS's
+ * 0…900.
  */
 export function delaySeconds(scheduledAt: string, now: Date): number {
-  const left = Math.floor((epochMs(scheduledAt) - now.getTime()) / 1000);
+  const left = Math.floor((epochMs(scheduledAt) - now.getTime() - ARRIVAL_MARGIN_MS) / 1000);
   return Math.min(MAX_DELAY_SECONDS, Math.max(0, left));
 }
 

@@ -1,5 +1,6 @@
 /**
- * The work-queue message: what the poller writes and the execute function reads.
+ * The work-queue message: what the poller writes (and the execute function, when it sends a
+ * message again that could not start) and the execute function reads.
  */
 import { MalformedMessageError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
@@ -12,6 +13,7 @@ export function encodeWorkMessage(message: WorkMessage): string {
     attempt: message.attempt,
     claimToken: message.claimToken,
     scheduledAt: message.scheduledAt,
+    ...(message.resends ? { resends: message.resends } : {}),
   });
 }
 
@@ -34,6 +36,9 @@ export function parseWorkMessage(body: string | undefined): WorkMessage {
   if (typeof record.groupId !== 'string' || record.groupId === '') problems.push('groupId must be a non-empty string');
   if (!Number.isInteger(record.attempt) || (record.attempt as number) < 1) problems.push('attempt must be an integer ≥ 1');
   if (typeof record.claimToken !== 'string' || record.claimToken === '') problems.push('claimToken must be a non-empty string');
+  if (record.resends !== undefined && (!Number.isInteger(record.resends) || (record.resends as number) < 0)) {
+    problems.push('resends must be an integer ≥ 0 when present');
+  }
   let scheduledAt = '';
   try {
     scheduledAt = parseInstant(record.scheduledAt, 'scheduledAt');
@@ -46,5 +51,6 @@ export function parseWorkMessage(body: string | undefined): WorkMessage {
     attempt: record.attempt as number,
     claimToken: record.claimToken as string,
     scheduledAt,
+    ...(record.resends ? { resends: record.resends as number } : {}),
   };
 }

@@ -32,6 +32,7 @@ export function createHandler(deps: PollHandlerDeps): PollHandler {
         [METRIC.GroupsClaimed, summary.claimed],
         [METRIC.ClaimLostRaces, summary.lostRaces],
         [METRIC.LeasesRecovered, summary.recovered],
+        [METRIC.MessagesResent, summary.resent],
         [METRIC.AttemptsExhausted, summary.exhausted],
         [METRIC.MisfiresSkipped, summary.skipped],
         [METRIC.MisfiresRunLate, summary.late],

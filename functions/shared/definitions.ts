@@ -20,7 +20,7 @@ export const TIMER_INDEX = {
    * (and to compute the SQS delay) without reading the item. The table key (`id`) and the
    * index keys are always projected.
    */
-  nonKeyAttributes: ['status', 'version', 'scheduledAt', 'attempt', 'attemptBase'] as const,
+  nonKeyAttributes: ['status', 'version', 'scheduledAt', 'attempt', 'attemptBase', 'startedAt', 'claimToken'] as const,
 } as const;
 
 /** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */

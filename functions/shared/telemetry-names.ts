@@ -11,6 +11,8 @@ export const METRIC = {
   GroupsClaimed: 'GroupsClaimed',
   ClaimLostRaces: 'ClaimLostRaces',
   LeasesRecovered: 'LeasesRecovered',
+  /** Never-started claims sent again after their lease ran out (a lost message, or a backlog longer than the lease). */
+  MessagesResent: 'MessagesResent',
   AttemptsExhausted: 'AttemptsExhausted',
   MisfiresSkipped: 'MisfiresSkipped',
   MisfiresRunLate: 'MisfiresRunLate',
@@ -22,6 +24,8 @@ export const METRIC = {
   GroupFailed: 'GroupFailed',
   GroupConflicted: 'GroupConflicted',
   ExecutionRetried: 'ExecutionRetried',
+  /** A delivery that could not start because the store failed for a passing reason (sent again). */
+  StartDeferred: 'StartDeferred',
   StaleDeliveryDropped: 'StaleDeliveryDropped',
   // dead-letter
   GroupDeadLettered: 'GroupDeadLettered',

@@ -144,6 +144,7 @@ export class SchedulerMonitoring extends Construct {
               schedulerMetric(METRIC.GroupsClaimed, 'Sum', 'claimed'),
               schedulerMetric(METRIC.ClaimLostRaces, 'Sum', 'lost races'),
               schedulerMetric(METRIC.LeasesRecovered, 'Sum', 'leases recovered'),
+              schedulerMetric(METRIC.MessagesResent, 'Sum', 'messages re-sent'),
               schedulerMetric(METRIC.EnqueueFailed, 'Sum', 'enqueue failed'),
             ],
           }),
@@ -183,6 +184,7 @@ export class SchedulerMonitoring extends Construct {
             width: 8,
             left: [
               schedulerMetric(METRIC.ExecutionRetried, 'Sum', 'retried'),
+              schedulerMetric(METRIC.StartDeferred, 'Sum', 'start deferred (store throttled)'),
               schedulerMetric(METRIC.StaleDeliveryDropped, 'Sum', 'stale deliveries dropped'),
               schedulerMetric(METRIC.AttemptsExhausted, 'Sum', 'attempts exhausted'),
               schedulerMetric(METRIC.GroupDeadLettered, 'Sum', 'dead-lettered'),

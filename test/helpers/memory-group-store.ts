@@ -60,6 +60,8 @@ export interface IndexRow {
   scheduledAt: string;
   attempt: number;
   attemptBase?: number;
+  startedAt?: string;
+  claimToken?: string;
 }
 
 export type Interference = (store: MemoryGroupStore, item: StoredGroupItem | undefined) => void | Promise<void>;
@@ -174,6 +176,8 @@ export class MemoryGroupStore implements GroupStore {
       scheduledAt: row.scheduledAt,
       attempt: row.attempt,
       attemptBase: row.attemptBase ?? 0,
+      ...(row.startedAt === undefined ? {} : { startedAt: row.startedAt }),
+      ...(row.claimToken === undefined ? {} : { claimToken: row.claimToken }),
     }));
     this.timerReads.push(...items.map((i) => i.id));
     const last = page.at(-1);
@@ -215,7 +219,9 @@ export class MemoryGroupStore implements GroupStore {
     if (version - HISTORY_LIMIT >= 1) delete next.history[String(version - HISTORY_LIMIT)];
     Object.assign(next, clone(Object.fromEntries(Object.entries(request.set ?? {}).filter(([, v]) => v !== undefined))));
     for (const attribute of request.clear ?? []) delete (next as unknown as Record<string, unknown>)[attribute];
-    if (request.timer) {
+    if (request.timer === 'unchanged') {
+      // keep timerKey and timerAt
+    } else if (request.timer) {
       next.timerKey = this.timerKeyOf(request.timer.kind, request.id);
       next.timerAt = request.timer.at;
     } else {
@@ -337,6 +343,8 @@ export class MemoryGroupStore implements GroupStore {
       scheduledAt: item.scheduledAt as string,
       attempt: item.attempt,
       ...(item.attemptBase === undefined ? {} : { attemptBase: item.attemptBase }),
+      ...(item.startedAt === undefined ? {} : { startedAt: item.startedAt }),
+      ...(item.claimToken === undefined ? {} : { claimToken: item.claimToken }),
     };
   }
 

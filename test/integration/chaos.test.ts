@@ -26,7 +26,7 @@ describe('fault matrix (small scale)', () => {
 
     // Assess
     expect(result.evidence).toEqual([]);
-    expect(result).toMatchObject({ lost: 0, doubleStarts: 0, notTerminal: 0, ok: true });
+    expect(result).toMatchObject({ lost: 0, doubleStarts: 0, notTerminal: 0, endedWithoutRunning: 0, ok: true });
     expect(Object.values(result.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   }, 20_000);
 });

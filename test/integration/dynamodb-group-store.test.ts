@@ -13,11 +13,14 @@ import {
   ValidationError,
 } from '../../functions/core/errors.ts';
 import { HISTORY_LIMIT } from '../../functions/core/group.ts';
+import { validateSchedulerConfig } from '../../functions/core/config.ts';
+import { ExecuteUseCase } from '../../functions/core/execute.ts';
 import { GroupCommands } from '../../functions/core/manage-groups.ts';
 import type { GroupStore } from '../../functions/core/ports.ts';
 import { applyTransition } from '../../functions/core/transition.ts';
 import { silentObserver } from '../../functions/core/observer.ts';
 import { SettableClock } from '../helpers/fakes.ts';
+import { RecordingDetector, RecordingExecutor } from '../helpers/service-doubles.ts';
 import { createTestTable, localAws } from '../helpers/emulators.ts';
 
 const SHARDS = 4;
@@ -221,6 +224,37 @@ describe('DynamoDbGroupStore on DynamoDB Local', () => {
     );
     expect(seen).toEqual([{ operation: 'create', units: expect.any(Number) }]);
     expect(seen[0]!.units).toBeGreaterThan(0);
+  });
+
+  describe('two deliveries of one message starting in the same millisecond', () => {
+    it('start the group once: the loser does not take the winner\'s identical write for its own', async () => {
+      // Prepare: a claimed group; two copies of its message (SQS delivers at least once)
+      const at = '2026-11-27T11:00:00.000Z';
+      const frozen = new SettableClock(at);
+      const ids = await new GroupCommands({ store, clock: frozen }).create(
+        { id: 'dup-start', repository: 'app', targetBranch: 'main', sources: ['feature/a'], scheduledAt: at },
+        'operator:test',
+      );
+      const claim = await store.transition({
+        id: ids.id,
+        expect: { version: 1, status: 'Scheduled' },
+        to: 'Queued',
+        entry: { at, reason: 'claimed', by: 'poller', attempt: 1 },
+        set: { attempt: 1, claimToken: 'tok-dup', leaseExpiresAt: '2026-11-27T11:05:00.000Z', queuedAt: at },
+        timer: { kind: 'lease', at: '2026-11-27T11:05:00.000Z' },
+      });
+      expect(claim.won).toBe(true);
+      const executor = new RecordingExecutor();
+      const config = validateSchedulerConfig({ shardCount: SHARDS });
+      const execute = new ExecuteUseCase({ store, executor, detector: new RecordingDetector(), clock: frozen, config });
+      const message = { groupId: 'dup-start', attempt: 1, claimToken: 'tok-dup', scheduledAt: at };
+      // Act: both at the same instant, so both writes are identical but for their nonce
+      const results = await Promise.all([execute.run(message, { receiveCount: 1 }), execute.run(message, { receiveCount: 1 })]);
+      // Assess
+      expect(executor.calls).toHaveLength(1);
+      expect(results.map((r) => r.kind).sort()).toEqual(['dropped', 'finished']);
+      expect(await store.find('dup-start', { consistent: true })).toMatchObject({ status: 'Succeeded', attempt: 1 });
+    });
   });
 });
 

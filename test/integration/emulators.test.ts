@@ -3,7 +3,7 @@
  * setup are reachable from a forked test worker, tables come out shaped like the real one, and
  * the queue behaviours the scheduler relies on (per-message delay, redrive) are emulated.
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityCommand,
   GetQueueAttributesCommand,
@@ -13,7 +13,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { createLocalTable } from '../../cli/local/aws-clients.ts';
+import { TABLE_ATTRIBUTES, TIMER_INDEX } from '../../functions/shared/definitions.ts';
 import { createTestQueues, createTestTable, localAws } from '../helpers/emulators.ts';
 
 describe('integration harness', () => {
@@ -45,6 +46,36 @@ describe('integration harness', () => {
       const index = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === TIMER_INDEX.name);
       expect(index?.Projection?.ProjectionType).toBe('INCLUDE');
       expect(index?.Projection?.NonKeyAttributes).toEqual([...TIMER_INDEX.nonKeyAttributes]);
+    });
+
+    it('refuses to use a table kept by an older version whose timer index projects less, saying what is missing', async () => {
+      // Prepare: the table as the previous version created it
+      const tableName = `old-projection-${Date.now()}`;
+      await aws.dynamo.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: TIMER_INDEX.name,
+              KeySchema: [
+                { AttributeName: TIMER_INDEX.partitionKey, KeyType: 'HASH' },
+                { AttributeName: TIMER_INDEX.sortKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status', 'version', 'scheduledAt', 'attempt', 'attemptBase'] },
+            },
+          ],
+        }),
+      );
+      // Act / Assess
+      await expect(createLocalTable(aws.dynamo, tableName)).rejects.toThrow(
+        `table '${tableName}' was created by an older version: its 'timer' index does not project startedAt, claimToken; delete the table (or the data directory it lives in) and start again`,
+      );
+      // and a table of this version is fine to create again
+      const current = await createTestTable();
+      await expect(createLocalTable(aws.dynamo, current)).resolves.toBeUndefined();
     });
 
     it('puts and gets an item, and finds it through the timer index', async () => {

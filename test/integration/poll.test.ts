@@ -92,7 +92,7 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
       const summary = await poller().run();
       const received = await drainQueue(aws.sqs, queues.workQueueUrl, { expected: 1, timeoutMs: 10_000, settleMs: 500 });
 
-      // Assess: claimed now, delivered after the SQS delay (3 whole seconds), not before
+      // Assess: claimed now, delivered after the SQS delay (2 whole seconds: 3.5 s less the 0.5 s arrival margin, floored), not before
       expect(summary.claimed).toBe(1);
       expect(received.map((r) => r.body.groupId)).toEqual(['ahead-1']);
       const due = Date.parse(scheduledAt);
@@ -102,14 +102,58 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
   });
 
   describe('expired lease', () => {
-    it('re-claims with a new claim token and attempt + 1, and the old token can no longer write', async () => {
+    /** What the execute function does at a start: Queued → Running under the claim, lease from now. */
+    const start = async (store: DynamoDbGroupStore, id: string, clock: SettableClock, leaseSeconds: number) => {
+      const group = (await store.find(id, { consistent: true }))!;
+      const lease = new Date(clock.now().getTime() + leaseSeconds * 1000).toISOString();
+      const result = await store.transition({
+        id,
+        expect: { version: group.version, status: 'Queued', claimToken: group.claimToken! },
+        to: 'Running',
+        entry: { at: clock.now().toISOString(), by: 'executor', reason: 'started', attempt: group.attempt },
+        set: { startedAt: clock.now().toISOString(), leaseExpiresAt: lease },
+        timer: { kind: 'lease', at: lease },
+      });
+      expect(result.won).toBe(true);
+    };
+
+    it('sends a never-started (Queued) group again under the same claim and attempt, with a new lease', async () => {
       // Prepare: claimed at 10:00, never started
+      const clock = new SettableClock('2026-11-27T10:00:00.000Z');
+      const { store, commands, poller, queues, cfg } = await setup(clock, { executionLeaseSeconds: 60, maxAttempts: 3 });
+      await commands.create({ id: 'lease-0', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      await poller().run();
+      const first = (await store.find('lease-0', { consistent: true }))!;
+      expect(first).toMatchObject({ status: 'Queued', attempt: 1, leaseExpiresAt: '2026-11-27T10:01:00.000Z' });
+
+      // Act: before the lease ends nothing happens; after it, the message is sent again
+      clock.set('2026-11-27T10:00:59.000Z');
+      expect((await poller().run()).resent).toBe(0);
+      clock.set('2026-11-27T10:01:00.500Z');
+      const summary = await poller().run();
+
+      // Assess: same claim (the first message, perhaps still in a backlog, stays valid), new lease
+      expect(summary.resent).toBe(1);
+      const second = (await store.find('lease-0', { consistent: true }))!;
+      expect(second).toMatchObject({ status: 'Queued', attempt: 1, claimToken: first.claimToken, version: first.version + 1 });
+      expect(second.leaseExpiresAt).toBe(new Date(Date.parse('2026-11-27T10:01:00.500Z') + cfg.executionLeaseSeconds * 1000).toISOString());
+      expect(second.history.at(-1)?.reason).toMatch(/^re-sent, not started: lease of attempt 1 expired at 2026-11-27T10:01:00.000Z$/);
+      const received = await drainQueue(aws.sqs, queues.workQueueUrl, { expected: 2, timeoutMs: 5_000, settleMs: 500 });
+      expect(received.map((r) => [r.body.attempt, r.body.claimToken])).toEqual([
+        [1, first.claimToken],
+        [1, first.claimToken],
+      ]);
+    });
+
+    it('re-claims a run whose lease ran out with a new claim token and attempt + 1, and the old token can no longer write', async () => {
+      // Prepare: claimed at 10:00 and started; the run's owner then went silent
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller, queues, cfg } = await setup(clock, { executionLeaseSeconds: 60, maxAttempts: 3 });
       await commands.create({ id: 'lease-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
       await poller().run();
+      await start(store, 'lease-1', clock, cfg.executionLeaseSeconds);
       const first = (await store.find('lease-1', { consistent: true }))!;
-      expect(first).toMatchObject({ status: 'Queued', attempt: 1, leaseExpiresAt: '2026-11-27T10:01:00.000Z' });
+      expect(first).toMatchObject({ status: 'Running', attempt: 1, leaseExpiresAt: '2026-11-27T10:01:00.000Z' });
 
       // Act: before the lease ends nothing happens; after it, the group is taken back
       clock.set('2026-11-27T10:00:59.000Z');
@@ -140,13 +184,15 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
       expect(stale.won).toBe(false);
     });
 
-    it('ends the group Failed once its attempts are used up', async () => {
+    it('ends the group Failed once its attempts are used up by runs that lost their lease', async () => {
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller } = await setup(clock, { executionLeaseSeconds: 30, maxAttempts: 2 });
       await commands.create({ id: 'lease-2', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
       await poller().run(); // attempt 1
+      await start(store, 'lease-2', clock, 30);
       clock.advance(31_000);
       await poller().run(); // attempt 2 (re-claim)
+      await start(store, 'lease-2', clock, 30);
       clock.advance(31_000);
       const summary = await poller().run();
       expect(summary.exhausted).toBe(1);

@@ -12,7 +12,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbGroupStore } from '../../../functions/adapters/dynamodb-group-store.ts';
-import { GroupAlreadyExistsError } from '../../../functions/core/errors.ts';
+import { describeError, GroupAlreadyExistsError, StoreUnavailableError } from '../../../functions/core/errors.ts';
 import type { TransitionRequest } from '../../../functions/core/ports.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
 
@@ -145,6 +145,15 @@ describe('DynamoDbGroupStore', () => {
       expect(updateOf(lastUpdate()).set).toContain('timerKey = "due#3"');
     });
 
+    it("leaves the timer attributes alone when the timer is 'unchanged' (the index entry keeps its keys)", async () => {
+      ddb.on(UpdateCommand).resolves({});
+      await store.transition(claim({ expect: { version: 4, status: 'Queued', claimToken: 'tok-1' }, to: 'Running', set: { startedAt: T0 }, timer: 'unchanged' }));
+      const { set, remove } = updateOf(lastUpdate());
+      expect(set.filter((clause) => clause.startsWith('timer'))).toEqual([]);
+      expect(remove).toEqual([]);
+      expect(set).toEqual(expect.arrayContaining(['status = "Running"', `startedAt = "${T0}"`]));
+    });
+
     it('removes the timer attributes and the cleared ones when the timer is null (group leaves the index)', async () => {
       // Prepare
       ddb.on(UpdateCommand).resolves({});
@@ -208,6 +217,22 @@ describe('DynamoDbGroupStore', () => {
         expect(result.won).toBe(false);
       });
 
+      it('stays lost when a duplicate delivery made the same start in the same millisecond (its nonce differs)', async () => {
+        const start = claim({
+          expect: { version: 4, status: 'Queued', claimToken: 'tok-1' },
+          to: 'Running',
+          entry: { at: T0, reason: 'started 0 ms after scheduledAt (delivery 1)', by: 'executor', attempt: 1, nonce: 'ours' },
+          set: { startedAt: T0 },
+          timer: 'unchanged',
+        });
+        const startEntry = { reason: 'started 0 ms after scheduledAt (delivery 1)', by: 'executor', at: T0, to: 'Running', from: 'Queued', attempt: 1 };
+        const after = (nonce: string) => afterOurClaim({ status: 'Running', version: 5, startedAt: T0, history: { '5': { ...startEntry, nonce } } });
+        ddb.on(UpdateCommand).rejects(conditionFailed(after('theirs')));
+        expect((await store.transition(start)).won).toBe(false);
+        ddb.on(UpdateCommand).rejects(conditionFailed(after('ours')));
+        expect((await store.transition(start)).won).toBe(true);
+      });
+
       it('stays lost when the item moved on past the version this write made', async () => {
         ddb.on(UpdateCommand).rejects(conditionFailed(afterOurClaim({ version: 5 })));
         expect((await store.transition(claim())).won).toBe(false);
@@ -253,9 +278,29 @@ describe('DynamoDbGroupStore', () => {
       expect(await store.transition(claim())).toEqual({ won: false, current: undefined });
     });
 
-    it('lets any other error propagate', async () => {
-      ddb.on(UpdateCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
-      await expect(store.transition(claim())).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+    it('turns a failure that passes (throttling) into StoreUnavailableError, keeping the cause', async () => {
+      const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+      ddb.on(UpdateCommand).rejects(throttled);
+      const error: unknown = await store.transition(claim()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(describeError(error)).toBe('StoreUnavailableError: DynamoDB transition failed for a passing reason (ProvisionedThroughputExceededException: slow down)');
+      expect((error as Error).cause).toBe(throttled);
+    });
+
+    it.each([
+      ['a 5xx', Object.assign(new Error('boom'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } })],
+      ['a socket reset', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} })],
+    ])('treats %s as passing too', async (_what, failure) => {
+      ddb.on(GetCommand).rejects(failure);
+      await expect(store.find('g1')).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+
+    it('lets any other error propagate as it is (validation, a bug): retrying would fail the same way', async () => {
+      const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      ddb.on(UpdateCommand).rejects(invalid);
+      await expect(store.transition(claim())).rejects.toBe(invalid);
+      ddb.on(GetCommand).rejects(new TypeError('not an AWS error'));
+      await expect(store.find('g1')).rejects.toBeInstanceOf(TypeError);
     });
   });
 

@@ -16,7 +16,7 @@ import {
   type Target,
 } from '../../../cli/operator.ts';
 import { LocalStackNotFoundError, writeStackFile, type StackFile } from '../../../cli/stack-file.ts';
-import { GroupClaimedElsewhereError, GroupNotFoundError, TransitionRefusedError, ValidationError } from '../../../functions/core/errors.ts';
+import { GroupClaimedElsewhereError, GroupNotFoundError, StoreUnavailableError, TransitionRefusedError, ValidationError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
@@ -431,12 +431,23 @@ describe('exitCodeFor and messageFor', () => {
     ['AWS service', Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException', $metadata: {}, $fault: 'client' }), 3],
     ['credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 3],
     ['a bug', new TypeError('x is undefined'), 1],
+    [
+      'the store unreachable (wrapped by the store adapter)',
+      new StoreUnavailableError('DynamoDB find failed for a passing reason', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }),
+      3,
+    ],
   ])('%s → %i', (_, error, code) => {
     expect(exitCodeFor(error)).toBe(code);
   });
 
   it('explains an unreachable local stack in one line', () => {
     const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000\n    at …'), { code: 'ECONNREFUSED' });
+    expect(messageFor(error, local)).toBe('cannot reach the local stack in /x/.local (ECONNREFUSED) — is `npm start` still running?');
+  });
+
+  it('explains a store error wrapped by the store adapter by its cause', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' });
+    const error = new StoreUnavailableError('DynamoDB find failed for a passing reason: Error: connect ECONNREFUSED', { cause });
     expect(messageFor(error, local)).toBe('cannot reach the local stack in /x/.local (ECONNREFUSED) — is `npm start` still running?');
   });
 

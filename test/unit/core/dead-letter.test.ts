@@ -49,7 +49,7 @@ describe('DeadLetterUseCase', () => {
   });
 
   describe('run', () => {
-    it.each(['Queued', 'Running'] as const)(
+    it.each(['Queued'] as const)(
       'ends a %s group that the message still owns Failed: retries exhausted, last error kept, claim cleared, history by dead-letter',
       async (status) => {
         // Prepare
@@ -89,6 +89,7 @@ describe('DeadLetterUseCase', () => {
       ['the group does not exist', undefined, /^group does not exist$/],
       ['the group was re-claimed (other token, attempt 3)', owned('Queued', { claimToken: 'tok-3', attempt: 3 }), /claimed again \(attempt 3\); this dead letter is attempt 2/],
       ['the token matches but the attempt does not', owned('Running', { attempt: 3 }), /claimed again/],
+      ['another copy of the claim\'s message is running it', owned('Running'), /^group is Running \(another copy of this claim's message runs it\)$/],
       ['the group ended Succeeded', owned('Succeeded', { claimToken: undefined }), /already ended Succeeded/],
       ['the group ended Failed', owned('Failed', { claimToken: undefined }), /already ended Failed/],
       ['the group ended Conflicted', owned('Conflicted', { claimToken: undefined }), /already ended Conflicted/],

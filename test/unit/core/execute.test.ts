@@ -4,12 +4,12 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateSchedulerConfig } from '../../../functions/core/config.ts';
-import { PermanentExecutionError, RetryableExecutionError } from '../../../functions/core/errors.ts';
+import { PermanentExecutionError, RetryableExecutionError, StoreUnavailableError } from '../../../functions/core/errors.ts';
 import { boundConflicts, CONFLICT_LIMITS, ExecuteUseCase, TEXT_LIMIT, type ExecuteDeps } from '../../../functions/core/execute.ts';
 import type { Conflict, PromotionGroup, WorkMessage } from '../../../functions/core/group.ts';
 import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
 import type { ConflictDetector, PromotionExecutor, PromotionRequest, PromotionResult, Sleeper } from '../../../functions/core/ports.ts';
-import { shardOf } from '../../../functions/core/timing.ts';
+import { backoffSeconds, shardOf } from '../../../functions/core/timing.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
 import { MemoryGroupStore, type Interference, type StoredGroupItem } from '../../helpers/memory-group-store.ts';
 import { RecordingDetector, RecordingExecutor } from '../../helpers/service-doubles.ts';
@@ -157,17 +157,54 @@ describe('ExecuteUseCase', () => {
 
   describe('outcome write', () => {
     /** Makes the next `n` transitions to a terminal status throw, as a throttled store would. */
-    const failTerminalWrites = (n: number) => {
+    const failTerminalWrites = (n: number, error = () => new Error('ProvisionedThroughputExceededException: injected')) => {
       const original = store.transition.bind(store);
       let left = n;
       store.transition = async (request) => {
         if (['Succeeded', 'Failed', 'Conflicted'].includes(request.to) && left > 0) {
           left--;
-          throw new Error('ProvisionedThroughputExceededException: injected');
+          throw error();
         }
         return original(request);
       };
     };
+    const throttled = () => new StoreUnavailableError('DynamoDB transition failed for a passing reason: throttled');
+
+    it('keeps trying an outcome write the store refuses for a passing reason while the invocation has time', async () => {
+      store.seed(queued());
+      failTerminalWrites(6, throttled);
+      const result = await useCase().run(MESSAGE, { receiveCount: 1, timeLeftMs: 60_000 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
+      expect(executor.calls).toHaveLength(1);
+      // Exponential, capped at 5 s.
+      expect(sleeper.calls).toEqual([200, 400, 800, 1_600, 3_200, 5_000]);
+      expect(store.peek('g1')?.status).toBe('Succeeded');
+    });
+
+    it('stops trying when the next pause would run past the time left, and lets the error go up', async () => {
+      store.seed(queued());
+      failTerminalWrites(100, throttled);
+      await expect(useCase().run(MESSAGE, { receiveCount: 1, timeLeftMs: 4_000 })).rejects.toBeInstanceOf(StoreUnavailableError);
+      // Tries at 0, 200, 600 and 1 400 ms; a pause of 1 600 ms plus 2 s for the try would end past 4 000 ms.
+      expect(sleeper.calls).toEqual([200, 400, 800]);
+      expect(store.peek('g1')?.status).toBe('Running');
+    });
+
+    it('tries a failing retry write again too, so the group does not wait a lease to be retried', async () => {
+      store.seed(queued());
+      executor.behave(() => {
+        throw new RetryableExecutionError('503');
+      });
+      const original = store.transition.bind(store);
+      let left = 4;
+      store.transition = async (request) => {
+        if (request.to === 'Queued' && left-- > 0) throw throttled();
+        return original(request);
+      };
+      const result = await useCase().run(MESSAGE, { receiveCount: 1, timeLeftMs: 60_000 });
+      expect(result).toMatchObject({ kind: 'retry' });
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', claimToken: 'tok-1', lastError: expect.stringContaining('503') });
+    });
 
     it('tries the outcome write again after a passing store error; the executor is called once', async () => {
       store.seed(queued());
@@ -187,6 +224,54 @@ describe('ExecuteUseCase', () => {
       expect(executor.calls).toHaveLength(1);
       expect(store.peek('g1')).toMatchObject({ status: 'Running', claimToken: 'tok-1' });
       expect(store.peek('g1')?.lastError).toBeUndefined();
+    });
+  });
+
+  describe('store failing for a passing reason before the start', () => {
+    const throttledOnce = (method: 'find' | 'transition') => {
+      const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      let failed = false;
+      (store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+        if (!failed) {
+          failed = true;
+          throw new StoreUnavailableError(`DynamoDB ${method} failed for a passing reason: ThrottlingException: slow down`);
+        }
+        return original(...args);
+      };
+    };
+
+    it.each(['find', 'transition'] as const)('a throttled %s: nothing started; the message is to be sent again with resends 1 and a back-off', async (method) => {
+      store.seed(queued());
+      throttledOnce(method);
+      const result = await useCase().run(MESSAGE, { receiveCount: 3 });
+      expect(result).toEqual({
+        kind: 'resend',
+        message: { ...MESSAGE, resends: 1 },
+        delaySeconds: backoffSeconds(1, CONFIG.backoffBaseSeconds, CONFIG.backoffCapSeconds, () => 0.25),
+        error: `StoreUnavailableError: DynamoDB ${method} failed for a passing reason: ThrottlingException: slow down`,
+      });
+      expect(executor.calls).toEqual([]);
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1, claimToken: 'tok-1', version: 3 });
+      expect(notices.map((n) => n.message)).toEqual(['not started: the store failed for a passing reason; the message is sent again']);
+    });
+
+    it('backs off further with every resend of the same message', async () => {
+      store.seed(queued());
+      throttledOnce('find');
+      const result = await useCase().run({ ...MESSAGE, resends: 3 }, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'resend', message: { resends: 4 }, delaySeconds: backoffSeconds(4, 4, 20, () => 0.25) });
+    });
+
+    it('a resent message that finds the store back runs the group as usual', async () => {
+      store.seed(queued());
+      const result = await useCase().run({ ...MESSAGE, resends: 2 }, { receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
+    });
+
+    it('lets a store error that does not pass go up (the queue retries it, within its receive limit)', async () => {
+      store.seed(queued());
+      store.find = () => Promise.reject(new TypeError('a bug'));
+      await expect(useCase().run(MESSAGE, { receiveCount: 1 })).rejects.toBeInstanceOf(TypeError);
     });
   });
 
@@ -281,10 +366,16 @@ describe('ExecuteUseCase', () => {
   });
 
   describe('Queued → Running', () => {
-    it('sets startedAt, a lease of now + executionLeaseSeconds, the lease timer and a history entry by the executor with lateMs', async () => {
-      // Prepare: 1.5 s late, second delivery
+    it.each([
+      // 1.5 s late: 298.5 s of the claim's lease are left (≥ 90 % of 300 s), so the start keeps it
+      // and the index entry keeps its keys.
+      [1_500, at(300_000)],
+      // 40 s late: only 260 s would be left, so the start takes a whole new lease from now.
+      [40_000, at(340_000)],
+    ])('started %i ms late: sets startedAt, the lease (until %s) and its timer, and a history entry with lateMs', async (late, leaseUntil) => {
+      // Prepare: late, second delivery
       store.seed(queued());
-      clock.set(at(1_500));
+      clock.set(at(late));
       let running: StoredGroupItem | undefined;
       executor.behave(() => {
         running = store.raw('g1');
@@ -298,16 +389,18 @@ describe('ExecuteUseCase', () => {
         version: 4,
         attempt: 1,
         claimToken: 'tok-1',
-        startedAt: at(1_500),
-        leaseExpiresAt: at(301_500),
+        startedAt: at(late),
+        leaseExpiresAt: leaseUntil,
         timerKey: `lease#${shardOf('g1', 4)}`,
-        timerAt: at(301_500),
+        timerAt: leaseUntil,
       });
+      expect(store.transitions.find((t) => t.to === 'Running')?.timer).toEqual(late === 1_500 ? 'unchanged' : { kind: 'lease', at: leaseUntil });
       expect(running?.history['4']).toEqual({
-        from: 'Queued', to: 'Running', at: at(1_500), by: 'executor', attempt: 1,
-        reason: 'started 1500 ms after scheduledAt (delivery 2)',
+        from: 'Queued', to: 'Running', at: at(late), by: 'executor', attempt: 1,
+        reason: `started ${late} ms after scheduledAt (delivery 2)`,
+        nonce: expect.stringMatching(/^[0-9a-f-]{13}$/),
       });
-      expect(events[0]).toEqual({ groupId: 'g1', from: 'Queued', to: 'Running', attempt: 1, lateMs: 1_500, reason: 'started 1500 ms after scheduledAt (delivery 2)' });
+      expect(events[0]).toEqual({ groupId: 'g1', from: 'Queued', to: 'Running', attempt: 1, lateMs: late, reason: `started ${late} ms after scheduledAt (delivery 2)` });
     });
 
     it('tells the detector and the executor the target: repository, branch, sources in order, attempt', async () => {
@@ -318,19 +411,24 @@ describe('ExecuteUseCase', () => {
       expect(executor.calls.map((c) => c.request)).toEqual([{ ...target, idempotencyKey: 'g1:3', deadline: at(300_000) }]);
     });
 
-    it('gives the executor a deadline of start + lease when the invocation has longer', async () => {
+    it.each([
+      // 2 s late: the start keeps the claim's lease (until 10:05:00), and the deadline is its end
+      [2_000, at(300_000)],
+      // 60 s late: a new lease from the start, until 10:06:00
+      [60_000, at(360_000)],
+    ])('started %i ms late, gives the executor the end of the lease the start wrote (%s) when the invocation has longer', async (late, deadline) => {
       store.seed(queued());
-      clock.set(at(2_000));
+      clock.set(at(late));
       const { executor: wrapped, options } = capturing(executor);
-      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, mustFinishBy: new Date(at(900_000)) });
-      expect(executor.calls[0]?.request.deadline).toBe(at(302_000));
-      expect(options[0]?.deadline.toISOString()).toBe(at(302_000));
+      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, timeLeftMs: 898_000 });
+      expect(executor.calls[0]?.request.deadline).toBe(deadline);
+      expect(options[0]?.deadline.toISOString()).toBe(deadline);
     });
 
-    it("gives the executor the invocation's mustFinishBy when it comes before start + lease", async () => {
+    it("gives the executor the invocation's time left when it ends before start + lease", async () => {
       store.seed(queued());
       const { executor: wrapped, options } = capturing(executor);
-      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, mustFinishBy: new Date(at(40_000)) });
+      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, timeLeftMs: 40_000 });
       expect(executor.calls[0]?.request).toMatchObject({ idempotencyKey: 'g1:1', deadline: at(40_000) });
       expect(options[0]?.deadline.toISOString()).toBe(at(40_000));
     });

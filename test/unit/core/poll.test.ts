@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validateSchedulerConfig, type SchedulerConfig } from '../../../functions/core/config.ts';
+import { StoreUnavailableError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
 import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
 import { PollUseCase, type PollSummary } from '../../../functions/core/poll.ts';
@@ -24,7 +25,7 @@ const BASE = {
 } as const;
 
 const EMPTY: PollSummary = {
-  claimed: 0, lostRaces: 0, recovered: 0, exhausted: 0, skipped: 0, late: 0,
+  claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
   stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
 };
 
@@ -205,12 +206,12 @@ describe('PollUseCase', () => {
   });
 
   describe('lease recovery', () => {
-    it.each(['Queued', 'Running'] as const)('re-claims a %s group whose lease expired with a new token and attempt + 1, and enqueues it', async (status) => {
+    it('re-claims a Running group whose lease expired with a new token and the next attempt, and enqueues it', async () => {
       // Prepare: lease ran out 1 s ago
-      store.seed(owned('g1', status, { startedAt: status === 'Running' ? '2026-11-27T09:50:00.000Z' : undefined }));
+      store.seed(owned('g1', 'Running', { startedAt: '2026-11-27T09:50:00.000Z' }));
       // Act
       const summary = await poller().run();
-      // Assess
+      // Assess: a run that started and lost its lease used an attempt
       expect(summary).toEqual({ ...EMPTY, recovered: 1, enqueued: 1 });
       expect(store.peek('g1')).toMatchObject({
         status: 'Queued',
@@ -220,17 +221,86 @@ describe('PollUseCase', () => {
         leaseExpiresAt: '2026-11-27T10:05:00.000Z',
         queuedAt: T0,
       });
-      expect(store.peek('g1')?.history.at(-1)).toMatchObject({ from: status, to: 'Queued', attempt: 2, by: 'poller', reason: expect.stringMatching(/^re-claimed/) });
+      expect(store.peek('g1')?.history.at(-1)).toMatchObject({
+        from: 'Running', to: 'Queued', attempt: 2, by: 'poller', reason: expect.stringMatching(/^re-claimed: lease of attempt 1 expired at .* while running$/),
+      });
       expect(queue.sent).toEqual([
         { message: { groupId: 'g1', attempt: 2, claimToken: 'tok-1', scheduledAt: '2026-11-27T09:50:00.000Z' }, delaySeconds: 0 },
       ]);
       // The write required the lease to be over in the item itself, not only in the index.
-      expect(store.transitions[0]?.expect).toEqual({ version: 4, status, leaseExpiredAt: T0 });
+      expect(store.transitions[0]?.expect).toEqual({ version: 4, status: 'Running', leaseExpiredAt: T0 });
     });
 
-    it('re-claims a lease that expires exactly now', async () => {
+    it('sends a Queued group whose lease expired again under the same claim and attempt, with a new lease', async () => {
+      // Prepare: claimed, never started, lease ran out 1 s ago (its message may be lost, or still in a backlog)
+      store.seed(owned('g1', 'Queued'));
+      // Act
+      const summary = await poller().run();
+      // Assess: not an attempt, and the message possibly still waiting in the queue stays valid
+      expect(summary).toEqual({ ...EMPTY, resent: 1, enqueued: 1 });
+      expect(store.peek('g1')).toMatchObject({
+        status: 'Queued',
+        version: 5,
+        attempt: 1,
+        claimToken: 'old-token',
+        leaseExpiresAt: '2026-11-27T10:05:00.000Z',
+        queuedAt: '2026-11-27T09:49:00.000Z',
+      });
+      expect(store.peek('g1')?.history.at(-1)).toMatchObject({
+        from: 'Queued', to: 'Queued', attempt: 1, by: 'poller', reason: expect.stringMatching(/^re-sent, not started: lease of attempt 1 expired at /),
+      });
+      expect(queue.sent).toEqual([
+        { message: { groupId: 'g1', attempt: 1, claimToken: 'old-token', scheduledAt: '2026-11-27T09:50:00.000Z' }, delaySeconds: 0 },
+      ]);
+      expect(store.transitions[0]?.expect).toEqual({ version: 4, status: 'Queued', claimToken: 'old-token', leaseExpiredAt: T0 });
+    });
+
+    it('sends a never-started Queued group again however often, without using its attempts', async () => {
+      // Prepare: the last of 3 attempts was claimed but never started (say, its deliveries were throttled)
+      store.seed(owned('g1', 'Queued', { attempt: 3 }));
+      // Act: its lease runs out three times in a row
+      for (let i = 0; i < 3; i++) {
+        const summary = await poller({}, `r${i}`).run();
+        expect(summary).toMatchObject({ resent: 1, recovered: 0, exhausted: 0 });
+        clock.set(store.peek('g1')?.leaseExpiresAt as string);
+      }
+      // Assess
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 3, claimToken: 'old-token' });
+      expect(queue.sent.map((s) => s.message.claimToken)).toEqual(['old-token', 'old-token', 'old-token']);
+    });
+
+    it('ends a never-started Queued group missed under misfire policy skip once it is beyond the tolerance', async () => {
+      // Prepare: scheduled 10 min ago (tolerance 60 s), claimed, never started, lease over
+      store.seed(owned('g1', 'Queued'));
+      // Act
+      const summary = await poller({ misfirePolicy: 'skip' }).run();
+      // Assess
+      expect(summary).toEqual({ ...EMPTY, skipped: 1 });
+      const group = store.peek('g1');
+      expect(group).toMatchObject({ status: 'Failed', attempt: 1, outcome: { status: 'Failed', reason: 'missed' } });
+      expect(group?.history.at(-1)?.reason).toMatch(/^missed: still not started 600000 ms after scheduledAt/);
+      expect(group).not.toHaveProperty('claimToken');
+      expect(store.raw('g1')).not.toHaveProperty('timerKey');
+      expect(queue.calls).toEqual([]);
+    });
+
+    it('an index entry without the claim token (an index that does not project it): a new claim for the same attempt, never ended missed', async () => {
+      store.seed(owned('g1', 'Queued', { claimToken: undefined }));
+      const summary = await poller({ misfirePolicy: 'skip' }).run();
+      expect(summary).toMatchObject({ resent: 1, skipped: 0 });
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1, claimToken: 'tok-1' });
+    });
+
+    it('sends a Queued group that did start in this run again even under skip (a retry, not a late first start)', async () => {
+      store.seed(owned('g1', 'Queued', { startedAt: '2026-11-27T09:50:00.000Z' }));
+      const summary = await poller({ misfirePolicy: 'skip' }).run();
+      expect(summary).toMatchObject({ resent: 1, skipped: 0 });
+      expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1 });
+    });
+
+    it('takes back a lease that expires exactly now', async () => {
       store.seed(owned('g1', 'Queued', { leaseExpiresAt: T0 }));
-      expect((await poller().run()).recovered).toBe(1);
+      expect((await poller().run()).resent).toBe(1);
     });
 
     it('leaves a lease that has not expired yet untouched', async () => {
@@ -275,7 +345,7 @@ describe('PollUseCase', () => {
     });
 
     it('re-claims attempt maxAttempts - 1 (one attempt is left)', async () => {
-      store.seed(owned('g1', 'Queued', { attempt: 2 }));
+      store.seed(owned('g1', 'Running', { attempt: 2 }));
       const summary = await poller().run();
       expect(summary).toMatchObject({ recovered: 1, exhausted: 0 });
       expect(store.peek('g1')?.attempt).toBe(3);
@@ -407,13 +477,16 @@ describe('PollUseCase', () => {
         { message: expect.stringContaining('enqueue failed'), context: { groupId: 'unlucky', attempt: 1, error: 'InternalError: SQS had a bad day' } },
       ]);
 
-      // Act again: once the lease is over, the next poll re-claims and re-sends it.
+      // Act again: once the lease is over, the next poll sends it again.
+      const firstToken = store.peek('unlucky')?.claimToken;
+      expect(firstToken).toMatch(/^tok-/);
       queue.recover();
       clock.set('2026-11-27T10:05:10.000Z');
       const later = await poller({}, 'tok2').run();
       // Assess
-      expect(later).toEqual({ ...EMPTY, recovered: 1, enqueued: 1 });
-      expect(queue.sentFor('unlucky')?.message).toEqual({ groupId: 'unlucky', attempt: 2, claimToken: 'tok2-1', scheduledAt: '2026-11-27T10:00:10.000Z' });
+      expect(later).toEqual({ ...EMPTY, resent: 1, enqueued: 1 });
+      // It never started: sent again under the same claim, not a new attempt.
+      expect(queue.sentFor('unlucky')?.message).toEqual({ groupId: 'unlucky', attempt: 1, claimToken: firstToken, scheduledAt: '2026-11-27T10:00:10.000Z' });
     });
 
     it('reports a shard whose queue call fails outright, after the claim was written (lease recovery takes it from there)', async () => {
@@ -425,22 +498,80 @@ describe('PollUseCase', () => {
       expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1 });
     });
 
-    it('still enqueues the claims a page won when one claim write fails, and reports the partition', async () => {
+    it('goes on past a claim the store refused for a passing reason, sends what it won, and reports the partition', async () => {
       // Prepare: 20 groups on one shard; the 3rd claim write throws (the store is throttled)
       store = new MemoryGroupStore({ shardCount: 1 });
       for (let i = 0; i < 20; i++) await schedule(`t${String(i).padStart(2, '0')}`, T0);
       const original = store.transition.bind(store);
       let writes = 0;
       store.transition = async (request) => {
-        if (++writes === 3) throw new Error('ProvisionedThroughputExceededException: injected');
+        if (++writes === 3) throw new StoreUnavailableError('ProvisionedThroughputExceededException: injected');
         return original(request);
       };
       // Act
       const summary = await poller({ shardCount: 1, claimConcurrency: 4 }).run();
       // Assess: 19 claimed, all 19 on the queue; the failure is reported, not lost
       expect(summary).toMatchObject({ claimed: 19, enqueued: 19, failedShards: 1 });
-      expect(summary.errors).toEqual(['shard 0 (due): Error: ProvisionedThroughputExceededException: injected']);
+      expect(summary.errors).toEqual(['shard 0 (due): StoreUnavailableError: ProvisionedThroughputExceededException: injected']);
       expect(new Set(queue.sentGroupIds()).size).toBe(19);
+    });
+
+    it('sends won claims in batches of ten while claiming goes on', async () => {
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 25; i++) await schedule(`s${String(i).padStart(2, '0')}`, T0);
+      const summary = await poller({ shardCount: 1, claimConcurrency: 4 }).run();
+      expect(summary).toMatchObject({ claimed: 25, enqueued: 25, failedShards: 0 });
+      expect(queue.calls.map((c) => c.length)).toEqual([10, 10, 5]);
+    });
+
+    it('a batch the queue throws on stops the partition (claims in flight are still sent), never the process', async () => {
+      // Prepare: 25 groups on one shard; the queue's first call throws outright
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 25; i++) await schedule(`q${String(i).padStart(2, '0')}`, T0);
+      queue.throwOnNextCall(new Error('socket hang up'));
+      // Act
+      const summary = await poller({ shardCount: 1, claimConcurrency: 4 }).run();
+      // Assess: the first ten stay Queued for lease recovery; what was claimed after them was sent
+      expect(summary.claimed).toBeGreaterThanOrEqual(10);
+      expect(summary.enqueued).toBe(summary.claimed - 10);
+      expect(summary).toMatchObject({ failedShards: 1, errors: ['shard 0 (due): Error: socket hang up'] });
+      expect(queue.calls[0]).toHaveLength(10);
+    });
+
+    it('reports a failure that does not pass rather than a passing one seen before it', async () => {
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 6; i++) await schedule(`r${i}`, T0);
+      const original = store.transition.bind(store);
+      let writes = 0;
+      store.transition = async (request) => {
+        writes++;
+        if (writes === 1) throw new StoreUnavailableError('throttled');
+        if (writes === 2) throw new TypeError('a bug');
+        return original(request);
+      };
+      const summary = await poller({ shardCount: 1, claimConcurrency: 1 }).run();
+      expect(summary.errors).toEqual(['shard 0 (due): TypeError: a bug']);
+      expect(writes).toBe(2);
+    });
+
+    it('stops taking entries at a failure that does not pass, still sending the claims in flight', async () => {
+      // Prepare: 20 groups on one shard; the 3rd claim write fails with a bug-like error
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 20; i++) await schedule(`b${String(i).padStart(2, '0')}`, T0);
+      const original = store.transition.bind(store);
+      let writes = 0;
+      store.transition = async (request) => {
+        if (++writes === 3) throw new TypeError('injected: not a passing error');
+        return original(request);
+      };
+      // Act
+      const summary = await poller({ shardCount: 1, claimConcurrency: 4 }).run();
+      // Assess: at most the 3 other claims in flight then were won, and every one of them was sent
+      expect(summary.claimed).toBeGreaterThanOrEqual(2);
+      expect(summary.claimed).toBeLessThanOrEqual(3);
+      expect(summary.enqueued).toBe(summary.claimed);
+      expect(summary.errors).toEqual(['shard 0 (due): TypeError: injected: not a passing error']);
+      expect(writes).toBeLessThanOrEqual(4);
     });
 
     it('polls the other shards when one shard fails', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../functions/core/errors.ts';
 import {
   backoffSeconds,
+  ARRIVAL_MARGIN_MS,
   delaySeconds,
   dueHorizon,
   isDue,
@@ -92,15 +93,26 @@ describe('timing', () => {
   describe('delaySeconds', () => {
     it.each([
       [42_700, 42],
-      [42_000, 42],
+      [42_500, 42],
+      [42_499, 41],
+      [42_000, 41],
+      [1_499, 0],
       [999, 0],
       [0, 0],
       [-5_000, 0],
-      [900_000, 900],
-      [900_999, 900],
+      [900_500, 900],
+      [900_499, 899],
       [3_600_000, 900],
-    ])('%i ms ahead gives %i s (floored, 0…900)', (ms, expected) => {
+    ])('%i ms ahead gives %i s (less the 500 ms arrival margin, floored, 0…900)', (ms, expected) => {
       expect(delaySeconds(at(ms), NOW)).toBe(expected);
+    });
+
+    it('means a message arrives between 0.5 and 1.5 s before its time', () => {
+      for (let ms = 1_500; ms < 20_000; ms += 37) {
+        const early = ms - delaySeconds(at(ms), NOW) * 1000;
+        expect(early).toBeGreaterThanOrEqual(ARRIVAL_MARGIN_MS);
+        expect(early).toBeLessThan(ARRIVAL_MARGIN_MS + 1000);
+      }
     });
   });
 

@@ -26,7 +26,13 @@ describe('work message', () => {
       expect(parseWorkMessage(encodeWorkMessage(MESSAGE))).toEqual(MESSAGE);
     });
 
-    it('encodes exactly the four fields, whatever else the object carries', () => {
+    it('round-trips the resend count of a message sent again, and leaves a zero count out', () => {
+      expect(parseWorkMessage(encodeWorkMessage({ ...MESSAGE, resends: 2 }))).toEqual({ ...MESSAGE, resends: 2 });
+      expect(JSON.parse(encodeWorkMessage({ ...MESSAGE, resends: 0 }))).toEqual(MESSAGE);
+      expect(parseWorkMessage(body({ resends: 0 }))).toEqual(MESSAGE);
+    });
+
+    it('encodes exactly the four fields (and resends when set), whatever else the object carries', () => {
       const encoded = encodeWorkMessage({ ...MESSAGE, extra: 'x' } as WorkMessage);
       expect(JSON.parse(encoded)).toEqual(MESSAGE);
     });
@@ -61,6 +67,8 @@ describe('work message', () => {
       ['a scheduledAt without offset', body({ scheduledAt: '2026-11-27T10:00:00' }), /scheduledAt '2026-11-27T10:00:00' has no UTC offset/],
       ['a scheduledAt that is not a time', body({ scheduledAt: 'tomorrow' }), /scheduledAt 'tomorrow' is not an ISO-8601 time/],
       ['a missing scheduledAt', body({}, ['scheduledAt']), /scheduledAt is missing/],
+      ['a negative resends', body({ resends: -1 }), /resends must be an integer ≥ 0 when present/],
+      ["resends '2'", body({ resends: '2' }), /resends must be an integer ≥ 0 when present/],
     ])('%s with a MalformedMessageError that says what is wrong', (_case, text, message) => {
       const error = parseError(text);
       expect(error.message).toMatch(message);

@@ -17,7 +17,7 @@ const event: ScheduledEvent = {
 };
 
 const summary: PollSummary = {
-  claimed: 7, lostRaces: 2, recovered: 1, exhausted: 3, skipped: 4, late: 5,
+  claimed: 7, lostRaces: 2, recovered: 1, resent: 8, exhausted: 3, skipped: 4, late: 5,
   stale: 6, enqueued: 6, enqueueFailed: 1, truncatedShards: 0, failedShards: 0, errors: [],
 };
 
@@ -66,13 +66,14 @@ describe('poll handler', () => {
           ['GroupsClaimed', 'Count', 7],
           ['ClaimLostRaces', 'Count', 2],
           ['LeasesRecovered', 'Count', 1],
+          ['MessagesResent', 'Count', 8],
           ['AttemptsExhausted', 'Count', 3],
           ['MisfiresSkipped', 'Count', 4],
           ['MisfiresRunLate', 'Count', 5],
           ['EnqueueFailed', 'Count', 1],
         ]),
       );
-      expect(metrics.addMetric).toHaveBeenCalledTimes(7);
+      expect(metrics.addMetric).toHaveBeenCalledTimes(8);
       expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
       expect(order.at(-1)).toBe('publish');
     });

@@ -188,8 +188,9 @@ export class PollUseCase {
           return;
         }
         if (item.done) return;
-        // A failing claim write stops the partition, but the claims won beside it are still
-        // sent (otherwise they would wait a whole lease for recovery).
+        // A failing claim write becomes a value: the claims won beside it are still sent
+        // (otherwise they would wait a whole lease for recovery); `fail` decides whether the
+        // partition goes on (a passing store error) or stops.
         const outcome = await (kind === 'due' ? this.claimDue(item.value, summary) : this.reclaim(item.value, summary)).catch(
           (error: unknown) => ({ error }),
         );

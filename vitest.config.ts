@@ -32,7 +32,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           env,
-          globalSetup: ['test/helpers/global-setup.ts'],
+          // The emulators, and a current bundle of the CLI for the tests that run bin/promotion-scheduler.js.
+          globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/cli-bundle-setup.ts'],
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -2,6 +2,7 @@
  * Output of the operator CLI: the JSON shapes machines read (`--json`) and the tables and text
  * people read. Pure functions of their input (and of `now` for "in 5m"), so tests can pin them.
  */
+import type { DeadLetterJson, RedriveJson } from '../functions/adapters/sqs-dead-letter-queue.ts';
 import type { Conflict, Outcome, PromotionGroup } from '../functions/core/group.ts';
 
 /** One history entry as `--json` prints it. */
@@ -39,25 +40,6 @@ export interface GroupJson {
   lastError: string | null;
   /** Oldest first. */
   history: TransitionJson[];
-}
-
-/** A message of the dead-letter queue, as `dlq list` shows it. */
-export interface DeadLetterJson {
-  messageId: string;
-  /** From the body when it is a work message; `null` otherwise. */
-  groupId: string | null;
-  attempt: number | null;
-  /** `ApproximateReceiveCount` as SQS reports it (this listing's receive included). */
-  receiveCount: number;
-  /** When the message was first sent (to the work queue), ISO-8601 UTC; `null` if SQS did not say. */
-  sentAt: string | null;
-  body: string;
-}
-
-/** What `dlq redrive` did. */
-export interface RedriveJson {
-  moved: number;
-  failed: { messageId: string; error: string }[];
 }
 
 /** The machine shape of a group. */

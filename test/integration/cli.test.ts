@@ -1,22 +1,24 @@
 /**
  * The operator CLI against the emulators: a table and queues made with the shared definitions,
  * a `stack.json` naming them in a temp data directory, and `runCli` driven in-process exactly
- * as the launcher drives it (real target resolution, real SDK clients). One test also runs the
- * real launcher, `bin/promotion-scheduler.js`, as a child process.
+ * as the launcher drives it (real target resolution, real SDK clients). The launcher tests run
+ * what ships as a child process: `bin/promotion-scheduler.js` and the bundle it runs
+ * (`dist/promotion-scheduler.mjs`, rebuilt by the global setup when older than the sources).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetterJson, GroupJson } from '../../cli/format.ts';
+import type { GroupJson } from '../../cli/format.ts';
 import { LOCAL_REGION } from '../../cli/local/aws-clients.ts';
 import { runCli } from '../../cli/operator.ts';
 import { writeStackFile, type StackFile } from '../../cli/stack-file.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import type { DeadLetterJson } from '../../functions/adapters/sqs-dead-letter-queue.ts';
 import type { Outcome } from '../../functions/core/group.ts';
 import { encodeWorkMessage } from '../../functions/core/work-message.ts';
 import { createTestQueues, createTestTable, localAws, type TestQueues } from '../helpers/emulators.ts';
@@ -38,6 +40,9 @@ interface Result {
   stderr: string;
 }
 
+/** When set, the CLI's clock stands still there (relative times in tables do not drift on a slow machine). */
+let pinnedNow: Date | undefined;
+
 /** `promotion-scheduler …argv` against the test stack (found through `--data-dir`). */
 async function cli(...argv: string[]): Promise<Result> {
   const out: string[] = [];
@@ -47,6 +52,7 @@ async function cli(...argv: string[]): Promise<Result> {
     stderr: { write: (text: string) => err.push(text) },
     env: { USER: 'tester' },
     cwd: dir,
+    ...(pinnedNow ? { now: () => new Date(pinnedNow!) } : {}),
   });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
@@ -157,12 +163,16 @@ describe('promotion-scheduler on a local stack', () => {
 
   describe('list and show', () => {
     beforeAll(async () => {
+      pinnedNow = new Date();
       await cli('schedule', '--target', 'release', '--source', 'hotfix/1', '--at', '+10m', '--id', 'list-1');
       await endedGroup('list-conflicted', {
         status: 'Conflicted',
         reason: '1 of 2 sources conflicts',
         conflicts: [{ source: 'feature/b', paths: ['src/app.ts', 'README.md'] }],
       });
+    });
+    afterAll(() => {
+      pinnedNow = undefined;
     });
 
     it('lists every status as a table', async () => {
@@ -356,6 +366,31 @@ describe('promotion-scheduler on a local stack', () => {
       expect(stderr).toBe('');
       expect((JSON.parse(stdout) as GroupJson).id).toBe('abs-1');
       expect(failed).toMatchObject({ code: 1, stdout: '', stderr: "promotion-scheduler: Promotion group 'nope' does not exist.\n" });
+    });
+
+    it('lists the groups and the dead letters with --json, exit 0', async () => {
+      // Act
+      const list = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), 'list', '--json', '--data-dir', dataDir], { cwd: dir, env });
+      const dlq = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), 'dlq', 'list', '--json', '--data-dir', dataDir], { cwd: dir, env });
+      // Assess
+      expect(list.stderr).toBe('');
+      expect((JSON.parse(list.stdout) as GroupJson[]).map((g) => g.id)).toEqual(expect.arrayContaining(['abs-1', 'list-1', 'list-conflicted']));
+      expect(dlq).toEqual({ stdout: '[]\n', stderr: '' });
+    });
+
+    it('says in one line how to build the bundle when it is missing, exit 3', async () => {
+      // Prepare: the launcher alone, in a directory without dist/
+      const bin = join(dir, 'unbuilt', 'bin', 'promotion-scheduler.js');
+      await mkdir(join(dir, 'unbuilt', 'bin'), { recursive: true });
+      await copyFile(join(ROOT, 'bin/promotion-scheduler.js'), bin);
+      // Act
+      const failed = await run(process.execPath, [bin, '--help'], { cwd: dir, env }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+      // Assess
+      expect(failed).toMatchObject({
+        code: 3,
+        stdout: '',
+        stderr: `promotion-scheduler: the CLI is not built (dist/promotion-scheduler.mjs is missing): run \`npm run build\` in ${join(dir, 'unbuilt')}\n`,
+      });
     });
   });
 });

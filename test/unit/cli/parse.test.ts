@@ -26,13 +26,13 @@ describe('parseCli', () => {
       expect(parsed).toEqual({
         command: { name: 'schedule', targetBranch: 'main', sources: ['feature/b', 'feature/a'], at: '+5m', id: 'release-42', repo: '/srv/app' },
         json: false,
-        target: {},
+        stack: {},
       });
     });
 
     it('accepts --option=value and options before the command', () => {
       const parsed = parseCli(['--json', '--data-dir=/tmp/stack', 'show', 'g1']);
-      expect(parsed).toEqual({ command: { name: 'show', id: 'g1' }, json: true, target: { dataDir: '/tmp/stack' } });
+      expect(parsed).toEqual({ command: { name: 'show', id: 'g1' }, json: true, stack: { dataDir: '/tmp/stack' } });
     });
 
     it('parses list without --status as every status, and repeated or comma-separated statuses', () => {
@@ -73,9 +73,9 @@ describe('parseCli', () => {
     });
   });
 
-  describe('target options', () => {
+  describe('stack options', () => {
     it('takes --stack-name with --region and --shard-count', () => {
-      expect(parseCli(['list', '--stack-name', 'prod', '--region', 'eu-west-1', '--shard-count', '8']).target).toEqual({
+      expect(parseCli(['list', '--stack-name', 'prod', '--region', 'eu-west-1', '--shard-count', '8']).stack).toEqual({
         stackName: 'prod',
         region: 'eu-west-1',
         shardCount: 8,
@@ -83,7 +83,7 @@ describe('parseCli', () => {
     });
 
     it('takes --table, --queue-url and --dlq-url', () => {
-      expect(parseCli(['dlq', 'redrive', '--table', 'T', '--queue-url', 'https://q/work', '--dlq-url', 'https://q/dlq']).target).toEqual({
+      expect(parseCli(['dlq', 'redrive', '--table', 'T', '--queue-url', 'https://q/work', '--dlq-url', 'https://q/dlq']).stack).toEqual({
         table: 'T',
         queueUrl: 'https://q/work',
         dlqUrl: 'https://q/dlq',

@@ -2,19 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeadLetterJson, GroupJson, RedriveJson } from '../../../cli/format.ts';
+import type { GroupJson } from '../../../cli/format.ts';
 import {
   exitCodeFor,
   messageFor,
   operatorIdentity,
   runCli,
-  TargetError,
+  StackUnavailableError,
   UsageError,
   type Backend,
   type CliIo,
   type DeadLetterOperations,
-  type Target,
+  type StackLocation,
 } from '../../../cli/operator.ts';
+import type { DeadLetterJson, RedriveJson } from '../../../functions/adapters/sqs-dead-letter-queue.ts';
 import { LocalStackNotFoundError, writeStackFile, type StackFile } from '../../../cli/stack-file.ts';
 import { GroupClaimedElsewhereError, GroupNotFoundError, StoreUnavailableError, TransitionRefusedError, ValidationError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
@@ -81,7 +82,7 @@ describe('runCli', () => {
   let store: MemoryGroupStore;
   let clock: SettableClock;
   let deadLetters: FakeDeadLetters;
-  let targets: Target[];
+  let stacks: StackLocation[];
   let closed: number;
   let withDeadLetters: boolean;
 
@@ -96,8 +97,8 @@ describe('runCli', () => {
       env: { USER: 'alice' },
       now: () => clock.now(),
       cwd: dir,
-      connect: (target, connectClock): Backend => {
-        targets.push(target);
+      connect: (stack, connectClock): Backend => {
+        stacks.push(stack);
         return {
           groups: new GroupCommands({ store, clock: connectClock }),
           ...(withDeadLetters ? { deadLetters } : {}),
@@ -123,7 +124,7 @@ describe('runCli', () => {
     store = new MemoryGroupStore({ shardCount: 4 });
     clock = new SettableClock(T0);
     deadLetters = new FakeDeadLetters();
-    targets = [];
+    stacks = [];
     closed = 0;
     withDeadLetters = true;
   });
@@ -150,7 +151,7 @@ describe('runCli', () => {
         promotions: [{ source: 'feature/a' }, { source: 'feature/b' }],
       });
       expect(group?.history[0]?.by).toBe('operator:alice');
-      expect(targets[0]).toMatchObject({ kind: 'local', tableName: 'PromotionGroups', shardCount: 4, repository: '/srv/demo-repo' });
+      expect(stacks[0]).toMatchObject({ kind: 'local', tableName: 'PromotionGroups', shardCount: 4, repository: '/srv/demo-repo' });
       expect(closed).toBe(1);
     });
 
@@ -347,13 +348,23 @@ describe('runCli', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toBe("promotion-scheduler: 'dlq list' needs the dead-letter queue: pass --dlq-url URL; run 'promotion-scheduler dlq list --help' for usage\n");
     });
+
+    it('asks for --queue-url before a redrive when the target has no work queue', async () => {
+      deadLetters.redriveResult = { moved: 1, failed: [] };
+      const result = await run('dlq', 'redrive', '--dlq-url', 'https://q/dlq');
+      expect(result).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: "promotion-scheduler: 'dlq redrive' needs the work queue: pass --queue-url URL; run 'promotion-scheduler dlq redrive --help' for usage\n",
+      });
+    });
   });
 
   describe('targets', () => {
     it('uses --data-dir, relative to the working directory', async () => {
       await writeStackFile(join(dir, 'other'), stackFile({ tableName: 'OtherTable' }));
       await run('list', '--data-dir', 'other');
-      expect(targets[0]).toMatchObject({ kind: 'local', tableName: 'OtherTable', description: `the local stack in ${join(dir, 'other')}` });
+      expect(stacks[0]).toMatchObject({ kind: 'local', tableName: 'OtherTable', description: `the local stack in ${join(dir, 'other')}` });
     });
 
     it('exits 3 with one line when there is no local stack', async () => {
@@ -377,7 +388,7 @@ describe('runCli', () => {
     it('targets a table directly, with the shard count only when one is given (reads need none)', async () => {
       await run('list', '--table', 'T', '--region', 'eu-west-1');
       await run('list', '--table', 'T', '--shard-count', '8');
-      expect(targets).toEqual([
+      expect(stacks).toEqual([
         { kind: 'aws', description: "table 'T'", region: 'eu-west-1', tableName: 'T' },
         { kind: 'aws', description: "table 'T'", tableName: 'T', shardCount: 8 },
       ]);
@@ -393,7 +404,7 @@ describe('runCli', () => {
       for (const command of ['schedule', 'list', 'show', 'cancel', 'reschedule', 'retry', 'dlq list', 'dlq redrive']) {
         expect(result.stdout).toContain(`\n  ${command}`);
       }
-      expect(targets).toEqual([]);
+      expect(stacks).toEqual([]);
     });
 
     it('prints help for one command', async () => {
@@ -409,18 +420,18 @@ describe('runCli', () => {
     ])('%j: exit 2 with a one-line hint, before connecting', async (argv, stderr) => {
       const result = await run(...argv);
       expect(result).toEqual({ code: 2, stdout: '', stderr });
-      expect(targets).toEqual([]);
+      expect(stacks).toEqual([]);
     });
   });
 });
 
 describe('exitCodeFor and messageFor', () => {
-  const local: Target = { kind: 'local', description: 'the local stack in /x/.local', tableName: 'T', shardCount: 4 };
+  const local: StackLocation = { kind: 'local', description: 'the local stack in /x/.local', tableName: 'T', shardCount: 4 };
   const group = { id: 'g1', status: 'Running', version: 5, attempt: 2 } as PromotionGroup;
 
   it.each([
     ['usage', new UsageError('no command given'), 2],
-    ['target', new TargetError("stack 'x' has no output 'TableName'"), 3],
+    ['stack unavailable', new StackUnavailableError("stack 'x' has no output 'TableName'"), 3],
     ['no local stack', new LocalStackNotFoundError('/x'), 3],
     ['validation', new ValidationError('bad'), 1],
     ['not found', new GroupNotFoundError('g1'), 1],

@@ -1,0 +1,353 @@
+/**
+ * The operator CLI's command line: its options, its commands (with their help text), and
+ * {@link parseCli}, which turns the arguments into a {@link ParsedCli} or throws a
+ * {@link UsageError}. Nothing here reads a file or the network.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
+import { ValidationError } from '../../functions/core/errors.ts';
+import { GROUP_STATUSES } from '../../functions/core/group.ts';
+import { parseInstant } from '../../functions/core/timing.ts';
+import type { StackOptions } from './stack.ts';
+
+/** The command's name, in usage lines and as the prefix of every error line. */
+export const PROGRAM = 'promotion-scheduler';
+
+/** The command line is wrong: unknown command or option, a required option missing. Exit 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The command whose `--help` the hint points to. */
+    readonly command?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Every option the CLI knows; each command's `options` in {@link COMMANDS} say where it applies. */
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  'stack-name': { type: 'string' },
+  table: { type: 'string' },
+  'queue-url': { type: 'string' },
+  'dlq-url': { type: 'string' },
+  region: { type: 'string' },
+  'shard-count': { type: 'string' },
+  target: { type: 'string' },
+  source: { type: 'string', multiple: true },
+  at: { type: 'string' },
+  id: { type: 'string' },
+  repo: { type: 'string' },
+  status: { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  limit: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+type OptionName = keyof typeof OPTIONS;
+
+/** Options every command takes. */
+const COMMON_OPTIONS: readonly OptionName[] = ['help', 'json', 'data-dir', 'stack-name', 'table', 'queue-url', 'dlq-url', 'region', 'shard-count'];
+
+/** One command of {@link COMMANDS}: what it takes and its help. */
+export interface CommandSpec {
+  /** Positional arguments after the command name. */
+  args: readonly string[];
+  options: readonly OptionName[];
+  synopsis: string;
+  summary: string;
+  /** Extra help text: what each option means, examples. */
+  details: string;
+}
+
+/** Every command, in the order the help lists them. */
+export const COMMANDS = {
+  schedule: {
+    args: [],
+    options: ['target', 'source', 'at', 'id', 'repo'],
+    synopsis: 'schedule --target BRANCH --source REF [--source REF …] --at TIME [--id ID] [--repo PATH]',
+    summary: 'Create a group: promote the sources, in order, into BRANCH at TIME',
+    details: `Options:
+  --target BRANCH   the branch the sources are promoted into
+  --source REF      a branch, tag or commit to promote; repeat for several, applied in the order given
+  --at TIME         when to run (see TIME below)
+  --id ID           the group's id (default: a random UUID); letters, digits, '.', '_', '-'
+  --repo PATH       the repository the executor works on (default on a local stack: the stack's
+                    repository; required on AWS)
+
+Example:
+  ${PROGRAM} schedule --target main --source feature/a --source feature/b --at +5m --id release-42`,
+  },
+  list: {
+    args: [],
+    options: ['status'],
+    synopsis: 'list [--status STATUS]',
+    summary: 'List groups, soonest first (every status unless --status)',
+    details: `Options:
+  --status STATUS   only groups in this status; repeat or comma-separate for several
+                    (${GROUP_STATUSES.join(', ')})
+
+Example:
+  ${PROGRAM} list --status Scheduled,Queued`,
+  },
+  show: {
+    args: ['ID'],
+    options: [],
+    synopsis: 'show ID',
+    summary: 'One group: status, schedule, promotions, attempts, outcome, conflicts, history',
+    details: `Example:
+  ${PROGRAM} show release-42`,
+  },
+  cancel: {
+    args: ['ID'],
+    options: ['reason'],
+    synopsis: 'cancel ID [--reason TEXT]',
+    summary: 'Cancel a Pending, Scheduled or Queued group',
+    details: `Options:
+  --reason TEXT     why, kept in the group's history (default: cancelled by an operator)
+
+Example:
+  ${PROGRAM} cancel release-42 --reason "release postponed"`,
+  },
+  reschedule: {
+    args: ['ID'],
+    options: ['at'],
+    synopsis: 'reschedule ID --at TIME',
+    summary: 'Move a Pending or Scheduled group to another time',
+    details: `Example:
+  ${PROGRAM} reschedule release-42 --at 2026-11-27T18:00:00+01:00`,
+  },
+  retry: {
+    args: ['ID'],
+    options: ['at'],
+    synopsis: 'retry ID [--at TIME]',
+    summary: 'Run a Failed or Conflicted group again (a new attempt), now or at TIME',
+    details: `Example:
+  ${PROGRAM} retry release-42 --at +1m`,
+  },
+  'dlq list': {
+    args: [],
+    options: ['limit'],
+    synopsis: 'dlq list [--limit N]',
+    summary: "Show the dead-letter queue's messages without removing them",
+    details: `Options:
+  --limit N         show at most N messages (default 100)
+
+Messages are received and made visible again at once; while the listing runs (a second or
+two) the dead-letter function does not see them. RECEIVES counts this listing too.`,
+  },
+  'dlq redrive': {
+    args: [],
+    options: [],
+    synopsis: 'dlq redrive',
+    summary: 'Move every dead-letter message back to the work queue',
+    details: `Each message is sent to the work queue, then deleted from the dead-letter queue. A message
+whose group has ended meanwhile is dropped by the execute function; to run such a group again,
+use \`${PROGRAM} retry ID\`.`,
+  },
+} as const satisfies Record<string, CommandSpec>;
+export type CommandName = keyof typeof COMMANDS;
+
+/** A parsed command line. */
+export type Command =
+  | { name: 'help'; topic?: CommandName }
+  | { name: 'schedule'; targetBranch: string; sources: string[]; at: string; id?: string; repo?: string }
+  | { name: 'list'; statuses: string[] }
+  | { name: 'show'; id: string }
+  | { name: 'cancel'; id: string; reason?: string }
+  | { name: 'reschedule'; id: string; at: string }
+  | { name: 'retry'; id: string; at?: string }
+  | { name: 'dlq list'; limit: number }
+  | { name: 'dlq redrive' };
+
+/** A parsed command line: the command, `--json`, and where the stack is. */
+export interface ParsedCli {
+  command: Command;
+  json: boolean;
+  stack: StackOptions;
+}
+
+type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** parseArgs' errors ("Unknown option '--x'. To specify …") in one short sentence. */
+function parseArgsProblem(error: unknown): UsageError {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(-[^' ]+)/.exec(message ?? '')?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`unknown option '${option ?? message}'`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /does not take an argument/.test(message ?? '')
+        ? new UsageError(`option ${option} takes no value`)
+        : new UsageError(`option ${option} needs a value`);
+    default:
+      return new UsageError((message ?? String(error)).split('. ')[0] ?? String(error));
+  }
+}
+
+function positiveInteger(value: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new UsageError(`${option} '${value}' is not a whole number from 1 to ${max}`);
+  }
+  return Number(value);
+}
+
+/**
+ * Parse a command line (without `node` and the script).
+ * @throws UsageError naming what is wrong.
+ * @example
+ * parseCli(['cancel', 'release-42', '--reason', 'postponed', '--json'])
+ * // { command: { name: 'cancel', id: 'release-42', reason: 'postponed' }, json: true, stack: {} }
+ */
+export function parseCli(argv: readonly string[]): ParsedCli {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+  } catch (error) {
+    throw parseArgsProblem(error);
+  }
+  const { values, positionals } = parsed;
+  const json = values.json ?? false;
+  const stack = stackOptions(values);
+
+  const [first, ...rest] = positionals;
+  if (first === 'help') {
+    const topic = rest.join(' ');
+    if (topic && !isCommandName(topic)) throw new UsageError(`unknown command '${topic}'`);
+    return { command: topic ? { name: 'help', topic: topic as CommandName } : { name: 'help' }, json, stack };
+  }
+  if (first === undefined) {
+    if (values.help) return { command: { name: 'help' }, json, stack };
+    throw new UsageError('no command given');
+  }
+  let name: string = first;
+  if (first === 'dlq') {
+    const sub = rest.shift();
+    if (sub === undefined) {
+      if (values.help) return { command: { name: 'help' }, json, stack };
+      throw new UsageError("dlq needs a subcommand: 'dlq list' or 'dlq redrive'");
+    }
+    name = `dlq ${sub}`;
+    if (!isCommandName(name)) throw new UsageError(`unknown command 'dlq ${sub}'; use 'dlq list' or 'dlq redrive'`);
+  }
+  if (!isCommandName(name)) throw new UsageError(`unknown command '${first}'`);
+  if (values.help) return { command: { name: 'help', topic: name }, json, stack };
+
+  const spec: CommandSpec = COMMANDS[name];
+  for (const option of Object.keys(values) as OptionName[]) {
+    if (!COMMON_OPTIONS.includes(option) && !spec.options.includes(option)) {
+      throw new UsageError(`option --${option} does not apply to '${name}'`, name);
+    }
+  }
+  if (rest.length < spec.args.length) throw new UsageError(`'${name}' needs ${spec.args.join(' ')}`, name);
+  if (rest.length > spec.args.length) throw new UsageError(`unexpected argument '${rest[spec.args.length]}' for '${name}'`, name);
+  const required = (option: 'target' | 'at'): string => {
+    const value = values[option];
+    if (value === undefined || value.trim() === '') {
+      throw new UsageError(`'${name}' needs --${option} ${option === 'at' ? 'TIME' : 'BRANCH'}`, name);
+    }
+    return value;
+  };
+  const id = rest[0] ?? '';
+
+  let command: Command;
+  switch (name) {
+    case 'schedule': {
+      const targetBranch = required('target');
+      const sources = values.source ?? [];
+      if (sources.length === 0) throw new UsageError("'schedule' needs at least one --source REF", name);
+      command = { name, targetBranch, sources, at: required('at') };
+      if (values.id !== undefined) command.id = values.id;
+      if (values.repo !== undefined) command.repo = values.repo;
+      break;
+    }
+    case 'list':
+      command = {
+        name,
+        statuses: (values.status ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+      };
+      break;
+    case 'show':
+      command = { name, id };
+      break;
+    case 'cancel':
+      command = values.reason === undefined ? { name, id } : { name, id, reason: values.reason };
+      break;
+    case 'reschedule':
+      command = { name, id, at: required('at') };
+      break;
+    case 'retry':
+      command = values.at === undefined ? { name, id } : { name, id, at: values.at };
+      break;
+    case 'dlq list':
+      command = { name, limit: values.limit === undefined ? 100 : positiveInteger(values.limit, '--limit', 100_000) };
+      break;
+    case 'dlq redrive':
+      command = { name };
+      break;
+  }
+  return { command, json, stack };
+}
+
+/** The stack options of the command line, refusing options that name different stacks. */
+function stackOptions(values: Values): StackOptions {
+  const stack: StackOptions = {};
+  if (values['data-dir'] !== undefined) stack.dataDir = values['data-dir'];
+  if (values['stack-name'] !== undefined) stack.stackName = values['stack-name'];
+  if (values.table !== undefined) stack.table = values.table;
+  if (values['queue-url'] !== undefined) stack.queueUrl = values['queue-url'];
+  if (values['dlq-url'] !== undefined) stack.dlqUrl = values['dlq-url'];
+  if (values.region !== undefined) stack.region = values.region;
+  if (values['shard-count'] !== undefined) {
+    stack.shardCount = positiveInteger(values['shard-count'], '--shard-count', SCHEDULER_KEYS.shardCount.max);
+  }
+  const direct = stack.table !== undefined || stack.queueUrl !== undefined || stack.dlqUrl !== undefined;
+  if (stack.stackName !== undefined && direct) {
+    throw new UsageError('--stack-name and --table/--queue-url/--dlq-url name different targets; pass one or the other');
+  }
+  const aws = stack.stackName !== undefined || direct;
+  if (stack.dataDir !== undefined && aws) {
+    throw new UsageError('--data-dir names a local stack and --stack-name/--table an AWS one; pass one or the other');
+  }
+  if (!aws && stack.region !== undefined) throw new UsageError('--region applies to AWS targets (--stack-name or --table); a local stack has its own');
+  if (!aws && stack.shardCount !== undefined) {
+    throw new UsageError('--shard-count applies to AWS targets (--stack-name or --table); a local stack records its own');
+  }
+  return stack;
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+const RELATIVE_TIME = /^\+(?:\d+[smhd])+$/;
+
+/**
+ * A `--at` value as an instant: ISO-8601 with an offset (through the core's `parseInstant`, so
+ * a time without an offset is refused with its message), `now`, or relative to `now`:
+ * `+90s`, `+5m`, `+2h`, `+1d`, `+1h30m`.
+ *
+ * @throws ValidationError saying what is expected.
+ */
+export function resolveTime(value: string, now: Date, option = '--at'): string {
+  const text = value.trim();
+  if (text === 'now') return now.toISOString();
+  if (text.startsWith('+')) {
+    if (!RELATIVE_TIME.test(text)) {
+      throw new ValidationError(
+        `${option} '${text}' is not a relative time; use + and a number with a unit s, m, h or d, e.g. +90s, +5m, +2h or +1h30m.`,
+        option,
+      );
+    }
+    let seconds = 0;
+    for (const [, amount, unit] of text.matchAll(/(\d+)([smhd])/g)) seconds += Number(amount) * UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
+    const at = new Date(now.getTime() + seconds * 1000);
+    if (!Number.isFinite(seconds) || Number.isNaN(at.getTime())) {
+      throw new ValidationError(`${option} '${text}' is too far in the future.`, option);
+    }
+    return at.toISOString();
+  }
+  return parseInstant(text, option);
+}

@@ -1,0 +1,253 @@
+/**
+ * Running a command line: {@link runCli} parses it, locates the stack, connects, runs the
+ * command and prints the result, or one line and an exit code on failure.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { SchedulerError } from '../../functions/core/errors.ts';
+import { GROUP_STATUSES, type PromotionGroup } from '../../functions/core/group.ts';
+import type { Clock } from '../../functions/core/ports.ts';
+import {
+  formatChange,
+  formatDeadLetters,
+  formatGroupDetail,
+  formatGroupList,
+  formatRedrive,
+  formatScheduled,
+  groupToJson,
+  toJsonText,
+} from '../format.ts';
+import { parseCli, PROGRAM, resolveTime, UsageError, type ParsedCli } from './arguments.ts';
+import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations } from './connect.ts';
+import { EXIT, exitCodeFor, messageFor } from './errors.ts';
+import { helpText } from './help.ts';
+import { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation } from './stack.ts';
+
+/** What {@link runCli} reads and writes instead of the process. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: Record<string, string | undefined>;
+  /** The clock (default: the system clock): relative times, "in 5m", history entries. */
+  now?: () => Date;
+  /** Directory relative paths (--data-dir, a local --repo) are resolved against (default: the process's). */
+  cwd?: string;
+  /** How to connect to a stack (default: {@link connect}). */
+  connect?: Connect;
+}
+
+/** Some dead-letter messages could not be moved (they are listed on stdout). Exit 1. */
+export class RedriveIncompleteError extends SchedulerError {
+  override readonly name = 'RedriveIncompleteError';
+  constructor(
+    readonly failedCount: number,
+    readonly movedCount: number,
+  ) {
+    super(`${failedCount} dead-letter message${failedCount === 1 ? '' : 's'} could not be moved (${movedCount} moved); see the list above and run 'dlq redrive' again`);
+  }
+}
+
+/** `operator:<$USER>` (`operator:cli` when there is no user name): who the history says acted. */
+export function operatorIdentity(env: Record<string, string | undefined>): string {
+  const user = (env['USER'] ?? env['LOGNAME'] ?? env['USERNAME'] ?? '').trim();
+  return `operator:${user || 'cli'}`;
+}
+
+/** Statuses as the lifecycle spells them, whatever case was typed (an unknown one is left for the core to refuse). */
+function canonicalStatus(text: string): string {
+  return GROUP_STATUSES.find((s) => s.toLowerCase() === text.toLowerCase()) ?? text;
+}
+
+/** Soonest first; groups without a time last; then by id. */
+function bySchedule(a: PromotionGroup, b: PromotionGroup): number {
+  if (a.scheduledAt !== b.scheduledAt) {
+    if (a.scheduledAt === undefined) return 1;
+    if (b.scheduledAt === undefined) return -1;
+    return a.scheduledAt < b.scheduledAt ? -1 : 1;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Every group in the given statuses (any case; all statuses by default), every page, soonest
+ * first (groups without a time last, then by id).
+ *
+ * @throws what {@link GroupOperations.list} throws (a ValidationError for an unknown status).
+ */
+export async function listGroups(groups: GroupOperations, statuses: readonly string[]): Promise<PromotionGroup[]> {
+  const wanted = statuses.length ? [...new Set(statuses.map(canonicalStatus))] : [...GROUP_STATUSES];
+  const everyPage = async (status: string): Promise<PromotionGroup[]> => {
+    const items: PromotionGroup[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await groups.list(status, cursor === undefined ? {} : { cursor });
+      items.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return items;
+  };
+  // The statuses at once (a call's start-up is most of what an operator waits for); a refusal
+  // is reported for the first status given, whichever answered first.
+  const results = await Promise.allSettled(wanted.map(everyPage));
+  const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (refused) throw refused.reason;
+  return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : [])).sort(bySchedule);
+}
+
+function looksLikePath(repository: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(repository) && !/^[^/]+@[^/]+:/.test(repository);
+}
+
+/** Run one parsed command on a connected stack and print its result; throws on any failure. */
+async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Backend, io: CliIo, now: () => Date): Promise<number> {
+  const { command, json } = parsed;
+  const out = (text: string): void => void io.stdout.write(text);
+  const by = operatorIdentity(io.env);
+  const needGroups = (): GroupOperations => {
+    if (!backend.groups) throw new UsageError(`'${command.name}' needs the table: pass --table NAME`, command.name);
+    return backend.groups;
+  };
+  const needDeadLetters = (): DeadLetterOperations => {
+    if (!backend.deadLetters) throw new UsageError(`'${command.name}' needs the dead-letter queue: pass --dlq-url URL`, command.name);
+    return backend.deadLetters;
+  };
+  const needWorkQueue = (): void => {
+    if (!stack.workQueueUrl) throw new UsageError(`'${command.name}' needs the work queue: pass --queue-url URL`, command.name);
+  };
+  // Writing a timer with another shard count than the poller's can put a group on a shard
+  // that is never read: never guess it.
+  const needTimerShards = (): void => {
+    if (stack.shardCount === undefined) {
+      throw new StackUnavailableError(
+        `'${command.name}' needs the deployed stack's timer shard count: pass --shard-count N (the stack's shardCount, its '${STACK_OUTPUTS.shardCount}' output)`,
+      );
+    }
+  };
+  const printChange = (group: PromotionGroup): void => out(json ? toJsonText(groupToJson(group)) : formatChange(group, now()));
+
+  switch (command.name) {
+    case 'help':
+      out(helpText(command.topic));
+      return EXIT.ok;
+    case 'schedule': {
+      const groups = needGroups();
+      needTimerShards();
+      let repository = command.repo ?? stack.repository;
+      if (repository === undefined) {
+        throw new UsageError("'schedule' needs --repo PATH on an AWS target: the repository the executor promotes in", command.name);
+      }
+      if (command.repo !== undefined && stack.kind === 'local' && looksLikePath(repository) && !isAbsolute(repository)) {
+        // The local stack runs in another directory: give it the path as meant here.
+        repository = resolve(io.cwd ?? process.cwd(), repository);
+      }
+      const scheduledAt = resolveTime(command.at, now());
+      const group = await groups.create(
+        {
+          ...(command.id !== undefined ? { id: command.id } : {}),
+          repository,
+          targetBranch: command.targetBranch,
+          sources: command.sources,
+          scheduledAt,
+        },
+        by,
+      );
+      out(json ? toJsonText(groupToJson(group)) : formatScheduled(group, now()));
+      return EXIT.ok;
+    }
+    case 'list': {
+      const groups = await listGroups(needGroups(), command.statuses);
+      out(json ? toJsonText(groups.map(groupToJson)) : formatGroupList(groups, now()));
+      return EXIT.ok;
+    }
+    case 'show': {
+      const group = await needGroups().get(command.id);
+      out(json ? toJsonText(groupToJson(group)) : formatGroupDetail(group, now()));
+      return EXIT.ok;
+    }
+    case 'cancel':
+      printChange(await needGroups().cancel(command.id, by, command.reason));
+      return EXIT.ok;
+    case 'reschedule': {
+      const groups = needGroups();
+      needTimerShards();
+      printChange(await groups.reschedule(command.id, resolveTime(command.at, now()), by));
+      return EXIT.ok;
+    }
+    case 'retry': {
+      const groups = needGroups();
+      needTimerShards();
+      const at = command.at === undefined ? undefined : resolveTime(command.at, now());
+      printChange(await groups.retry(command.id, by, at));
+      return EXIT.ok;
+    }
+    case 'dlq list': {
+      const messages = await needDeadLetters().peek(command.limit);
+      out(json ? toJsonText(messages) : formatDeadLetters(messages));
+      return EXIT.ok;
+    }
+    case 'dlq redrive': {
+      const deadLetters = needDeadLetters();
+      needWorkQueue();
+      const result = await deadLetters.redrive();
+      out(json ? toJsonText(result) : formatRedrive(result));
+      if (result.failed.length > 0) {
+        throw new RedriveIncompleteError(result.failed.length, result.moved);
+      }
+      return EXIT.ok;
+    }
+  }
+}
+
+/**
+ * Run one command line; never throws. Writes results to `io.stdout` and, on failure, exactly
+ * one line to `io.stderr`.
+ *
+ * 1. Parse the arguments ({@link parseCli}); a usage problem stops here, exit 2. Help is
+ *    printed without locating anything.
+ * 2. Locate the stack ({@link locateStack}): the local stack's `stack.json`, a CloudFormation
+ *    stack's outputs, or the table and queues named on the command line.
+ * 3. Connect ({@link connect}, or `io.connect`): every group operation goes through the core's
+ *    `GroupCommands` over a `DynamoDbGroupStore`, so the CLI obeys the lifecycle and the
+ *    optimistic concurrency exactly as the functions do.
+ * 4. Run the command and print a table or text, or JSON with `--json`.
+ * 5. On failure: one line on stderr ({@link messageFor}) and a non-zero exit code
+ *    ({@link exitCodeFor}). The clients are closed in every case.
+ *
+ * @returns the exit code ({@link EXIT}).
+ * @example
+ * const code = await runCli(['list', '--json'], { stdout: process.stdout, stderr: process.stderr, env: process.env });
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const now = io.now ?? (() => new Date());
+  const clock: Clock = { now };
+  let stack: StackLocation | undefined;
+  let backend: Backend | undefined;
+  try {
+    const parsed = parseCli(argv);
+    if (parsed.command.name === 'help') {
+      io.stdout.write(helpText(parsed.command.topic));
+      return EXIT.ok;
+    }
+    stack = await locateStack(parsed.stack, io.cwd);
+    backend = await (io.connect ?? connect)(stack, clock);
+    return await runCommand(parsed, stack, backend, io, now);
+  } catch (error) {
+    io.stderr.write(`${PROGRAM}: ${messageFor(error, stack)}\n`);
+    return exitCodeFor(error);
+  } finally {
+    backend?.close();
+  }
+}
+
+/**
+ * The real process's streams and environment, ready for {@link runCli}: quiets the AWS SDK's
+ * Node-version notice (it would break the one-line error contract) and ends quietly when stdout
+ * is closed early (`… | head`).
+ */
+export function processIo(): CliIo {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}

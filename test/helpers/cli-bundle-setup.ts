@@ -1,0 +1,11 @@
+/**
+ * Vitest global setup of the `integration` project, beside the emulators': rebuilds the operator
+ * CLI's bundle (cli/build.ts) when it is missing or older than its sources, so the tests that run
+ * `bin/promotion-scheduler.js` as a child process test what ships, never a stale bundle.
+ */
+import { ensureCliBundle } from '../../cli/build.ts';
+
+export default async function setup(): Promise<void> {
+  const built = await ensureCliBundle();
+  if (built) console.log(`[cli-bundle-setup] rebuilt ${built.path} in ${built.ms} ms`);
+}

@@ -10,28 +10,31 @@
  *    claim + enqueue throughput of one poller with the same number of claims in flight.
  * 3. `--pollers` pollers racing for `--groups` groups due at one instant: duplicates and lost.
  * 4. Capacity units per group life (create → terminal) from ReturnConsumedCapacity INDEXES.
+ * 5. The operator CLI's start-up: whole `promotion-scheduler` processes against a stack of
+ *    this run (its `stack.json` written as `npm start` writes it), one after another.
  *
  * Prints a table (stderr with --json), and with --json one JSON object on stdout.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { SqsWorkQueue } from '../functions/adapters/sqs-work-queue.ts';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../functions/core/config.ts';
 import { mapWithConcurrency } from '../functions/core/concurrency.ts';
 import { isTerminal } from '../functions/core/group.ts';
 import type { SchedulerObserver } from '../functions/core/observer.ts';
-import { PollUseCase } from '../functions/core/poll.ts';
 import { systemClock, type WorkQueue } from '../functions/core/ports.ts';
+import { LOCAL_REGION } from '../cli/local/aws-clients.ts';
+import { writeStackFile } from '../cli/stack-file.ts';
+import { measureCliStartup } from './cli-startup.ts';
 import { clientsFor, createStack, RecordingExecutor, startEmulators, type Emulators, type Stack } from './harness.ts';
 import { CallCounter, CapacityMeter } from './probes.ts';
 import { intOption, machine, parseArgs, percentiles, ProgressBar, rejectUnknown, sleep, table, type Percentiles } from './support.ts';
 
 const args = parseArgs(process.argv.slice(2));
-rejectUnknown(args, ['groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'only']);
+rejectUnknown(args, ['groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'cli-runs', 'only']);
 const quick = args.has('quick');
 const json = args.has('json');
 const pollIntervalS = intOption(args, 'poll-interval', quick ? 10 : 60);
@@ -47,8 +50,10 @@ const params = {
   throughput_groups: intOption(args, 'throughput-groups', quick ? 1_000 : 5_000),
   window_s: 2 * pollIntervalS,
   full_jit: args.has('full-jit'),
-  /** Phases to run (for experiments): lateness, throughput, race; all by default. */
-  only: String(args.get('only') ?? 'lateness,throughput,race').split(','),
+  /** Calls of each CLI command timed in the CLI phase. */
+  cli_runs: intOption(args, 'cli-runs', quick ? 20 : 50),
+  /** Phases to run (for experiments): lateness, throughput, race, cli; all by default. */
+  only: String(args.get('only') ?? 'lateness,throughput,race,cli').split(','),
 };
 const out = json ? process.stderr : process.stdout;
 const say = (line: string) => out.write(`${line}\n`);
@@ -157,10 +162,12 @@ async function throughputPhase(em: Emulators) {
   const counter = new CallCounter();
   counter.attach(dynamo, 'dynamodb:');
   counter.attach(sqs, 'sqs:');
+  // One poller, `c` claims in flight (shards × claimConcurrency); the raw phase ignores the config.
   const stack = await createStack({
     dynamo, sqs, prefix: 'bench-tp', clock: systemClock, executor: new RecordingExecutor(),
-    config: baseConfig({ lookaheadSeconds: 0 }),
+    config: baseConfig({ lookaheadSeconds: 0, claimConcurrency: Math.max(1, Math.ceil(c / params.shards)) }),
   });
+  const poller = stack.pollers[0]!;
   const groupIds = ids('tp', n);
   const due = new Date(Date.now() - 1_000).toISOString();
   let bar = new ProgressBar('create (throughput)', n);
@@ -188,9 +195,7 @@ async function throughputPhase(em: Emulators) {
   const rawSeconds = (performance.now() - rawStart) / 1000;
   bar.done();
 
-  // Claims: one poller, `c` claims in flight (shards × claimConcurrency), all groups due.
-  const config = baseConfig({ lookaheadSeconds: 0, claimConcurrency: Math.max(1, Math.ceil(c / params.shards)) });
-  const poller = new PollUseCase({ store: stack.store, queue: new SqsWorkQueue({ client: sqs, queueUrl: stack.queues.workQueueUrl }), clock: systemClock, config });
+  // Claims: all groups due.
   counter.reset();
   bar = new ProgressBar('claim + enqueue', n);
   let claimed = 0;
@@ -302,6 +307,36 @@ async function racePhase(em: Emulators) {
   };
 }
 
+/** 5: the CLI's start-up, against a stack of this run holding 100 groups, nothing else running. */
+async function cliPhase(em: Emulators) {
+  const { dynamo, sqs } = clientsFor(em);
+  const config = baseConfig({});
+  const stack = await createStack({ dynamo, sqs, prefix: 'bench-cli', clock: systemClock, executor: new RecordingExecutor(), config });
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+  try {
+    await stack.createGroups(ids('cli', 100).map((id, i) => ({ id, scheduledAt: new Date(Date.now() + 3_600_000 + i * 1000).toISOString() })), 16);
+    await writeStackFile(dataDir, {
+      version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: LOCAL_REGION,
+      dynamodbEndpoint: em.dynamoEndpoint, sqsEndpoint: em.sqsEndpoint, tableName: stack.tableName, ...stack.queues,
+      repository: join(dataDir, 'repo.git'), shardCount: config.shardCount,
+    });
+    const runs = params.cli_runs;
+    const bar = new ProgressBar('CLI start-up', 3);
+    const help = await measureCliStartup({ dataDir, runs, args: ['--help'] });
+    bar.update(1);
+    const list = await measureCliStartup({ dataDir, runs, args: ['list', '--json'] });
+    bar.update(2);
+    const schedule = await measureCliStartup({ dataDir, runs, args: ['schedule', '--target', 'main', '--source', 'feature/a', '--at', '+2h', '--json'] });
+    bar.done();
+    return { list, schedule, help, runs };
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    dynamo.destroy();
+    sqs.destroy();
+  }
+}
+
 function emptyLateness() {
   const none = percentiles([]);
   return { lateness: none, executorCallLateness: none, arrivalVsScheduled: none, notStarted: 0, early: 0 };
@@ -343,6 +378,8 @@ async function main(): Promise<number> {
     const race = params.only.includes('race')
       ? await racePhase(em)
       : { duplicates: NaN, duplicateClaims: NaN, duplicateMessages: NaN, duplicateExecutions: NaN, lost: NaN, notSucceeded: NaN, lostRaces: NaN, claimSeconds: NaN, startSpread: percentiles([]) };
+    const noCli = { p50: NaN, p99: NaN, max: NaN };
+    const cli = params.only.includes('cli') ? await cliPhase(em) : { list: noCli, schedule: noCli, help: noCli, runs: 0 };
     const m = machine();
     const claimRatio = throughput.claimsPerSecond / throughput.rawPerSecond;
     const result = {
@@ -357,6 +394,8 @@ async function main(): Promise<number> {
       lost: race.lost,
       wcu_per_group: round(lateness.capacity.wcuPerGroup, 2),
       rcu_per_group: round(lateness.capacity.rcuPerGroup, 2),
+      /** Wall-clock ms of one `promotion-scheduler list --json` process against a local stack. */
+      cli_ms: cli.list,
       params,
       machine: m,
       details: {
@@ -385,6 +424,7 @@ async function main(): Promise<number> {
           claim_seconds: round(race.claimSeconds, 2),
           start_after_instant_ms: race.startSpread,
         },
+        cli: { runs: cli.runs, list_ms: cli.list, schedule_ms: cli.schedule, help_ms: cli.help },
         wall_seconds: Math.round((Date.now() - started) / 1000),
       },
     };
@@ -401,6 +441,9 @@ async function main(): Promise<number> {
         ['lost (not started)', result.lost, '0'],
         ['write units per group life', result.wcu_per_group, '≤ 10'],
         ['read units per group life', result.rcu_per_group, '≤ 2'],
+        ['CLI list p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.list }).join(' / '), '≈ 300'],
+        ['CLI schedule p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.schedule }).join(' / '), ''],
+        ['CLI --help p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.help }).join(' / '), ''],
       ],
     ));
     say('');

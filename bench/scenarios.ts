@@ -19,7 +19,8 @@ import { RetryableExecutionError } from '../functions/core/errors.ts';
 import { isTerminal } from '../functions/core/group.ts';
 import type { PromotionResult, WorkQueue } from '../functions/core/ports.ts';
 import { clientsFor, createStack, RecordingExecutor, type ExecutorCall, type GroupRow, type StackOptions } from './harness.ts';
-import { deferred, OffsetClock, seededRandom, sleep } from './support.ts';
+import { deferred, OffsetClock } from '../test/helpers/service-doubles.ts';
+import { seededRandom, sleep } from './support.ts';
 
 export const SCENARIOS = [
   'poller-dies-before-enqueue',
@@ -226,7 +227,7 @@ export async function runScenario(
         }
         return { status: 'Succeeded', resultRef: `ok-${request.idempotencyKey}` };
       });
-      stackOptions.executeOverrides = { heartbeatMs: 3_600_000 };
+      stackOptions.executeTuning = { heartbeatMs: 3_600_000 };
       stackOptions.wrapExecuteHandler = (handler) => async (event, context) => {
         const died = deferred<'died'>();
         const groupIds = event.Records.map((r) => (JSON.parse(r.body) as { groupId?: string }).groupId ?? '');
@@ -244,7 +245,7 @@ export async function runScenario(
     case 'hang-past-lease':
       // The executor hangs for twice the lease (clock time) and ignores its deadline; the
       // heartbeat must keep the lease, so the poller never takes a live run back.
-      stackOptions.executeOverrides = { heartbeatMs: 250 };
+      stackOptions.executeTuning = { heartbeatMs: 250 };
       executor.behave(async (request) => {
         if (request.attempt === 1 && random() < share) {
           count('hangs');

@@ -4,7 +4,6 @@
  * that can be moved forward.
  */
 import { cpus, loadavg } from 'node:os';
-import type { Clock } from '../functions/core/ports.ts';
 
 /** Parse `--name value`, `--name=value` and bare `--flag` options. */
 export function parseArgs(argv: string[]): Map<string, string | true> {
@@ -114,31 +113,6 @@ export function machine(): { cores: number; node: string; cpu: string; loadavg_a
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Real time shifted by an offset that can be moved: SQS delays stay real, leases can run out at once. */
-export class OffsetClock implements Clock {
-  private offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-  get offset(): number {
-    return this.offsetMs;
-  }
-}
-
-/** A promise resolved or rejected from outside. */
-export function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so a chaos run can be replayed. */

@@ -43,6 +43,7 @@ export interface StackFile {
 
 /** No `stack.json` in the data directory: no local stack runs there. */
 export class LocalStackNotFoundError extends SchedulerError {
+  override readonly name = 'LocalStackNotFoundError';
   constructor(readonly dataDir: string) {
     super(`no local stack found in ${dataDir}: start one with \`npm start\` (or pass --data-dir)`);
   }
@@ -50,6 +51,7 @@ export class LocalStackNotFoundError extends SchedulerError {
 
 /** `stack.json` exists but cannot be used (not JSON, another version, a field missing). */
 export class StackFileInvalidError extends SchedulerError {
+  override readonly name = 'StackFileInvalidError';
   constructor(
     readonly path: string,
     problem: string,
@@ -60,6 +62,7 @@ export class StackFileInvalidError extends SchedulerError {
 
 /** `stack.json` names a process that is no longer running (the stack stopped without cleaning up). */
 export class LocalStackNotRunningError extends SchedulerError {
+  override readonly name = 'LocalStackNotRunningError';
   constructor(
     readonly dataDir: string,
     readonly pid: number,

@@ -4,11 +4,14 @@
  * 1. Start DynamoDB Local (Amazon's jar, run with Java; data under the data directory unless
  *    `--in-memory`) and the SQS-compatible server (fauxqs, in this process).
  * 2. Create the table and the queues from the definitions the CDK stack uses.
- * 3. Run the real poll handler on a timer and the real execute and dead-letter handlers behind
+ * 3. Take back the work a crashed run of the stack left (its queue server kept nothing, its
+ *    runs are gone): every Queued group is sent again under its claim, every Running one is
+ *    re-claimed as its next attempt — at once, not a lease later.
+ * 4. Run the real poll handler on a timer and the real execute and dead-letter handlers behind
  *    queue consumers that behave like Lambda event source mappings; the git reference executor
  *    and conflict detector do the work on a real repository.
- * 4. Write `<data-dir>/stack.json` for the operator CLI; log every transition readably.
- * 5. On Ctrl-C / SIGTERM (or a crash of its own): stop everything, Java included.
+ * 5. Write `<data-dir>/stack.json` for the operator CLI; log every transition readably.
+ * 6. On Ctrl-C / SIGTERM (or a crash of its own): stop everything, Java included.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -30,10 +33,10 @@ import {
 import { ensureDemoRepository } from './local/demo-repo.ts';
 import { runDemo } from './local/demo.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.ts';
-import { startLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
+import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
-import { DEFAULT_DATA_DIR, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
+import { DEFAULT_DATA_DIR, isProcessAlive, readStackFile, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
 
 /** The simulated execute function's timeout; the work queue hides a message 6 × as long, as on AWS. */
 const EXECUTE_TIMEOUT_SECONDS = 60;
@@ -127,6 +130,13 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
   }
   const opts = options;
   mkdirSync(opts.dataDir, { recursive: true });
+  // Taking back a crashed stack's work assumes nothing else runs on this data directory.
+  const previous = await readStackFile(opts.dataDir).catch(() => undefined);
+  if (previous && previous.pid !== process.pid && isProcessAlive(previous.pid)) {
+    terminal.err(`npm start: a local stack (pid ${previous.pid}) is already running in ${opts.dataDir}; stop it first, or pass another --data-dir.`);
+    process.exitCode = 1;
+    return;
+  }
 
   let dynamo: DynamoDbLocal | undefined;
   let sqsServer: SqsServer | undefined;
@@ -168,7 +178,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       { workQueue: LOCAL_NAMES.workQueue, deadLetterQueue: LOCAL_NAMES.deadLetterQueue },
       { maxReceiveCount: opts.config.maxAttempts, visibilityTimeoutSeconds: QUEUE_SETTINGS.visibilityTimeoutFactor * EXECUTE_TIMEOUT_SECONDS },
     );
-    pipeline = startLocalPipeline({
+    pipeline = createLocalPipeline({
       dynamo: dynamoClient,
       sqs,
       tableName: LOCAL_NAMES.table,
@@ -176,12 +186,23 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       config: opts.config,
       executor: new GitPromotionExecutor(),
       detector: new GitConflictDetector(),
-      pollIntervalMs: opts.pollIntervalSeconds * 1000,
       execute: { batchSize: 10, concurrency: 2, timeoutSeconds: EXECUTE_TIMEOUT_SECONDS },
       observer: terminalObserver(terminal),
       logger: terminalLogger(terminal, opts.verbose),
       onError: (where, error) => terminal.err(`${where}: ${error instanceof Error ? error.message : String(error)}`),
     });
+    // 3. Nothing survived the last run of this stack: no message (the queue server starts
+    // empty) and no run (no consumer outlives the process).
+    const recovered = await pipeline.pollers[0]!.run({ everyLeaseLost: true });
+    if (recovered.recovered + recovered.resent + recovered.exhausted + recovered.skipped > 0) {
+      terminal.out(
+        `took back what the last run of this stack left: ${recovered.recovered} run(s) re-claimed, ${recovered.resent} queued message(s) sent again` +
+          `${recovered.exhausted + recovered.skipped > 0 ? `, ${recovered.exhausted + recovered.skipped} ended Failed` : ''}`,
+      );
+    }
+    if (recovered.failedShards > 0) terminal.err(`taking back the last run's work failed on some shards (the next polls go on): ${recovered.errors.join('; ')}`);
+    pipeline.startConsumers();
+    pipeline.startPolling(opts.pollIntervalSeconds * 1000);
     const stack: StackFile = {
       version: 1,
       pid: process.pid,
@@ -205,7 +226,6 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
         'Press Ctrl-C to stop.',
       ].join('\n'),
     );
-    await pipeline.pollOnce();
     if (opts.demo) await runDemo({ store: pipeline.store, repository, terminal, observer: terminalObserver(terminal) });
   } catch (error) {
     terminal.err(`npm start: ${error instanceof Error ? error.message : String(error)}`);

@@ -9,7 +9,6 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigurationError } from '../functions/core/errors.ts';
 import { readContext, validateStackConfig } from './config.ts';
 import type { StackConfig } from './config.ts';
-import { existingHandlerEntries } from './entries.ts';
 import { SchedulerStack } from './stacks/scheduler-stack.ts';
 
 const app = new App();
@@ -26,6 +25,5 @@ try {
 new SchedulerStack(app, 'PromotionScheduler', {
   description: 'promotion-scheduler: runs promotion groups at their scheduled time (DynamoDB, SQS, Lambda)',
   config,
-  entries: existingHandlerEntries(),
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

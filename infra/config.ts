@@ -17,8 +17,8 @@ import { parseKey, SCHEDULER_KEYS, validateSchedulerConfig } from '../functions/
 import type { SchedulerConfig, SchedulerKey } from '../functions/core/config.ts';
 import { ConfigurationError } from '../functions/core/errors.ts';
 import { QUEUE_SETTINGS } from '../functions/shared/definitions.ts';
-import { parseTarget } from '../functions/shared/targets.ts';
-import type { Target } from '../functions/shared/targets.ts';
+import { parseServiceEndpoint } from '../functions/shared/service-endpoints.ts';
+import type { ServiceEndpoint } from '../functions/shared/service-endpoints.ts';
 
 /** How errors name a key: "context key 'lookaheadSeconds' is …". */
 export const SOURCE = 'context key';
@@ -62,7 +62,7 @@ interface BooleanSpec {
   default: boolean;
   description: string;
 }
-/** A Lambda function ARN, an https:// URL, or '' (see `functions/shared/targets.ts`). */
+/** A Lambda function ARN, an https:// URL, or '' (see `functions/shared/service-endpoints.ts`). */
 interface TargetSpec {
   kind: 'target';
   default: '';
@@ -162,8 +162,8 @@ export interface StackConfig {
   pollIntervalMinutes: number;
   pollTimeoutSeconds: number;
   /** The raw (trimmed) setting, passed to the execute function as is, and its parsed form. */
-  executorTarget: { value: string; target: Target };
-  conflictDetectorTarget: { value: string; target: Target };
+  executorTarget: { value: string; endpoint: ServiceEndpoint };
+  conflictDetectorTarget: { value: string; endpoint: ServiceEndpoint };
   /** Secrets Manager secret ARNs of the HTTPS targets' bearer tokens, or undefined. */
   executorTokenSecretArn: string | undefined;
   conflictDetectorTokenSecretArn: string | undefined;
@@ -255,8 +255,8 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
 
   // A token is only sent to an HTTPS target; a secret configured for anything else is a mistake.
   for (const [secretKey, secret, targetKey, target] of [
-    ['executorTokenSecretArn', executorTokenSecretArn, 'executorTarget', executorTarget.target],
-    ['conflictDetectorTokenSecretArn', conflictDetectorTokenSecretArn, 'conflictDetectorTarget', conflictDetectorTarget.target],
+    ['executorTokenSecretArn', executorTokenSecretArn, 'executorTarget', executorTarget.endpoint],
+    ['conflictDetectorTokenSecretArn', conflictDetectorTokenSecretArn, 'conflictDetectorTarget', conflictDetectorTarget.endpoint],
   ] as const) {
     if (secret !== undefined && target.kind !== 'https') {
       throw new ConfigurationError(
@@ -318,7 +318,7 @@ export interface ConfigWarning {
 export function configWarnings(config: StackConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
   for (const key of ['executorTarget', 'conflictDetectorTarget'] as const) {
-    if (config[key].target.kind === 'none') {
+    if (config[key].endpoint.kind === 'none') {
       warnings.push({
         id: `promotion-scheduler:${key}NotConfigured`,
         message:
@@ -379,9 +379,9 @@ function parseBoolean(key: InfraKey, raw: unknown): boolean {
   return fail(key, raw, INFRA_KEYS[key]);
 }
 
-function parseTargetKey(key: InfraKey, raw: unknown): { value: string; target: Target } {
+function parseTargetKey(key: InfraKey, raw: unknown): { value: string; endpoint: ServiceEndpoint } {
   if (typeof raw !== 'string') return fail(key, raw, INFRA_KEYS[key]);
-  return { value: raw.trim(), target: parseTarget(raw, key, SOURCE) };
+  return { value: raw.trim(), endpoint: parseServiceEndpoint(raw, key, SOURCE) };
 }
 
 /** An optional ARN of the given form; '' means none. */

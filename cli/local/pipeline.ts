@@ -1,27 +1,30 @@
 /**
- * The scheduler's whole path on a workstation: the real poll, execute and dead-letter handlers
- * (their `createHandler`, with adapters built here instead of from the Lambda environment),
- * a timer in place of the EventBridge rule, and queue consumers in place of the Lambda event
- * source mappings. Used by the local stack (`npm start`) and by the integration tests.
+ * The scheduler's whole path on a workstation, built by the composition root
+ * (`functions/root/scheduler.ts`) with adapters on the emulators: the real poll, execute and
+ * dead-letter handlers, pollers on timers in place of the EventBridge rule, and queue consumers
+ * in place of the Lambda event source mappings. Used by the local stack (`npm start`), the
+ * integration tests and the benchmark, with the seams the benchmark and the fault matrix need:
+ * several pollers, a wrapped work queue per poller, a wrapped execute handler, the store's
+ * consumed capacity.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.ts';
 import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
 import type { SchedulerConfig } from '../../functions/core/config.ts';
-import { DeadLetterUseCase } from '../../functions/core/dead-letter.ts';
-import { ExecuteUseCase, type ExecuteDeps } from '../../functions/core/execute.ts';
+import type { GroupCommands } from '../../functions/core/manage-groups.ts';
 import type { SchedulerObserver } from '../../functions/core/observer.ts';
-import { silentObserver } from '../../functions/core/observer.ts';
-import { PollUseCase, type PollSummary } from '../../functions/core/poll.ts';
-import { systemClock, type Clock, type ConflictDetector, type PromotionExecutor } from '../../functions/core/ports.ts';
+import type { PollSummary, PollUseCase } from '../../functions/core/poll.ts';
+import { systemClock, type Clock, type ConflictDetector, type PromotionExecutor, type WorkQueue } from '../../functions/core/ports.ts';
 import { createHandler as createDeadLetterHandler } from '../../functions/handlers/dead-letter.ts';
-import { createHandler as createExecuteHandler } from '../../functions/handlers/execute.ts';
-import { createHandler as createPollHandler } from '../../functions/handlers/poll.ts';
+import { createHandler as createExecuteHandler, type ExecuteHandler } from '../../functions/handlers/execute.ts';
+import { createHandler as createPollHandler, type PollHandler } from '../../functions/handlers/poll.ts';
+import { buildScheduler, type ExecuteTuning } from '../../functions/root/scheduler.ts';
 import type { LoggerLike, MetricsLike } from '../../functions/shared/powertools.ts';
 import type { LocalQueues } from './aws-clients.ts';
-import { QueueConsumer } from './queue-consumer.ts';
+import { QueueConsumer, type SqsHandler } from './queue-consumer.ts';
 
 export interface LocalPipelineOptions {
   dynamo: DynamoDBClient;
@@ -32,12 +35,17 @@ export interface LocalPipelineOptions {
   executor: PromotionExecutor;
   detector: ConflictDetector;
   clock?: Clock;
-  /** Poll every this many ms (the EventBridge rule's rate); 0 = only when `pollOnce()` is called. */
-  pollIntervalMs?: number;
+  /** Pollers, each with its own work-queue adapter, as independent rules would be (default 1). */
+  pollers?: number;
+  /** Wrap the work queue of poller `index` (fault injection, counting). */
+  wrapQueue?: (queue: WorkQueue, index: number) => WorkQueue;
+  /** Wrap the execute handler as its event source mapping calls it (fault injection, timing). */
+  wrapExecuteHandler?: (handler: ExecuteHandler) => SqsHandler;
   /** Execute function: records per invocation, invocations at once, timeout. */
   execute?: { batchSize?: number; concurrency?: number; timeoutSeconds?: number };
-  /** Extra settings for the execute use case (heartbeat, back-off jitter) — tests use them. */
-  executeOverrides?: Partial<Pick<ExecuteDeps, 'heartbeatMs' | 'random' | 'sleeper' | 'maxInlineWaitMs'>>;
+  executeTuning?: ExecuteTuning;
+  /** Consumed capacity of every store call (asks DynamoDB for it with `INDEXES`). */
+  onConsumedCapacity?: (operation: string, capacity: ConsumedCapacity) => void;
   observer?: SchedulerObserver;
   logger?: LoggerLike;
   metrics?: MetricsLike;
@@ -46,99 +54,136 @@ export interface LocalPipelineOptions {
 
 export interface LocalPipeline {
   store: DynamoDbGroupStore;
-  /** One poll, as the EventBridge rule would trigger it. */
+  commands: GroupCommands;
+  /** The pollers' use cases (the benchmark drives them itself). */
+  pollers: Pick<PollUseCase, 'run'>[];
+  /** One poll of the first poller through its handler, as the EventBridge rule would trigger it. */
   pollOnce(): Promise<PollSummary>;
-  /** Stop the timer and the consumers; resolves when the invocations in flight are done. */
+  /** Every poller polls once, all at the same time. */
+  pollAll(): Promise<PollSummary[]>;
+  /** Each poller polls through its handler at once and then every `intervalMs` (its polls never overlap), phases spread over the interval. */
+  startPolling(intervalMs: number): void;
+  /** Start the execute and dead-letter consumers (the event source mappings). */
+  startConsumers(): void;
+  /** Stop timers and consumers; resolves when the polls and invocations in flight are done. */
   stop(): Promise<void>;
 }
 
-const quietLogger: LoggerLike = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-const noMetrics: MetricsLike = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
+/** A scheduled event as the EventBridge rule sends it. */
+function scheduledEvent(now: Date): ScheduledEvent {
+  return {
+    version: '0', id: 'local', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000',
+    time: now.toISOString(), region: 'us-east-1', resources: [], detail: {},
+  };
+}
 
-export function startLocalPipeline(options: LocalPipelineOptions): LocalPipeline {
+/** Wire the scheduler to the emulators; nothing runs until {@link LocalPipeline.startPolling} / {@link LocalPipeline.startConsumers}. */
+export function createLocalPipeline(options: LocalPipelineOptions): LocalPipeline {
   const clock = options.clock ?? systemClock;
-  const observer = options.observer ?? silentObserver;
-  const logger = options.logger ?? quietLogger;
-  const metrics = options.metrics ?? noMetrics;
   const onError = options.onError ?? (() => {});
-  const store = new DynamoDbGroupStore({ client: options.dynamo, tableName: options.tableName, shardCount: options.config.shardCount });
-  const queue = new SqsWorkQueue({ client: options.sqs, queueUrl: options.queues.workQueueUrl });
-
-  const poll = createPollHandler({
-    poll: new PollUseCase({
-      store,
-      queue,
-      clock,
-      config: options.config,
-      observer,
-    }),
-    logger,
-    metrics,
+  const { sqs, queues } = options;
+  const store = new DynamoDbGroupStore({
+    client: options.dynamo,
+    tableName: options.tableName,
+    shardCount: options.config.shardCount,
+    ...(options.onConsumedCapacity ? { onConsumedCapacity: options.onConsumedCapacity } : {}),
   });
-  const execute = createExecuteHandler({
-    execute: new ExecuteUseCase({
-      store,
-      executor: options.executor,
-      detector: options.detector,
-      clock,
-      config: options.config,
-      observer,
-      ...options.executeOverrides,
-    }),
-    visibility: new SqsMessageVisibility({ client: options.sqs, queueUrl: options.queues.workQueueUrl }),
-    queue,
-    logger,
-    metrics,
-  });
-  const deadLetter = createDeadLetterHandler({
-    deadLetter: new DeadLetterUseCase({ store, clock, observer }),
-    logger,
-    metrics,
+  const workQueue = () => new SqsWorkQueue({ client: sqs, queueUrl: queues.workQueueUrl });
+  const scheduler = buildScheduler({
+    config: options.config,
+    store,
+    clock,
+    workQueue,
+    visibility: () => new SqsMessageVisibility({ client: sqs, queueUrl: queues.workQueueUrl }),
+    services: () => ({ executor: options.executor, detector: options.detector }),
+    ...(options.observer ? { observer: options.observer } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.executeTuning ? { executeTuning: options.executeTuning } : {}),
   });
 
+  const polls = Array.from({ length: options.pollers ?? 1 }, (_, index) => {
+    const deps = scheduler.poll(options.wrapQueue ? options.wrapQueue(workQueue(), index) : workQueue());
+    return { useCase: deps.poll, handler: createPollHandler(deps) as PollHandler };
+  });
+  const execute = createExecuteHandler(scheduler.execute());
   const consumers = [
     new QueueConsumer({
-      sqs: options.sqs,
-      queueUrl: options.queues.workQueueUrl,
-      queueArn: options.queues.workQueueArn,
-      handler: execute,
+      sqs,
+      queueUrl: queues.workQueueUrl,
+      queueArn: queues.workQueueArn,
+      handler: options.wrapExecuteHandler ? options.wrapExecuteHandler(execute) : execute,
       batchSize: options.execute?.batchSize ?? 10,
       concurrency: options.execute?.concurrency ?? 2,
       timeoutSeconds: options.execute?.timeoutSeconds ?? 60,
       onError: (error) => onError('execute', error),
     }),
     new QueueConsumer({
-      sqs: options.sqs,
-      queueUrl: options.queues.deadLetterQueueUrl,
-      queueArn: options.queues.deadLetterQueueArn,
-      handler: deadLetter,
+      sqs,
+      queueUrl: queues.deadLetterQueueUrl,
+      queueArn: queues.deadLetterQueueArn,
+      handler: createDeadLetterHandler(scheduler.deadLetter()),
       batchSize: 10,
       concurrency: 1,
       onError: (error) => onError('dead-letter', error),
     }),
   ];
-  for (const consumer of consumers) consumer.start();
 
-  const pollOnce = () =>
-    poll({
-      version: '0', id: 'local', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000',
-      time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: {},
-    });
-  let polling: Promise<unknown> = Promise.resolve();
-  const timer = options.pollIntervalMs
-    ? setInterval(() => {
-        // One poll at a time, like a rule whose invocations do not overlap in practice.
-        polling = polling.then(() => pollOnce().catch((error: unknown) => onError('poll', error)));
-      }, options.pollIntervalMs)
-    : undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  };
+  let stopped = false;
+  let consumersStarted = false;
 
   return {
     store,
-    pollOnce,
-    stop: async () => {
-      if (timer) clearInterval(timer);
-      await polling;
-      await Promise.all(consumers.map((c) => c.stop()));
+    commands: scheduler.commands(),
+    pollers: polls.map((p) => p.useCase),
+    pollOnce: () => track(polls[0]!.handler(scheduledEvent(clock.now()))),
+    pollAll: () => track(Promise.all(polls.map((p) => p.useCase.run()))),
+    startPolling(intervalMs) {
+      polls.forEach((poll, index) => {
+        let busy = false;
+        const tick = () => {
+          if (busy || stopped) return;
+          busy = true;
+          void track(poll.handler(scheduledEvent(clock.now())))
+            .catch((error: unknown) => onError('poll', error))
+            .finally(() => (busy = false));
+        };
+        // Spread the pollers' phases over the interval, as independent rules would be.
+        const first = setTimeout(() => {
+          tick();
+          timers.push(setInterval(tick, intervalMs));
+        }, Math.round((index * intervalMs) / polls.length));
+        timers.push(first);
+      });
+    },
+    startConsumers() {
+      if (consumersStarted) return;
+      consumersStarted = true;
+      for (const consumer of consumers) consumer.start();
+    },
+    async stop() {
+      stopped = true;
+      for (const timer of timers) {
+        clearTimeout(timer);
+        clearInterval(timer);
+      }
+      await Promise.allSettled([...inFlight]);
+      if (consumersStarted) await Promise.all(consumers.map((c) => c.stop()));
     },
   };
+}
+
+/** {@link createLocalPipeline}, started: consumers running, polling every `pollIntervalMs` (0: only when `pollOnce()` is called). */
+export function startLocalPipeline(options: LocalPipelineOptions & { pollIntervalMs?: number }): LocalPipeline {
+  const pipeline = createLocalPipeline(options);
+  pipeline.startConsumers();
+  if (options.pollIntervalMs) pipeline.startPolling(options.pollIntervalMs);
+  return pipeline;
 }

@@ -3,8 +3,8 @@
  * and reports which of them conflict. See `docs/git-reference-executor.md`.
  */
 import type { Conflict } from '../core/group.ts';
-import type { ConflictDetector, ConflictReport, PromotionTarget } from '../core/ports.ts';
-import { applySource, GitRepository, resolveTarget, toExecutionError } from './git-repository.ts';
+import type { ConflictDetector, ConflictReport, PromotionPlan } from '../core/ports.ts';
+import { applySource, GitRepository, resolveRefs, toExecutionError } from './git-repository.ts';
 
 /** Options of {@link GitConflictDetector}. */
 export interface GitConflictDetectorOptions {
@@ -42,10 +42,10 @@ export interface GitConflictDetectorOptions {
 export class GitConflictDetector implements ConflictDetector {
   constructor(private readonly options: GitConflictDetectorOptions = {}) {}
 
-  async detect(target: PromotionTarget, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport> {
+  async detect(target: PromotionPlan, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport> {
     const git = new GitRepository(this.options.repositoryPath ?? target.repository, options);
     try {
-      const { head, sources } = await resolveTarget(git, target.targetBranch, target.sources);
+      const { head, sources } = await resolveRefs(git, target.targetBranch, target.sources);
       const conflicts: Conflict[] = [];
       let current = head;
       for (const source of sources) {

@@ -7,7 +7,7 @@
  */
 import { PermanentExecutionError, RetryableExecutionError } from '../core/errors.ts';
 import type { PromotionExecutor, PromotionRequest, PromotionResult } from '../core/ports.ts';
-import { applySource, GitCommandError, GitRepository, resolveTarget, short, toExecutionError, type MergeStep } from './git-repository.ts';
+import { applySource, GitCommandError, GitRepository, resolveRefs, short, toExecutionError, type MergeStep } from './git-repository.ts';
 import { integrationBranchName } from './service-contract.ts';
 
 /** What {@link GitPromotionExecutorOptions.beforeSwap} is told. */
@@ -85,7 +85,7 @@ export class GitPromotionExecutor implements PromotionExecutor {
 
   private async promote(git: GitRepository, request: PromotionRequest): Promise<PromotionResult> {
     const { groupId, attempt, targetBranch } = request;
-    const { targetRef, head: old, sources } = await resolveTarget(git, targetBranch, request.sources);
+    const { targetRef, head: old, sources } = await resolveRefs(git, targetBranch, request.sources);
     const integrationBranch = integrationBranchName(groupId, attempt);
 
     if (await git.containsAll(old, sources.map((s) => s.commit))) {

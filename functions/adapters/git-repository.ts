@@ -64,6 +64,7 @@ export type GitFailureKind = 'exit' | 'timeout' | 'aborted' | 'spawn' | 'other';
 
 /** A git command that failed. The message quotes the command and git's own words (stderr). */
 export class GitCommandError extends SchedulerError {
+  override readonly name = 'GitCommandError';
   constructor(
     readonly repository: string,
     readonly args: readonly string[],
@@ -400,7 +401,7 @@ export function targetBranchRef(branch: string): string {
  * @throws PermanentExecutionError naming the target branch or the first source that does not
  *   resolve to a commit (or saying that the path is not a repository).
  */
-export async function resolveTarget(
+export async function resolveRefs(
   git: GitRepository,
   targetBranch: string,
   sources: readonly string[],

@@ -2,7 +2,7 @@
  * {@link ConflictDetector} over HTTPS: `POST <url>` with the JSON request of
  * `docs/executor-contract.md` and an optional bearer token.
  */
-import type { ConflictDetector, ConflictReport, PromotionTarget } from '../core/ports.ts';
+import type { ConflictDetector, ConflictReport, PromotionPlan } from '../core/ports.ts';
 import { HttpJsonService, type HttpServiceOptions } from './http-service.ts';
 import { conflictDetectionRequestBody, parseConflictReport } from './service-contract.ts';
 
@@ -23,7 +23,7 @@ export class HttpConflictDetector implements ConflictDetector {
     this.http = new HttpJsonService(options, 'conflict detector');
   }
 
-  detect(target: PromotionTarget, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport> {
+  detect(target: PromotionPlan, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport> {
     return this.http.post(conflictDetectionRequestBody(target, options.deadline), parseConflictReport, options);
   }
 }

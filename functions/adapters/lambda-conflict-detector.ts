@@ -2,7 +2,7 @@
  * {@link ConflictDetector} as a Lambda function, invoked synchronously by ARN with the JSON
  * request of `docs/executor-contract.md`.
  */
-import type { ConflictDetector, ConflictReport, PromotionTarget } from '../core/ports.ts';
+import type { ConflictDetector, ConflictReport, PromotionPlan } from '../core/ports.ts';
 import { LambdaJsonService, type LambdaServiceOptions } from './lambda-service.ts';
 import { conflictDetectionRequestBody, parseConflictReport } from './service-contract.ts';
 
@@ -25,7 +25,7 @@ export class LambdaConflictDetector implements ConflictDetector {
     this.lambda = new LambdaJsonService(options, 'conflict detector');
   }
 
-  detect(target: PromotionTarget, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport> {
+  detect(target: PromotionPlan, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport> {
     return this.lambda.invoke(conflictDetectionRequestBody(target, options.deadline), parseConflictReport, options);
   }
 }

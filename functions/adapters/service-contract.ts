@@ -15,7 +15,7 @@
  */
 import { describeError, PermanentExecutionError, RetryableExecutionError } from '../core/errors.ts';
 import type { Conflict } from '../core/group.ts';
-import type { ConflictReport, PromotionRequest, PromotionResult, PromotionTarget } from '../core/ports.ts';
+import type { ConflictReport, PromotionRequest, PromotionResult, PromotionPlan } from '../core/ports.ts';
 
 /** How messages name the two services. */
 export type ServiceName = 'promotion executor' | 'conflict detector';
@@ -190,7 +190,7 @@ export function integrationBranchName(groupId: string, attempt: number): string 
 }
 
 /** The conflict detector's request body: the target and the deadline, nothing else. */
-export function conflictDetectionRequestBody(target: PromotionTarget, deadline: Date): ConflictDetectionRequestBody {
+export function conflictDetectionRequestBody(target: PromotionPlan, deadline: Date): ConflictDetectionRequestBody {
   return {
     groupId: target.groupId,
     attempt: target.attempt,
@@ -249,7 +249,9 @@ export function parseJsonBody(text: string, service: ServiceName): unknown {
 }
 
 /** A shape error found while validating; turned into a {@link PermanentExecutionError} at the top. */
-class ShapeError extends Error {}
+class ShapeError extends Error {
+  override readonly name = 'ShapeError';
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -8,10 +8,10 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { chunk, mapWithConcurrency } from '../core/concurrency.ts';
 import { describeError } from '../core/errors.ts';
 import type { WorkMessage } from '../core/group.ts';
-import type { EnqueueResult, WorkQueue } from '../core/ports.ts';
+import { WORK_QUEUE_LIMITS, type EnqueueResult, type WorkQueue } from '../core/ports.ts';
 import { MAX_DELAY_SECONDS } from '../core/timing.ts';
 import { encodeWorkMessage } from '../core/work-message.ts';
-import { QUEUE_SETTINGS } from '../shared/definitions.ts';
+
 
 export interface SqsWorkQueueOptions {
   client: SQSClient;
@@ -40,7 +40,7 @@ export class SqsWorkQueue implements WorkQueue {
 
   async enqueue(entries: Entry[]): Promise<EnqueueResult> {
     const failed: EnqueueResult['failed'] = [];
-    const batches = chunk(entries, QUEUE_SETTINGS.maxBatchEntries);
+    const batches = chunk(entries, WORK_QUEUE_LIMITS.maxBatchEntries);
     await mapWithConcurrency(batches, this.options.concurrency, async (batch) => {
       failed.push(...(await this.sendBatch(batch)));
     });

@@ -5,7 +5,7 @@
  * command-line options with it. The core itself never reads the process environment: it receives a
  * {@link SchedulerConfig}.
  */
-import { QUEUE_SETTINGS } from '../shared/definitions.ts';
+import { WORK_QUEUE_LIMITS } from './ports.ts';
 import { ConfigurationError } from './errors.ts';
 
 export const MISFIRE_POLICIES = ['run-late', 'skip'] as const;
@@ -96,7 +96,7 @@ export const SCHEDULER_KEYS = {
     description: 'First retry delay; doubles per retry up to the cap, with equal jitter (between half and all of it).',
   },
   backoffCapSeconds: {
-    kind: 'integer', min: 1, max: QUEUE_SETTINGS.maxVisibilityTimeoutSeconds, default: 300, env: 'BACKOFF_CAP_SECONDS',
+    kind: 'integer', min: 1, max: WORK_QUEUE_LIMITS.maxVisibilityTimeoutSeconds, default: 300, env: 'BACKOFF_CAP_SECONDS',
     description: 'Longest retry delay (SQS visibility timeouts allow at most 43 200 s).',
   },
 } as const satisfies Record<keyof SchedulerConfig, KeySpec>;

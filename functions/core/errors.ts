@@ -11,16 +11,24 @@ export function describeError(error: unknown): string {
   return `${error.name}: ${error.message}${cause}`;
 }
 
-/** Base class: every scheduler error has a name, a readable message and an optional cause. */
+/**
+ * Base class: every scheduler error has a name, a readable message and an optional cause.
+ *
+ * Each subclass spells its `name` as a literal (as Powertools' errors do): bundlers rename
+ * classes, so a name taken from the class (`new.target.name`) would be stored and logged as
+ * `Wn: …` by a minified Lambda bundle. The bundle test (`test/integration/bundles.test.ts`)
+ * checks the names that reach a group's outcome.
+ */
 export class SchedulerError extends Error {
+  override name: string = 'SchedulerError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** Input that can never be valid (bad time, empty promotion list…). Nothing was written. */
 export class ValidationError extends SchedulerError {
+  override readonly name = 'ValidationError';
   constructor(
     message: string,
     readonly field?: string,
@@ -31,6 +39,7 @@ export class ValidationError extends SchedulerError {
 
 /** A bad configuration value: names the key, the value and the allowed range. */
 export class ConfigurationError extends SchedulerError {
+  override readonly name = 'ConfigurationError';
   readonly key: string;
   readonly value: unknown;
   constructor(message: string, context: { key: string; value: unknown }) {
@@ -42,6 +51,7 @@ export class ConfigurationError extends SchedulerError {
 
 /** No group with this id. */
 export class GroupNotFoundError extends SchedulerError {
+  override readonly name = 'GroupNotFoundError';
   constructor(readonly groupId: string) {
     super(`Promotion group '${groupId}' does not exist.`);
   }
@@ -49,6 +59,7 @@ export class GroupNotFoundError extends SchedulerError {
 
 /** A group with this id exists already (create is not an upsert). */
 export class GroupAlreadyExistsError extends SchedulerError {
+  override readonly name = 'GroupAlreadyExistsError';
   constructor(readonly groupId: string) {
     super(`Promotion group '${groupId}' exists already; choose another id.`);
   }
@@ -59,6 +70,7 @@ export class GroupAlreadyExistsError extends SchedulerError {
  * Raised before anything is written.
  */
 export class TransitionRefusedError extends SchedulerError {
+  override readonly name = 'TransitionRefusedError';
   constructor(
     readonly groupId: string,
     readonly from: GroupStatus,
@@ -79,6 +91,7 @@ export class TransitionRefusedError extends SchedulerError {
  * an operator cancelled it, a newer run owns it). Carries the group as it is now.
  */
 export class GroupClaimedElsewhereError extends SchedulerError {
+  override readonly name = 'GroupClaimedElsewhereError';
   constructor(
     readonly groupId: string,
     readonly current: PromotionGroup,
@@ -95,6 +108,7 @@ export class GroupClaimedElsewhereError extends SchedulerError {
  * a back-off, within the queue's receive limit. Unknown errors are treated as retryable.
  */
 export class RetryableExecutionError extends SchedulerError {
+  override readonly name = 'RetryableExecutionError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -105,6 +119,7 @@ export class RetryableExecutionError extends SchedulerError {
  * ends Failed at once with this message as its reason.
  */
 export class PermanentExecutionError extends SchedulerError {
+  override readonly name = 'PermanentExecutionError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -117,10 +132,13 @@ export class PermanentExecutionError extends SchedulerError {
  * safe either way.
  */
 export class StoreUnavailableError extends SchedulerError {
+  override readonly name = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
 
 /** A work-queue message that is not one the poller writes. Dropped, never retried. */
-export class MalformedMessageError extends SchedulerError {}
+export class MalformedMessageError extends SchedulerError {
+  override readonly name = 'MalformedMessageError';
+}

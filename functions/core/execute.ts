@@ -13,13 +13,17 @@
  * 5. Call the executor with the idempotency key `<groupId>:<attempt>` and a deadline; its
  *    outcome → Succeeded (integration branch, result reference), Conflicted or Failed.
  * 6. A retryable error (or an unknown one) → back to Queued, still owned by this claim, with
- *    the last error kept and the lease extended over the back-off; the caller makes the message
- *    visible again after the back-off. A permanent error → Failed at once.
+ *    the last error kept and the lease extended over the back-off, and the delivery's visibility
+ *    set to the back-off (the caller reports it failed, so it comes back then). A permanent
+ *    error → Failed at once.
  *
  * The store failing for a passing reason (throttling) before the start is no fault of the group:
- * the caller sends the message again after a back-off as a new message ({@link ExecuteResult}
- * `resend`), so it does not use up the queue's receive limit. After the services answered, the
+ * the message is sent again as a new message after a back-off ({@link ExecuteResult}
+ * `deferred`), so it does not use up the queue's receive limit. After the services answered, the
  * outcome write is tried again with a back-off for as long as the invocation has time.
+ *
+ * This use case owns the redelivery policy and performs it through its ports (`visibility`,
+ * `queue`); the caller only reports the delivery failed when {@link comesBack} says so.
  */
 import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
@@ -30,9 +34,11 @@ import type {
   Clock,
   ConflictDetector,
   GroupStore,
+  MessageVisibility,
   PromotionExecutor,
-  PromotionTarget,
+  PromotionPlan,
   Sleeper,
+  WorkQueue,
 } from './ports.ts';
 import { realSleeper } from './ports.ts';
 import { addSeconds, backoffSeconds, epochMs, latenessMs, remainingWaitMs } from './timing.ts';
@@ -42,11 +48,22 @@ import { applyTransition, type GroupSnapshot } from './transition.ts';
 export type ExecuteResult =
   | { kind: 'finished'; status: 'Succeeded' | 'Failed' | 'Conflicted'; lateMs: number; reason: string }
   | { kind: 'dropped'; reason: string }
+  /** Comes back: the delivery's visibility is set to `delaySeconds`. */
   | { kind: 'retry'; delaySeconds: number; error: string; lateMs?: number }
-  /** Not started: the store failed for a passing reason. Send `message` again after the delay. */
-  | { kind: 'resend'; message: WorkMessage; delaySeconds: number; error: string };
+  /**
+   * Not started: the store failed for a passing reason. Sent again as a new message after
+   * `delaySeconds` (`resent`), or, when that send failed, this delivery comes back after them.
+   */
+  | { kind: 'deferred'; resent: boolean; delaySeconds: number; error: string };
+
+/** Whether the delivery must be reported failed, so that the queue delivers it again (after the visibility already set). */
+export function comesBack(result: ExecuteResult): result is Extract<ExecuteResult, { kind: 'retry' | 'deferred' }> {
+  return result.kind === 'retry' || (result.kind === 'deferred' && !result.resent);
+}
 
 export interface DeliveryInfo {
+  /** The delivery's receipt (SQS receipt handle): what {@link MessageVisibility.delay} acts on. */
+  receipt: string;
   /** How often SQS has delivered this message (1 on the first delivery). */
   receiveCount: number;
   /** How long the invocation may still take (Lambda's remaining time less a margin), if known. */
@@ -57,6 +74,10 @@ export interface ExecuteDeps {
   store: GroupStore;
   detector: ConflictDetector;
   executor: PromotionExecutor;
+  /** The work queue: a message that could not start is sent to it again. */
+  queue: WorkQueue;
+  /** The visibility of the delivery being handled: how a retry waits out its back-off. */
+  visibility: MessageVisibility;
   clock: Clock;
   config: SchedulerConfig;
   sleeper?: Sleeper;
@@ -123,7 +144,9 @@ export function boundConflicts(conflicts: Conflict[]): Conflict[] {
 }
 
 /** The store failed for a passing reason before the start: nothing happened to the group yet. */
-class NotStartedError extends Error {}
+class NotStartedError extends Error {
+  override readonly name = 'NotStartedError';
+}
 
 /** Await a store call made before the start; a passing failure becomes {@link NotStartedError}. */
 async function notStartedOnPassingError<T>(call: Promise<T>): Promise<T> {
@@ -149,8 +172,9 @@ function staleReason(group: PromotionGroup, message: WorkMessage): string | unde
 
 /**
  * @example
- * const execute = new ExecuteUseCase({ store, detector, executor, clock: systemClock, config });
- * const result = await execute.run(parseWorkMessage(record.body), { receiveCount: 1 });
+ * const execute = new ExecuteUseCase({ store, detector, executor, queue, visibility, clock: systemClock, config });
+ * const result = await execute.run(parseWorkMessage(record.body), { receipt: record.receiptHandle, receiveCount: 1 });
+ * if (comesBack(result)) throw new Error('report the delivery failed');
  */
 export class ExecuteUseCase {
   private readonly deps: Required<Omit<ExecuteDeps, 'heartbeatMs'>> & { heartbeatMs: number };
@@ -169,19 +193,41 @@ export class ExecuteUseCase {
   async run(message: WorkMessage, delivery: DeliveryInfo): Promise<ExecuteResult> {
     const arrived = this.deps.clock.now();
     const finishBy = delivery.timeLeftMs === undefined ? undefined : new Date(arrived.getTime() + delivery.timeLeftMs);
+    let result: ExecuteResult;
     try {
-      return await this.runMessage(message, delivery, arrived, finishBy);
+      result = await this.runMessage(message, delivery, arrived, finishBy);
     } catch (error) {
       if (!(error instanceof NotStartedError)) throw error;
-      const resends = (message.resends ?? 0) + 1;
-      const { backoffBaseSeconds, backoffCapSeconds } = this.deps.config;
-      const delaySeconds = backoffSeconds(resends, backoffBaseSeconds, backoffCapSeconds, this.deps.random);
-      const reason = clip(describeError(error.cause), TEXT_LIMIT);
-      this.deps.observer.notice('not started: the store failed for a passing reason; the message is sent again', {
-        groupId: message.groupId, attempt: message.attempt, resends, delaySeconds, error: reason,
-      });
-      return { kind: 'resend', message: { ...message, resends }, delaySeconds, error: reason };
+      return this.sendAgain(message, delivery, clip(describeError(error.cause), TEXT_LIMIT));
     }
+    if (result.kind === 'retry') await this.deps.visibility.delay(delivery.receipt, result.delaySeconds);
+    return result;
+  }
+
+  /**
+   * Not started because the store failed for a passing reason: send the message again as a new
+   * one (`resends + 1`) after a back-off, so it uses up no receive; if that send fails, this
+   * delivery comes back after the back-off instead (counting a receive).
+   */
+  private async sendAgain(message: WorkMessage, delivery: DeliveryInfo, error: string): Promise<ExecuteResult> {
+    const { config, queue, visibility, observer } = this.deps;
+    const resends = (message.resends ?? 0) + 1;
+    const delaySeconds = backoffSeconds(resends, config.backoffBaseSeconds, config.backoffCapSeconds, this.deps.random);
+    const again = { ...message, resends };
+    const sent = await queue
+      .enqueue([{ message: again, delaySeconds }])
+      .catch((sendError: unknown) => ({ failed: [{ message: again, error: describeError(sendError) }] }));
+    const context = { groupId: message.groupId, attempt: message.attempt, resends, delaySeconds, error };
+    const failed = sent.failed[0];
+    if (failed) {
+      await visibility.delay(delivery.receipt, delaySeconds);
+      observer.notice('not started: the store failed for a passing reason, and the message could not be sent again; the delivery comes back', {
+        ...context, sendError: failed.error,
+      });
+      return { kind: 'deferred', resent: false, delaySeconds, error: `not started (${error}); could not send it again (${failed.error}); retry in ${delaySeconds} s` };
+    }
+    observer.notice('not started: the store failed for a passing reason; the message is sent again', context);
+    return { kind: 'deferred', resent: true, delaySeconds, error };
   }
 
   private async runMessage(message: WorkMessage, delivery: DeliveryInfo, arrived: Date, finishBy: Date | undefined): Promise<ExecuteResult> {
@@ -189,7 +235,9 @@ export class ExecuteUseCase {
     // 1. Land the start on the scheduled instant.
     const wait = remainingWaitMs(message.scheduledAt, arrived);
     if (wait > this.deps.maxInlineWaitMs) {
-      return { kind: 'retry', delaySeconds: Math.floor(wait / 1000), error: `arrived ${wait} ms early; returned to the queue` };
+      const delaySeconds = Math.floor(wait / 1000);
+      observer.notice('work message arrived early; returned to the queue', { groupId: message.groupId, attempt: message.attempt, earlyMs: wait, delaySeconds });
+      return { kind: 'retry', delaySeconds, error: `arrived ${wait} ms early; returned to the queue` };
     }
     // 2. Is this message still the group's current claim? Read while waiting, so the start is
     // not late by a read: a change during the wait (a cancel) still makes the conditional
@@ -233,7 +281,7 @@ export class ExecuteUseCase {
       return this.drop(message, start.current ? (staleReason(start.current, message) ?? 'group changed before it could start') : 'group was deleted');
     }
     const running: GroupSnapshot = { id: group.id, status: 'Running', version: start.version, attempt: group.attempt };
-    const target: PromotionTarget = {
+    const plan: PromotionPlan = {
       groupId: group.id,
       attempt: group.attempt,
       repository: group.repository,
@@ -244,7 +292,7 @@ export class ExecuteUseCase {
     const heartbeat = this.startHeartbeat(running, message.claimToken);
     let outcome: Outcome;
     try {
-      outcome = await this.callServices(group, target, new Date(lease), finishBy, heartbeat.signal);
+      outcome = await this.callServices(group, plan, new Date(lease), finishBy, heartbeat.signal);
     } catch (error) {
       if (heartbeat.lost()) return this.drop(message, 'lost the lease while running; the poller has taken the group back');
       // 6. Permanent → Failed now; anything else → retry after a back-off.
@@ -263,14 +311,14 @@ export class ExecuteUseCase {
   /** Steps 4 and 5: the conflict detector, then the executor; their answer as an outcome. */
   private async callServices(
     group: PromotionGroup,
-    target: PromotionTarget,
+    plan: PromotionPlan,
     leaseEnds: Date,
     finishBy: Date | undefined,
     signal: AbortSignal,
   ): Promise<Outcome> {
     const deadline = this.deadline(leaseEnds, finishBy);
     // 4. Conflicts first: a group that cannot apply cleanly is not handed to the executor.
-    const report = await this.deps.detector.detect(target, { deadline, signal });
+    const report = await this.deps.detector.detect(plan, { deadline, signal });
     if (report.conflicts.length > 0) {
       const listed = report.conflicts.map((c) => `${c.source} (${c.paths.slice(0, 5).join(', ')}${c.paths.length > 5 ? ', …' : ''})`).join('; ');
       const reason = `conflicts in ${report.conflicts.length} promotion(s): ${listed.length > 500 ? `${listed.slice(0, 500)}…` : listed}`;
@@ -278,7 +326,7 @@ export class ExecuteUseCase {
     }
     // 5. Execute, idempotent per attempt.
     const result = await this.deps.executor.execute(
-      { ...target, idempotencyKey: `${group.id}:${group.attempt}`, deadline: deadline.toISOString() },
+      { ...plan, idempotencyKey: `${group.id}:${group.attempt}`, deadline: deadline.toISOString() },
       { deadline, signal },
     );
     switch (result.status) {
@@ -378,23 +426,39 @@ export class ExecuteUseCase {
     return { kind: 'retry', delaySeconds, error, lateMs };
   }
 
-  /** Extend the lease every `heartbeatMs`; abort the services' calls if the claim is lost. */
+  /**
+   * Extend the lease every `heartbeatMs`, a loop on the sleeper (tests drive it with a settable
+   * clock); abort the services' calls if the claim is lost. `stop()` ends the loop at once.
+   */
   private startHeartbeat(running: GroupSnapshot, claimToken: string): { signal: AbortSignal; stop(): void; lost(): boolean } {
+    const { store, clock, sleeper, config, observer, heartbeatMs } = this.deps;
     const controller = new AbortController();
+    // Ends the loop and cancels its wait, so a finished run leaves no timer behind.
+    const stopped = new AbortController();
     let lost = false;
-    const timer = setInterval(() => {
-      const lease = addSeconds(this.deps.clock.now(), this.deps.config.executionLeaseSeconds);
-      this.deps.store
-        .extendLease(running.id, { version: running.version, claimToken }, lease)
-        .then((owned) => {
-          if (!owned) {
-            lost = true;
-            controller.abort(new Error('lease lost: the group is no longer owned by this run'));
-          }
-        })
-        .catch((error: unknown) => this.deps.observer.notice('heartbeat failed; will try again', { groupId: running.id, error: describeError(error) }));
-    }, this.deps.heartbeatMs);
-    timer.unref?.();
-    return { signal: controller.signal, stop: () => clearInterval(timer), lost: () => lost };
+    const beat = async (): Promise<void> => {
+      let due = clock.now().getTime() + heartbeatMs;
+      for (;;) {
+        await sleeper.sleep(due - clock.now().getTime(), stopped.signal);
+        if (stopped.signal.aborted) return;
+        // The next beat counts from this one's start, so a slow extension does not stretch the cadence.
+        due = clock.now().getTime() + heartbeatMs;
+        const lease = addSeconds(clock.now(), config.executionLeaseSeconds);
+        let owned: boolean;
+        try {
+          owned = await store.extendLease(running.id, { version: running.version, claimToken }, lease);
+        } catch (error) {
+          observer.notice('heartbeat failed; will try again', { groupId: running.id, error: describeError(error) });
+          continue;
+        }
+        if (!owned) {
+          lost = true;
+          controller.abort(new Error('lease lost: the group is no longer owned by this run'));
+          return;
+        }
+      }
+    };
+    void beat();
+    return { signal: controller.signal, stop: () => stopped.abort(), lost: () => lost };
   }
 }

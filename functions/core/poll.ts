@@ -7,7 +7,9 @@
  *    - stale entry (the group moved on after the index was written) → skip;
  *    - later than the tolerance and misfire policy `skip` → Failed (`missed`);
  *    - otherwise claim: Scheduled → Queued, attempt + 1, new claim token, lease.
- * 2. Lease partition: timers up to `now` (expired leases), at most `batchSize`.
+ * 2. Lease partition: timers up to `now` (expired leases), at most `batchSize` — or every
+ *    lease, when the caller knows no run and no message survived ({@link PollOptions.everyLeaseLost}:
+ *    the local stack starting again after a crash).
  *    - Running (a run started and went silent): attempts used up → Failed (`attempts
  *      exhausted`); otherwise re-claim: → Queued, attempt + 1, new claim token, new lease;
  *    - Queued (nothing runs it): send its message again under the same claim and attempt,
@@ -29,10 +31,10 @@ import { describeError, StoreUnavailableError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
-import type { Clock, GroupStore, Page, TimerEntry, WorkQueue } from './ports.ts';
+import type { Clock, GroupStore, Page, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
+import { WORK_QUEUE_LIMITS } from './ports.ts';
 import { delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
 import { applyTransition } from './transition.ts';
-import { QUEUE_SETTINGS, type TimerKind } from '../shared/definitions.ts';
 
 /** What one poll did. */
 export interface PollSummary {
@@ -76,8 +78,21 @@ export interface PollDeps {
   random?: () => number;
 }
 
+/** Options of one poll. */
+export interface PollOptions {
+  /**
+   * Take back every Queued and Running group now, whatever its lease says, because no message
+   * and no run can have survived: for a stack starting again after a crash whose queue keeps
+   * nothing (the local stack's queue server runs in its process), before its consumers and
+   * pollers start. Never where a run or a message may outlive a poller (on AWS).
+   */
+  everyLeaseLost?: boolean;
+}
+
 const PAGE_SIZE = 100;
 const POLLER = 'poller';
+/** Later than any lease: with {@link PollOptions.everyLeaseLost}, every lease counts as expired by it. */
+const END_OF_TIME = '9999-12-31T23:59:59.999Z';
 
 type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | { stale: true } | { exhausted: true } | { error: unknown };
 
@@ -94,7 +109,7 @@ export class PollUseCase {
   }
 
   /** Poll every shard once. Throws only when the store or queue fails outright. */
-  async run(): Promise<PollSummary> {
+  async run(options: PollOptions = {}): Promise<PollSummary> {
     const summary: PollSummary = {
       claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
       stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
@@ -111,7 +126,7 @@ export class PollUseCase {
       let truncated = false;
       for (const kind of ['due', 'lease'] as const) {
         try {
-          truncated = (await this.drain(kind, shard, summary)) || truncated;
+          truncated = (await this.drain(kind, shard, summary, options)) || truncated;
         } catch (error) {
           errors.push(`shard ${shard} (${kind}): ${describeError(error)}`);
         }
@@ -131,10 +146,12 @@ export class PollUseCase {
    * claimed, and won claims are sent in batches of ten as they come, without holding up claims.
    * @returns true when it stopped at the batch limit with more entries left.
    */
-  private async drain(kind: TimerKind, shard: number, summary: PollSummary): Promise<boolean> {
+  private async drain(kind: TimerKind, shard: number, summary: PollSummary, options: PollOptions): Promise<boolean> {
     const { store, clock, config } = this.deps;
     const now = clock.now();
-    const upTo = kind === 'due' ? dueHorizon(now, config.lookaheadSeconds) : now.toISOString();
+    // Leases expired by this instant are taken back (in the query and in the writes' conditions).
+    const leasesExpiredBy = options.everyLeaseLost ? END_OF_TIME : now.toISOString();
+    const upTo = kind === 'due' ? dueHorizon(now, config.lookaheadSeconds) : leasesExpiredBy;
     let truncated = false;
     // One entry more than may be handled: DynamoDB returns a cursor whenever the limit is
     // reached, so only an extra entry proves there is more left.
@@ -191,12 +208,12 @@ export class PollUseCase {
         // A failing claim write becomes a value: the claims won beside it are still sent
         // (otherwise they would wait a whole lease for recovery); `fail` decides whether the
         // partition goes on (a passing store error) or stops.
-        const outcome = await (kind === 'due' ? this.claimDue(item.value, summary) : this.reclaim(item.value, summary)).catch(
+        const outcome = await (kind === 'due' ? this.claimDue(item.value, summary) : this.reclaim(item.value, summary, leasesExpiredBy)).catch(
           (error: unknown) => ({ error }),
         );
         if ('message' in outcome) {
           unsent.push(outcome.message);
-          if (unsent.length >= QUEUE_SETTINGS.maxBatchEntries) send();
+          if (unsent.length >= WORK_QUEUE_LIMITS.maxBatchEntries) send();
         } else if ('lost' in outcome) summary.lostRaces++;
         else if ('stale' in outcome) summary.stale++;
         else if ('error' in outcome) fail(outcome.error);
@@ -219,7 +236,7 @@ export class PollUseCase {
     const misfired = isMisfire(entry.scheduledAt, now, config.toleranceSeconds);
     if (misfired && config.misfirePolicy === 'skip') {
       const reason = `missed: found ${lateMs} ms after scheduledAt, beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
-      const ended = await this.fail(entry, now, 'missed', reason, lateMs, false);
+      const ended = await this.fail(entry, now, 'missed', reason, lateMs);
       if (ended) summary.skipped++;
       return ended ? { skipped: true } : { lost: true };
     }
@@ -243,46 +260,49 @@ export class PollUseCase {
    *   Under misfire policy `skip`, a group that has not started in this run and is now beyond
    *   the tolerance ends Failed (`missed`) instead.
    */
-  private async reclaim(entry: TimerEntry, summary: PollSummary): Promise<Claimed> {
+  private async reclaim(entry: TimerEntry, summary: PollSummary, leasesExpiredBy: string): Promise<Claimed> {
     const { clock, config } = this.deps;
     if (entry.status !== 'Queued' && entry.status !== 'Running') return { stale: true };
     const now = clock.now();
     const lateMs = latenessMs(entry.scheduledAt, now);
-    const expired = `lease of attempt ${entry.attempt} expired at ${entry.timerAt}`;
+    const expired =
+      leasesExpiredBy === END_OF_TIME && entry.timerAt > now.toISOString()
+        ? `attempt ${entry.attempt} was lost with the stack that stopped (its lease ran to ${entry.timerAt})`
+        : `lease of attempt ${entry.attempt} expired at ${entry.timerAt}`;
     if (entry.status === 'Queued') {
       // `startedAt` absent means "not started in this run" only where the index projects it;
       // the claim token (always there while Queued) shows that it does.
       const neverStarted = entry.claimToken !== undefined && entry.startedAt === undefined;
       if (config.misfirePolicy === 'skip' && neverStarted && isMisfire(entry.scheduledAt, now, config.toleranceSeconds)) {
         const reason = `missed: still not started ${lateMs} ms after scheduledAt (${expired}), beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
-        const ended = await this.fail(entry, now, 'missed', reason, lateMs, true);
+        const ended = await this.fail(entry, now, 'missed', reason, lateMs, leasesExpiredBy);
         if (ended) summary.skipped++;
         return ended ? { skipped: true } : { lost: true };
       }
-      const sent = await this.resend(entry, now, `re-sent, not started: ${expired}`, lateMs);
+      const sent = await this.resend(entry, now, `re-sent, not started: ${expired}`, lateMs, leasesExpiredBy);
       if ('message' in sent) summary.resent++;
       return sent;
     }
     if (entry.attempt - entry.attemptBase >= config.maxAttempts) {
       const reason = `attempts exhausted: ${expired} while running, and ${config.maxAttempts} attempts are allowed per run`;
-      const ended = await this.fail(entry, now, 'attempts exhausted', reason, undefined, true);
+      const ended = await this.fail(entry, now, 'attempts exhausted', reason, undefined, leasesExpiredBy);
       if (ended) summary.exhausted++;
       return ended ? { exhausted: true } : { lost: true };
     }
-    const claimed = await this.claim(entry, now, `re-claimed: ${expired} while running`, lateMs, { attempt: entry.attempt + 1, leaseMustBeExpired: true });
+    const claimed = await this.claim(entry, now, `re-claimed: ${expired} while running`, lateMs, { attempt: entry.attempt + 1, leasesExpiredBy });
     if ('message' in claimed) summary.recovered++;
     return claimed;
   }
 
   /** Queued → Queued under the same claim with a new lease; its message is sent again. */
-  private async resend(entry: TimerEntry, now: Date, reason: string, lateMs: number): Promise<Claimed> {
+  private async resend(entry: TimerEntry, now: Date, reason: string, lateMs: number, leasesExpiredBy: string): Promise<Claimed> {
     const { claimToken } = entry;
     // An entry without its token (written before the index projected it): a new claim instead.
-    if (claimToken === undefined) return this.claim(entry, now, reason, lateMs, { attempt: entry.attempt, leaseMustBeExpired: true });
+    if (claimToken === undefined) return this.claim(entry, now, reason, lateMs, { attempt: entry.attempt, leasesExpiredBy });
     const lease = leaseExpiry(entry.scheduledAt, now, this.deps.config.executionLeaseSeconds);
     const result = await applyTransition(this.deps.store, entry, {
       to: 'Queued',
-      expect: { claimToken, leaseExpiredAt: now.toISOString() },
+      expect: { claimToken, leaseExpiredAt: leasesExpiredBy },
       entry: { at: now.toISOString(), by: POLLER, reason },
       set: { leaseExpiresAt: lease },
       timer: { kind: 'lease', at: lease },
@@ -292,14 +312,17 @@ export class PollUseCase {
     return { message: { groupId: entry.id, attempt: entry.attempt, claimToken, scheduledAt: entry.scheduledAt } };
   }
 
-  /** End a group Failed from the poller; false when someone else changed it first. */
-  private async fail(entry: TimerEntry, now: Date, outcomeReason: string, reason: string, lateMs: number | undefined, leaseMustBeExpired: boolean): Promise<boolean> {
+  /**
+   * End a group Failed from the poller; false when someone else changed it first. A group taken
+   * from a claim (`leasesExpiredBy` given) must still have its lease expired by then.
+   */
+  private async fail(entry: TimerEntry, now: Date, outcomeReason: string, reason: string, lateMs: number | undefined, leasesExpiredBy?: string): Promise<boolean> {
     const result = await applyTransition(this.deps.store, entry, {
       to: 'Failed',
-      ...(leaseMustBeExpired ? { expect: { leaseExpiredAt: now.toISOString() } } : {}),
+      ...(leasesExpiredBy ? { expect: { leaseExpiredAt: leasesExpiredBy } } : {}),
       entry: { at: now.toISOString(), by: POLLER, reason },
       set: { finishedAt: now.toISOString(), outcome: { status: 'Failed', reason: outcomeReason, error: reason } },
-      ...(leaseMustBeExpired ? { clear: ['claimToken', 'leaseExpiresAt'] as const } : {}),
+      ...(leasesExpiredBy ? { clear: ['claimToken', 'leaseExpiresAt'] as const } : {}),
       timer: null,
       ...(lateMs === undefined ? {} : { lateMs }),
     }, this.deps.observer);
@@ -312,7 +335,7 @@ export class PollUseCase {
     now: Date,
     reason: string,
     lateMs: number,
-    options: { attempt?: number; leaseMustBeExpired?: boolean } = {},
+    options: { attempt?: number; leasesExpiredBy?: string } = {},
   ): Promise<Claimed> {
     const { store, config, observer, newToken } = this.deps;
     const claimToken = newToken();
@@ -322,7 +345,7 @@ export class PollUseCase {
       to: 'Queued',
       // Why: a heartbeat extends a lease without bumping the version, so a re-claim must also
       // see the lease expired in the item itself, not only in the (eventually consistent) index.
-      ...(options.leaseMustBeExpired ? { expect: { leaseExpiredAt: now.toISOString() } } : {}),
+      ...(options.leasesExpiredBy ? { expect: { leaseExpiredAt: options.leasesExpiredBy } } : {}),
       entry: { at: now.toISOString(), by: POLLER, reason },
       set: { attempt, claimToken, leaseExpiresAt: lease, queuedAt: now.toISOString() },
       timer: { kind: 'lease', at: lease },

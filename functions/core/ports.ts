@@ -3,8 +3,24 @@
  * `functions/adapters/` implement them (technology-first names: `DynamoDbGroupStore`,
  * `SqsWorkQueue`…); tests use fakes.
  */
-import type { TimerKind } from '../shared/definitions.ts';
 import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
+
+/** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
+export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
+export type TimerKind = (typeof TIMER_KIND)[keyof typeof TIMER_KIND];
+
+/**
+ * Limits of the work queue that the core plans around: SQS's, which the stack's queue has (the
+ * stack and the local stack take them from here through `functions/shared/definitions.ts`).
+ */
+export const WORK_QUEUE_LIMITS = {
+  /** SQS accepts DelaySeconds from 0 to 900. */
+  maxDelaySeconds: 900,
+  /** SQS: a message's visibility timeout is at most 12 hours. */
+  maxVisibilityTimeoutSeconds: 43_200,
+  /** SendMessageBatch takes at most ten entries. */
+  maxBatchEntries: 10,
+} as const;
 
 /** Where time is read. Production: the system clock; tests: a settable clock. */
 export interface Clock {
@@ -99,7 +115,11 @@ export interface GroupStore {
   create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup>;
   /** The group, or `undefined`. `consistent` asks for a strongly consistent read. */
   find(id: string, options?: { consistent?: boolean }): Promise<PromotionGroup | undefined>;
-  /** Groups with this status, in no particular order, page by page. */
+  /**
+   * Groups with this status, in no particular order, page by page. `limit` is what a page
+   * should hold at least (unless it is the last); a page may hold more (DynamoDB's adapter
+   * reads whole scan pages until it has `limit`).
+   */
   listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>>;
   /** Timer entries of one partition (`kind`, `shard`) with `timerAt <= upTo`, oldest first. */
   queryTimers(kind: TimerKind, shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<TimerEntry>>;
@@ -129,8 +149,23 @@ export interface WorkQueue {
   enqueue(messages: { message: WorkMessage; delaySeconds: number }[]): Promise<EnqueueResult>;
 }
 
+/**
+ * The visibility of a delivery the execute function is handling: how a retry is delayed. The
+ * delivery is then reported as failed, so the queue keeps it and delivers it again when the new
+ * visibility runs out (counting a receive towards the queue's `maxReceiveCount`).
+ */
+export interface MessageVisibility {
+  /**
+   * Make the delivery with this receipt invisible for `seconds` from now (clamped to the
+   * queue's 0…{@link WORK_QUEUE_LIMITS.maxVisibilityTimeoutSeconds}).
+   * @throws whatever the queue answered; the delivery then comes back after the queue's own
+   *   visibility timeout instead.
+   */
+  delay(receipt: string, seconds: number): Promise<void>;
+}
+
 /** What both external services are told about a group. */
-export interface PromotionTarget {
+export interface PromotionPlan {
   groupId: string;
   attempt: number;
   repository: string;
@@ -151,11 +186,11 @@ export interface ConflictReport {
  * {@link PermanentExecutionError} for one that will not (bad request, invalid response).
  */
 export interface ConflictDetector {
-  detect(request: PromotionTarget, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport>;
+  detect(request: PromotionPlan, options: { deadline: Date; signal?: AbortSignal }): Promise<ConflictReport>;
 }
 
 /** The executor's request: the target, plus an idempotency key and a deadline. */
-export interface PromotionRequest extends PromotionTarget {
+export interface PromotionRequest extends PromotionPlan {
   /** `<groupId>:<attempt>`: the same key for every delivery of one attempt. */
   idempotencyKey: string;
   /** ISO-8601 UTC; the executor should give up (and say so) rather than run past it. */
@@ -178,11 +213,30 @@ export interface PromotionExecutor {
   execute(request: PromotionRequest, options: { deadline: Date; signal?: AbortSignal }): Promise<PromotionResult>;
 }
 
-/** Waiting, behind a port so tests need no real sleeps. */
+/**
+ * Waiting, behind a port so tests need no real sleeps (they move a settable clock instead).
+ *
+ * Guarantees: `sleep` never rejects. It resolves after about `ms` milliseconds (a negative `ms`
+ * counts as 0; a timer may fire a millisecond early against the {@link Clock}, so a caller that
+ * must not act early reads the clock again). Given a `signal`, it resolves as soon as the signal
+ * is aborted (at once if it already is) and holds nothing after that: a stopped wait keeps no
+ * timer that would keep the process alive.
+ */
 export interface Sleeper {
-  sleep(ms: number): Promise<void>;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** {@link Sleeper} on `setTimeout`; an abort clears the timer. */
 export const realSleeper: Sleeper = {
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+    }),
 };

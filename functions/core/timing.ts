@@ -2,11 +2,11 @@
  * Timing rules as pure functions: parsing times, what is due, SQS delays, misfires, leases,
  * back-off and sharding. No clock is read here; callers pass `now`.
  */
-import { QUEUE_SETTINGS } from '../shared/definitions.ts';
+import { WORK_QUEUE_LIMITS } from './ports.ts';
 import { ValidationError } from './errors.ts';
 
 /** SQS's largest DelaySeconds. */
-export const MAX_DELAY_SECONDS = QUEUE_SETTINGS.maxDelaySeconds;
+export const MAX_DELAY_SECONDS = WORK_QUEUE_LIMITS.maxDelaySeconds;
 
 const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;

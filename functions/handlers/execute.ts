@@ -1,41 +1,29 @@
 /**
- * Execute function: the work queue's consumer. Each record is handled on its own (Powertools
- * BatchProcessor, in parallel, partial batch responses): a malformed record is logged and
- * dropped, a retry is reported as a batch item failure with its visibility set to the back-off,
- * and no record's failure touches its neighbours. A record that could not start because the
- * store was throttled is sent again as a new message after a back-off (so it does not use up the
- * queue's receive limit) and acknowledged; if that send fails, it is retried through visibility.
+ * Execute function: the work queue's consumer. Each record is run by the execute use case, which
+ * also performs any redelivery (a retry's visibility, a message sent again); this handler counts
+ * what became of each record and reports the ones that must come back as batch item failures.
+ * Record handling (parse, malformed drop, partial batch response) is `sqs-records.ts`'s.
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.ts';
-import { SqsMessageVisibility, type MessageVisibility } from '../adapters/sqs-message-visibility.ts';
-import { SqsWorkQueue } from '../adapters/sqs-work-queue.ts';
-import { ExecuteUseCase, type DeliveryInfo, type ExecuteResult } from '../core/execute.ts';
-import { describeError, MalformedMessageError, SchedulerError } from '../core/errors.ts';
-import type { WorkMessage } from '../core/group.ts';
-import { systemClock, type WorkQueue } from '../core/ports.ts';
-import { parseWorkMessage } from '../core/work-message.ts';
-import { readFunctionEnvironment } from '../shared/environment.ts';
-import { logger, loggingObserver, metrics, MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
-import { servicesFromEnvironment } from '../shared/services.ts';
+import type { Context } from 'aws-lambda';
+import { comesBack, type DeliveryInfo, type ExecuteUseCase } from '../core/execute.ts';
+import { SchedulerError } from '../core/errors.ts';
+import { lambdaEntry } from '../root/lambda.ts';
+import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
 import { METRIC } from '../shared/telemetry-names.ts';
+import { workMessageBatchHandler, type SqsBatchHandler } from './sqs-records.ts';
 
-/** Thrown for a record that should come back after its back-off (a batch item failure). */
-export class RetryLaterError extends SchedulerError {}
+/** Thrown for a record that comes back after its back-off (a batch item failure). */
+export class RetryLaterError extends SchedulerError {
+  override readonly name = 'RetryLaterError';
+}
 
 export interface ExecuteHandlerDeps {
-  execute: { run(message: WorkMessage, delivery: DeliveryInfo): Promise<ExecuteResult> };
-  visibility: MessageVisibility;
-  /** The work queue, to send a message again that could not start (store throttled). */
-  queue: WorkQueue;
+  execute: Pick<ExecuteUseCase, 'run'>;
   logger: LoggerLike;
   metrics: MetricsLike;
 }
 
-export type ExecuteHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+export type ExecuteHandler = SqsBatchHandler;
 
 /** Time kept back from Lambda's remaining time to record the outcome. */
 const FINISH_MARGIN_MS = 5_000;
@@ -47,23 +35,11 @@ const OUTCOME_METRIC = {
 } as const;
 
 export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
-  const { execute, visibility, queue, logger: log, metrics: m } = deps;
-
-  const handleRecord = async (record: SQSRecord, context?: Context): Promise<void> => {
-    let message: WorkMessage;
-    try {
-      message = parseWorkMessage(record.body);
-    } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      // Dropped, not retried: it would fail the same way on every delivery.
-      log.error('malformed work message dropped', { messageId: record.messageId, error: error.message });
-      m.addMetric(METRIC.StaleDeliveryDropped, MetricUnit.Count, 1);
-      return;
-    }
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+  const { execute, metrics: m } = deps;
+  return workMessageBatchHandler({ ...deps, queue: 'work message' }, async ({ message, receipt, receiveCount }, context?: Context) => {
     const delivery: DeliveryInfo = context
-      ? { receiveCount, timeLeftMs: context.getRemainingTimeInMillis() - FINISH_MARGIN_MS }
-      : { receiveCount };
+      ? { receipt, receiveCount, timeLeftMs: context.getRemainingTimeInMillis() - FINISH_MARGIN_MS }
+      : { receipt, receiveCount };
     const result = await execute.run(message, delivery);
     // Starts and their lateness count once per attempt: a redelivery after a back-off is a
     // retry, and its lateness (back-off included) would make the lateness alarm cry wolf.
@@ -74,66 +50,20 @@ export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
     switch (result.kind) {
       case 'finished':
         m.addMetric(OUTCOME_METRIC[result.status], MetricUnit.Count, 1);
-        return;
+        break;
       case 'dropped':
         m.addMetric(METRIC.StaleDeliveryDropped, MetricUnit.Count, 1);
-        log.info('work message dropped', { messageId: record.messageId, groupId: message.groupId, attempt: message.attempt, reason: result.reason });
-        return;
+        break;
       case 'retry':
         m.addMetric(METRIC.ExecutionRetried, MetricUnit.Count, 1);
-        await visibility.delay(record.receiptHandle, result.delaySeconds);
-        log.warn('execution will be retried', {
-          messageId: record.messageId, groupId: message.groupId, attempt: message.attempt,
-          receiveCount, delaySeconds: result.delaySeconds, error: result.error,
-        });
-        throw new RetryLaterError(`retry in ${result.delaySeconds} s: ${result.error}`);
-      case 'resend': {
+        break;
+      case 'deferred':
         m.addMetric(METRIC.StartDeferred, MetricUnit.Count, 1);
-        const sent = await queue
-          .enqueue([{ message: result.message, delaySeconds: result.delaySeconds }])
-          .catch((error: unknown) => ({ failed: [{ message: result.message, error: describeError(error) }] }));
-        const failed = sent.failed[0];
-        if (failed) {
-          // Not sent: this delivery comes back after the back-off instead (counting a receive).
-          await visibility.delay(record.receiptHandle, result.delaySeconds);
-          throw new RetryLaterError(`not started (${result.error}); could not send it again (${failed.error}); retry in ${result.delaySeconds} s`);
-        }
-        log.warn('not started: the store failed for a passing reason; sent again', {
-          messageId: record.messageId, groupId: message.groupId, attempt: message.attempt,
-          resends: result.message.resends, delaySeconds: result.delaySeconds, error: result.error,
-        });
-        return;
-      }
+        break;
     }
-  };
-
-  return async (event, context) => {
-    try {
-      const processor = new BatchProcessor(EventType.SQS);
-      return await processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), processor, {
-        processInParallel: true,
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      m.publishStoredMetrics();
-    }
-  };
+    // The use case has set the delivery's visibility to the back-off already.
+    if (comesBack(result)) throw new RetryLaterError(`retry in ${result.delaySeconds} s: ${result.error}`);
+  });
 }
 
-function fromEnvironment(): ExecuteHandler {
-  const env = readFunctionEnvironment(process.env);
-  const store = new DynamoDbGroupStore({ client: new DynamoDBClient({}), tableName: env.tableName, shardCount: env.config.shardCount });
-  const { executor, detector } = servicesFromEnvironment(process.env);
-  const execute = new ExecuteUseCase({ store, executor, detector, clock: systemClock, config: env.config, observer: loggingObserver(logger) });
-  const sqs = new SQSClient({});
-  const visibility = new SqsMessageVisibility({ client: sqs, queueUrl: env.workQueueUrl });
-  const queue = new SqsWorkQueue({ client: sqs, queueUrl: env.workQueueUrl });
-  return createHandler({ execute, visibility, queue, logger, metrics });
-}
-
-let instance: ExecuteHandler | undefined;
-export const handler: ExecuteHandler = (event, context) => {
-  if (context) logger.addContext(context);
-  instance ??= fromEnvironment();
-  return instance(event, context);
-};
+export const handler: ExecuteHandler = lambdaEntry((scheduler) => createHandler(scheduler.execute()));

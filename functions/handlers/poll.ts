@@ -2,15 +2,10 @@
  * Poll function: invoked by the EventBridge rule (or the local stack's timer). Claims what is
  * due, enqueues it, takes back expired leases; returns and logs a summary and emits metrics.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.ts';
-import { SqsWorkQueue } from '../adapters/sqs-work-queue.ts';
-import { systemClock } from '../core/ports.ts';
-import { PollUseCase, type PollSummary } from '../core/poll.ts';
-import { readFunctionEnvironment } from '../shared/environment.ts';
-import { logger, loggingObserver, metrics, MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
+import type { PollSummary, PollUseCase } from '../core/poll.ts';
+import { lambdaEntry } from '../root/lambda.ts';
+import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
 import { METRIC } from '../shared/telemetry-names.ts';
 
 export interface PollHandlerDeps {
@@ -51,22 +46,4 @@ export function createHandler(deps: PollHandlerDeps): PollHandler {
   };
 }
 
-/** Built from the environment on first use (cold start), then reused. */
-function fromEnvironment(): PollHandler {
-  const env = readFunctionEnvironment(process.env);
-  const poll = new PollUseCase({
-    store: new DynamoDbGroupStore({ client: new DynamoDBClient({}), tableName: env.tableName, shardCount: env.config.shardCount }),
-    queue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: env.workQueueUrl }),
-    clock: systemClock,
-    config: env.config,
-    observer: loggingObserver(logger),
-  });
-  return createHandler({ poll, logger, metrics });
-}
-
-let instance: PollHandler | undefined;
-export const handler: PollHandler = (event, context) => {
-  if (context) logger.addContext(context);
-  instance ??= fromEnvironment();
-  return instance(event, context);
-};
+export const handler: PollHandler = lambdaEntry((scheduler) => createHandler(scheduler.poll()));

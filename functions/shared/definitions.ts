@@ -3,9 +3,10 @@
  * integration tests, so that the three cannot drift apart: table key schema, the timer index,
  * the attributes it projects, and the queue settings.
  *
- * Plain data only: no AWS SDK and no CDK imports, so every side can translate it into its own
- * API (`CreateTableCommand` locally, `dynamodb.Table` in CDK).
+ * Plain data only (the core's own limits included): no AWS SDK and no CDK imports, so every
+ * side can translate it into its own API (`CreateTableCommand` locally, `dynamodb.Table` in CDK).
  */
+import { WORK_QUEUE_LIMITS } from '../core/ports.ts';
 
 /** Partition key of the table: the group id. */
 export const TABLE_PARTITION_KEY = 'id';
@@ -23,9 +24,7 @@ export const TIMER_INDEX = {
   nonKeyAttributes: ['status', 'version', 'scheduledAt', 'attempt', 'attemptBase', 'startedAt', 'claimToken'] as const,
 } as const;
 
-/** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
-export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
-export type TimerKind = (typeof TIMER_KIND)[keyof typeof TIMER_KIND];
+export { TIMER_KIND, type TimerKind } from '../core/ports.ts';
 
 /** Attribute definitions as both CreateTable and CDK need them (all keys are strings). */
 export const TABLE_ATTRIBUTES = [TABLE_PARTITION_KEY, TIMER_INDEX.partitionKey, TIMER_INDEX.sortKey] as const;
@@ -39,12 +38,7 @@ export const LOCAL_NAMES = {
 
 /** Queue settings the stack and the local stack share. */
 export const QUEUE_SETTINGS = {
-  /** SQS accepts DelaySeconds from 0 to 900. */
-  maxDelaySeconds: 900,
-  /** SQS: a message's visibility timeout is at most 12 hours. */
-  maxVisibilityTimeoutSeconds: 43_200,
-  /** SendMessageBatch takes at most ten entries. */
-  maxBatchEntries: 10,
+  ...WORK_QUEUE_LIMITS,
   /** Dead-letter retention: 14 days, SQS's maximum. */
   deadLetterRetentionSeconds: 14 * 24 * 60 * 60,
   /** AWS guidance: the visibility timeout of an event-source queue is at least 6 × the function timeout. */

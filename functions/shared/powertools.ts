@@ -20,6 +20,12 @@ export interface MetricsLike {
   publishStoredMetrics(): void;
 }
 
+/** A logger that drops everything (local tools and tests that print their own lines). */
+export const silentLogger: LoggerLike = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+
+/** Metrics that go nowhere. */
+export const noMetrics: MetricsLike = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
+
 /** One structured log line per transition (`groupId`, `from`, `to`, `attempt`, `lateMs`, `reason`). */
 export function loggingObserver(log: LoggerLike = logger): SchedulerObserver {
   return {

@@ -27,6 +27,9 @@ export const METRIC = {
   /** A delivery that could not start because the store failed for a passing reason (sent again). */
   StartDeferred: 'StartDeferred',
   StaleDeliveryDropped: 'StaleDeliveryDropped',
+  // execute and dead-letter
+  /** A queue record whose body is not a work message (dropped, never retried). */
+  MalformedMessageDropped: 'MalformedMessageDropped',
   // dead-letter
   GroupDeadLettered: 'GroupDeadLettered',
 } as const;

@@ -1,6 +1,6 @@
 /**
  * The one place where the scheduler's Lambda defaults live: Node.js 24 on ARM64, esbuild
- * bundling into one minified ESM file with source maps (local esbuild, never Docker), an
+ * bundling with the options of `infra/bundling.ts` (local esbuild, never Docker), an
  * explicit log group with retention, and a role of its own that may write to that log group
  * and nothing else until the stack grants more.
  */
@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { lambdaBundling } from '../bundling.ts';
 
 export interface SchedulerFunctionProps {
   /** Absolute path of the handler file; it exports `handler`. */
@@ -27,13 +28,6 @@ export interface SchedulerFunctionProps {
   /** Bundling's project root; holds package-lock.json. */
   projectRoot: string;
 }
-
-/**
- * ESM bundles have no `require`; some bundled CommonJS dependencies call it for Node built-ins.
- * This banner gives them one.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /**
  * A scheduler function with the project's defaults. Grant it what it needs through
@@ -74,17 +68,7 @@ export class SchedulerFunction extends Construct {
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        // Ship the SDK versions the project pins and tests, not whichever the runtime carries.
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-      },
+      bundling: lambdaBundling(),
     });
   }
 }

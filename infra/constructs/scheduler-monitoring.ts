@@ -14,10 +14,8 @@ import type { MetricName } from '../../functions/shared/telemetry-names.ts';
 
 export interface SchedulerMonitoringProps {
   pollFunction: IFunction;
-  /** Present once the execute handler exists. */
-  executeFunction?: IFunction;
-  /** Present once the dead-letter handler exists. */
-  deadLetterFunction?: IFunction;
+  executeFunction: IFunction;
+  deadLetterFunction: IFunction;
   workQueue: IQueue;
   deadLetterQueue: IQueue;
   /** The lateness alarm fires when p99 start lateness exceeds this. */
@@ -89,32 +87,28 @@ export class SchedulerMonitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    if (executeFunction) {
-      this.alarms.push(
-        new cloudwatch.Alarm(this, 'ExecuteErrors', {
-          alarmDescription:
-            'The execute function failed as a whole (crash or timeout, not a single record): its batch will be delivered again. See the execute logs.',
-          metric: executeFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
-    if (deadLetterFunction) {
-      this.alarms.push(
-        new cloudwatch.Alarm(this, 'DeadLetterErrors', {
-          alarmDescription:
-            'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.',
-          metric: deadLetterFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'ExecuteErrors', {
+        alarmDescription:
+          'The execute function failed as a whole (crash or timeout, not a single record): its batch will be delivered again. See the execute logs.',
+        metric: executeFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'DeadLetterErrors', {
+        alarmDescription:
+          'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.',
+        metric: deadLetterFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
 
     if (props.alarmTopicArn) {
       const action = new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn));
@@ -124,11 +118,11 @@ export class SchedulerMonitoring extends Construct {
       }
     }
 
-    const functions = [
+    const functions: [string, IFunction][] = [
       ['poll', pollFunction],
       ['execute', executeFunction],
       ['dead-letter', deadLetterFunction],
-    ].filter((entry): entry is [string, IFunction] => entry[1] !== undefined);
+    ];
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
@@ -186,6 +180,7 @@ export class SchedulerMonitoring extends Construct {
               schedulerMetric(METRIC.ExecutionRetried, 'Sum', 'retried'),
               schedulerMetric(METRIC.StartDeferred, 'Sum', 'start deferred (store throttled)'),
               schedulerMetric(METRIC.StaleDeliveryDropped, 'Sum', 'stale deliveries dropped'),
+              schedulerMetric(METRIC.MalformedMessageDropped, 'Sum', 'malformed messages dropped'),
               schedulerMetric(METRIC.AttemptsExhausted, 'Sum', 'attempts exhausted'),
               schedulerMetric(METRIC.GroupDeadLettered, 'Sum', 'dead-lettered'),
             ],

@@ -4,9 +4,6 @@
  * EventBridge rule → poll function → DynamoDB table (timer index) → SQS work queue →
  * execute function → executor / conflict detector; work queue → dead-letter queue →
  * dead-letter function. Plus alarms, a dashboard and outputs.
- *
- * The execute and dead-letter functions are wired when their handler files exist
- * ({@link HandlerEntries}); the queues they consume exist from the start.
  */
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
@@ -24,12 +21,12 @@ import { configWarnings } from '../config.ts';
 import type { StackConfig } from '../config.ts';
 import { SchedulerFunction } from '../constructs/scheduler-function.ts';
 import { SchedulerMonitoring } from '../constructs/scheduler-monitoring.ts';
-import { REPO_ROOT } from '../entries.ts';
-import type { HandlerEntries } from '../entries.ts';
+import { handlerEntries, REPO_ROOT, type HandlerEntries } from '../bundling.ts';
 
 export interface SchedulerStackProps extends StackProps {
   config: StackConfig;
-  entries: HandlerEntries;
+  /** @default the repository's handler files ({@link handlerEntries}) */
+  entries?: HandlerEntries;
   /** Bundling's project root (holds package-lock.json). @default the repository root */
   projectRoot?: string;
 }
@@ -42,15 +39,16 @@ export class SchedulerStack extends Stack {
   readonly workQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly pollFunction: SchedulerFunction;
-  readonly executeFunction: SchedulerFunction | undefined;
-  readonly deadLetterFunction: SchedulerFunction | undefined;
+  readonly executeFunction: SchedulerFunction;
+  readonly deadLetterFunction: SchedulerFunction;
   readonly pollRule: events.Rule;
   readonly monitoring: SchedulerMonitoring;
 
   constructor(scope: Construct, id: string, props: SchedulerStackProps) {
     super(scope, id, props);
-    const { config, entries } = props;
+    const { config } = props;
     const projectRoot = props.projectRoot ?? REPO_ROOT;
+    const entries = props.entries ?? handlerEntries(projectRoot);
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     for (const { id: warningId, message } of configWarnings(config)) Annotations.of(this).addWarningV2(warningId, message);
@@ -129,71 +127,67 @@ export class SchedulerStack extends Stack {
     });
     this.pollFunction.function.configureAsyncInvoke({ retryAttempts: 0 });
 
-    if (entries.execute) {
-      this.executeFunction = new SchedulerFunction(this, 'Execute', {
-        ...common,
-        environment: {
-          ...environment,
-          [ENV.executorTarget]: config.executorTarget.value,
-          [ENV.conflictDetectorTarget]: config.conflictDetectorTarget.value,
-          // Read by functions/shared/services.ts.
-          ...(config.executorTokenSecretArn ? { [ENV.executorTokenSecretId]: config.executorTokenSecretArn } : {}),
-          ...(config.conflictDetectorTokenSecretArn ? { [ENV.conflictDetectorTokenSecretId]: config.conflictDetectorTokenSecretArn } : {}),
-        },
-        entry: entries.execute,
-        description: 'promotion-scheduler: runs queued promotion groups through the detector and the executor',
-        timeout: Duration.seconds(config.executeTimeoutSeconds),
-      });
-      const role = this.executeFunction.role;
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'RunGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+    this.executeFunction = new SchedulerFunction(this, 'Execute', {
+      ...common,
+      environment: {
+        ...environment,
+        [ENV.executorTarget]: config.executorTarget.value,
+        [ENV.conflictDetectorTarget]: config.conflictDetectorTarget.value,
+        // Read by functions/shared/services.ts.
+        ...(config.executorTokenSecretArn ? { [ENV.executorTokenSecretId]: config.executorTokenSecretArn } : {}),
+        ...(config.conflictDetectorTokenSecretArn ? { [ENV.conflictDetectorTokenSecretId]: config.conflictDetectorTokenSecretArn } : {}),
+      },
+      entry: entries.execute,
+      description: 'promotion-scheduler: runs queued promotion groups through the detector and the executor',
+      timeout: Duration.seconds(config.executeTimeoutSeconds),
+    });
+    const executeRole = this.executeFunction.role;
+    executeRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'RunGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+    );
+    // The event source grants consume on the work queue: Receive/Delete, and the
+    // ChangeMessageVisibility the function uses to delay a retry by its back-off.
+    this.executeFunction.function.addEventSource(
+      new SqsEventSource(this.workQueue, {
+        batchSize: config.executeBatchSize,
+        maxConcurrency: config.executeMaxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    const invokable = [config.executorTarget.endpoint, config.conflictDetectorTarget.endpoint].flatMap((t) =>
+      t.kind === 'lambda' ? [t.arn] : [],
+    );
+    if (invokable.length > 0) {
+      executeRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'InvokeTargets', actions: ['lambda:InvokeFunction'], resources: [...new Set(invokable)] }),
       );
-      // The event source grants consume on the work queue: Receive/Delete, and the
-      // ChangeMessageVisibility the function uses to delay a retry by its back-off.
-      this.executeFunction.function.addEventSource(
-        new SqsEventSource(this.workQueue, {
-          batchSize: config.executeBatchSize,
-          maxConcurrency: config.executeMaxConcurrency,
-          reportBatchItemFailures: true,
-        }),
+    }
+    const secrets = [config.executorTokenSecretArn, config.conflictDetectorTokenSecretArn].filter((arn): arn is string => arn !== undefined);
+    if (secrets.length > 0) {
+      executeRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReadTargetTokens', actions: ['secretsmanager:GetSecretValue'], resources: [...new Set(secrets)] }),
       );
-      const invokable = [config.executorTarget.target, config.conflictDetectorTarget.target].flatMap((t) =>
-        t.kind === 'lambda' ? [t.arn] : [],
-      );
-      if (invokable.length > 0) {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ sid: 'InvokeTargets', actions: ['lambda:InvokeFunction'], resources: [...new Set(invokable)] }),
-        );
-      }
-      const secrets = [config.executorTokenSecretArn, config.conflictDetectorTokenSecretArn].filter((arn): arn is string => arn !== undefined);
-      if (secrets.length > 0) {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ sid: 'ReadTargetTokens', actions: ['secretsmanager:GetSecretValue'], resources: [...new Set(secrets)] }),
-        );
-      }
     }
 
-    if (entries.deadLetter) {
-      this.deadLetterFunction = new SchedulerFunction(this, 'DeadLetter', {
-        ...common,
-        entry: entries.deadLetter,
-        description: 'promotion-scheduler: ends dead-lettered promotion groups as Failed',
-        timeout: Duration.seconds(DEAD_LETTER_TIMEOUT_SECONDS),
-        memorySize: 256,
-      });
-      this.deadLetterFunction.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'FailGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
-      );
-      this.deadLetterFunction.function.addEventSource(
-        new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
-      );
-    }
+    this.deadLetterFunction = new SchedulerFunction(this, 'DeadLetter', {
+      ...common,
+      entry: entries.deadLetter,
+      description: 'promotion-scheduler: ends dead-lettered promotion groups as Failed',
+      timeout: Duration.seconds(DEAD_LETTER_TIMEOUT_SECONDS),
+      memorySize: 256,
+    });
+    this.deadLetterFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'FailGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
+    );
+    this.deadLetterFunction.function.addEventSource(
+      new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
 
     // ── Monitoring ───────────────────────────────────────────────────────────────────────
     this.monitoring = new SchedulerMonitoring(this, 'Monitoring', {
       pollFunction: this.pollFunction.function,
-      ...(this.executeFunction ? { executeFunction: this.executeFunction.function } : {}),
-      ...(this.deadLetterFunction ? { deadLetterFunction: this.deadLetterFunction.function } : {}),
+      executeFunction: this.executeFunction.function,
+      deadLetterFunction: this.deadLetterFunction.function,
       workQueue: this.workQueue,
       deadLetterQueue: this.deadLetterQueue,
       toleranceSeconds: config.scheduler.toleranceSeconds,

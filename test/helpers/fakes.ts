@@ -1,10 +1,10 @@
 /**
  * Fakes for the core's ports (besides the store, see memory-group-store.ts): a settable clock
- * in the style of db-scheduler's `SettableClock`, a work queue that records what it was given,
- * and predictable claim tokens.
+ * in the style of db-scheduler's `SettableClock`, a sleeper whose waits end when a test moves
+ * that clock, a work queue that records what it was given, and predictable claim tokens.
  */
 import type { WorkMessage } from '../../functions/core/group.ts';
-import type { Clock, EnqueueResult, WorkQueue } from '../../functions/core/ports.ts';
+import type { Clock, EnqueueResult, Sleeper, WorkQueue } from '../../functions/core/ports.ts';
 
 /**
  * A clock that stands still until a test moves it. `now()` returns a fresh `Date` each time,
@@ -46,6 +46,90 @@ export class SettableClock implements Clock {
   /** Now as ISO-8601 UTC. */
   iso(): string {
     return this.now().toISOString();
+  }
+}
+
+interface Wait {
+  at: number;
+  seq: number;
+  wake(): void;
+}
+
+/**
+ * A {@link Sleeper} on a {@link SettableClock}: `sleep(ms)` ends when {@link advance} has moved
+ * the clock to `now + ms` (or when its signal is aborted, at once if it already is). No real
+ * timers: time passes only when the test says so.
+ *
+ * `advance` wakes every wait that falls due, in time order (then in the order they began), with
+ * the clock set to each one's instant, and after each it lets the code it woke run on (a number
+ * of event-loop turns, {@link settle}) so that a loop that sleeps again is woken again within the
+ * same `advance`. A wait of 0 ms ends on the next `advance` (also `advance(0)`).
+ *
+ * @example
+ * const timers = new ManualTimers(clock);
+ * const run = useCase({ sleeper: timers, heartbeatMs: 100_000 }).run(message, delivery);
+ * await timers.advance(250_000); // two heartbeats, at +100 s and +200 s
+ */
+export class ManualTimers implements Sleeper {
+  /** Every wait asked for, in ms, in order (also the ones that ended early). */
+  readonly calls: number[] = [];
+  private readonly waits: Wait[] = [];
+  private seq = 0;
+
+  /** @param settleTurns event-loop turns {@link settle} gives the code it woke (one per store call of the memory store, and many to spare). */
+  constructor(
+    readonly clock: SettableClock,
+    private readonly settleTurns = 25,
+  ) {}
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    this.calls.push(ms);
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wait: Wait = {
+        at: this.clock.now().getTime() + Math.max(0, ms),
+        seq: this.seq++,
+        wake: () => {
+          const index = this.waits.indexOf(wait);
+          if (index >= 0) this.waits.splice(index, 1);
+          signal?.removeEventListener('abort', wait.wake);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', wait.wake, { once: true });
+      this.waits.push(wait);
+    });
+  }
+
+  /** Waits that have begun and have neither ended nor been cancelled. */
+  get pending(): number {
+    return this.waits.length;
+  }
+
+  /** Move the clock forward by `ms`, waking what falls due on the way (see the class). */
+  async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new Error(`ManualTimers: cannot advance by ${ms} ms`);
+    const until = this.clock.now().getTime() + ms;
+    await this.settle();
+    for (let next = this.nextDue(until); next; next = this.nextDue(until)) {
+      if (next.at > this.clock.now().getTime()) this.clock.set(new Date(next.at));
+      next.wake();
+      await this.settle();
+    }
+    this.clock.set(new Date(until));
+  }
+
+  /** Let pending promise continuations and `setImmediate` callbacks run, without moving the clock. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < this.settleTurns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private nextDue(until: number): Wait | undefined {
+    let next: Wait | undefined;
+    for (const wait of this.waits) {
+      if (wait.at <= until && (!next || wait.at < next.at || (wait.at === next.at && wait.seq < next.seq))) next = wait;
+    }
+    return next;
   }
 }
 

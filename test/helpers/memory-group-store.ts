@@ -1,6 +1,6 @@
 /**
  * An in-memory {@link GroupStore} with the semantics of `DynamoDbGroupStore`, for unit tests of
- * the core:
+ * the core (one contract suite, group-store-contract.ts, runs against both stores):
  *
  * - one stored item per group with the same layout (history as a map keyed by version, bounded
  *   to {@link HISTORY_LIMIT}; `timerKey` = `due#<shard>` | `lease#<shard>` and `timerAt`,
@@ -12,9 +12,12 @@
  * - `queryTimers` returns the index projection sorted by `timerAt` then `id` with `limit` and an
  *   opaque cursor; like DynamoDB, a page that stopped at `limit` carries a cursor even when
  *   nothing is left;
+ * - `listByStatus` reads whole scan pages as the filtered Scan does: a page holds at least
+ *   `limit` groups unless it is the last, and possibly more;
  * - `extendLease` sets `leaseExpiresAt` and `timerAt` without a new version, conditional on
  *   version, Running and the claim token;
- * - SET and REMOVE of the same attribute in one transition is refused, as DynamoDB does.
+ * - SET and REMOVE of the same attribute in one transition is refused (thrown, before any
+ *   condition is evaluated), as DynamoDB does.
  *
  * Everything is deep-copied on the way in and out: a test cannot alias stored state. Every
  * operation yields once before it reads the state, so concurrent callers (`Promise.all`)
@@ -136,16 +139,24 @@ export class MemoryGroupStore implements GroupStore {
 
   async listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>> {
     await tick();
+    // Like DynamoDbGroupStore's filtered Scan: whole scan pages of max(limit, 100) items (in id
+    // order here), until at least `limit` groups matched or the table ends; so a page may hold
+    // more than `limit`, and a scan page that stopped at its limit leaves a cursor.
     const limit = options?.limit ?? 100;
-    const after = options?.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : undefined;
-    const matching = [...this.items.values()]
-      .filter((item) => item.status === status && (after === undefined || item.id > after))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const items = matching.slice(0, limit);
-    const last = items.at(-1);
-    return matching.length > limit && last
-      ? { items: items.map(toGroup), cursor: Buffer.from(last.id).toString('base64url') }
-      : { items: items.map(toGroup) };
+    const scanLimit = Math.max(limit, 100);
+    const ids = [...this.items.keys()].sort();
+    let after = options?.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : undefined;
+    const items: PromotionGroup[] = [];
+    do {
+      const start = after === undefined ? 0 : ids.findIndex((id) => id > after!);
+      const scanned = start < 0 ? [] : ids.slice(start, start + scanLimit);
+      for (const id of scanned) {
+        const item = this.items.get(id) as StoredGroupItem;
+        if (item.status === status) items.push(toGroup(item));
+      }
+      after = scanned.length === scanLimit ? scanned.at(-1) : undefined;
+    } while (after !== undefined && items.length < limit);
+    return after === undefined ? { items } : { items, cursor: Buffer.from(after).toString('base64url') };
   }
 
   async queryTimers(
@@ -192,6 +203,15 @@ export class MemoryGroupStore implements GroupStore {
     await tick();
     this.transitions.push(clone(request));
     await this.runInterference(request.id);
+    // Like DynamoDB, an invalid update is refused before any condition is looked at (also for a
+    // missing item or a stale version).
+    const setKeys = Object.entries(request.set ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k]) => k);
+    const overlap = (request.clear ?? []).filter((k) => setKeys.includes(k));
+    if (overlap.length > 0) {
+      throw new Error(`ValidationException: Two document paths overlap with each other: ${overlap.join(', ')}`);
+    }
     const item = this.items.get(request.id);
     const { expect } = request;
     if (
@@ -202,13 +222,6 @@ export class MemoryGroupStore implements GroupStore {
       (expect.leaseExpiredAt !== undefined && (item.leaseExpiresAt === undefined || !(item.leaseExpiresAt <= expect.leaseExpiredAt)))
     ) {
       return { won: false, current: item ? toGroup(item) : undefined };
-    }
-    const setKeys = Object.entries(request.set ?? {})
-      .filter(([, v]) => v !== undefined)
-      .map(([k]) => k);
-    const overlap = (request.clear ?? []).filter((k) => setKeys.includes(k));
-    if (overlap.length > 0) {
-      throw new Error(`ValidationException: Two document paths overlap with each other: ${overlap.join(', ')}`);
     }
     const version = expect.version + 1;
     const next: StoredGroupItem = clone(item);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../infra/entries.ts';
+import { REPO_ROOT } from '../../infra/bundling.ts';
 
 describe('infra/app.ts', () => {
   it('fails with one line naming the key when a context value is out of range', () => {

@@ -30,7 +30,7 @@ describe('validateStackConfig', () => {
         enabled: true,
         pollIntervalMinutes: INFRA_KEYS.pollIntervalMinutes.default,
         executeTimeoutSeconds: INFRA_KEYS.executeTimeoutSeconds.default,
-        executorTarget: { value: '', target: { kind: 'none' } },
+        executorTarget: { value: '', endpoint: { kind: 'none' } },
         removalPolicy: 'retain',
         deletionProtection: true,
         alarmTopicArn: undefined,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
 import { INFRA_KEYS } from '../../infra/config.ts';
-import { REPO_ROOT } from '../../infra/entries.ts';
+import { REPO_ROOT } from '../../infra/bundling.ts';
 
 const doc = readFileSync(join(REPO_ROOT, 'docs/configuration.md'), 'utf8');
 

@@ -1,10 +1,7 @@
 /**
  * Template assertions on the scheduler stack. Two stacks are synthesised once each:
- * - "full": cdk.json defaults, the real poll handler, and a fixture file standing in for the
- *   execute and dead-letter handlers (so their wiring is tested before they exist);
- * - "tuned": context overrides as `cdk deploy -c key=value` passes them; poll and execute
- *   handlers only;
- * - "poll only": defaults, before the execute and dead-letter handlers exist.
+ * - "full": cdk.json defaults, with the real handlers bundled as `cdk deploy` bundles them;
+ * - "tuned": context overrides as `cdk deploy -c key=value` passes them.
  * Only "full" is bundled and checked by CloudFormation's validation (both take seconds).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +14,7 @@ import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
 import { TIMER_INDEX } from '../../functions/shared/definitions.ts';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import type { SchedulerStack } from '../../infra/stacks/scheduler-stack.ts';
-import { allStatements, buildStack, FIXTURE_HANDLER, POLL_HANDLER, statementsOfRole } from './support.ts';
+import { allStatements, buildStack, statementsOfRole } from './support.ts';
 
 const EXECUTOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:promotion-executor';
 const DETECTOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:conflict-detector:live';
@@ -46,21 +43,19 @@ const SKIP_BUNDLING = 'aws:cdk:bundling-stacks';
 const outdir = mkdtempSync(join(tmpdir(), 'scheduler-infra-'));
 let full: { stack: SchedulerStack; template: Template };
 let tuned: { stack: SchedulerStack; template: Template };
-let pollOnly: { stack: SchedulerStack; template: Template };
 
 beforeAll(() => {
-  // GIVEN the default context and every handler present
+  // GIVEN the default context
   const a = buildStack(
     { executorTarget: EXECUTOR_ARN, conflictDetectorTarget: DETECTOR_ARN },
-    { poll: POLL_HANDLER, execute: FIXTURE_HANDLER, deadLetter: FIXTURE_HANDLER },
     { outdir: join(outdir, 'full'), cfnValidation: true },
   );
   // WHEN it is synthesised (bundling and CloudFormation's own validation included)
   a.app.synth();
   full = { stack: a.stack, template: Template.fromStack(a.stack) };
 
-  // GIVEN overrides as strings, as `-c key=value` passes them, and no dead-letter handler
-  // (bundling skipped: the full stack proves it works)
+  // GIVEN overrides as strings, as `-c key=value` passes them (bundling skipped: the full
+  // stack proves it works)
   const b = buildStack(
     {
       [SKIP_BUNDLING]: [],
@@ -78,13 +73,8 @@ beforeAll(() => {
       executorTokenSecretArn: TOKEN_SECRET_ARN,
       alarmTopicArn: TOPIC_ARN,
     },
-    { poll: FIXTURE_HANDLER, execute: FIXTURE_HANDLER },
   );
   tuned = { stack: b.stack, template: Template.fromStack(b.stack) };
-
-  // GIVEN the defaults and only the poll handler
-  const c = buildStack({ [SKIP_BUNDLING]: [] }, { poll: FIXTURE_HANDLER });
-  pollOnly = { stack: c.stack, template: Template.fromStack(c.stack) };
 }, 120_000);
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -232,15 +222,22 @@ describe('the functions', () => {
     expect(envOf(full.template, 'Poll')[ENV.executorTarget]).toBeUndefined();
   });
 
-  it('leave out execute and dead-letter until their handler files exist', () => {
-    pollOnly.template.resourceCountIs('AWS::Lambda::Function', 1);
-    pollOnly.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
-    expect(pollOnly.stack.executeFunction).toBeUndefined();
-    expect(pollOnly.stack.deadLetterFunction).toBeUndefined();
-    // the queues exist from the start
-    pollOnly.template.resourceCountIs('AWS::SQS::Queue', 2);
-    tuned.template.resourceCountIs('AWS::Lambda::Function', 2);
-    expect(tuned.stack.deadLetterFunction).toBeUndefined();
+  it('are the three real handlers, each bundled with the shared options (minified, names kept)', () => {
+    full.template.resourceCountIs('AWS::Lambda::Function', 3);
+    full.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    const bundles = Object.fromEntries(
+      ['Poll', 'Execute', 'DeadLetter'].map((prefix) => {
+        const key = (functionProps(full.template, prefix)['Code'] as { S3Key: string }).S3Key;
+        return [prefix, readFileSync(join(outdir, 'full', `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8')];
+      }),
+    );
+    for (const [prefix, code] of Object.entries(bundles)) {
+      // minified: no class keeps its source name as an identifier; the names survive as strings
+      expect(code, prefix).not.toMatch(/class SchedulerError\b/);
+      expect(code, prefix).toContain('"SchedulerError"');
+    }
+    expect(bundles['Execute']).toContain('"PermanentExecutionError"');
+    expect(bundles['DeadLetter']).toContain('"MalformedMessageError"');
   });
 
   it('give the execute function the bearer-token secret of an HTTPS target, and leave it out otherwise', () => {
@@ -272,7 +269,7 @@ describe('the event sources', () => {
 
 describe('the permissions', () => {
   it('contain no wildcard action and no wildcard resource', () => {
-    const statements = [full, tuned, pollOnly].flatMap(({ template }) => allStatements(template));
+    const statements = [full, tuned].flatMap(({ template }) => allStatements(template));
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
       for (const action of [statement.Action].flat()) expect(action, JSON.stringify(statement)).not.toMatch(/\*/);
@@ -374,7 +371,7 @@ describe('the alarms and the dashboard', () => {
 
   it('notify the alarm topic when one is configured', () => {
     const alarms = resourcesOfType(tuned.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(5); // every alarm of this stack, the dead-lettered-groups one included
+    expect(alarms.length).toBe(6); // every alarm of this stack, the dead-lettered-groups one included
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN], OKActions: [TOPIC_ARN] });
     }
@@ -411,7 +408,7 @@ describe('CloudFormation validation', () => {
 
 describe('cdk-nag AWS Solutions checks', () => {
   it('find nothing in any of the stacks', () => {
-    for (const { stack } of [full, tuned, pollOnly]) {
+    for (const { stack } of [full, tuned]) {
       const report = new AwsSolutionsChecks().validateScope(stack);
       expect(report.violations).toEqual([]);
       expect(report.success).toBe(true);

@@ -1,26 +1,19 @@
 /**
  * Shared by the infra tests: the context `cdk.json` ships, and building the stack the way
- * `infra/app.ts` does, with chosen context and handler entries.
+ * `infra/app.ts` does (the real handler files), with chosen context.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { readContext, validateStackConfig } from '../../infra/config.ts';
-import { REPO_ROOT } from '../../infra/entries.ts';
-import type { HandlerEntries } from '../../infra/entries.ts';
+import { REPO_ROOT } from '../../infra/bundling.ts';
 import { SchedulerStack } from '../../infra/stacks/scheduler-stack.ts';
 
 /** The `context` block of cdk.json: defaults plus feature flags. */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = (
   JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
 ).context;
-
-/** A tiny handler file standing in for handlers that do not exist yet. */
-export const FIXTURE_HANDLER = join(REPO_ROOT, 'test/infra/fixtures/handler.ts');
-
-/** The real poll handler. */
-export const POLL_HANDLER = join(REPO_ROOT, 'functions/handlers/poll.ts');
 
 /**
  * Build the stack as `infra/app.ts` does: cdk.json context, overridden like `-c key=value`
@@ -32,7 +25,6 @@ export const POLL_HANDLER = join(REPO_ROOT, 'functions/handlers/poll.ts');
  */
 export function buildStack(
   overrides: Record<string, unknown>,
-  entries: HandlerEntries,
   options: { outdir?: string; cfnValidation?: boolean } = {},
 ): { app: App; stack: SchedulerStack } {
   const app = new App({
@@ -40,7 +32,7 @@ export function buildStack(
     builtinCloudFormationValidation: options.cfnValidation ?? false,
     ...(options.outdir ? { outdir: options.outdir } : {}),
   });
-  const stack = new SchedulerStack(app, 'PromotionScheduler', { config: validateStackConfig(readContext(app)), entries });
+  const stack = new SchedulerStack(app, 'PromotionScheduler', { config: validateStackConfig(readContext(app)) });
   return { app, stack };
 }
 

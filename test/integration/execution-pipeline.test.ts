@@ -68,7 +68,7 @@ async function harness(options: {
     detector,
     clock,
     execute: { batchSize: 10, concurrency: 2, timeoutSeconds: 60 },
-    ...(options.heartbeatMs ? { executeOverrides: { heartbeatMs: options.heartbeatMs } } : {}),
+    ...(options.heartbeatMs ? { executeTuning: { heartbeatMs: options.heartbeatMs } } : {}),
   });
   running.push(pipeline);
   const commands = new GroupCommands({ store: pipeline.store, clock });
@@ -121,8 +121,8 @@ describe('execution pipeline on the emulators', () => {
 
   it('retries a transient failure after the back-off and then succeeds, with the same idempotency key', async () => {
     const h = await harness();
-    h.executor.behave((request, n) => {
-      if (n === 1) throw new RetryableExecutionError('executor answered 503');
+    h.executor.behave((request, { callsForGroup }) => {
+      if (callsForGroup === 1) throw new RetryableExecutionError('executor answered 503');
       return { status: 'Succeeded', resultRef: `ok-${request.idempotencyKey}` };
     });
     await h.schedule('flaky-1');
@@ -131,7 +131,7 @@ describe('execution pipeline on the emulators', () => {
     expect(group).toMatchObject({ status: 'Succeeded', attempt: 1, lastError: 'RetryableExecutionError: executor answered 503' });
     const calls = h.executor.calls.filter((c) => c.request.groupId === 'flaky-1');
     expect(calls.map((c) => c.request.idempotencyKey)).toEqual(['flaky-1:1', 'flaky-1:1']);
-    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(900);
+    expect(calls[1]!.start - calls[0]!.start).toBeGreaterThanOrEqual(900);
     expect(group.history.map((t) => t.to)).toEqual(['Scheduled', 'Queued', 'Running', 'Queued', 'Running', 'Succeeded']);
   });
 

@@ -4,16 +4,13 @@
  * and check a real temporary git repository. Uses its own DynamoDB Local (the stack starts it),
  * not the shared one of the global setup.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliFor, git, ROOT } from '../helpers/local-stack-process.ts';
 import { eventually } from '../helpers/service-doubles.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const run = promisify(execFile);
 
 interface GroupJson {
   id: string;
@@ -23,10 +20,6 @@ interface GroupJson {
   attempt: number;
   outcome: { status: string; resultRef?: string; conflicts?: { source: string; paths: string[] }[] } | null;
   history: { from: string | null; to: string; reason: string }[];
-}
-
-function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
 }
 
 /** A bare repository with main and feature branches: a/b/c/d apply cleanly, x/y conflict. */
@@ -69,15 +62,7 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
   let output = '';
   let javaPid: number | undefined;
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), ...args, '--data-dir', dataDir], { cwd: ROOT });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  };
+  const cli = (...args: string[]) => cliFor(dataDir)(...args);
   const show = async (id: string): Promise<GroupJson> => {
     const result = await cli('show', id, '--json');
     expect(result.code, result.stderr).toBe(0);
@@ -105,7 +90,8 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
     );
     stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await eventually(() => (existsSync(join(dataDir, 'stack.json')) ? true : undefined), 60_000, `the local stack to start:\n${output}`);
+    // The stack prints its endpoints (Java's pid among them) right after writing stack.json.
+    await eventually(() => (existsSync(join(dataDir, 'stack.json')) && /is running locally/.test(output) ? true : undefined), 60_000, `the local stack to start:\n${output}`);
     javaPid = Number(/\(pid (\d+)\)/.exec(output)?.[1]);
   }, 90_000);
 
@@ -117,7 +103,7 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
   });
 
   it('runs clean groups: Succeeded, and the target contains every source', async () => {
-    // Times leave room for the CLI's own start-up (2-6 s per call on a busy 2-core machine).
+    // Times leave room for the CLI calls (a fraction of a second each, seconds on a busy 2-core machine).
     await schedule('e2e-clean', '+10s', 'feature/a', 'feature/b');
     const group = await ended('e2e-clean');
     expect(group.status, output).toBe('Succeeded');

@@ -11,7 +11,7 @@ import { HttpPromotionExecutor } from '../../../functions/adapters/http-promotio
 import { MAX_RESPONSE_BYTES } from '../../../functions/adapters/http-service.ts';
 import { parseConflictReport, parsePromotionResult } from '../../../functions/adapters/service-contract.ts';
 import { ConfigurationError, PermanentExecutionError, RetryableExecutionError } from '../../../functions/core/errors.ts';
-import type { PromotionRequest, PromotionTarget } from '../../../functions/core/ports.ts';
+import type { PromotionRequest, PromotionPlan } from '../../../functions/core/ports.ts';
 
 interface Received {
   method: string;
@@ -80,7 +80,7 @@ afterEach(() => {
 
 const inAMinute = () => new Date(Date.now() + 60_000);
 
-const target: PromotionTarget = {
+const target: PromotionPlan = {
   groupId: 'g-42',
   attempt: 2,
   repository: 'git@example.com:team/app.git',

@@ -18,12 +18,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { LambdaConflictDetector } from '../../../functions/adapters/lambda-conflict-detector.ts';
 import { LambdaPromotionExecutor } from '../../../functions/adapters/lambda-promotion-executor.ts';
 import { ConfigurationError, PermanentExecutionError, RetryableExecutionError } from '../../../functions/core/errors.ts';
-import type { PromotionRequest, PromotionTarget } from '../../../functions/core/ports.ts';
+import type { PromotionRequest, PromotionPlan } from '../../../functions/core/ports.ts';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:promote:live';
 const lambdaMock = mockClient(LambdaClient);
 
-const target: PromotionTarget = {
+const target: PromotionPlan = {
   groupId: 'g-7',
   attempt: 1,
   repository: 'git@example.com:team/app.git',

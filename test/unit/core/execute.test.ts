@@ -1,18 +1,19 @@
 /**
  * ExecuteUseCase with the in-memory store, a settable clock, a sleeper that moves that clock,
- * recording service doubles and a fixed jitter. Real timers only in the heartbeat tests.
+ * recording service doubles and a fixed jitter. No real timers: the heartbeat tests move the
+ * clock with {@link ManualTimers}, which wakes the heartbeat's waits as it goes.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateSchedulerConfig } from '../../../functions/core/config.ts';
 import { PermanentExecutionError, RetryableExecutionError, StoreUnavailableError } from '../../../functions/core/errors.ts';
-import { boundConflicts, CONFLICT_LIMITS, ExecuteUseCase, TEXT_LIMIT, type ExecuteDeps } from '../../../functions/core/execute.ts';
+import { boundConflicts, comesBack, CONFLICT_LIMITS, ExecuteUseCase, TEXT_LIMIT, type ExecuteDeps, type ExecuteResult } from '../../../functions/core/execute.ts';
 import type { Conflict, PromotionGroup, WorkMessage } from '../../../functions/core/group.ts';
 import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
-import type { ConflictDetector, PromotionExecutor, PromotionRequest, PromotionResult, Sleeper } from '../../../functions/core/ports.ts';
+import type { ConflictDetector, MessageVisibility, PromotionExecutor, PromotionRequest, PromotionResult, Sleeper } from '../../../functions/core/ports.ts';
 import { backoffSeconds, shardOf } from '../../../functions/core/timing.ts';
-import { SettableClock } from '../../helpers/fakes.ts';
+import { ManualTimers, RecordingWorkQueue, SettableClock } from '../../helpers/fakes.ts';
 import { MemoryGroupStore, type Interference, type StoredGroupItem } from '../../helpers/memory-group-store.ts';
-import { RecordingDetector, RecordingExecutor } from '../../helpers/service-doubles.ts';
+import { deferred, RecordingDetector, RecordingExecutor } from '../../helpers/service-doubles.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 const at = (delta: number): string => new Date(Date.parse(T0) + delta).toISOString();
@@ -48,11 +49,20 @@ function queued(over: Partial<PromotionGroup> = {}): PromotionGroup {
   };
 }
 
-/** Records what it was asked to wait and moves the settable clock by as much. */
+/**
+ * Records what it was asked to wait and moves the settable clock by as much. A wait that can be
+ * cancelled (the heartbeat's: it runs beside the run) ends only when cancelled and is not
+ * recorded, so time passes only through the run's own waits; the heartbeat block below drives
+ * heartbeats with {@link ManualTimers}.
+ */
 class ClockSleeper implements Sleeper {
   readonly calls: number[] = [];
   constructor(private readonly clock: SettableClock) {}
-  async sleep(ms: number): Promise<void> {
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal) {
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return;
+    }
     this.calls.push(ms);
     this.clock.advance(ms);
   }
@@ -107,14 +117,6 @@ const cancel: Interference = async (s, item) => {
   });
 };
 
-async function until(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 type ExecuteOptions = Parameters<PromotionExecutor['execute']>[1];
 
 /** Wraps an executor to keep the options (deadline, signal) of every call. */
@@ -137,12 +139,16 @@ describe('ExecuteUseCase', () => {
   let sleeper: ClockSleeper;
   let executor: RecordingExecutor;
   let detector: RecordingDetector;
+  let queue: RecordingWorkQueue;
+  /** Every visibility change: [receipt, seconds]. */
+  let delays: [string, number][];
+  let visibility: MessageVisibility;
   let events: TransitionEvent[];
   let notices: { message: string; context: Record<string, unknown> }[];
   let observer: SchedulerObserver;
 
   const useCase = (over: Partial<ExecuteDeps> = {}) =>
-    new ExecuteUseCase({ store, detector, executor, clock, config: CONFIG, sleeper, observer, random: () => 0.25, ...over });
+    new ExecuteUseCase({ store, detector, executor, queue, visibility, clock, config: CONFIG, sleeper, observer, random: () => 0.25, ...over });
 
   beforeEach(() => {
     store = new MemoryGroupStore({ shardCount: 4 });
@@ -150,6 +156,9 @@ describe('ExecuteUseCase', () => {
     sleeper = new ClockSleeper(clock);
     executor = new RecordingExecutor((r) => ({ status: 'Succeeded', integrationBranch: `promotion/${r.groupId}/${r.attempt}`, resultRef: 'abc123' }));
     detector = new RecordingDetector();
+    queue = new RecordingWorkQueue();
+    delays = [];
+    visibility = { delay: async (receipt, seconds) => void delays.push([receipt, seconds]) };
     events = [];
     notices = [];
     observer = { transition: (e) => events.push(e), notice: (message, context) => notices.push({ message, context }) };
@@ -173,7 +182,7 @@ describe('ExecuteUseCase', () => {
     it('keeps trying an outcome write the store refuses for a passing reason while the invocation has time', async () => {
       store.seed(queued());
       failTerminalWrites(6, throttled);
-      const result = await useCase().run(MESSAGE, { receiveCount: 1, timeLeftMs: 60_000 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1, timeLeftMs: 60_000 });
       expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
       expect(executor.calls).toHaveLength(1);
       // Exponential, capped at 5 s.
@@ -184,7 +193,7 @@ describe('ExecuteUseCase', () => {
     it('stops trying when the next pause would run past the time left, and lets the error go up', async () => {
       store.seed(queued());
       failTerminalWrites(100, throttled);
-      await expect(useCase().run(MESSAGE, { receiveCount: 1, timeLeftMs: 4_000 })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1, timeLeftMs: 4_000 })).rejects.toBeInstanceOf(StoreUnavailableError);
       // Tries at 0, 200, 600 and 1 400 ms; a pause of 1 600 ms plus 2 s for the try would end past 4 000 ms.
       expect(sleeper.calls).toEqual([200, 400, 800]);
       expect(store.peek('g1')?.status).toBe('Running');
@@ -201,7 +210,7 @@ describe('ExecuteUseCase', () => {
         if (request.to === 'Queued' && left-- > 0) throw throttled();
         return original(request);
       };
-      const result = await useCase().run(MESSAGE, { receiveCount: 1, timeLeftMs: 60_000 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1, timeLeftMs: 60_000 });
       expect(result).toMatchObject({ kind: 'retry' });
       expect(store.peek('g1')).toMatchObject({ status: 'Queued', claimToken: 'tok-1', lastError: expect.stringContaining('503') });
     });
@@ -209,7 +218,7 @@ describe('ExecuteUseCase', () => {
     it('tries the outcome write again after a passing store error; the executor is called once', async () => {
       store.seed(queued());
       failTerminalWrites(2);
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
       expect(executor.calls).toHaveLength(1);
       expect(sleeper.calls).toEqual([200, 400]);
@@ -220,7 +229,7 @@ describe('ExecuteUseCase', () => {
     it('never turns a failing outcome write into an executor retry: the error goes up, the group stays Running for lease recovery', async () => {
       store.seed(queued());
       failTerminalWrites(3);
-      await expect(useCase().run(MESSAGE, { receiveCount: 1 })).rejects.toThrow('ProvisionedThroughputExceededException');
+      await expect(useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 })).rejects.toThrow('ProvisionedThroughputExceededException');
       expect(executor.calls).toHaveLength(1);
       expect(store.peek('g1')).toMatchObject({ status: 'Running', claimToken: 'tok-1' });
       expect(store.peek('g1')?.lastError).toBeUndefined();
@@ -240,38 +249,59 @@ describe('ExecuteUseCase', () => {
       };
     };
 
-    it.each(['find', 'transition'] as const)('a throttled %s: nothing started; the message is to be sent again with resends 1 and a back-off', async (method) => {
+    it.each(['find', 'transition'] as const)('a throttled %s: nothing started; the message is sent again with resends 1 after a back-off, the delivery acknowledged', async (method) => {
       store.seed(queued());
       throttledOnce(method);
-      const result = await useCase().run(MESSAGE, { receiveCount: 3 });
-      expect(result).toEqual({
-        kind: 'resend',
-        message: { ...MESSAGE, resends: 1 },
-        delaySeconds: backoffSeconds(1, CONFIG.backoffBaseSeconds, CONFIG.backoffCapSeconds, () => 0.25),
-        error: `StoreUnavailableError: DynamoDB ${method} failed for a passing reason: ThrottlingException: slow down`,
-      });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 3 });
+      const delaySeconds = backoffSeconds(1, CONFIG.backoffBaseSeconds, CONFIG.backoffCapSeconds, () => 0.25);
+      const error = `StoreUnavailableError: DynamoDB ${method} failed for a passing reason: ThrottlingException: slow down`;
+      expect(result).toEqual({ kind: 'deferred', resent: true, delaySeconds, error });
+      expect(comesBack(result)).toBe(false);
+      expect(queue.sent).toEqual([{ message: { ...MESSAGE, resends: 1 }, delaySeconds }]);
+      expect(delays).toEqual([]);
       expect(executor.calls).toEqual([]);
       expect(store.peek('g1')).toMatchObject({ status: 'Queued', attempt: 1, claimToken: 'tok-1', version: 3 });
-      expect(notices.map((n) => n.message)).toEqual(['not started: the store failed for a passing reason; the message is sent again']);
+      expect(notices).toEqual([
+        { message: 'not started: the store failed for a passing reason; the message is sent again', context: { groupId: 'g1', attempt: 1, resends: 1, delaySeconds, error } },
+      ]);
     });
 
     it('backs off further with every resend of the same message', async () => {
       store.seed(queued());
       throttledOnce('find');
-      const result = await useCase().run({ ...MESSAGE, resends: 3 }, { receiveCount: 1 });
-      expect(result).toMatchObject({ kind: 'resend', message: { resends: 4 }, delaySeconds: backoffSeconds(4, 4, 20, () => 0.25) });
+      const result = await useCase().run({ ...MESSAGE, resends: 3 }, { receipt: 'rh-1', receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'deferred', resent: true, delaySeconds: backoffSeconds(4, 4, 20, () => 0.25) });
+      expect(queue.sent.map((s) => s.message.resends)).toEqual([4]);
+    });
+
+    it.each([
+      ['refuses it', (q: RecordingWorkQueue) => q.failFor(['g1'], 'InternalError: SQS down'), 'InternalError: SQS down'],
+      ['throws', (q: RecordingWorkQueue) => q.throwOnNextCall(new Error('socket hang up')), 'Error: socket hang up'],
+    ])('when the queue %s the new message, the delivery comes back after the back-off instead', async (_how, breakQueue, sendError) => {
+      store.seed(queued());
+      throttledOnce('find');
+      breakQueue(queue);
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
+      const delaySeconds = backoffSeconds(1, CONFIG.backoffBaseSeconds, CONFIG.backoffCapSeconds, () => 0.25);
+      expect(result).toMatchObject({ kind: 'deferred', resent: false, delaySeconds, error: expect.stringContaining(`could not send it again (${sendError})`) });
+      expect(comesBack(result)).toBe(true);
+      expect(queue.sent).toEqual([]);
+      expect(delays).toEqual([['rh-1', delaySeconds]]);
+      expect(notices.map((n) => n.message)).toEqual([
+        'not started: the store failed for a passing reason, and the message could not be sent again; the delivery comes back',
+      ]);
     });
 
     it('a resent message that finds the store back runs the group as usual', async () => {
       store.seed(queued());
-      const result = await useCase().run({ ...MESSAGE, resends: 2 }, { receiveCount: 1 });
+      const result = await useCase().run({ ...MESSAGE, resends: 2 }, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
     });
 
     it('lets a store error that does not pass go up (the queue retries it, within its receive limit)', async () => {
       store.seed(queued());
       store.find = () => Promise.reject(new TypeError('a bug'));
-      await expect(useCase().run(MESSAGE, { receiveCount: 1 })).rejects.toBeInstanceOf(TypeError);
+      await expect(useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 })).rejects.toBeInstanceOf(TypeError);
     });
   });
 
@@ -281,7 +311,7 @@ describe('ExecuteUseCase', () => {
       store.seed(queued());
       clock.set('2026-11-27T09:59:59.250Z');
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(sleeper.calls).toEqual([750]);
       expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 0 });
@@ -292,7 +322,7 @@ describe('ExecuteUseCase', () => {
     it('does not wait when the message arrives late, and reports how late', async () => {
       store.seed(queued());
       clock.set(at(1_500));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(sleeper.calls).toEqual([]);
       expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 1_500 });
       expect(store.peek('g1')?.startedAt).toBe(at(1_500));
@@ -301,7 +331,7 @@ describe('ExecuteUseCase', () => {
     it('waits inline up to exactly maxInlineWaitMs', async () => {
       store.seed(queued());
       clock.set(at(-15_000));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(sleeper.calls).toEqual([15_000]);
       expect(result).toMatchObject({ kind: 'finished', lateMs: 0 });
     });
@@ -312,9 +342,11 @@ describe('ExecuteUseCase', () => {
       clock.set(at(-20_400));
       const find = vi.spyOn(store, 'find');
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(result).toEqual({ kind: 'retry', delaySeconds: 20, error: expect.stringContaining('20400 ms early') });
+      expect(delays).toEqual([['rh-1', 20]]);
+      expect(notices.map((n) => n.message)).toEqual(['work message arrived early; returned to the queue']);
       expect(sleeper.calls).toEqual([]);
       expect(find).not.toHaveBeenCalled();
       expect(store.transitions).toEqual([]);
@@ -325,7 +357,7 @@ describe('ExecuteUseCase', () => {
     it('honours a smaller maxInlineWaitMs', async () => {
       store.seed(queued());
       clock.set(at(-2_600));
-      const result = await useCase({ maxInlineWaitMs: 1_000 }).run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase({ maxInlineWaitMs: 1_000 }).run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'retry', delaySeconds: 2 });
       expect(store.transitions).toEqual([]);
     });
@@ -347,7 +379,7 @@ describe('ExecuteUseCase', () => {
       if (seeded) store.seed(seeded);
       const before = store.raw('g1');
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(result).toEqual({ kind: 'dropped', reason: expect.stringMatching(reason) });
       expect(detector.calls).toEqual([]);
@@ -360,7 +392,7 @@ describe('ExecuteUseCase', () => {
     it('reads the group with a strongly consistent read', async () => {
       store.seed(queued());
       const find = vi.spyOn(store, 'find');
-      await useCase().run(MESSAGE, { receiveCount: 1 });
+      await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(find).toHaveBeenCalledWith('g1', { consistent: true });
     });
   });
@@ -382,7 +414,7 @@ describe('ExecuteUseCase', () => {
         return { status: 'Succeeded' };
       });
       // Act
-      await useCase().run(MESSAGE, { receiveCount: 2 });
+      await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 2 });
       // Assess
       expect(running).toMatchObject({
         status: 'Running',
@@ -405,7 +437,7 @@ describe('ExecuteUseCase', () => {
 
     it('tells the detector and the executor the target: repository, branch, sources in order, attempt', async () => {
       store.seed(queued({ attempt: 3 }));
-      await useCase().run({ ...MESSAGE, attempt: 3 }, { receiveCount: 1 });
+      await useCase().run({ ...MESSAGE, attempt: 3 }, { receipt: 'rh-1', receiveCount: 1 });
       const target = { groupId: 'g1', attempt: 3, repository: 'git@example.com:team/app.git', targetBranch: 'main', sources: ['feature/a', 'feature/b'] };
       expect(detector.calls.map((c) => c.request)).toEqual([target]);
       expect(executor.calls.map((c) => c.request)).toEqual([{ ...target, idempotencyKey: 'g1:3', deadline: at(300_000) }]);
@@ -420,7 +452,7 @@ describe('ExecuteUseCase', () => {
       store.seed(queued());
       clock.set(at(late));
       const { executor: wrapped, options } = capturing(executor);
-      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, timeLeftMs: 898_000 });
+      await useCase({ executor: wrapped }).run(MESSAGE, { receipt: 'rh-1', receiveCount: 1, timeLeftMs: 898_000 });
       expect(executor.calls[0]?.request.deadline).toBe(deadline);
       expect(options[0]?.deadline.toISOString()).toBe(deadline);
     });
@@ -428,7 +460,7 @@ describe('ExecuteUseCase', () => {
     it("gives the executor the invocation's time left when it ends before start + lease", async () => {
       store.seed(queued());
       const { executor: wrapped, options } = capturing(executor);
-      await useCase({ executor: wrapped }).run(MESSAGE, { receiveCount: 1, timeLeftMs: 40_000 });
+      await useCase({ executor: wrapped }).run(MESSAGE, { receipt: 'rh-1', receiveCount: 1, timeLeftMs: 40_000 });
       expect(executor.calls[0]?.request).toMatchObject({ idempotencyKey: 'g1:1', deadline: at(40_000) });
       expect(options[0]?.deadline.toISOString()).toBe(at(40_000));
     });
@@ -441,7 +473,7 @@ describe('ExecuteUseCase', () => {
       const conflicts: Conflict[] = [{ source: 'feature/b', paths: ['src/a.ts', 'src/b.ts'], detail: 'both modified' }];
       detector.conflicts.set('g1', conflicts);
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(result).toEqual({ kind: 'finished', status: 'Conflicted', lateMs: 0, reason: 'conflicts in 1 promotion(s): feature/b (src/a.ts, src/b.ts)' });
       expect(executor.calls).toEqual([]);
@@ -460,7 +492,7 @@ describe('ExecuteUseCase', () => {
     it('records a huge conflict report bounded by CONFLICT_LIMITS', async () => {
       store.seed(queued());
       detector.conflicts.set('g1', Array.from({ length: 70 }, (_, i) => ({ source: `feature/${i}`, paths: [`p${i}`] })));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'finished', status: 'Conflicted' });
       const outcome = store.peek('g1')?.outcome;
       expect(outcome?.status === 'Conflicted' && outcome.conflicts.length).toBe(CONFLICT_LIMITS.conflicts + 1);
@@ -478,7 +510,7 @@ describe('ExecuteUseCase', () => {
         return { status: 'Succeeded', integrationBranch: 'promotion/g1/1', resultRef: 'abc123', detail: 'fast-forward' };
       });
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(result).toEqual({ kind: 'finished', status: 'Succeeded', lateMs: 250, reason: 'succeeded: abc123' });
       const group = store.peek('g1');
@@ -503,7 +535,7 @@ describe('ExecuteUseCase', () => {
       store.seed(queued());
       const conflicts: Conflict[] = [{ source: 'feature/a', paths: ['README.md'] }];
       executor.behave(() => ({ status: 'Conflicted', conflicts }));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'finished', status: 'Conflicted' });
       expect(store.peek('g1')).toMatchObject({
         status: 'Conflicted',
@@ -515,7 +547,7 @@ describe('ExecuteUseCase', () => {
     it('Failed → Failed with the reason, stored once', async () => {
       store.seed(queued());
       executor.behave(() => ({ status: 'Failed', reason: 'target branch is protected' }));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toEqual({ kind: 'finished', status: 'Failed', lateMs: 0, reason: 'target branch is protected' });
       expect(store.peek('g1')).toMatchObject({ status: 'Failed', outcome: { status: 'Failed', reason: 'target branch is protected' } });
       expect(store.peek('g1')?.outcome).not.toHaveProperty('error');
@@ -525,7 +557,7 @@ describe('ExecuteUseCase', () => {
     it('keeps what a service answers bounded: a 100 KB reason is clipped to TEXT_LIMIT', async () => {
       store.seed(queued());
       executor.behave(() => ({ status: 'Failed', reason: 'x'.repeat(100_000) }));
-      await useCase().run(MESSAGE, { receiveCount: 1 });
+      await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       const outcome = store.peek('g1')?.outcome;
       expect(outcome?.status === 'Failed' && outcome.reason.length).toBeLessThanOrEqual(TEXT_LIMIT + 20);
       expect(outcome?.status === 'Failed' && outcome.reason).toMatch(/… \(truncated\)$/);
@@ -538,7 +570,7 @@ describe('ExecuteUseCase', () => {
       executor.behave(() => {
         throw new PermanentExecutionError('400 from promoter: unknown repository');
       });
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toEqual({ kind: 'finished', status: 'Failed', lateMs: 0, reason: '400 from promoter: unknown repository' });
       expect(store.peek('g1')).toMatchObject({
         status: 'Failed',
@@ -551,7 +583,7 @@ describe('ExecuteUseCase', () => {
     it('a PermanentExecutionError from the detector → Failed at once, executor never called', async () => {
       store.seed(queued());
       vi.spyOn(detector, 'detect').mockRejectedValue(new PermanentExecutionError('detector answered 403'));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'finished', status: 'Failed', reason: 'detector answered 403' });
       expect(executor.calls).toEqual([]);
     });
@@ -571,9 +603,10 @@ describe('ExecuteUseCase', () => {
         throw error;
       });
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount });
-      // Assess
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount });
+      // Assess: the use case itself delays the delivery by the back-off
       expect(result).toEqual({ kind: 'retry', delaySeconds: delay, error: described, lateMs: 0 });
+      expect(delays).toEqual([['rh-1', delay]]);
       const lease = at(7_000 + (delay + 300) * 1000);
       expect(store.peek('g1')).toMatchObject({ status: 'Queued', version: 5, attempt: 1, claimToken: 'tok-1', lastError: described, leaseExpiresAt: lease });
       expect(store.peek('g1')?.outcome).toBeUndefined();
@@ -589,14 +622,14 @@ describe('ExecuteUseCase', () => {
       executor.behave(() => {
         throw new RetryableExecutionError('timeout');
       });
-      const result = await useCase({ random: () => 0.75 }).run(MESSAGE, { receiveCount: 3 });
+      const result = await useCase({ random: () => 0.75 }).run(MESSAGE, { receipt: 'rh-1', receiveCount: 3 });
       expect(result).toMatchObject({ kind: 'retry', delaySeconds: 14 }); // 8 + 0.75·8
     });
 
     it('a retryable error from the detector → retry, executor never called', async () => {
       store.seed(queued());
       vi.spyOn(detector, 'detect').mockRejectedValue(new RetryableExecutionError('detector timed out'));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toMatchObject({ kind: 'retry', delaySeconds: 3, error: 'RetryableExecutionError: detector timed out' });
       expect(executor.calls).toEqual([]);
       expect(store.peek('g1')?.status).toBe('Queued');
@@ -605,15 +638,15 @@ describe('ExecuteUseCase', () => {
     it('the retried message runs again under the same claim and idempotency key, and lastError stays', async () => {
       // Prepare
       store.seed(queued());
-      executor.behave((_r, n) => {
-        if (n === 1) throw new RetryableExecutionError('502');
+      executor.behave((_r, { callsForGroup }) => {
+        if (callsForGroup === 1) throw new RetryableExecutionError('502');
         return { status: 'Succeeded', resultRef: 'def456' };
       });
       const execute = useCase();
       // Act
-      const first = await execute.run(MESSAGE, { receiveCount: 1 });
+      const first = await execute.run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       clock.advance(3_000);
-      const second = await execute.run(MESSAGE, { receiveCount: 2 });
+      const second = await execute.run(MESSAGE, { receipt: 'rh-1', receiveCount: 2 });
       // Assess
       expect(first.kind).toBe('retry');
       expect(second).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 3_000 });
@@ -628,7 +661,7 @@ describe('ExecuteUseCase', () => {
       store.seed(queued());
       store.interfere('g1', cancel);
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(result).toEqual({ kind: 'dropped', reason: 'group was cancelled' });
       expect(detector.calls).toEqual([]);
@@ -642,7 +675,7 @@ describe('ExecuteUseCase', () => {
       store.interfere('g1', (_s, item) => {
         if (item) item.version += 1;
       });
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toEqual({ kind: 'dropped', reason: 'group changed before it could start' });
       expect(executor.calls).toEqual([]);
     });
@@ -650,7 +683,7 @@ describe('ExecuteUseCase', () => {
     it('drops the message when the group is deleted between the read and the start', async () => {
       store.seed(queued());
       store.interfere('g1', (s) => void s.remove('g1'));
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       expect(result).toEqual({ kind: 'dropped', reason: 'group was deleted' });
       expect(executor.calls).toEqual([]);
     });
@@ -668,7 +701,7 @@ describe('ExecuteUseCase', () => {
       store.interfere('g1', () => {}).interfere('g1', reclaim(after));
       executor.behave(script);
       // Act
-      const result = await useCase().run(MESSAGE, { receiveCount: 1 });
+      const result = await useCase().run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
       // Assess
       expect(result).toEqual({ kind: 'dropped', reason: expect.stringMatching(reason) });
       expect(executor.calls).toHaveLength(1);
@@ -679,45 +712,78 @@ describe('ExecuteUseCase', () => {
 
   describe('heartbeat', () => {
     let hb: HeartbeatStore;
+    let timers: ManualTimers;
+    /** The executor's answer, given when a test says so. */
+    let answer: ReturnType<typeof deferred<PromotionResult>>;
 
     beforeEach(() => {
       hb = new HeartbeatStore({ shardCount: 4 });
       store = hb;
+      timers = new ManualTimers(clock);
+      answer = deferred<PromotionResult>();
+      executor.behave(() => answer.promise);
     });
 
-    it('extends the lease while the executor runs, without a new version', async () => {
-      // Prepare: the executor runs "60 s" (settable clock) and until two heartbeats landed (real time)
+    /** Start a run on the manual timers and let it go as far as it goes without time passing. */
+    const begin = async (over: Partial<ExecuteDeps> = {}): Promise<{ result: Promise<ExecuteResult> }> => {
+      const result = useCase({ sleeper: timers, ...over }).run(MESSAGE, { receipt: 'receipt-1', receiveCount: 1 });
+      await timers.settle();
+      return { result };
+    };
+    const owned = (lease: string) => ({ id: 'g1', expect: { version: 4, claimToken: 'tok-1' }, lease, owned: true });
+
+    it('extends the lease every heartbeatMs (a third of the lease) while the executor runs, without a new version', async () => {
+      // Prepare: the executor is called and has not answered
       hb.seed(queued());
-      const extended = at(360_000); // now (T0 + 60 s) + 300 s
-      let during: StoredGroupItem | undefined;
-      executor.behave(async () => {
-        clock.advance(60_000);
-        await until(() => hb.extensions.filter((e) => e.lease === extended && e.owned).length >= 2, 'two heartbeats');
-        during = hb.raw('g1');
-        return { status: 'Succeeded' };
-      });
-      // Act
-      const result = await useCase({ heartbeatMs: 20 }).run(MESSAGE, { receiveCount: 1 });
-      // Assess
-      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
-      expect(hb.extensions.every((e) => e.id === 'g1' && e.expect.version === 4 && e.expect.claimToken === 'tok-1')).toBe(true);
-      expect(during).toMatchObject({ status: 'Running', version: 4, leaseExpiresAt: extended, timerAt: extended });
+      const run = await begin();
+      expect(executor.calls).toHaveLength(1);
+      // Act / Assess: nothing before the first 100 s, then one extension per 100 s, each from its beat
+      await timers.advance(99_999);
+      expect(hb.extendCalls).toBe(0);
+      await timers.advance(1);
+      expect(hb.extensions).toEqual([owned(at(400_000))]);
+      await timers.advance(250_000); // to T0 + 350 s: beats at 200 s and 300 s
+      expect(hb.extensions).toEqual([owned(at(400_000)), owned(at(500_000)), owned(at(600_000))]);
+      expect(hb.raw('g1')).toMatchObject({ status: 'Running', version: 4, leaseExpiresAt: at(600_000), timerAt: at(600_000) });
+      answer.resolve({ status: 'Succeeded' });
+      expect(await run.result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
       expect(hb.peek('g1')?.version).toBe(5); // start and finish only
     });
 
-    it('stops the heartbeat once the run is over', async () => {
+    it('beats heartbeatMs after the start, also when the run first waited for scheduledAt', async () => {
+      // Prepare: the message arrives 750 ms early; heartbeats every 20 s
       hb.seed(queued());
-      executor.behave(async () => {
-        await until(() => hb.extensions.length >= 1, 'a heartbeat');
-        return { status: 'Succeeded' };
-      });
-      await useCase({ heartbeatMs: 10 }).run(MESSAGE, { receiveCount: 1 });
-      const count = hb.extendCalls;
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      expect(hb.extendCalls).toBe(count);
+      clock.set(at(-750));
+      const run = await begin({ heartbeatMs: 20_000 });
+      expect(executor.calls).toEqual([]);
+      // Act / Assess: the start lands on the instant, the first beat 20 s later
+      await timers.advance(750);
+      expect(executor.calls).toHaveLength(1);
+      expect(hb.peek('g1')).toMatchObject({ status: 'Running', startedAt: T0 });
+      await timers.advance(19_999);
+      expect(hb.extendCalls).toBe(0);
+      await timers.advance(1);
+      expect(hb.extensions).toEqual([owned(at(320_000))]);
+      answer.resolve({ status: 'Succeeded' });
+      expect(await run.result).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 0 });
+      expect(timers.calls).toEqual([750, 20_000, 20_000]);
     });
 
-    it('when the lease is lost, aborts the signal given to the services and drops the message', async () => {
+    it('stops once the run is over: its wait is cancelled and no extension follows', async () => {
+      hb.seed(queued());
+      const run = await begin();
+      await timers.advance(100_000);
+      expect(hb.extendCalls).toBe(1);
+      // Act
+      answer.resolve({ status: 'Succeeded' });
+      await run.result;
+      // Assess
+      expect(timers.pending).toBe(0);
+      await timers.advance(1_000_000);
+      expect(hb.extendCalls).toBe(1);
+    });
+
+    it('when the lease is lost, aborts the signal given to the services, drops the message and beats no more', async () => {
       // Prepare: once the executor runs, the poller re-claims right before the next heartbeat
       hb.seed(queued());
       const after: { raw?: StoredGroupItem } = {};
@@ -726,12 +792,8 @@ describe('ExecuteUseCase', () => {
         execute: (_request, options) => {
           signal = options.signal;
           hb.interfere('g1', reclaim(after));
-          return new Promise<PromotionResult>((resolve, reject) => {
-            const fallback = setTimeout(() => resolve({ status: 'Succeeded', resultRef: 'signal never aborted' }), 2_000);
-            options.signal?.addEventListener('abort', () => {
-              clearTimeout(fallback);
-              reject(options.signal?.reason);
-            });
+          return new Promise<PromotionResult>((_resolve, reject) => {
+            options.signal?.addEventListener('abort', () => reject(options.signal?.reason));
           });
         },
       };
@@ -742,30 +804,41 @@ describe('ExecuteUseCase', () => {
           return { conflicts: [] };
         },
       };
+      const run = await begin({ executor: executorSignal, detector: detectorWithSignal });
+      expect(signal?.aborted).toBe(false);
       // Act
-      const result = await useCase({ executor: executorSignal, detector: detectorWithSignal, heartbeatMs: 20 }).run(MESSAGE, { receiveCount: 1 });
+      await timers.advance(100_000);
       // Assess
-      expect(result).toEqual({ kind: 'dropped', reason: expect.stringMatching(/lost the lease/) });
       expect(signal?.aborted).toBe(true);
+      expect(await run.result).toEqual({ kind: 'dropped', reason: expect.stringMatching(/lost the lease/) });
       expect(detectorSignal).toBe(signal);
-      expect(hb.extensions.at(-1)).toMatchObject({ owned: false });
+      expect(hb.extensions).toEqual([{ ...owned(at(400_000)), owned: false }]);
       expect(hb.raw('g1')).toEqual(after.raw);
       expect(after.raw).toMatchObject({ status: 'Queued', claimToken: 'tok-2', attempt: 2 });
+      expect(timers.pending).toBe(0);
+      await timers.advance(1_000_000);
+      expect(hb.extendCalls).toBe(1);
     });
 
-    it('a heartbeat that throws is reported and tried again; the run goes on', async () => {
+    it('a heartbeat that throws is reported and tried again a beat later; the run goes on', async () => {
       hb.seed(queued());
       hb.failNextExtensions = 1;
-      executor.behave(async () => {
-        await until(() => hb.extensions.some((e) => e.owned), 'a heartbeat after the failed one');
-        return { status: 'Succeeded' };
-      });
-      const result = await useCase({ heartbeatMs: 10 }).run(MESSAGE, { receiveCount: 1 });
-      expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
+      const run = await begin();
+      // Act: the first beat throws
+      await timers.advance(100_000);
+      // Assess
       expect(notices).toContainEqual({
         message: 'heartbeat failed; will try again',
         context: { groupId: 'g1', error: 'Error: ProvisionedThroughputExceededException: injected' },
       });
+      expect(hb.extendCalls).toBe(1);
+      expect(hb.extensions).toEqual([]);
+      // Act: the next beat goes through
+      await timers.advance(100_000);
+      expect(hb.extendCalls).toBe(2);
+      expect(hb.extensions).toEqual([owned(at(500_000))]);
+      answer.resolve({ status: 'Succeeded' });
+      expect(await run.result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
     });
   });
 });

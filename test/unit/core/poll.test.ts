@@ -315,6 +315,24 @@ describe('PollUseCase', () => {
       expect(store.transitions).toEqual([]);
     });
 
+    it('everyLeaseLost (a restart after a crash): takes back every lease at once, however far it runs', async () => {
+      // Prepare: a run and a claim whose leases run for minutes yet, and a group due later
+      store.seed(owned('run', 'Running', { leaseExpiresAt: ms(T0, 240_000), startedAt: ms(T0, -1_000) }));
+      store.seed(owned('wait', 'Queued', { scheduledAt: ms(T0, 30_000), leaseExpiresAt: ms(T0, 330_000) }));
+      await schedule('later', ms(T0, 3_600_000));
+      // Act
+      const summary = await poller().run({ everyLeaseLost: true });
+      // Assess: the run is re-claimed as its next attempt, the claim is sent again as it was
+      expect(summary).toEqual({ ...EMPTY, recovered: 1, resent: 1, enqueued: 2 });
+      expect(store.peek('run')).toMatchObject({ status: 'Queued', attempt: 2, claimToken: 'tok-1', leaseExpiresAt: ms(T0, 300_000) });
+      expect(store.peek('wait')).toMatchObject({ status: 'Queued', attempt: 1, claimToken: 'old-token', leaseExpiresAt: ms(T0, 330_000) });
+      expect(store.peek('later')).toMatchObject({ status: 'Scheduled' });
+      expect(queue.sentFor('wait')).toEqual({ message: { groupId: 'wait', attempt: 1, claimToken: 'old-token', scheduledAt: ms(T0, 30_000) }, delaySeconds: 29 });
+      expect(events.find((e) => e.groupId === 'run')?.reason).toBe(
+        `re-claimed: attempt 1 was lost with the stack that stopped (its lease ran to ${ms(T0, 240_000)}) while running`,
+      );
+    });
+
     it('does not take back a group whose heartbeat extended the lease after the index was read', async () => {
       // Prepare: the index still shows the old lease; the item has a fresh one (same version).
       store.seed(owned('g1', 'Running'));

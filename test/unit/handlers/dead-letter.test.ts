@@ -60,20 +60,21 @@ describe('dead-letter handler', () => {
       expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
     });
 
-    it('logs a dropped dead letter with its message id, group and reason, and adds no metric', async () => {
+    it('adds no metric for a dropped dead letter and leaves its log line to the use case', async () => {
       const { handler, logger, metricLines } = harness({ g1: () => ({ kind: 'dropped', reason: 'group has already ended Succeeded' }) });
       const response = await handler(eventOf(letter('g1')));
       expect(response).toEqual({ batchItemFailures: [] });
-      expect(logger.info).toHaveBeenCalledWith('dead letter dropped', { messageId: 'm-g1', groupId: 'g1', reason: 'group has already ended Succeeded' });
+      expect(logger.info).not.toHaveBeenCalled();
       expect(metricLines()).toEqual([]);
     });
 
     it('logs a malformed record with its message id and drops it (not a failure)', async () => {
-      const { handler, calls, logger } = harness({ g1: () => ({ kind: 'failed' }) });
+      const { handler, calls, logger, metricLines } = harness({ g1: () => ({ kind: 'failed' }) });
       const response = await handler(eventOf(record('m-bad', '[1,2]'), letter('g1')));
       expect(response).toEqual({ batchItemFailures: [] });
       expect(calls.map((c) => c.message.groupId)).toEqual(['g1']);
       expect(logger.error).toHaveBeenCalledWith('malformed dead letter dropped', { messageId: 'm-bad', error: 'message body is not a JSON object' });
+      expect(metricLines()).toEqual(['GroupDeadLettered Count 1', 'GroupFailed Count 1', 'MalformedMessageDropped Count 1']);
     });
 
     it('passes ApproximateReceiveCount through as the receive count', async () => {

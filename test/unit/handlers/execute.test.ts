@@ -1,12 +1,10 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import type { MessageVisibility } from '../../../functions/adapters/sqs-message-visibility.ts';
 import type { DeliveryInfo, ExecuteResult } from '../../../functions/core/execute.ts';
 import type { WorkMessage } from '../../../functions/core/group.ts';
 import { encodeWorkMessage } from '../../../functions/core/work-message.ts';
 import { createHandler } from '../../../functions/handlers/execute.ts';
 import type { LoggerLike, MetricsLike } from '../../../functions/shared/powertools.ts';
-import { RecordingWorkQueue } from '../../helpers/fakes.ts';
 import { deferred } from '../../helpers/service-doubles.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
@@ -51,34 +49,29 @@ function scripted(scripts: Record<string, Script>) {
 
 function harness(scripts: Record<string, Script>) {
   const execute = scripted(scripts);
-  const delays: [string, number][] = [];
-  const visibility: MessageVisibility = { delay: async (handle, seconds) => void delays.push([handle, seconds]) };
   const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() };
   const order: string[] = [];
   const metrics = {
     addMetric: vi.fn((name: string) => void order.push(`add:${name}`)),
     publishStoredMetrics: vi.fn(() => void order.push('publish')),
   };
-  const queue = new RecordingWorkQueue();
   const handler = createHandler({
     execute,
-    visibility,
-    queue,
     logger: logger as unknown as LoggerLike,
     metrics: metrics as unknown as MetricsLike,
   });
   /** Metric calls as `name unit value`, sorted. */
   const metricLines = () => metrics.addMetric.mock.calls.map((c) => (c as unknown[]).join(' ')).sort();
-  return { handler, execute, delays, queue, logger, metrics, order, metricLines };
+  return { handler, execute, logger, metrics, order, metricLines };
 }
 
 const finished = (status: 'Succeeded' | 'Failed' | 'Conflicted', lateMs = 12): ExecuteResult => ({ kind: 'finished', status, lateMs, reason: 'r' });
 
 describe('execute handler', () => {
   describe('createHandler', () => {
-    it('a mixed batch: only the retry is a batch item failure; its visibility is set to the back-off', async () => {
+    it('a mixed batch: only the retry is a batch item failure (the use case set its visibility)', async () => {
       // Prepare
-      const { handler, execute, delays } = harness({
+      const { handler, execute } = harness({
         ok: () => finished('Succeeded'),
         retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'RetryableExecutionError: 503', lateMs: 3 }),
         stale: () => ({ kind: 'dropped', reason: 'group was cancelled' }),
@@ -87,39 +80,31 @@ describe('execute handler', () => {
       const response = await handler(eventOf(work('ok'), record('m-bad', 'not json'), work('retry'), work('stale')));
       // Assess
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-retry' }] });
-      expect(delays).toEqual([['rh-m-retry', 6]]);
       expect(execute.calls.map((c) => c.message.groupId).sort()).toEqual(['ok', 'retry', 'stale']);
+      expect(execute.calls.find((c) => c.message.groupId === 'retry')?.delivery).toEqual({ receipt: 'rh-m-retry', receiveCount: 1 });
     });
 
-    it('sends a record that could not start (store throttled) again as a new message and acknowledges it', async () => {
+    it('acknowledges a record the use case sent again (store throttled before the start), counting StartDeferred', async () => {
       // Prepare
-      const { handler, queue, delays, logger, metricLines } = harness({
-        busy: (m) => ({ kind: 'resend', message: { ...m, resends: 2 }, delaySeconds: 3, error: 'StoreUnavailableError: throttled' }),
+      const { handler, logger, metricLines } = harness({
+        busy: () => ({ kind: 'deferred', resent: true, delaySeconds: 3, error: 'StoreUnavailableError: throttled' }),
       });
       // Act
       const response = await handler(eventOf(work('busy', '1')));
       // Assess: not a batch item failure (the receive count of the old message stops here)
       expect(response).toEqual({ batchItemFailures: [] });
-      expect(queue.sent).toEqual([{ message: { ...message('busy'), resends: 2 }, delaySeconds: 3 }]);
-      expect(delays).toEqual([]);
       expect(metricLines()).toEqual(['StartDeferred Count 1']);
-      expect(logger.warn).toHaveBeenCalledWith('not started: the store failed for a passing reason; sent again', {
-        messageId: 'm-busy', groupId: 'busy', attempt: 1, resends: 2, delaySeconds: 3, error: 'StoreUnavailableError: throttled',
-      });
+      // One log line per event: the use case's, not the handler's.
+      expect(logger.warn).not.toHaveBeenCalled();
     });
 
-    it.each([
-      ['refuses it', (q: RecordingWorkQueue) => q.failFor(['busy'], 'InternalError: SQS down')],
-      ['throws', (q: RecordingWorkQueue) => q.throwOnNextCall(new Error('socket hang up'))],
-    ])('retries the record through visibility when the queue %s the resend', async (_how, breakQueue) => {
-      const { handler, queue, delays } = harness({
-        busy: (m) => ({ kind: 'resend', message: { ...m, resends: 1 }, delaySeconds: 2, error: 'StoreUnavailableError: throttled' }),
+    it('reports a record the use case could not send again as a batch item failure (it comes back after the back-off)', async () => {
+      const { handler, metricLines } = harness({
+        busy: () => ({ kind: 'deferred', resent: false, delaySeconds: 2, error: 'not started; could not send it again' }),
       });
-      breakQueue(queue);
       const response = await handler(eventOf(work('busy')));
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-busy' }] });
-      expect(delays).toEqual([['rh-m-busy', 2]]);
-      expect(queue.sent).toEqual([]);
+      expect(metricLines()).toEqual(['StartDeferred Count 1']);
     });
 
     it('logs a malformed record with its message id and drops it (not a failure)', async () => {
@@ -131,13 +116,15 @@ describe('execute handler', () => {
         messageId: 'm-bad',
         error: expect.stringMatching(/attempt must be an integer/),
       });
-      expect(metricLines()).toEqual(['StaleDeliveryDropped Count 1']);
+      expect(metricLines()).toEqual(['MalformedMessageDropped Count 1']);
     });
 
-    it('logs a dropped delivery with its message id, group and reason', async () => {
-      const { handler, logger } = harness({ stale: () => ({ kind: 'dropped', reason: 'group was cancelled' }) });
+    it('counts a dropped delivery and leaves its log line to the use case', async () => {
+      const { handler, logger, metricLines } = harness({ stale: () => ({ kind: 'dropped', reason: 'group was cancelled' }) });
       await handler(eventOf(work('stale')));
-      expect(logger.info).toHaveBeenCalledWith('work message dropped', { messageId: 'm-stale', groupId: 'stale', attempt: 1, reason: 'group was cancelled' });
+      expect(metricLines()).toEqual(['StaleDeliveryDropped Count 1']);
+      expect(logger.info).not.toHaveBeenCalled();
+      expect(logger.warn).not.toHaveBeenCalled();
     });
 
     it('counts a start and its lateness once per attempt: not again on a redelivery after a back-off', async () => {
@@ -146,15 +133,7 @@ describe('execute handler', () => {
       expect(metricLines()).toEqual(['GroupSucceeded Count 1']);
     });
 
-    it('logs a retry with its message id, group, receive count, delay and error', async () => {
-      const { handler, logger } = harness({ retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'E: 503', lateMs: 3 }) });
-      await handler(eventOf(work('retry', '2')));
-      expect(logger.warn).toHaveBeenCalledWith('execution will be retried', {
-        messageId: 'm-retry', groupId: 'retry', attempt: 1, receiveCount: 2, delaySeconds: 6, error: 'E: 503',
-      });
-    });
-
-    it('adds GroupStarted and StartLateness for started records, one outcome metric each, ExecutionRetried and StaleDeliveryDropped', async () => {
+    it('adds GroupStarted and StartLateness for started records, one outcome metric each, ExecutionRetried, StaleDeliveryDropped and MalformedMessageDropped', async () => {
       // Prepare
       const { handler, metricLines } = harness({
         ok: () => finished('Succeeded', 12),
@@ -177,7 +156,7 @@ describe('execute handler', () => {
         'GroupStarted Count 1',
         'GroupStarted Count 1',
         'GroupSucceeded Count 1',
-        'StaleDeliveryDropped Count 1',
+        'MalformedMessageDropped Count 1',
         'StaleDeliveryDropped Count 1',
         'StartLateness Milliseconds 0',
         'StartLateness Milliseconds 12',
@@ -195,7 +174,7 @@ describe('execute handler', () => {
 
     it('a record whose use case throws is a batch item failure; its neighbours are not; metrics are still published once', async () => {
       // Prepare
-      const { handler, delays, metrics, metricLines } = harness({
+      const { handler, metrics, metricLines } = harness({
         ok: () => finished('Succeeded'),
         boom: () => Promise.reject(new Error('DynamoDB is down')),
         after: () => finished('Conflicted'),
@@ -204,7 +183,6 @@ describe('execute handler', () => {
       const response = await handler(eventOf(work('ok'), work('boom'), work('after')));
       // Assess
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-boom' }] });
-      expect(delays).toEqual([]);
       expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
       expect(metricLines()).toContain('GroupSucceeded Count 1');
       expect(metricLines()).toContain('GroupConflicted Count 1');
@@ -240,35 +218,20 @@ describe('execute handler', () => {
     ])('passes ApproximateReceiveCount %j through as receiveCount %i', async (attribute, expected) => {
       const { handler, execute } = harness({ g: () => finished('Succeeded') });
       await handler(eventOf(work('g', attribute)));
-      expect(execute.calls[0]?.delivery).toEqual({ receiveCount: expected });
+      expect(execute.calls[0]?.delivery).toEqual({ receipt: 'rh-m-g', receiveCount: expected });
     });
 
     it("gives the use case Lambda's remaining time less 5 s when there is a context", async () => {
       const { handler, execute } = harness({ g: () => finished('Succeeded') });
       const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
       await handler(eventOf(work('g', '2')), context);
-      expect(execute.calls[0]?.delivery).toEqual({ receiveCount: 2, timeLeftMs: 55_000 });
+      expect(execute.calls[0]?.delivery).toEqual({ receipt: 'rh-m-g', receiveCount: 2, timeLeftMs: 55_000 });
     });
 
     it('passes the parsed message, normalised, to the use case', async () => {
       const { handler, execute } = harness({ g: () => finished('Succeeded') });
       await handler(eventOf(record('m-g', JSON.stringify({ ...message('g'), scheduledAt: '2026-11-27T11:00:00+01:00' }))));
       expect(execute.calls[0]?.message).toEqual(message('g'));
-    });
-
-    it('a retry whose visibility change fails is still a batch item failure, alone', async () => {
-      // Prepare
-      const handler = createHandler({
-        execute: scripted({ retry: () => ({ kind: 'retry', delaySeconds: 6, error: 'E' }), ok: () => finished('Succeeded') }),
-        visibility: { delay: () => Promise.reject(new Error('ReceiptHandleIsInvalid')) },
-        queue: new RecordingWorkQueue(),
-        logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() } as unknown as LoggerLike,
-        metrics: { addMetric: vi.fn(), publishStoredMetrics: vi.fn() },
-      });
-      // Act
-      const response = await handler(eventOf(work('retry'), work('ok')));
-      // Assess
-      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-retry' }] });
     });
   });
 });

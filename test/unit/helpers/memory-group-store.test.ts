@@ -1,13 +1,15 @@
 /**
- * The fake store is only useful if it behaves like DynamoDbGroupStore; these tests pin the
- * semantics the core relies on (the same ones the integration tests check on DynamoDB Local).
+ * The fake store is only useful if it behaves like DynamoDbGroupStore: the GroupStore contract
+ * (test/helpers/group-store-contract.ts) runs here against it, and on DynamoDB Local in
+ * test/integration/dynamodb-group-store.test.ts. Below it, what only the fake has (its copies,
+ * its test hooks, its deterministic order), and the other fakes.
  */
 import { describe, expect, it } from 'vitest';
-import { GroupAlreadyExistsError } from '../../../functions/core/errors.ts';
-import type { TransitionRequest } from '../../../functions/core/ports.ts';
+import { realSleeper, type Sleeper, type TransitionRequest } from '../../../functions/core/ports.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
+import { describeGroupStoreContract } from '../../helpers/group-store-contract.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
-import { RecordingWorkQueue, SettableClock, sequentialTokens } from '../../helpers/fakes.ts';
+import { ManualTimers, RecordingWorkQueue, SettableClock, sequentialTokens } from '../../helpers/fakes.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 
@@ -29,16 +31,9 @@ const toQueued = (over: Partial<TransitionRequest> = {}): TransitionRequest => (
   ...over,
 });
 
-describe('MemoryGroupStore', () => {
-  describe('create', () => {
-    it('refuses an existing id and keeps the first group', async () => {
-      const store = await storeWith(['g1', T0]);
-      const again = store.create({ id: 'g1', repository: 'other', targetBranch: 'm', promotions: [{ source: 'b' }] }, { at: T0, reason: 'c' });
-      await expect(again).rejects.toBeInstanceOf(GroupAlreadyExistsError);
-      expect(store.peek('g1')?.repository).toBe('app');
-    });
-  });
+describeGroupStoreContract('MemoryGroupStore', () => ({ store: new MemoryGroupStore({ shardCount: 4 }), shardCount: 4 }));
 
+describe('MemoryGroupStore', () => {
   describe('copies', () => {
     it('does not let a caller alias stored state', async () => {
       const store = await storeWith(['g1', T0]);
@@ -49,46 +44,41 @@ describe('MemoryGroupStore', () => {
     });
   });
 
-  describe('transition', () => {
-    it('wins on matching version and status, bumps the version, moves the timer', async () => {
+  describe('layout', () => {
+    it('keeps the timer as DynamoDB does: timerKey lease#<shard> and timerAt on the item', async () => {
       const store = await storeWith(['g1', T0]);
       expect(await store.transition(toQueued())).toEqual({ won: true, version: 2 });
       expect(store.raw('g1')).toMatchObject({ status: 'Queued', version: 2, timerKey: `lease#${shardOf('g1', 4)}`, timerAt: '2026-11-27T10:05:00.000Z' });
     });
+  });
 
-    it.each<[string, Partial<TransitionRequest['expect']>]>([
-      ['version', { version: 2 }],
-      ['status', { status: 'Pending' }],
-      ['claimToken', { claimToken: 'nope' }],
-      ['leaseExpiredAt (no lease yet)', { leaseExpiredAt: T0 }],
-    ])('loses on a wrong %s and returns the current group', async (_, expect_) => {
-      const store = await storeWith(['g1', T0]);
-      const result = await store.transition(toQueued({ expect: { version: 1, status: 'Scheduled', ...expect_ } }));
-      expect(result).toEqual({ won: false, current: store.peek('g1') });
-      expect(store.peek('g1')?.version).toBe(1);
-    });
-
-    it('checks leaseExpiresAt <= leaseExpiredAt', async () => {
-      const store = await storeWith(['g1', T0]);
-      await store.transition(toQueued());
-      const retake = (at: string) => toQueued({ expect: { version: 2, status: 'Queued', leaseExpiredAt: at } });
-      expect((await store.transition(retake('2026-11-27T10:04:59.999Z'))).won).toBe(false);
-      expect((await store.transition(retake('2026-11-27T10:05:00.000Z'))).won).toBe(true);
-    });
-
-    it('returns current undefined for a missing group', async () => {
-      const store = await storeWith();
-      expect(await store.transition(toQueued())).toEqual({ won: false, current: undefined });
-    });
-
+  describe('transition', () => {
     it('refuses SET and REMOVE of the same attribute, as DynamoDB does', async () => {
       const store = await storeWith(['g1', T0]);
       await expect(store.transition(toQueued({ clear: ['claimToken'] }))).rejects.toThrow(/overlap/);
     });
+
+    it('refuses it before looking at the condition, as DynamoDB does: also for a stale version or a missing group', async () => {
+      const store = await storeWith(['g1', T0]);
+      await expect(store.transition(toQueued({ expect: { version: 7, status: 'Scheduled' }, clear: ['claimToken'] }))).rejects.toThrow(/overlap/);
+      await expect(store.transition(toQueued({ id: 'nope', clear: ['claimToken'] }))).rejects.toThrow(/overlap/);
+      expect(store.peek('g1')?.version).toBe(1);
+    });
+  });
+
+  describe('listByStatus', () => {
+    it('reads whole scan pages of max(limit, 100) items as the DynamoDB Scan does, so a page may hold more than the limit', async () => {
+      const ids = Array.from({ length: 105 }, (_, i) => `p-${String(i).padStart(3, '0')}`);
+      const store = await storeWith(...ids.map((id): [string, string | undefined] => [id, undefined]));
+      const first = await store.listByStatus('Pending', { limit: 2 });
+      expect(first.items.map((g) => g.id)).toEqual(ids.slice(0, 100));
+      const rest = await store.listByStatus('Pending', { limit: 2, cursor: first.cursor! });
+      expect(rest).toEqual({ items: ids.slice(100).map((id) => expect.objectContaining({ id })) });
+    });
   });
 
   describe('queryTimers', () => {
-    it('returns one partition up to the instant, sorted by timerAt then id, paged with a cursor', async () => {
+    it('breaks ties of timerAt by id, also across pages, so unit tests see one order (DynamoDB promises none among equal timerAt)', async () => {
       // Prepare: 5 groups on shard 0 at two instants, one later group
       const store = new MemoryGroupStore({ shardCount: 4 });
       const all: string[] = [];
@@ -108,8 +98,6 @@ describe('MemoryGroupStore', () => {
       const p2 = await store.queryTimers('due', 0, T0, { limit: 3, cursor: p1.cursor! });
       // Assess
       expect([...p1.items, ...p2.items].map((e) => e.id)).toEqual(expected);
-      expect(p1.items).toHaveLength(3);
-      expect(p2.cursor).toBeUndefined();
     });
   });
 
@@ -147,5 +135,83 @@ describe('fakes', () => {
     const result = await queue.enqueue([msg('x'), msg('y')]);
     expect(result.failed.map((f) => f.message.groupId)).toEqual(['x']);
     expect(queue.sentGroupIds()).toEqual(['y']);
+  });
+
+  describe('ManualTimers', () => {
+    it('ends each wait when advance reaches it, in time order, with the clock at its instant', async () => {
+      // Prepare
+      const clock = new SettableClock(T0);
+      const timers = new ManualTimers(clock);
+      const woken: [number, string][] = [];
+      for (const ms of [300, 100, 200, 100]) void timers.sleep(ms).then(() => woken.push([ms, clock.iso()]));
+      // Act / Assess
+      await timers.advance(250);
+      expect(woken).toEqual([[100, '2026-11-27T10:00:00.100Z'], [100, '2026-11-27T10:00:00.100Z'], [200, '2026-11-27T10:00:00.200Z']]);
+      expect(clock.iso()).toBe('2026-11-27T10:00:00.250Z');
+      expect(timers.pending).toBe(1);
+      await timers.advance(50);
+      expect(woken.at(-1)).toEqual([300, '2026-11-27T10:00:00.300Z']);
+      expect(timers.pending).toBe(0);
+      expect(timers.calls).toEqual([300, 100, 200, 100]);
+    });
+
+    it('wakes a loop that sleeps again, and the store calls between its waits, within one advance', async () => {
+      const clock = new SettableClock(T0);
+      const timers = new ManualTimers(clock);
+      const store = new MemoryGroupStore({ shardCount: 4 });
+      const beats: string[] = [];
+      void (async () => {
+        for (let i = 0; i < 5; i++) {
+          await timers.sleep(10);
+          await store.find('g1');
+          beats.push(clock.iso());
+        }
+      })();
+      await timers.advance(35);
+      expect(beats).toEqual(['2026-11-27T10:00:00.010Z', '2026-11-27T10:00:00.020Z', '2026-11-27T10:00:00.030Z']);
+      expect(clock.iso()).toBe('2026-11-27T10:00:00.035Z');
+    });
+
+    it('does not move the clock back for a wait the clock has passed already; a 0 ms wait ends on the next advance', async () => {
+      const clock = new SettableClock(T0);
+      const timers = new ManualTimers(clock);
+      let ended = 0;
+      void timers.sleep(10).then(() => ended++);
+      void timers.sleep(0).then(() => ended++);
+      await timers.settle();
+      expect(ended).toBe(0);
+      clock.advance(1_000);
+      await timers.advance(0);
+      expect(ended).toBe(2);
+      expect(clock.iso()).toBe('2026-11-27T10:00:01.000Z');
+    });
+  });
+
+  describe.each<[string, () => Sleeper]>([
+    ['realSleeper', () => realSleeper],
+    ['ManualTimers', () => new ManualTimers(new SettableClock(T0))],
+  ])('%s keeps the Sleeper contract', (_name, sleeper) => {
+    it('resolves, never rejects, as soon as its signal is aborted, and at once when it already was', async () => {
+      const s = sleeper();
+      const controller = new AbortController();
+      const waiting = s.sleep(3_600_000, controller.signal);
+      controller.abort(new Error('stop'));
+      await expect(waiting).resolves.toBeUndefined();
+      await expect(s.sleep(3_600_000, controller.signal)).resolves.toBeUndefined();
+    });
+  });
+
+  it('realSleeper holds no timer once its signal is aborted, and waits out a short sleep', async () => {
+    const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timeouts();
+    const controller = new AbortController();
+    const waiting = realSleeper.sleep(3_600_000, controller.signal);
+    expect(timeouts()).toBe(before + 1);
+    controller.abort();
+    expect(timeouts()).toBe(before);
+    await waiting;
+    const started = performance.now();
+    await realSleeper.sleep(5);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,29 +1,29 @@
 /**
- * parseTarget: the one parser for executor / conflict-detector targets, used by the stack at
+ * parseServiceEndpoint: the one parser for executor / conflict-detector targets, used by the stack at
  * synth and by the execute function at cold start.
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../functions/core/errors.ts';
-import { parseTarget } from '../../functions/shared/targets.ts';
+import { parseServiceEndpoint } from '../../functions/shared/service-endpoints.ts';
 
-describe('parseTarget', () => {
+describe('parseServiceEndpoint', () => {
   describe('with a Lambda function ARN', () => {
     it('returns the function name, region and account', () => {
       const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:promotion-executor';
-      expect(parseTarget(arn, 'executorTarget')).toEqual({
+      expect(parseServiceEndpoint(arn, 'executorTarget')).toEqual({
         kind: 'lambda', arn, functionName: 'promotion-executor', region: 'eu-west-1', account: '123456789012',
       });
     });
 
     it('keeps a version or alias qualifier', () => {
       const arn = 'arn:aws:lambda:us-gov-west-1:123456789012:function:detector:live';
-      expect(parseTarget(` ${arn} `, 'conflictDetectorTarget')).toMatchObject({ kind: 'lambda', arn, functionName: 'detector', qualifier: 'live' });
+      expect(parseServiceEndpoint(` ${arn} `, 'conflictDetectorTarget')).toMatchObject({ kind: 'lambda', arn, functionName: 'detector', qualifier: 'live' });
     });
   });
 
   describe('with an HTTPS URL', () => {
     it('returns the URL', () => {
-      expect(parseTarget('https://executor.example.com/v1/promote', 'executorTarget')).toEqual({
+      expect(parseServiceEndpoint('https://executor.example.com/v1/promote', 'executorTarget')).toEqual({
         kind: 'https', url: 'https://executor.example.com/v1/promote',
       });
     });
@@ -31,8 +31,8 @@ describe('parseTarget', () => {
 
   describe('with nothing', () => {
     it('means not configured', () => {
-      expect(parseTarget('', 'executorTarget')).toEqual({ kind: 'none' });
-      expect(parseTarget('  ', 'executorTarget')).toEqual({ kind: 'none' });
+      expect(parseServiceEndpoint('', 'executorTarget')).toEqual({ kind: 'none' });
+      expect(parseServiceEndpoint('  ', 'executorTarget')).toEqual({ kind: 'none' });
     });
   });
 
@@ -49,7 +49,7 @@ describe('parseTarget', () => {
       // GIVEN a malformed target  WHEN parsed  THEN a ConfigurationError names key, value and reason
       let error: unknown;
       try {
-        parseTarget(value, 'EXECUTOR_TARGET', 'environment variable');
+        parseServiceEndpoint(value, 'EXECUTOR_TARGET', 'environment variable');
       } catch (caught) {
         error = caught;
       }

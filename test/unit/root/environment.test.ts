@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SCHEDULER_CONFIG } from '../../../functions/core/config.ts';
 import { ConfigurationError } from '../../../functions/core/errors.ts';
-import { readFunctionEnvironment, readTableEnvironment } from '../../../functions/shared/environment.ts';
+import { readTableEnvironment, readWorkQueueUrl } from '../../../functions/root/environment.ts';
 
 function configurationError(fn: () => unknown): ConfigurationError {
   try {
@@ -42,20 +42,16 @@ describe('function environment', () => {
     });
   });
 
-  describe('readFunctionEnvironment', () => {
+  describe('readWorkQueueUrl', () => {
     it('throws a ConfigurationError naming WORK_QUEUE_URL when it is missing', () => {
-      const error = configurationError(() => readFunctionEnvironment({ TABLE_NAME: 'groups' }));
+      const error = configurationError(() => readWorkQueueUrl({ TABLE_NAME: 'groups' }));
       expect(error.key).toBe('WORK_QUEUE_URL');
       expect(error.message).toMatch(/WORK_QUEUE_URL/);
     });
 
-    it('reads the table, the queue URL and the settings', () => {
+    it('reads the queue URL', () => {
       const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/promotion-work';
-      expect(readFunctionEnvironment({ TABLE_NAME: 'groups', WORK_QUEUE_URL: url })).toEqual({
-        tableName: 'groups',
-        workQueueUrl: url,
-        config: DEFAULT_SCHEDULER_CONFIG,
-      });
+      expect(readWorkQueueUrl({ TABLE_NAME: 'groups', WORK_QUEUE_URL: ` ${url} ` })).toBe(url);
     });
   });
 });

@@ -5,7 +5,7 @@ import { LambdaConflictDetector } from '../../../functions/adapters/lambda-confl
 import { LambdaPromotionExecutor } from '../../../functions/adapters/lambda-promotion-executor.ts';
 import { ConfigurationError, PermanentExecutionError } from '../../../functions/core/errors.ts';
 import type { PromotionRequest } from '../../../functions/core/ports.ts';
-import { servicesFromEnvironment } from '../../../functions/shared/services.ts';
+import { servicesFromEnvironment } from '../../../functions/root/services.ts';
 
 const EXECUTOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:promote';
 const DETECTOR_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:detect-conflicts:live';

@@ -15,8 +15,8 @@ import { LambdaConflictDetector } from '../adapters/lambda-conflict-detector.ts'
 import { LambdaPromotionExecutor } from '../adapters/lambda-promotion-executor.ts';
 import { PermanentExecutionError } from '../core/errors.ts';
 import type { ConflictDetector, PromotionExecutor } from '../core/ports.ts';
-import { ENV } from './telemetry-names.ts';
-import { parseTarget, type Target } from './targets.ts';
+import { ENV } from '../shared/telemetry-names.ts';
+import { parseServiceEndpoint, type ServiceEndpoint } from '../shared/service-endpoints.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -31,26 +31,26 @@ function notConfigured(what: string, key: string): never {
   throw new PermanentExecutionError(`no ${what} is configured: set the context key '${key}' (a Lambda ARN or an https:// URL) and deploy again`);
 }
 
-function executorFor(target: Target, env: Env, lambda: () => LambdaClient): PromotionExecutor {
-  switch (target.kind) {
+function executorFor(endpoint: ServiceEndpoint, env: Env, lambda: () => LambdaClient): PromotionExecutor {
+  switch (endpoint.kind) {
     case 'lambda':
-      return new LambdaPromotionExecutor({ client: lambda(), functionArn: target.arn });
+      return new LambdaPromotionExecutor({ client: lambda(), functionArn: endpoint.arn });
     case 'https': {
       const token = tokenFor(env, { secretId: ENV.executorTokenSecretId, token: ENV.executorToken });
-      return new HttpPromotionExecutor(token ? { url: target.url, token } : { url: target.url });
+      return new HttpPromotionExecutor(token ? { url: endpoint.url, token } : { url: endpoint.url });
     }
     case 'none':
       return { execute: async () => notConfigured('promotion executor', 'executorTarget') };
   }
 }
 
-function detectorFor(target: Target, env: Env, lambda: () => LambdaClient): ConflictDetector {
-  switch (target.kind) {
+function detectorFor(endpoint: ServiceEndpoint, env: Env, lambda: () => LambdaClient): ConflictDetector {
+  switch (endpoint.kind) {
     case 'lambda':
-      return new LambdaConflictDetector({ client: lambda(), functionArn: target.arn });
+      return new LambdaConflictDetector({ client: lambda(), functionArn: endpoint.arn });
     case 'https': {
       const token = tokenFor(env, { secretId: ENV.conflictDetectorTokenSecretId, token: ENV.conflictDetectorToken });
-      return new HttpConflictDetector(token ? { url: target.url, token } : { url: target.url });
+      return new HttpConflictDetector(token ? { url: endpoint.url, token } : { url: endpoint.url });
     }
     case 'none':
       return { detect: async () => notConfigured('conflict detector', 'conflictDetectorTarget') };
@@ -62,7 +62,7 @@ export function servicesFromEnvironment(env: Env): { executor: PromotionExecutor
   let client: LambdaClient | undefined;
   const lambda = () => (client ??= new LambdaClient({}));
   return {
-    executor: executorFor(parseTarget(env[ENV.executorTarget] ?? '', ENV.executorTarget, 'environment variable'), env, lambda),
-    detector: detectorFor(parseTarget(env[ENV.conflictDetectorTarget] ?? '', ENV.conflictDetectorTarget, 'environment variable'), env, lambda),
+    executor: executorFor(parseServiceEndpoint(env[ENV.executorTarget] ?? '', ENV.executorTarget, 'environment variable'), env, lambda),
+    detector: detectorFor(parseServiceEndpoint(env[ENV.conflictDetectorTarget] ?? '', ENV.conflictDetectorTarget, 'environment variable'), env, lambda),
   };
 }

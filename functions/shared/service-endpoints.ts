@@ -10,7 +10,7 @@
 import { ConfigurationError } from '../core/errors.ts';
 
 /** A Lambda function, invoked with `lambda:InvokeFunction` on exactly this ARN. */
-export interface LambdaTarget {
+export interface LambdaEndpoint {
   kind: 'lambda';
   /** The ARN as configured (with its qualifier, if any); pass it as `FunctionName`. */
   arn: string;
@@ -23,17 +23,17 @@ export interface LambdaTarget {
 }
 
 /** An HTTPS endpoint. */
-export interface HttpsTarget {
+export interface HttpsEndpoint {
   kind: 'https';
   url: string;
 }
 
 /** Not configured (empty value). */
-export interface NoTarget {
+export interface NoEndpoint {
   kind: 'none';
 }
 
-export type Target = LambdaTarget | HttpsTarget | NoTarget;
+export type ServiceEndpoint = LambdaEndpoint | HttpsEndpoint | NoEndpoint;
 
 /**
  * `arn:<partition>:lambda:<region>:<account>:function:<name>[:<version or alias>]`, as
@@ -57,10 +57,10 @@ const EXPECTED =
  *   travel unencrypted; credentials in the URL are refused: they would land in the
  *   function's configuration and logs).
  * @example
- * parseTarget('arn:aws:lambda:eu-west-1:123456789012:function:promote', 'executorTarget', 'context key');
+ * parseServiceEndpoint('arn:aws:lambda:eu-west-1:123456789012:function:promote', 'executorTarget', 'context key');
  * // → { kind: 'lambda', functionName: 'promote', region: 'eu-west-1', account: '123456789012', arn: … }
  */
-export function parseTarget(value: string, key: string, source = 'setting'): Target {
+export function parseServiceEndpoint(value: string, key: string, source = 'setting'): ServiceEndpoint {
   const text = value.trim();
   if (text === '') return { kind: 'none' };
   const fail = (why: string): never => {

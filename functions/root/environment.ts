@@ -5,7 +5,7 @@
  */
 import { schedulerConfigFromEnv, type SchedulerConfig } from '../core/config.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { ENV } from './telemetry-names.ts';
+import { ENV } from '../shared/telemetry-names.ts';
 
 export function requireEnv(env: Record<string, string | undefined>, name: string): string {
   const value = env[name]?.trim();
@@ -23,16 +23,12 @@ export interface TableEnvironment {
   config: SchedulerConfig;
 }
 
-export interface FunctionEnvironment extends TableEnvironment {
-  workQueueUrl: string;
-}
-
 /** Table and scheduler settings (the dead-letter function needs no more). @throws ConfigurationError */
 export function readTableEnvironment(env: Record<string, string | undefined>): TableEnvironment {
   return { tableName: requireEnv(env, ENV.tableName), config: schedulerConfigFromEnv(env) };
 }
 
-/** Table, work queue and scheduler settings. @throws ConfigurationError */
-export function readFunctionEnvironment(env: Record<string, string | undefined>): FunctionEnvironment {
-  return { ...readTableEnvironment(env), workQueueUrl: requireEnv(env, ENV.workQueueUrl) };
+/** The work queue's URL (the poll and execute functions send to it). @throws ConfigurationError */
+export function readWorkQueueUrl(env: Record<string, string | undefined>): string {
+  return requireEnv(env, ENV.workQueueUrl);
 }

@@ -1,0 +1,53 @@
+/**
+ * The scheduler on AWS: its parts built from the function's environment (what the stack sets,
+ * validated at cold start), and the Lambda entry point around a handler.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.ts';
+import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.ts';
+import { SqsWorkQueue } from '../adapters/sqs-work-queue.ts';
+import { systemClock } from '../core/ports.ts';
+import { logger, loggingObserver, metrics } from '../shared/powertools.ts';
+import { readTableEnvironment, readWorkQueueUrl } from './environment.ts';
+import { buildScheduler, type Scheduler } from './scheduler.ts';
+import { servicesFromEnvironment } from './services.ts';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The scheduler from a function's environment: the table and settings (every function), the
+ * work queue (poll, execute) and the services (execute) when a function first asks for them.
+ * @throws ConfigurationError naming a missing or bad variable.
+ */
+export function lambdaScheduler(env: Env): Scheduler {
+  const { tableName, config } = readTableEnvironment(env);
+  let sqs: SQSClient | undefined;
+  const queue = () => ({ client: (sqs ??= new SQSClient({})), queueUrl: readWorkQueueUrl(env) });
+  return buildScheduler({
+    config,
+    store: new DynamoDbGroupStore({ client: new DynamoDBClient({}), tableName, shardCount: config.shardCount }),
+    clock: systemClock,
+    workQueue: () => new SqsWorkQueue(queue()),
+    visibility: () => new SqsMessageVisibility(queue()),
+    services: () => servicesFromEnvironment(env),
+    observer: loggingObserver(logger),
+    logger,
+    metrics,
+  });
+}
+
+/**
+ * A Lambda entry point: the handler is built from `process.env` on the first invocation (cold
+ * start) and reused; a build that fails (a bad setting) fails that invocation and is tried again
+ * on the next.
+ */
+export function lambdaEntry<E, R>(build: (scheduler: Scheduler) => (event: E, context?: Context) => Promise<R>): (event: E, context?: Context) => Promise<R> {
+  let instance: ((event: E, context?: Context) => Promise<R>) | undefined;
+  return async (event, context) => {
+    if (context) logger.addContext(context);
+    instance ??= build(lambdaScheduler(process.env));
+    return instance(event, context);
+  };
+}

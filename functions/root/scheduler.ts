@@ -1,0 +1,76 @@
+/**
+ * The composition root: the one place where the scheduler's use cases are wired to their ports.
+ * The Lambda entry points (`lambda.ts`, parts from the environment), the local stack and the
+ * benchmark (`cli/local/pipeline.ts`, parts on the emulators) all build the scheduler with
+ * {@link buildScheduler}; they differ only in the parts they pass (AWS or emulator clients, the
+ * git or a recording executor, a settable clock, a wrapped work queue).
+ *
+ * Layers point one way: `core` imports nothing outside core, adapters implement its ports, and
+ * this root imports both (and only the handlers' types).
+ */
+import type { SchedulerConfig } from '../core/config.ts';
+import { DeadLetterUseCase } from '../core/dead-letter.ts';
+import { ExecuteUseCase, type ExecuteDeps } from '../core/execute.ts';
+import { GroupCommands } from '../core/manage-groups.ts';
+import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
+import { PollUseCase } from '../core/poll.ts';
+import type { Clock, ConflictDetector, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
+import type { DeadLetterHandlerDeps } from '../handlers/dead-letter.ts';
+import type { ExecuteHandlerDeps } from '../handlers/execute.ts';
+import type { PollHandlerDeps } from '../handlers/poll.ts';
+import { noMetrics, silentLogger, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
+
+/** Settings of the execute use case that tests and the benchmark tune (heartbeat, jitter, waits). */
+export type ExecuteTuning = Partial<Pick<ExecuteDeps, 'heartbeatMs' | 'random' | 'sleeper' | 'maxInlineWaitMs'>>;
+
+/** What the scheduler is built from. Factories are called when a function needs the part. */
+export interface SchedulerParts {
+  config: SchedulerConfig;
+  store: GroupStore;
+  clock: Clock;
+  /** The work queue the poller sends to and the execute function sends again to. */
+  workQueue(): WorkQueue;
+  /** The visibility of the execute function's deliveries (its retries' back-off). */
+  visibility(): MessageVisibility;
+  /** The promotion executor and the conflict detector. */
+  services(): { executor: PromotionExecutor; detector: ConflictDetector };
+  /** Transitions and notices (default: dropped). */
+  observer?: SchedulerObserver;
+  logger?: LoggerLike;
+  metrics?: MetricsLike;
+  executeTuning?: ExecuteTuning;
+}
+
+/** The scheduler's functions, as their handlers take them. */
+export interface Scheduler {
+  /** A poller; each call makes a new one (the benchmark races several), on `queue` if given. */
+  poll(queue?: WorkQueue): PollHandlerDeps;
+  execute(): ExecuteHandlerDeps;
+  deadLetter(): DeadLetterHandlerDeps;
+  /** The operator use cases, on the same store and clock. */
+  commands(): GroupCommands;
+}
+
+/**
+ * @example
+ * const scheduler = buildScheduler({ config, store, clock: systemClock, workQueue: () => queue, visibility: () => visibility, services: () => ({ executor, detector }) });
+ * const poll = createPollHandler(scheduler.poll());
+ */
+export function buildScheduler(parts: SchedulerParts): Scheduler {
+  const { config, store, clock } = parts;
+  const observer = parts.observer ?? silentObserver;
+  const logger = parts.logger ?? silentLogger;
+  const metrics = parts.metrics ?? noMetrics;
+  return {
+    poll: (queue) => ({ poll: new PollUseCase({ store, queue: queue ?? parts.workQueue(), clock, config, observer }), logger, metrics }),
+    execute: () => {
+      const { executor, detector } = parts.services();
+      const execute = new ExecuteUseCase({
+        store, executor, detector, queue: parts.workQueue(), visibility: parts.visibility(), clock, config, observer, ...parts.executeTuning,
+      });
+      return { execute, logger, metrics };
+    },
+    deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, observer }), logger, metrics }),
+    commands: () => new GroupCommands({ store, clock }),
+  };
+}

@@ -1,0 +1,398 @@
+/**
+ * The behaviour every {@link GroupStore} must have, as the port's TSDoc in
+ * functions/core/ports.ts states it: one suite, run against `MemoryGroupStore` (the fake of the
+ * unit tests, test/unit/helpers/memory-group-store.test.ts) and against `DynamoDbGroupStore` on
+ * DynamoDB Local (test/integration/dynamodb-group-store.test.ts), so the fake cannot drift from
+ * the real store. Only the port's API is used here; what is specific to one store stays in its
+ * own file.
+ *
+ * @example
+ * describeGroupStoreContract('MemoryGroupStore', () => ({ store: new MemoryGroupStore({ shardCount: 4 }), shardCount: 4 }));
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { GroupAlreadyExistsError } from '../../functions/core/errors.ts';
+import { HISTORY_LIMIT, type PromotionGroup } from '../../functions/core/group.ts';
+import type { GroupStore, Page, TimerEntry, TimerKind, TransitionRequest } from '../../functions/core/ports.ts';
+import { shardOf } from '../../functions/core/timing.ts';
+
+/** A fresh, empty store (one per test) and the shard count it was built with. */
+export interface GroupStoreFixture {
+  store: GroupStore;
+  shardCount: number;
+}
+
+const T0 = '2026-11-27T10:00:00.000Z';
+const at = (deltaMs: number): string => new Date(Date.parse(T0) + deltaMs).toISOString();
+const LEASE = at(300_000);
+/** Later than any timer a test writes. */
+const FAR = '2999-01-01T00:00:00.000Z';
+
+/** Follow cursors until the last page (at most `maxPages`, so a store that loops fails instead of hanging). */
+async function allPages<T>(fetch: (cursor?: string) => Promise<Page<T>>, maxPages = 50): Promise<Page<T>[]> {
+  const pages: Page<T>[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetch(cursor);
+    pages.push(page);
+    cursor = page.cursor;
+    if (cursor !== undefined) expect(typeof cursor).toBe('string');
+  } while (cursor !== undefined && pages.length < maxPages);
+  expect(cursor, `still a cursor after ${maxPages} pages`).toBeUndefined();
+  return pages;
+}
+
+/** Ids that fall on `shard`, from `prefix-0` on. */
+function idsOnShard(prefix: string, shard: number, shardCount: number, count: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; ids.length < count; i++) if (shardOf(`${prefix}-${i}`, shardCount) === shard) ids.push(`${prefix}-${i}`);
+  return ids;
+}
+
+/**
+ * Declare the contract suite for one store. `setup` runs before every test and must give a
+ * store that holds nothing yet.
+ */
+export function describeGroupStoreContract(name: string, setup: () => GroupStoreFixture | Promise<GroupStoreFixture>): void {
+  describe(`${name} keeps the GroupStore contract`, () => {
+    let store: GroupStore;
+    let shards: number;
+
+    beforeEach(async () => {
+      ({ store, shardCount: shards } = await setup());
+    });
+
+    const create = (id: string, scheduledAt?: string, repository = 'app') =>
+      store.create(
+        { id, repository, targetBranch: 'main', promotions: [{ source: 'feature/a' }, { source: 'feature/b' }], ...(scheduledAt ? { scheduledAt } : {}) },
+        { at: T0, reason: 'created', by: 'operator:test' },
+      );
+    const find = (id: string) => store.find(id, { consistent: true });
+
+    /** Scheduled (version 1) → Queued under `token`, lease timer at `lease`. */
+    const claim = (id: string, over: Partial<TransitionRequest> = {}): TransitionRequest => ({
+      id,
+      expect: { version: 1, status: 'Scheduled' },
+      to: 'Queued',
+      entry: { at: at(1_000), reason: 'claimed', by: 'poller', attempt: 1 },
+      set: { attempt: 1, claimToken: 't1', leaseExpiresAt: LEASE, queuedAt: at(1_000) },
+      timer: { kind: 'lease', at: LEASE },
+      ...over,
+    });
+    /** Queued (version 2, token t1) → Running, keeping the claim's lease timer. */
+    const start = (id: string): TransitionRequest => ({
+      id,
+      expect: { version: 2, status: 'Queued', claimToken: 't1' },
+      to: 'Running',
+      entry: { at: at(2_000), reason: 'started', by: 'executor', attempt: 1, nonce: 'n-1' },
+      set: { startedAt: at(2_000) },
+      timer: 'unchanged',
+    });
+    /** A group created Scheduled at T0, claimed (v2) and started (v3) under t1. */
+    const running = async (id: string): Promise<void> => {
+      await create(id, T0);
+      expect(await store.transition(claim(id))).toEqual({ won: true, version: 2 });
+      expect(await store.transition(start(id))).toEqual({ won: true, version: 3 });
+    };
+
+    /** The timer entries of `id` in its partition of `kind` (every page). */
+    const timersOf = async (kind: TimerKind, id: string): Promise<TimerEntry[]> => {
+      const pages = await allPages((cursor) => store.queryTimers(kind, shardOf(id, shards), FAR, { limit: 100, ...(cursor ? { cursor } : {}) }));
+      return pages.flatMap((p) => p.items).filter((e) => e.id === id);
+    };
+    const noTimer = async (id: string): Promise<void> => {
+      expect(await timersOf('due', id)).toEqual([]);
+      expect(await timersOf('lease', id)).toEqual([]);
+    };
+
+    describe('create', () => {
+      it('writes a Scheduled group at version 1 with a due timer at scheduledAt on its shard', async () => {
+        // Act
+        const created = await create('g1', '2026-11-27T10:30:00.000Z');
+        // Assess
+        expect(created).toMatchObject({ id: 'g1', status: 'Scheduled', version: 1, attempt: 0, scheduledAt: '2026-11-27T10:30:00.000Z', createdAt: T0, updatedAt: T0 });
+        expect(created.promotions.map((p) => p.source)).toEqual(['feature/a', 'feature/b']);
+        expect(created.history).toEqual([{ from: null, to: 'Scheduled', at: T0, reason: 'created', by: 'operator:test', attempt: 0 }]);
+        expect(await find('g1')).toEqual(created);
+        expect(await timersOf('due', 'g1')).toEqual([
+          { id: 'g1', kind: 'due', shard: shardOf('g1', shards), timerAt: '2026-11-27T10:30:00.000Z', status: 'Scheduled', version: 1, scheduledAt: '2026-11-27T10:30:00.000Z', attempt: 0, attemptBase: 0 },
+        ]);
+        expect(await timersOf('lease', 'g1')).toEqual([]);
+      });
+
+      it('writes a Pending group without a timer when no time is given', async () => {
+        const created = await create('g1');
+        expect(created).toMatchObject({ status: 'Pending', version: 1, attempt: 0 });
+        expect(created).not.toHaveProperty('scheduledAt');
+        expect((await find('g1'))?.status).toBe('Pending');
+        await noTimer('g1');
+      });
+
+      it('refuses an id that exists already with GroupAlreadyExistsError and keeps the first group', async () => {
+        const first = await create('g1', T0);
+        await expect(create('g1', undefined, 'other')).rejects.toBeInstanceOf(GroupAlreadyExistsError);
+        expect(await find('g1')).toEqual(first);
+      });
+    });
+
+    describe('find', () => {
+      it('returns undefined for an unknown id, consistent or not', async () => {
+        await create('g1', T0);
+        expect(await store.find('nope')).toBeUndefined();
+        expect(await store.find('nope', { consistent: true })).toBeUndefined();
+      });
+    });
+
+    describe('transition', () => {
+      it('wins on matching version and status: bumps the version, writes the history entry and the attributes, moves the timer', async () => {
+        // Prepare
+        await create('g1', T0);
+        // Act
+        const result = await store.transition(claim('g1'));
+        // Assess
+        expect(result).toEqual({ won: true, version: 2 });
+        const group = await find('g1');
+        expect(group).toMatchObject({ status: 'Queued', version: 2, attempt: 1, claimToken: 't1', leaseExpiresAt: LEASE, queuedAt: at(1_000), updatedAt: at(1_000), createdAt: T0 });
+        expect(group?.history).toEqual([
+          { from: null, to: 'Scheduled', at: T0, reason: 'created', by: 'operator:test', attempt: 0 },
+          { from: 'Scheduled', to: 'Queued', at: at(1_000), reason: 'claimed', by: 'poller', attempt: 1 },
+        ]);
+        expect(await timersOf('due', 'g1')).toEqual([]);
+        expect(await timersOf('lease', 'g1')).toEqual([
+          { id: 'g1', kind: 'lease', shard: shardOf('g1', shards), timerAt: LEASE, status: 'Queued', version: 2, scheduledAt: T0, attempt: 1, attemptBase: 0, claimToken: 't1' },
+        ]);
+      });
+
+      it("keeps the timer where it is with timer 'unchanged'; its entry shows the new status and version", async () => {
+        await running('g1');
+        expect((await find('g1'))?.history.at(-1)).toEqual({ from: 'Queued', to: 'Running', at: at(2_000), reason: 'started', by: 'executor', attempt: 1, nonce: 'n-1' });
+        expect(await timersOf('lease', 'g1')).toEqual([
+          { id: 'g1', kind: 'lease', shard: shardOf('g1', shards), timerAt: LEASE, status: 'Running', version: 3, scheduledAt: T0, attempt: 1, attemptBase: 0, startedAt: at(2_000), claimToken: 't1' },
+        ]);
+      });
+
+      it('removes the timer with timer null, and the attributes named in clear', async () => {
+        // Prepare: a claimed group
+        await create('g1', T0);
+        await store.transition(claim('g1'));
+        // Act: it ends Cancelled
+        const result = await store.transition({
+          id: 'g1',
+          expect: { version: 2, status: 'Queued' },
+          to: 'Cancelled',
+          entry: { at: at(3_000), reason: 'cancelled', by: 'operator:test', attempt: 1 },
+          set: { finishedAt: at(3_000), outcome: { status: 'Cancelled', by: 'operator:test', reason: 'not today' } },
+          clear: ['claimToken', 'leaseExpiresAt'],
+          timer: null,
+        });
+        // Assess
+        expect(result).toEqual({ won: true, version: 3 });
+        const group = await find('g1');
+        expect(group).toMatchObject({ status: 'Cancelled', version: 3, finishedAt: at(3_000), outcome: { status: 'Cancelled', by: 'operator:test', reason: 'not today' } });
+        expect(group).not.toHaveProperty('claimToken');
+        expect(group).not.toHaveProperty('leaseExpiresAt');
+        await noTimer('g1');
+      });
+
+      it.each<[string, Partial<TransitionRequest['expect']>]>([
+        ['version', { version: 2 }],
+        ['status', { status: 'Pending' }],
+        ['claimToken', { claimToken: 'nope' }],
+        ['leaseExpiredAt (no lease yet)', { leaseExpiredAt: T0 }],
+      ])('loses on a stale %s, returns the group as it is and writes nothing', async (_case, stale) => {
+        const before = await create('g1', T0);
+        const result = await store.transition(claim('g1', { expect: { version: 1, status: 'Scheduled', ...stale } }));
+        expect(result).toEqual({ won: false, current: before });
+        expect(await find('g1')).toEqual(before);
+        expect(await timersOf('lease', 'g1')).toEqual([]);
+      });
+
+      it("takes the claim token into account when asked: another claim's token loses, the owner's wins", async () => {
+        await create('g1', T0);
+        await store.transition(claim('g1'));
+        const requeue = (claimToken: string): TransitionRequest => ({
+          id: 'g1',
+          expect: { version: 2, status: 'Queued', claimToken },
+          to: 'Queued',
+          entry: { at: at(4_000), reason: 'sent again', by: 'poller', attempt: 1 },
+          set: { leaseExpiresAt: at(600_000) },
+          timer: { kind: 'lease', at: at(600_000) },
+        });
+        expect(await store.transition(requeue('t0'))).toEqual({ won: false, current: await find('g1') });
+        expect(await store.transition(requeue('t1'))).toEqual({ won: true, version: 3 });
+      });
+
+      it('checks leaseExpiresAt <= leaseExpiredAt', async () => {
+        await create('g1', T0);
+        await store.transition(claim('g1'));
+        const retake = (leaseExpiredAt: string) => claim('g1', { expect: { version: 2, status: 'Queued', leaseExpiredAt } });
+        expect((await store.transition(retake(at(299_999)))).won).toBe(false);
+        expect(await store.transition(retake(LEASE))).toEqual({ won: true, version: 3 });
+      });
+
+      it('returns current undefined for a missing group and creates nothing', async () => {
+        expect(await store.transition(claim('g1'))).toEqual({ won: false, current: undefined });
+        expect(await find('g1')).toBeUndefined();
+      });
+
+      it('lets exactly one of two writes on the same version win, and the loser sees the winner', async () => {
+        // Prepare: 40 Scheduled groups; for each, a claim and a cancel race on version 1
+        const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+        for (const id of ids) await create(id, T0);
+        const cancel = (id: string): TransitionRequest => ({
+          id,
+          expect: { version: 1, status: 'Scheduled' },
+          to: 'Cancelled',
+          entry: { at: T0, reason: 'cancelled', by: 'operator:test', attempt: 0 },
+          set: { finishedAt: T0, outcome: { status: 'Cancelled', by: 'operator:test', reason: 'cancelled' } },
+          clear: ['claimToken', 'leaseExpiresAt'],
+          timer: null,
+        });
+        // Act
+        const results = await Promise.all(
+          ids.map(async (id) => {
+            const [claimed, cancelled] = await Promise.all([store.transition(claim(id)), store.transition(cancel(id))]);
+            return { claim: claimed, cancel: cancelled, final: (await find(id))! };
+          }),
+        );
+        // Assess
+        for (const { claim: claimed, cancel: cancelled, final } of results) {
+          expect([claimed.won, cancelled.won].filter(Boolean)).toHaveLength(1);
+          const loser = claimed.won ? cancelled : claimed;
+          expect(loser.won).toBe(false);
+          if (!loser.won) expect(loser.current?.status).toBe(final.status);
+          expect(final.status).toBe(claimed.won ? 'Queued' : 'Cancelled');
+          expect(final.version).toBe(2);
+        }
+      });
+    });
+
+    describe('history', () => {
+      it(`keeps only the last HISTORY_LIMIT (${HISTORY_LIMIT}) entries`, async () => {
+        // Prepare / Act: HISTORY_LIMIT + 5 reschedules after the create
+        await create('g1', T0);
+        for (let i = 0; i < HISTORY_LIMIT + 5; i++) {
+          const to = `2026-12-01T10:${String(i % 60).padStart(2, '0')}:00.000Z`;
+          const result = await store.transition({
+            id: 'g1',
+            expect: { version: i + 1, status: 'Scheduled' },
+            to: 'Scheduled',
+            entry: { at: T0, reason: `rescheduled to ${to}`, by: 'operator:test', attempt: 0 },
+            set: { scheduledAt: to },
+            timer: { kind: 'due', at: to },
+          });
+          expect(result).toEqual({ won: true, version: i + 2 });
+        }
+        // Assess: versions 7 … 55 kept, the oldest ones dropped
+        const group = (await find('g1'))!;
+        expect(group.version).toBe(HISTORY_LIMIT + 6);
+        expect(group.history).toHaveLength(HISTORY_LIMIT);
+        expect(group.history.at(-1)?.reason).toMatch(/to 2026-12-01T10:54:00.000Z/);
+        expect(group.history[0]?.reason).toMatch(/to 2026-12-01T10:05:00.000Z/);
+      });
+    });
+
+    describe('queryTimers', () => {
+      it('returns the entries of one partition up to the instant (inclusive), oldest first', async () => {
+        // Prepare: on shard 0, due at four instants (created out of order) and one claimed; one due on another shard
+        const [a, b, c, late, claimed] = idsOnShard('q', 0, shards, 5);
+        const elsewhere = idsOnShard('q', 1 % shards, shards, 1)[0]!;
+        await create(c!, T0);
+        await create(late!, at(1));
+        await create(a!, at(-7_200_000));
+        await create(b!, at(-3_600_000));
+        await create(claimed!, at(-60_000));
+        await store.transition(claim(claimed!));
+        if (shards > 1) await create(elsewhere, at(-10_800_000));
+        // Act
+        const page = await store.queryTimers('due', 0, T0);
+        // Assess
+        expect(page.items.map((e) => [e.id, e.timerAt])).toEqual([[a, at(-7_200_000)], [b, at(-3_600_000)], [c, T0]]);
+        expect(page.items.every((e) => e.kind === 'due' && e.shard === 0 && e.status === 'Scheduled')).toBe(true);
+        expect(page).not.toHaveProperty('cursor');
+        expect((await store.queryTimers('lease', 0, FAR)).items.map((e) => e.id)).toEqual([claimed]);
+      });
+
+      it('pages with an opaque cursor: every entry once, oldest first, also across entries at the same instant', async () => {
+        // Prepare: five groups on shard 0 at two instants, one later group
+        const ids = idsOnShard('x', 0, shards, 5);
+        for (const [i, id] of ids.entries()) await create(id, i % 2 ? T0 : at(-3_600_000));
+        await create(idsOnShard('later', 0, shards, 1)[0]!, at(3_600_000));
+        // Act
+        const p1 = await store.queryTimers('due', 0, T0, { limit: 3 });
+        const p2 = await store.queryTimers('due', 0, T0, { limit: 3, cursor: p1.cursor! });
+        const byTwo = await allPages((cursor) => store.queryTimers('due', 0, T0, { limit: 2, ...(cursor ? { cursor } : {}) }));
+        // Assess
+        expect(p1.items).toHaveLength(3);
+        expect(typeof p1.cursor).toBe('string');
+        expect(p2.cursor).toBeUndefined();
+        expect(byTwo.every((p) => p.items.length <= 2)).toBe(true);
+        for (const pages of [[p1, p2], byTwo]) {
+          const entries = pages.flatMap((p) => p.items);
+          expect(entries.map((e) => e.id).sort()).toEqual([...ids].sort());
+          expect(entries.map((e) => e.timerAt)).toEqual(entries.map((e) => e.timerAt).sort());
+        }
+      });
+    });
+
+    describe('listByStatus', () => {
+      it('lists the groups with the status, and only those', async () => {
+        await create('list-1');
+        await create('create-2');
+        await create('scheduled-1', T0);
+        const page = await store.listByStatus('Pending');
+        expect(page.items.map((g) => g.id).sort()).toEqual(['create-2', 'list-1']);
+        expect(page.items.every((g) => g.status === 'Pending')).toBe(true);
+        expect(page).not.toHaveProperty('cursor');
+      });
+
+      it('pages with an opaque cursor: every group once; only the last page holds fewer than the limit', async () => {
+        // Prepare: 105 groups (more than one scan page of DynamoDB's), 70 Pending and 35 Scheduled
+        const ids = Array.from({ length: 105 }, (_, i) => `p-${String(i).padStart(3, '0')}`);
+        const pending = ids.filter((_, i) => i % 3 !== 0);
+        await Promise.all(ids.map((id, i) => create(id, i % 3 === 0 ? T0 : undefined)));
+        // Act
+        const pages = await allPages((cursor) => store.listByStatus('Pending', { limit: 30, ...(cursor ? { cursor } : {}) }));
+        // Assess
+        const listed: PromotionGroup[] = pages.flatMap((p) => p.items);
+        expect(pages.length).toBeGreaterThan(1);
+        expect(listed.map((g) => g.id).sort()).toEqual(pending);
+        expect(listed.every((g) => g.status === 'Pending')).toBe(true);
+        expect(pages.slice(0, -1).every((p) => p.items.length >= 30)).toBe(true);
+      });
+    });
+
+    describe('extendLease', () => {
+      it('moves the lease and the timer of a running group, without a new version or a history entry', async () => {
+        // Prepare
+        await running('g1');
+        const before = (await find('g1'))!;
+        // Act
+        const owned = await store.extendLease('g1', { version: 3, claimToken: 't1' }, at(400_000));
+        // Assess
+        expect(owned).toBe(true);
+        expect(await find('g1')).toEqual({ ...before, leaseExpiresAt: at(400_000) });
+        expect(await timersOf('lease', 'g1')).toEqual([expect.objectContaining({ timerAt: at(400_000), status: 'Running', version: 3 })]);
+      });
+
+      it.each<[string, string, { version: number; claimToken: string }, boolean]>([
+        ['another version', 'g1', { version: 2, claimToken: 't1' }, true],
+        ['another claim token', 'g1', { version: 3, claimToken: 't2' }, true],
+        ['a group that is not Running', 'g1', { version: 2, claimToken: 't1' }, false],
+        ['no such group', 'nope', { version: 3, claimToken: 't1' }, true],
+      ])('returns false for %s and changes nothing', async (_case, id, expect_, started) => {
+        // Prepare: g1 claimed under t1 (version 2), and started (version 3) unless said otherwise
+        await create('g1', T0);
+        await store.transition(claim('g1'));
+        if (started) await store.transition(start('g1'));
+        const before = await find('g1');
+        // Act
+        const owned = await store.extendLease(id, expect_, at(400_000));
+        // Assess
+        expect(owned).toBe(false);
+        expect(await find('g1')).toEqual(before);
+        expect((await timersOf('lease', 'g1'))[0]?.timerAt).toBe(LEASE);
+        expect(await find('nope')).toBeUndefined();
+      });
+    });
+  });
+}

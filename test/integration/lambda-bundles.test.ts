@@ -1,0 +1,148 @@
+/**
+ * The artifact is what is tested: the three Lambda bundles, built with the options the stack
+ * bundles them with (`infra/bundling.ts`: minified ESM, AWS SDK included), each run in a fresh
+ * Node process that imports the bundle and calls its `handler` — configured from the
+ * environment the stack sets (see cli/invoke-environment.ts), pointed at the emulators — with
+ * the sample events of `events/`. A class name lost to minification would show in the stored
+ * outcomes and in the errors these assert on.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localFunctionEnvironment } from '../../cli/invoke-environment.ts';
+import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import { GroupCommands } from '../../functions/core/manage-groups.ts';
+import { systemClock } from '../../functions/core/ports.ts';
+import { handlerEntries, lambdaBuildOptions, type FunctionName } from '../../infra/bundling.ts';
+import { createTestQueues, createTestTable, localAws } from '../helpers/emulators.ts';
+
+const RUNNER = fileURLToPath(new URL('../helpers/invoke-bundle.mjs', import.meta.url));
+const event = <T>(path: string): T => JSON.parse(readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8')) as T;
+
+type Result<T> = { value: T; error?: undefined } | { value?: undefined; error: { name: string; message: string } };
+
+describe('the Lambda bundles as the stack ships them', () => {
+  const aws = localAws();
+  const outdir = mkdtempSync(join(tmpdir(), 'scheduler-bundles-'));
+  let store: DynamoDbGroupStore;
+  let commands: GroupCommands;
+  let workQueueUrl: string;
+  let env: Record<string, string>;
+
+  /** Run one bundle in a new Node process with these events; the results, one per event. */
+  async function invoke<T>(name: FunctionName, events: unknown[], extraEnv: Record<string, string> = {}): Promise<Result<T>[]> {
+    const resultsFile = join(outdir, `results-${name}-${Date.now()}.json`);
+    const child = spawn(process.execPath, [RUNNER, join(outdir, name, 'index.mjs'), resultsFile], {
+      env: { ...process.env, ...env, ...extraEnv },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(JSON.stringify(events));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (code !== 0) throw new Error(`the ${name} bundle's process exited ${code}: ${stderr}`);
+    return JSON.parse(readFileSync(resultsFile, 'utf8')) as Result<T>[];
+  }
+
+  async function receiveFor(groupId: string): Promise<Message> {
+    for (let i = 0; i < 10; i++) {
+      const out = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: workQueueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
+      const found = out.Messages?.find((m) => (JSON.parse(m.Body ?? '{}') as { groupId?: string }).groupId === groupId);
+      if (found) return found;
+    }
+    throw new Error(`no work message for ${groupId}`);
+  }
+
+  const recordFor = (sample: string, message: Message, receiveCount = '1'): SQSRecord => {
+    const record = event<SQSEvent>(sample).Records[0]!;
+    return { ...record, body: message.Body!, receiptHandle: message.ReceiptHandle!, attributes: { ...record.attributes, ApproximateReceiveCount: receiveCount } };
+  };
+
+  const dueNow = (id: string) =>
+    commands.create({ id, repository: 'app', targetBranch: 'main', sources: ['feature/a'], scheduledAt: new Date(Date.now() - 1000).toISOString() }, 'test');
+
+  beforeAll(async () => {
+    // The three bundles, with the stack's own options.
+    const entries = handlerEntries();
+    await Promise.all((Object.keys(entries) as FunctionName[]).map((name) => build(lambdaBuildOptions(entries[name], join(outdir, name, 'index.mjs')))));
+    const tableName = await createTestTable('bundle');
+    const queues = await createTestQueues({ maxReceiveCount: 3, visibilityTimeoutSeconds: 30 });
+    workQueueUrl = queues.workQueueUrl;
+    env = {
+      ...localFunctionEnvironment({
+        version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: 'us-east-1',
+        dynamodbEndpoint: aws.dynamoEndpoint, sqsEndpoint: aws.sqsEndpoint, tableName, ...queues,
+        repository: '/nonexistent', shardCount: 2,
+      }),
+      EXECUTOR_TARGET: '',
+      CONFLICT_DETECTOR_TARGET: '',
+    };
+    store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount: 2 });
+    commands = new GroupCommands({ store, clock: systemClock });
+  }, 120_000);
+
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('are minified: no class keeps its source name as an identifier', () => {
+    for (const name of ['poll', 'execute', 'deadLetter'] as const) {
+      const code = readFileSync(join(outdir, name, 'index.mjs'), 'utf8');
+      expect(code, name).not.toMatch(/class SchedulerError\b/);
+    }
+  });
+
+  it('poll fails its cold start on a bad setting with a ConfigurationError naming it', async () => {
+    const [result] = await invoke('poll', [event('poll/scheduled.json')], { LOOKAHEAD_SECONDS: '901' });
+    expect(result?.error).toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/LOOKAHEAD_SECONDS/) });
+  });
+
+  it('poll claims a due group and execute without a configured detector ends it Failed, naming the error class', async () => {
+    await dueNow('bundle-1');
+    const [polled] = await invoke('poll', [event('poll/scheduled.json')]);
+    expect(polled?.value).toMatchObject({ claimed: 1, enqueued: 1 });
+    expect(await store.find('bundle-1', { consistent: true })).toMatchObject({ status: 'Queued', attempt: 1 });
+
+    const message = await receiveFor('bundle-1');
+    const [executed] = await invoke<SQSBatchResponse>('execute', [{ Records: [recordFor('execute/valid.json', message)] }]);
+    expect(executed?.value?.batchItemFailures).toEqual([]);
+    const group = await store.find('bundle-1', { consistent: true });
+    expect(group).toMatchObject({ status: 'Failed' });
+    expect(group?.outcome).toMatchObject({
+      status: 'Failed',
+      reason: expect.stringMatching(/^no conflict detector is configured: set the context key 'conflictDetectorTarget'/),
+      error: expect.stringMatching(/^PermanentExecutionError: no conflict detector is configured/),
+    });
+  });
+
+  it('execute retries an unreachable detector (RetryableExecutionError kept), and dead-letter ends the group with it', async () => {
+    await dueNow('bundle-2');
+    await invoke('poll', [event('poll/scheduled.json')]);
+    const message = await receiveFor('bundle-2');
+    const [executed] = await invoke<SQSBatchResponse>(
+      'execute',
+      [{ Records: [recordFor('execute/valid.json', message)] }],
+      { CONFLICT_DETECTOR_TARGET: 'https://127.0.0.1:9/check' },
+    );
+    expect(executed?.value?.batchItemFailures).toEqual([{ itemIdentifier: event<SQSEvent>('execute/valid.json').Records[0]!.messageId }]);
+    const retried = await store.find('bundle-2', { consistent: true });
+    expect(retried).toMatchObject({ status: 'Queued', lastError: expect.stringMatching(/^RetryableExecutionError: could not reach the conflict detector/) });
+
+    const [deadLettered] = await invoke<SQSBatchResponse>('deadLetter', [{ Records: [recordFor('dead-letter/valid.json', message, '3')] }]);
+    expect(deadLettered?.value?.batchItemFailures).toEqual([]);
+    const failed = await store.find('bundle-2', { consistent: true });
+    expect(failed).toMatchObject({ status: 'Failed', outcome: { status: 'Failed', reason: 'retries exhausted', error: expect.stringMatching(/^RetryableExecutionError: /) } });
+  });
+
+  it('execute and dead-letter drop the sample events that must not run: malformed, stale, unknown group', async () => {
+    const files = ['execute/malformed.json', 'execute/stale.json', 'execute/valid.json', 'execute/batch-mixed.json'];
+    const executed = await invoke<SQSBatchResponse>('execute', files.map((file) => event(file)));
+    executed.forEach((result, i) => expect(result.value?.batchItemFailures, files[i]).toEqual([]));
+    const deadLettered = await invoke<SQSBatchResponse>('deadLetter', [event('dead-letter/malformed.json'), event('dead-letter/valid.json')]);
+    deadLettered.forEach((result) => expect(result.value?.batchItemFailures).toEqual([]));
+  });
+});

@@ -36,7 +36,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.t
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
-import { DEFAULT_DATA_DIR, isProcessAlive, readStackFile, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
+import { DEFAULT_DATA_DIR, isProcessAlive, readStackFile, removeStackFile, stackFilePath, writeStackFile, type StackFile } from './stack-file.ts';
 
 /** The simulated execute function's timeout; the work queue hides a message 6 × as long, as on AWS. */
 const EXECUTE_TIMEOUT_SECONDS = 60;
@@ -133,7 +133,10 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
   // Taking back a crashed stack's work assumes nothing else runs on this data directory.
   const previous = await readStackFile(opts.dataDir).catch(() => undefined);
   if (previous && previous.pid !== process.pid && isProcessAlive(previous.pid)) {
-    terminal.err(`npm start: a local stack (pid ${previous.pid}) is already running in ${opts.dataDir}; stop it first, or pass another --data-dir.`);
+    terminal.err(
+      `npm start: a local stack (pid ${previous.pid}) is already running in ${opts.dataDir}; stop it first, or pass another --data-dir` +
+        ` (if process ${previous.pid} is not that stack, remove ${stackFilePath(opts.dataDir)}).`,
+    );
     process.exitCode = 1;
     return;
   }

@@ -6,7 +6,7 @@
  * back at once — every group still ends, none is started twice by one attempt, and each source
  * reaches its target exactly once (the target's reflog shows one promotion per group).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +109,10 @@ describe('a crash of the whole local stack', { timeout: 180_000 }, () => {
     // Prepare: a first stack, with one group done, one stuck in git while Running (its target
     // branch is locked), and two claimed and waiting in the queue server.
     const first = await start();
+    // Taking work back assumes no other stack runs on this data directory: a second is refused.
+    const refused = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--repo', repo], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`npm start: a local stack (pid ${first.child.pid}) is already running in ${dataDir}`);
     writeFileSync(join(repo, 'refs/heads/blocked.lock'), '');
     await schedule('done', 'main', '+1s');
     await schedule('stuck', 'blocked', '+1s');

@@ -170,6 +170,52 @@ export async function removeStackFile(dataDir: string, pid: number = process.pid
   await rm(stackFilePath(dataDir), { force: true });
 }
 
+/** Another `npm start` holds the data directory (its lock names a live process). */
+export class LocalStackRunningError extends SchedulerError {
+  override readonly name = 'LocalStackRunningError';
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `a local stack (pid ${pid}) is already running in ${dataDir}; stop it first, or pass another --data-dir` +
+        ` (if process ${pid} is not that stack, remove ${join(resolve(dataDir), STACK_LOCK_NAME)}).`,
+    );
+  }
+}
+
+/** The lock a running `npm start` holds on its data directory, from its first step to its last. */
+export const STACK_LOCK_NAME = 'stack.lock';
+
+/**
+ * Take the data directory for this process: create `<dataDir>/stack.lock` exclusively (it holds
+ * the pid), or take over a lock whose process is gone (a crash). Two starts racing for one
+ * directory: one creates the file, the other finds it held.
+ *
+ * @returns a release function: removes the lock if it is still this process's.
+ * @throws LocalStackRunningError when a live process holds the lock.
+ */
+export async function lockDataDir(dataDir: string, pid: number = process.pid): Promise<() => Promise<void>> {
+  const path = join(resolve(dataDir), STACK_LOCK_NAME);
+  await mkdir(resolve(dataDir), { recursive: true });
+  for (let tries = 0; ; tries++) {
+    try {
+      await writeFile(path, `${pid}\n`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 3) throw error;
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== pid && isProcessAlive(holder)) throw new LocalStackRunningError(dataDir, holder);
+      // Left by a stack that died: take it over.
+      await rm(path, { force: true });
+    }
+  }
+  return async () => {
+    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (holder === pid) await rm(path, { force: true });
+  };
+}
+
 /** True when a process with this id exists (also when it belongs to another user). */
 export function isProcessAlive(pid: number): boolean {
   try {

@@ -36,7 +36,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.t
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
-import { DEFAULT_DATA_DIR, isProcessAlive, readStackFile, removeStackFile, stackFilePath, writeStackFile, type StackFile } from './stack-file.ts';
+import { DEFAULT_DATA_DIR, lockDataDir, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
 
 /** The simulated execute function's timeout; the work queue hides a message 6 × as long, as on AWS. */
 const EXECUTE_TIMEOUT_SECONDS = 60;
@@ -130,13 +130,13 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
   }
   const opts = options;
   mkdirSync(opts.dataDir, { recursive: true });
-  // Taking back a crashed stack's work assumes nothing else runs on this data directory.
-  const previous = await readStackFile(opts.dataDir).catch(() => undefined);
-  if (previous && previous.pid !== process.pid && isProcessAlive(previous.pid)) {
-    terminal.err(
-      `npm start: a local stack (pid ${previous.pid}) is already running in ${opts.dataDir}; stop it first, or pass another --data-dir` +
-        ` (if process ${previous.pid} is not that stack, remove ${stackFilePath(opts.dataDir)}).`,
-    );
+  // Taking back a crashed stack's work assumes nothing else runs on this data directory: hold
+  // it from the first step to the last.
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockDataDir(opts.dataDir);
+  } catch (error) {
+    terminal.err(`npm start: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
     return;
   }
@@ -153,6 +153,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       await removeStackFile(opts.dataDir).catch(() => {});
       await sqsServer?.stop().catch(() => {});
       await dynamo?.stop().catch(() => {});
+      await unlock().catch(() => {});
       terminal.out('stopped; nothing left running.');
       process.exitCode = code;
     })());
@@ -196,7 +197,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     });
     // 3. Nothing survived the last run of this stack: no message (the queue server starts
     // empty) and no run (no consumer outlives the process).
-    const recovered = await pipeline.pollers[0]!.run({ everyLeaseLost: true });
+    const recovered = await pipeline.pollers[0]!.takeBackEveryLease();
     if (recovered.recovered + recovered.resent + recovered.exhausted + recovered.skipped > 0) {
       terminal.out(
         `took back what the last run of this stack left: ${recovered.recovered} run(s) re-claimed, ${recovered.resent} queued message(s) sent again` +

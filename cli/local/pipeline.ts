@@ -20,7 +20,7 @@ import type { PollSummary, PollUseCase } from '../../functions/core/poll.ts';
 import { systemClock, type Clock, type ConflictDetector, type PromotionExecutor, type WorkQueue } from '../../functions/core/ports.ts';
 import { createHandler as createDeadLetterHandler } from '../../functions/handlers/dead-letter.ts';
 import { createHandler as createExecuteHandler, type ExecuteHandler } from '../../functions/handlers/execute.ts';
-import { createHandler as createPollHandler, type PollHandler } from '../../functions/handlers/poll.ts';
+import { createHandler as createPollHandler } from '../../functions/handlers/poll.ts';
 import { buildScheduler, type ExecuteTuning } from '../../functions/root/scheduler.ts';
 import type { LoggerLike, MetricsLike } from '../../functions/shared/powertools.ts';
 import type { LocalQueues } from './aws-clients.ts';
@@ -55,8 +55,8 @@ export interface LocalPipelineOptions {
 export interface LocalPipeline {
   store: DynamoDbGroupStore;
   commands: GroupCommands;
-  /** The pollers' use cases (the benchmark drives them itself). */
-  pollers: Pick<PollUseCase, 'run'>[];
+  /** The pollers' use cases (the benchmark drives them itself; the local stack takes back a crashed run's work with the first). */
+  pollers: PollUseCase[];
   /** One poll of the first poller through its handler, as the EventBridge rule would trigger it. */
   pollOnce(): Promise<PollSummary>;
   /** Every poller polls once, all at the same time. */
@@ -104,7 +104,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
 
   const polls = Array.from({ length: options.pollers ?? 1 }, (_, index) => {
     const deps = scheduler.poll(options.wrapQueue ? options.wrapQueue(workQueue(), index) : workQueue());
-    return { useCase: deps.poll, handler: createPollHandler(deps) as PollHandler };
+    return { useCase: deps.poll, handler: createPollHandler(deps) };
   });
   const execute = createExecuteHandler(scheduler.execute());
   const consumers = [

@@ -16,7 +16,7 @@ export function describeError(error: unknown): string {
  *
  * Each subclass spells its `name` as a literal (as Powertools' errors do): bundlers rename
  * classes, so a name taken from the class (`new.target.name`) would be stored and logged as
- * `Wn: …` by a minified Lambda bundle. The bundle test (`test/integration/bundles.test.ts`)
+ * `Wn: …` by a minified Lambda bundle. The bundle test (`test/integration/lambda-bundles.test.ts`)
  * checks the names that reach a group's outcome.
  */
 export class SchedulerError extends Error {

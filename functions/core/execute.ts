@@ -200,8 +200,22 @@ export class ExecuteUseCase {
       if (!(error instanceof NotStartedError)) throw error;
       return this.sendAgain(message, delivery, clip(describeError(error.cause), TEXT_LIMIT));
     }
-    if (result.kind === 'retry') await this.deps.visibility.delay(delivery.receipt, result.delaySeconds);
+    if (result.kind === 'retry') await this.delayDelivery(message, delivery, result.delaySeconds);
     return result;
+  }
+
+  /**
+   * The delivery comes back after `seconds`. If the queue refuses the change, it comes back
+   * after the queue's own visibility timeout instead: said once, and the result stands.
+   */
+  private async delayDelivery(message: WorkMessage, delivery: DeliveryInfo, seconds: number): Promise<void> {
+    try {
+      await this.deps.visibility.delay(delivery.receipt, seconds);
+    } catch (error) {
+      this.deps.observer.notice('could not delay the delivery; it comes back after the queue\'s visibility timeout instead', {
+        groupId: message.groupId, attempt: message.attempt, delaySeconds: seconds, error: describeError(error),
+      });
+    }
   }
 
   /**
@@ -210,7 +224,7 @@ export class ExecuteUseCase {
    * delivery comes back after the back-off instead (counting a receive).
    */
   private async sendAgain(message: WorkMessage, delivery: DeliveryInfo, error: string): Promise<ExecuteResult> {
-    const { config, queue, visibility, observer } = this.deps;
+    const { config, queue, observer } = this.deps;
     const resends = (message.resends ?? 0) + 1;
     const delaySeconds = backoffSeconds(resends, config.backoffBaseSeconds, config.backoffCapSeconds, this.deps.random);
     const again = { ...message, resends };
@@ -220,11 +234,11 @@ export class ExecuteUseCase {
     const context = { groupId: message.groupId, attempt: message.attempt, resends, delaySeconds, error };
     const failed = sent.failed[0];
     if (failed) {
-      await visibility.delay(delivery.receipt, delaySeconds);
+      await this.delayDelivery(message, delivery, delaySeconds);
       observer.notice('not started: the store failed for a passing reason, and the message could not be sent again; the delivery comes back', {
         ...context, sendError: failed.error,
       });
-      return { kind: 'deferred', resent: false, delaySeconds, error: `not started (${error}); could not send it again (${failed.error}); retry in ${delaySeconds} s` };
+      return { kind: 'deferred', resent: false, delaySeconds, error: `not started (${error}); could not send it again (${failed.error})` };
     }
     observer.notice('not started: the store failed for a passing reason; the message is sent again', context);
     return { kind: 'deferred', resent: true, delaySeconds, error };

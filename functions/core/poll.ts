@@ -8,7 +8,7 @@
  *    - later than the tolerance and misfire policy `skip` → Failed (`missed`);
  *    - otherwise claim: Scheduled → Queued, attempt + 1, new claim token, lease.
  * 2. Lease partition: timers up to `now` (expired leases), at most `batchSize` — or every
- *    lease, when the caller knows no run and no message survived ({@link PollOptions.everyLeaseLost}:
+ *    lease, when the caller knows no run and no message survived ({@link PollUseCase.takeBackEveryLease}:
  *    the local stack starting again after a crash).
  *    - Running (a run started and went silent): attempts used up → Failed (`attempts
  *      exhausted`); otherwise re-claim: → Queued, attempt + 1, new claim token, new lease;
@@ -79,19 +79,19 @@ export interface PollDeps {
 }
 
 /** Options of one poll. */
-export interface PollOptions {
-  /**
-   * Take back every Queued and Running group now, whatever its lease says, because no message
-   * and no run can have survived: for a stack starting again after a crash whose queue keeps
-   * nothing (the local stack's queue server runs in its process), before its consumers and
-   * pollers start. Never where a run or a message may outlive a poller (on AWS).
-   */
+interface PollOptions {
+  /** Every lease counts as expired (see {@link PollUseCase.takeBackEveryLease}). */
   everyLeaseLost?: boolean;
 }
 
+const EMPTY_SUMMARY: PollSummary = {
+  claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
+  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
+};
+
 const PAGE_SIZE = 100;
 const POLLER = 'poller';
-/** Later than any lease: with {@link PollOptions.everyLeaseLost}, every lease counts as expired by it. */
+/** Later than any lease: in {@link PollUseCase.takeBackEveryLease}, every lease counts as expired by it. */
 const END_OF_TIME = '9999-12-31T23:59:59.999Z';
 
 type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | { stale: true } | { exhausted: true } | { error: unknown };
@@ -109,11 +109,37 @@ export class PollUseCase {
   }
 
   /** Poll every shard once. Throws only when the store or queue fails outright. */
-  async run(options: PollOptions = {}): Promise<PollSummary> {
-    const summary: PollSummary = {
-      claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
-      stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
-    };
+  run(): Promise<PollSummary> {
+    return this.poll({}, new Set());
+  }
+
+  /**
+   * Take back every Queued and Running group now, whatever its lease says, because no message
+   * and no run can have survived: for a stack starting again after a crash whose queue keeps
+   * nothing (the local stack's queue server runs in its process), before its consumers and
+   * pollers start. Never where a run or a message may outlive a poller (on AWS).
+   *
+   * Polls until no shard stops at the batch limit, and handles each group once: the leases it
+   * writes are "expired" by its own measure too, and must not be taken back again.
+   */
+  async takeBackEveryLease(): Promise<PollSummary> {
+    const handled = new Set<string>();
+    const total: PollSummary = { ...EMPTY_SUMMARY, errors: [] };
+    for (let round = 0; round < 1_000; round++) {
+      const summary = await this.poll({ everyLeaseLost: true }, handled);
+      for (const key of Object.keys(total) as (keyof PollSummary)[]) {
+        if (key === 'errors') total.errors.push(...summary.errors);
+        else if (key !== 'truncatedShards') total[key] += summary[key];
+      }
+      total.truncatedShards = summary.truncatedShards;
+      if (summary.truncatedShards === 0) break;
+    }
+    return total;
+  }
+
+  /** One pass over every shard; `handled` holds the groups this poll (or this recovery) has dealt with already. */
+  private async poll(options: PollOptions, handled: Set<string>): Promise<PollSummary> {
+    const summary: PollSummary = { ...EMPTY_SUMMARY, errors: [] };
     // Start at a random shard: pollers running at once then mostly work on different shards
     // first instead of all racing for the same items.
     const count = this.deps.config.shardCount;
@@ -126,7 +152,7 @@ export class PollUseCase {
       let truncated = false;
       for (const kind of ['due', 'lease'] as const) {
         try {
-          truncated = (await this.drain(kind, shard, summary, options)) || truncated;
+          truncated = (await this.drain(kind, shard, summary, options, handled)) || truncated;
         } catch (error) {
           errors.push(`shard ${shard} (${kind}): ${describeError(error)}`);
         }
@@ -146,7 +172,7 @@ export class PollUseCase {
    * claimed, and won claims are sent in batches of ten as they come, without holding up claims.
    * @returns true when it stopped at the batch limit with more entries left.
    */
-  private async drain(kind: TimerKind, shard: number, summary: PollSummary, options: PollOptions): Promise<boolean> {
+  private async drain(kind: TimerKind, shard: number, summary: PollSummary, options: PollOptions, handled: Set<string>): Promise<boolean> {
     const { store, clock, config } = this.deps;
     const now = clock.now();
     // Leases expired by this instant are taken back (in the query and in the writes' conditions).
@@ -169,11 +195,19 @@ export class PollUseCase {
       while (next) {
         const page: Page<TimerEntry> = await next;
         const remaining = batchSize - given;
-        const items = page.items.slice(0, remaining);
-        truncated = page.items.length > remaining;
+        // Once per poll: a group this poll claimed or took back may show up again further on
+        // (its new lease entry), which only a recovery's query reaches; it counts for nothing.
+        const fresh = page.items.filter((entry) => !handled.has(entry.id));
+        const items = fresh.slice(0, remaining);
+        truncated = fresh.length > remaining;
         given += items.length;
         next = page.cursor && !truncated && given < batchSize ? read(batchSize - given, page.cursor) : undefined;
         yield* items;
+        // A full last page (a page holds at most 100, so the extra entry did not fit) with a
+        // cursor: one entry more tells whether the batch limit left any behind.
+        if (!truncated && !next && page.cursor && given >= batchSize) {
+          truncated = (await read(0, page.cursor)).items.some((entry) => !handled.has(entry.id));
+        }
       }
     }
     const source = entries();
@@ -205,12 +239,14 @@ export class PollUseCase {
           return;
         }
         if (item.done) return;
+        if (handled.has(item.value.id)) continue;
         // A failing claim write becomes a value: the claims won beside it are still sent
         // (otherwise they would wait a whole lease for recovery); `fail` decides whether the
         // partition goes on (a passing store error) or stops.
         const outcome = await (kind === 'due' ? this.claimDue(item.value, summary) : this.reclaim(item.value, summary, leasesExpiredBy)).catch(
           (error: unknown) => ({ error }),
         );
+        if (!('error' in outcome)) handled.add(item.value.id);
         if ('message' in outcome) {
           unsent.push(outcome.message);
           if (unsent.length >= WORK_QUEUE_LIMITS.maxBatchEntries) send();

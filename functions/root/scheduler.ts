@@ -44,7 +44,7 @@ export interface SchedulerParts {
 /** The scheduler's functions, as their handlers take them. */
 export interface Scheduler {
   /** A poller; each call makes a new one (the benchmark races several), on `queue` if given. */
-  poll(queue?: WorkQueue): PollHandlerDeps;
+  poll(queue?: WorkQueue): PollHandlerDeps & { poll: PollUseCase };
   execute(): ExecuteHandlerDeps;
   deadLetter(): DeadLetterHandlerDeps;
   /** The operator use cases, on the same store and clock. */

@@ -133,7 +133,7 @@ export class SchedulerStack extends Stack {
         ...environment,
         [ENV.executorTarget]: config.executorTarget.value,
         [ENV.conflictDetectorTarget]: config.conflictDetectorTarget.value,
-        // Read by functions/shared/services.ts.
+        // Read by functions/root/services.ts.
         ...(config.executorTokenSecretArn ? { [ENV.executorTokenSecretId]: config.executorTokenSecretArn } : {}),
         ...(config.conflictDetectorTokenSecretArn ? { [ENV.conflictDetectorTokenSecretId]: config.conflictDetectorTokenSecretArn } : {}),
       },
@@ -145,6 +145,9 @@ export class SchedulerStack extends Stack {
     executeRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'RunGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
     );
+    // A start the store refused for a passing reason is sent again as a new message (so
+    // throttling uses up no receive): the execute function sends to the work queue too.
+    this.workQueue.grants.actions(executeRole, ['sqs:SendMessage']);
     // The event source grants consume on the work queue: Receive/Delete, and the
     // ChangeMessageVisibility the function uses to delay a retry by its back-off.
     this.executeFunction.function.addEventSource(

@@ -46,7 +46,7 @@ function makeRepository(dir: string): string {
   return bare;
 }
 
-describe('a crash of the whole local stack', { timeout: 180_000 }, () => {
+describe('a crash of the whole local stack', { timeout: 240_000 }, () => {
   let dir: string;
   let dataDir: string;
   let repo: string;
@@ -57,7 +57,7 @@ describe('a crash of the whole local stack', { timeout: 180_000 }, () => {
     let log = '';
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--repo', repo, '--poll-interval', '1', '--lookahead', '60'],
+      ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--repo', repo, '--poll-interval', '1', '--lookahead', '90'],
       // Its own process group, so the test can kill it with everything it started.
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
@@ -116,8 +116,8 @@ describe('a crash of the whole local stack', { timeout: 180_000 }, () => {
     writeFileSync(join(repo, 'refs/heads/blocked.lock'), '');
     await schedule('done', 'main', '+1s');
     await schedule('stuck', 'blocked', '+1s');
-    await schedule('queued-1', 'main', '+45s');
-    await schedule('queued-2', 'other', '+45s');
+    await schedule('queued-1', 'main', '+60s');
+    await schedule('queued-2', 'other', '+60s');
     await statusOf('done', 'Succeeded', 30_000);
     await statusOf('stuck', 'Running', 30_000);
     await statusOf('queued-1', 'Queued', 30_000);
@@ -134,8 +134,9 @@ describe('a crash of the whole local stack', { timeout: 180_000 }, () => {
     // Assess: the stuck run is re-claimed as attempt 2 and ends within seconds, not a lease
     // (300 s) later; the queued groups keep their claim (attempt 1) and start at their time.
     expect(second.log()).toMatch(/took back what the last run of this stack left: 1 run\(s\) re-claimed, 2 queued message\(s\) sent again/);
-    await statusOf('stuck', 'Succeeded', 30_000);
-    expect(Date.now() - restartedAt).toBeLessThan(45_000);
+    await statusOf('stuck', 'Succeeded', 60_000);
+    // Half a lease (300 s) at most, on however slow a machine: it was taken back, not waited out.
+    expect(Date.now() - restartedAt).toBeLessThan(150_000);
     for (const id of ['queued-1', 'queued-2']) await statusOf(id, 'Succeeded', 60_000);
 
     const groups = await Promise.all(['done', 'stuck', 'queued-1', 'queued-2'].map(show));
@@ -150,6 +151,7 @@ describe('a crash of the whole local stack', { timeout: 180_000 }, () => {
       expect(starts, group.id).toEqual([...new Set(starts)]);
     }
     expect(groups[1]!.history.filter((t) => t.to === 'Running')).toHaveLength(2);
+    expect(groups[1]!.history.find((t) => t.from === 'Running' && t.to === 'Queued')?.reason).toMatch(/attempt 1 was lost with the stack that stopped/);
 
     // Each source reached its target exactly once: one promotion per group in the reflogs.
     expect(promotionsInto('main')).toHaveLength(2);

@@ -2,9 +2,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import {
   isProcessAlive,
   LocalStackNotFoundError,
+  LocalStackRunningError,
+  lockDataDir,
+  STACK_LOCK_NAME,
   readStackFile,
   removeStackFile,
   StackFileInvalidError,
@@ -102,5 +106,44 @@ describe('stack.json', () => {
       expect(isProcessAlive(process.pid)).toBe(true);
       expect(isProcessAlive(2 ** 22 + 12345)).toBe(false);
     });
+  });
+});
+
+describe('lockDataDir', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stack-lock-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  /** The pid of a process that has exited. */
+  const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+
+  it('holds the data directory: a second start by a live process is refused, naming it; release frees it', async () => {
+    const release = await lockDataDir(dir, process.pid);
+    expect(await readFile(join(dir, STACK_LOCK_NAME), 'utf8')).toBe(`${process.pid}\n`);
+    const refused = await lockDataDir(dir, process.pid + 1_000_000).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LocalStackRunningError);
+    expect((refused as Error).message).toContain(`a local stack (pid ${process.pid}) is already running in ${dir}`);
+    await release();
+    const again = await lockDataDir(dir, process.pid);
+    await again();
+  });
+
+  it('takes over the lock of a stack that died', async () => {
+    const dead = deadPid();
+    expect(isProcessAlive(dead)).toBe(false);
+    await writeFile(join(dir, STACK_LOCK_NAME), `${dead}\n`);
+    const release = await lockDataDir(dir, process.pid);
+    expect(await readFile(join(dir, STACK_LOCK_NAME), 'utf8')).toBe(`${process.pid}\n`);
+    await release();
+  });
+
+  it('release leaves a lock that another process took meanwhile', async () => {
+    const release = await lockDataDir(dir, process.pid);
+    await writeFile(join(dir, STACK_LOCK_NAME), '4242\n');
+    await release();
+    expect(await readFile(join(dir, STACK_LOCK_NAME), 'utf8')).toBe('4242\n');
   });
 });

@@ -617,6 +617,18 @@ describe('ExecuteUseCase', () => {
       });
     });
 
+    it('a retry whose visibility change the queue refuses still comes back (after the queue timeout), said once', async () => {
+      store.seed(queued());
+      executor.behave(() => {
+        throw new RetryableExecutionError('503');
+      });
+      const result = await useCase({ visibility: { delay: () => Promise.reject(new Error('ReceiptHandleIsInvalid')) } }).run(MESSAGE, { receipt: 'rh-1', receiveCount: 1 });
+      expect(result).toMatchObject({ kind: 'retry', delaySeconds: 3 });
+      expect(comesBack(result)).toBe(true);
+      expect(notices.map((n) => n.message)).toEqual(["could not delay the delivery; it comes back after the queue's visibility timeout instead"]);
+      expect(notices[0]?.context).toMatchObject({ groupId: 'g1', delaySeconds: 3, error: 'Error: ReceiptHandleIsInvalid' });
+    });
+
     it('uses the injected jitter: random 0.75 on delivery 3 → 14 s', async () => {
       store.seed(queued());
       executor.behave(() => {

@@ -315,13 +315,13 @@ describe('PollUseCase', () => {
       expect(store.transitions).toEqual([]);
     });
 
-    it('everyLeaseLost (a restart after a crash): takes back every lease at once, however far it runs', async () => {
+    it('takeBackEveryLease (a restart after a crash): takes back every lease at once, however far it runs', async () => {
       // Prepare: a run and a claim whose leases run for minutes yet, and a group due later
       store.seed(owned('run', 'Running', { leaseExpiresAt: ms(T0, 240_000), startedAt: ms(T0, -1_000) }));
       store.seed(owned('wait', 'Queued', { scheduledAt: ms(T0, 30_000), leaseExpiresAt: ms(T0, 330_000) }));
       await schedule('later', ms(T0, 3_600_000));
       // Act
-      const summary = await poller().run({ everyLeaseLost: true });
+      const summary = await poller().takeBackEveryLease();
       // Assess: the run is re-claimed as its next attempt, the claim is sent again as it was
       expect(summary).toEqual({ ...EMPTY, recovered: 1, resent: 1, enqueued: 2 });
       expect(store.peek('run')).toMatchObject({ status: 'Queued', attempt: 2, claimToken: 'tok-1', leaseExpiresAt: ms(T0, 300_000) });
@@ -331,6 +331,39 @@ describe('PollUseCase', () => {
       expect(events.find((e) => e.groupId === 'run')?.reason).toBe(
         `re-claimed: attempt 1 was lost with the stack that stopped (its lease ran to ${ms(T0, 240_000)}) while running`,
       );
+    });
+
+    it('takeBackEveryLease handles each group once: not the group it just claimed, nor the leases it just wrote', async () => {
+      // Prepare: one shard, a group due within the look-ahead and 250 lost claims: more than
+      // two pages, so the leases it writes come up again later in the same query.
+      const one = { shardCount: 1, pollConcurrency: 1 };
+      store = new MemoryGroupStore({ shardCount: 1 });
+      await schedule('due', ms(T0, 10_000));
+      for (let i = 0; i < 250; i++) store.seed(owned(`q${String(i).padStart(3, '0')}`, 'Queued', { leaseExpiresAt: ms(T0, 1_000 + i) }));
+      // Act
+      const summary = await poller(one).takeBackEveryLease();
+      // Assess: one message per group, the due one claimed (not also "re-sent")
+      expect(summary).toEqual({ ...EMPTY, claimed: 1, resent: 250, enqueued: 251 });
+      expect(new Set(queue.sentGroupIds()).size).toBe(251);
+      expect(queue.sentGroupIds()).toHaveLength(251);
+    });
+
+    it('takeBackEveryLease goes on past the batch limit until no shard is left with more', async () => {
+      const one = { shardCount: 1, pollConcurrency: 1, batchSize: 100 };
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 230; i++) store.seed(owned(`q${String(i).padStart(3, '0')}`, 'Queued', { leaseExpiresAt: ms(T0, 1_000 + i) }));
+      const summary = await poller(one).takeBackEveryLease();
+      expect(summary).toMatchObject({ resent: 230, enqueued: 230, truncatedShards: 0, failedShards: 0 });
+      expect(new Set(queue.sentGroupIds()).size).toBe(230);
+      expect(queue.sentGroupIds()).toHaveLength(230);
+    });
+
+    it('reports a shard stopped at a batch limit of whole pages as truncated (one entry more shows more are left)', async () => {
+      const one = { shardCount: 1, pollConcurrency: 1, batchSize: 200 };
+      store = new MemoryGroupStore({ shardCount: 1 });
+      for (let i = 0; i < 201; i++) await schedule(`g${String(i).padStart(3, '0')}`, ms(T0, -1_000));
+      expect(await poller(one).run()).toMatchObject({ claimed: 200, truncatedShards: 1 });
+      expect(await poller(one, 'tok2').run()).toMatchObject({ claimed: 1, truncatedShards: 0 });
     });
 
     it('does not take back a group whose heartbeat extended the lease after the index was read', async () => {

@@ -8,11 +8,10 @@
  * source is newer than the bundle (the integration tests' global setup calls
  * {@link ensureCliBundle} for the same).
  */
-import { realpathSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
+import { isEntryScript } from './entry-script.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -132,17 +131,7 @@ export async function ensureCliBundle(): Promise<CliBuild | undefined> {
   return (await cliBundleStaleness()) === undefined ? undefined : buildCli();
 }
 
-function isEntry(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
+if (isEntryScript(import.meta.url)) {
   const ifStale = process.argv.includes('--if-stale');
   try {
     const built = ifStale ? await ensureCliBundle() : await buildCli();

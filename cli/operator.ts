@@ -10,8 +10,7 @@
  * - `connect.ts`: the group use cases and the dead-letter queue on it ({@link connect});
  * - `run.ts`: running a command ({@link runCli}); `errors.ts`: messages and exit codes.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isEntryScript } from './entry-script.ts';
 import { processIo, runCli } from './operator/run.ts';
 
 export { COMMANDS, parseCli, PROGRAM, resolveTime, UsageError, type Command, type CommandName, type ParsedCli } from './operator/arguments.ts';
@@ -21,15 +20,4 @@ export { helpText } from './operator/help.ts';
 export { listGroups, operatorIdentity, processIo, RedriveIncompleteError, runCli, type CliIo } from './operator/run.ts';
 export { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation, type StackOptions } from './operator/stack.ts';
 
-/** True when this module (or the bundle made of it) is the script node was started with. */
-function isEntry(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) process.exitCode = await runCli(process.argv.slice(2), processIo());
+if (isEntryScript(import.meta.url)) process.exitCode = await runCli(process.argv.slice(2), processIo());

@@ -46,6 +46,16 @@ export class SchedulerMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: SchedulerMonitoringProps) {
     super(scope, id);
     const { pollFunction, executeFunction, deadLetterFunction, workQueue, deadLetterQueue } = props;
+    /** A function failed as a whole (Lambda's Errors metric) in the periods given (default: one of one). */
+    const functionErrors = (id: string, fn: IFunction, alarmDescription: string, periods: { evaluationPeriods: number; datapointsToAlarm?: number } = { evaluationPeriods: 1 }) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric: fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        ...periods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
 
     this.alarms.push(
       new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
@@ -68,16 +78,9 @@ export class SchedulerMonitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, 'PollErrors', {
-        alarmDescription:
-          'The poll function failed in 2 of the last 3 five-minute periods: due groups are not being claimed. See the poll logs.',
-        metric: pollFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      functionErrors('PollErrors', pollFunction,
+        'The poll function failed in 2 of the last 3 five-minute periods: due groups are not being claimed. See the poll logs.',
+        { evaluationPeriods: 3, datapointsToAlarm: 2 }),
       new cloudwatch.Alarm(this, 'StartLatenessP99', {
         alarmDescription: `p99 start lateness is above the tolerance (${props.toleranceSeconds} s): groups start later than promised. Check poll interval vs look-ahead, execute concurrency and throttles.`,
         metric: schedulerMetric(METRIC.StartLateness, 'p99'),
@@ -86,28 +89,10 @@ export class SchedulerMonitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-    );
-    this.alarms.push(
-      new cloudwatch.Alarm(this, 'ExecuteErrors', {
-        alarmDescription:
-          'The execute function failed as a whole (crash or timeout, not a single record): its batch will be delivered again. See the execute logs.',
-        metric: executeFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    );
-    this.alarms.push(
-      new cloudwatch.Alarm(this, 'DeadLetterErrors', {
-        alarmDescription:
-          'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.',
-        metric: deadLetterFunction.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      functionErrors('ExecuteErrors', executeFunction,
+        'The execute function failed as a whole (crash or timeout, not a single record): its batch will be delivered again. See the execute logs.'),
+      functionErrors('DeadLetterErrors', deadLetterFunction,
+        'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.'),
     );
 
     if (props.alarmTopicArn) {

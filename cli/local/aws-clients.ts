@@ -11,7 +11,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { LANE_INDEX, QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TIMER_INDEX } from '../../functions/shared/definitions.ts';
 
 /** Region used for everything local (DynamoDB Local runs with `-sharedDb`, so any region works). */
 export const LOCAL_REGION = 'us-east-1';
@@ -61,6 +61,14 @@ export async function createLocalTable(client: DynamoDBClient, tableName: string
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TIMER_INDEX.nonKeyAttributes] },
           },
+          {
+            IndexName: LANE_INDEX.name,
+            KeySchema: [
+              { AttributeName: LANE_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: LANE_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
       }),
     );
@@ -72,9 +80,13 @@ export async function createLocalTable(client: DynamoDBClient, tableName: string
   // poller would then miss attributes it relies on (DynamoDB cannot change a projection in place).
   const projected = GlobalSecondaryIndexes?.find((i) => i.IndexName === TIMER_INDEX.name)?.Projection?.NonKeyAttributes ?? [];
   const missing = TIMER_INDEX.nonKeyAttributes.filter((a) => !projected.includes(a));
-  if (missing.length > 0) {
+  const lacks = [
+    ...(missing.length > 0 ? [`its '${TIMER_INDEX.name}' index does not project ${missing.join(', ')}`] : []),
+    ...(GlobalSecondaryIndexes?.some((i) => i.IndexName === LANE_INDEX.name) ? [] : [`it has no '${LANE_INDEX.name}' index`]),
+  ];
+  if (lacks.length > 0) {
     throw new Error(
-      `table '${tableName}' was created by an older version: its '${TIMER_INDEX.name}' index does not project ${missing.join(', ')}; ` +
+      `table '${tableName}' was created by an older version: ${lacks.join(' and ')}; ` +
         'delete the table (or the data directory it lives in) and start again',
     );
   }

@@ -42,9 +42,9 @@ export async function runDemo(options: {
   const suffix = new Date().toISOString().slice(11, 19).replaceAll(':', '');
   const at = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
   const groups = [
-    { id: `demo-clean-${suffix}`, sources: [...DEMO_BRANCHES.clean], scheduledAt: at(6) },
-    { id: `demo-conflict-${suffix}`, sources: [...DEMO_BRANCHES.conflicting], scheduledAt: at(8) },
-    { id: `demo-cancelled-${suffix}`, sources: [DEMO_BRANCHES.clean[0]], scheduledAt: at(20) },
+    { id: `demo-clean-${suffix}`, promotions: DEMO_BRANCHES.clean.map((source) => ({ source })), scheduledAt: at(6) },
+    { id: `demo-conflict-${suffix}`, promotions: DEMO_BRANCHES.conflicting.map((source) => ({ source })), scheduledAt: at(8) },
+    { id: `demo-cancelled-${suffix}`, promotions: [{ source: DEMO_BRANCHES.clean[0] }], scheduledAt: at(20) },
   ];
   terminal.out('demo: scheduling a clean, a conflicting and a cancelled group…');
   for (const g of groups) {

@@ -79,7 +79,7 @@ export async function listGroups(groups: GroupOperations, statuses: readonly str
     const items: PromotionGroup[] = [];
     let cursor: string | undefined;
     do {
-      const page = await groups.list(status, cursor === undefined ? {} : { cursor });
+      const page = await groups.list({ status }, cursor);
       items.push(...page.items);
       cursor = page.cursor;
     } while (cursor !== undefined);
@@ -145,7 +145,7 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
           ...(command.id !== undefined ? { id: command.id } : {}),
           repository,
           targetBranch: command.targetBranch,
-          sources: command.sources,
+          promotions: command.sources.map((source) => ({ source })),
           scheduledAt,
         },
         by,

@@ -16,32 +16,45 @@
  * own retries, throws {@link StoreUnavailableError}, so the use cases can tell "try again soon"
  * from a real failure without knowing the SDK.
  */
+import { createHash } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
+  TransactionCanceledException,
   type ConsumedCapacity,
   type DynamoDBClient,
   type ReturnConsumedCapacity,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { GroupAlreadyExistsError, StoreUnavailableError } from '../core/errors.ts';
+import { GroupAlreadyExistsError, GroupNotFoundError, IdempotencyKeyReusedError, StoreUnavailableError } from '../core/errors.ts';
 import { HISTORY_LIMIT, type GroupStatus, type NewGroup, type PromotionGroup, type Transition } from '../core/group.ts';
+import {
+  badCursor,
+  LISTING_ORDER,
+  listingPartOf,
+  matchesQuery,
+  queryDigest,
+  type GroupQuery,
+} from '../core/group-input.ts';
 import type {
   GroupStore,
+  IdempotencyClaim,
   Page,
   TimerEntry,
   TransitionRequest,
   TransitionResult,
 } from '../core/ports.ts';
 import { shardOf } from '../core/timing.ts';
-import { TIMER_INDEX, type TimerKind } from '../shared/definitions.ts';
+import { LANE_INDEX, TIMER_INDEX, TTL_ATTRIBUTE, type TimerKind } from '../shared/definitions.ts';
 import { isTransientAwsError } from './service-contract.ts';
 
 /** Attributes only the store knows about (layout, not domain). */
@@ -49,6 +62,30 @@ interface StoredGroup extends Omit<PromotionGroup, 'history'> {
   history: Record<string, Transition>;
   timerKey?: string;
   timerAt?: string;
+  laneKey?: string;
+  laneAt?: string;
+}
+
+/** `laneAt` of a group without a time: after every ISO time. */
+const UNSCHEDULED = '~';
+/** Upper bound of every ISO time `laneAt` holds (a `dueAfter` without `dueBefore` stops here). */
+const LAST_TIME = '9999-12-31T23:59:59.999Z';
+/** Index queries one listing page makes at most, so a page's cost stays bounded. */
+const MAX_ROUNDS_PER_PAGE = 4;
+
+/** The lane index's partition: `<repository>:<targetBranch>`. */
+export function laneKeyOf(repository: string, targetBranch: string): string {
+  return `${repository}:${targetBranch}`;
+}
+
+/** Item id of the record an idempotency key leaves (`#` never occurs in a group id). */
+function idempotencyItemId(key: string): string {
+  return `idempotency#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/** `iso` minus one millisecond: an exclusive upper bound as an inclusive one. */
+function justBefore(iso: string): string {
+  return new Date(Date.parse(iso) - 1).toISOString();
 }
 
 export interface DynamoDbGroupStoreOptions {
@@ -74,9 +111,61 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
   return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
+/** Where one shard of a listing part stands: `''` not started, a key to go on after, `null` done. */
+type ShardPosition = Record<string, string> | '' | null;
+
+/** A listing's position: the query's digest, and where each index partition stands. */
+interface ListingCursor {
+  /** {@link queryDigest} of the query that made it. */
+  q: string;
+  /** Lane listing: the last key read (`undefined` at the start). */
+  l?: Record<string, string>;
+  /** Timer-index listing: the index in LISTING_ORDER, and each shard's {@link ShardPosition}. */
+  p?: number;
+  s?: ShardPosition[];
+}
+
+/** Parse a listing cursor strictly: anything not made for this query is a ValidationError. */
+function parseListingCursor(cursor: string, query: GroupQuery, shardCount: number): ListingCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw badCursor('not readable');
+  }
+  const c = parsed as ListingCursor;
+  if (!c || typeof c !== 'object' || c.q !== queryDigest(query)) throw badCursor('made for other filters');
+  const isKey = (key: unknown, names: readonly string[]): key is Record<string, string> =>
+    !!key &&
+    typeof key === 'object' &&
+    Object.keys(key).length === names.length &&
+    names.every((n) => typeof (key as Record<string, unknown>)[n] === 'string' && ((key as Record<string, string>)[n] ?? '').length <= 2048);
+  if (query.lane) {
+    if (!isKey(c.l, ['id', LANE_INDEX.partitionKey, LANE_INDEX.sortKey]) || c.l[LANE_INDEX.partitionKey] !== laneKeyOf(query.lane.repository, query.lane.targetBranch)) {
+      throw badCursor('not a lane position');
+    }
+    return { q: c.q, l: c.l };
+  }
+  if (!Number.isInteger(c.p) || c.p! < 0 || c.p! >= LISTING_ORDER.length || !Array.isArray(c.s) || c.s.length !== shardCount) {
+    throw badCursor('not a listing position');
+  }
+  const part = LISTING_ORDER[c.p!]!.part;
+  c.s.forEach((key, shard) => {
+    if (key === null || key === '') return;
+    if (!isKey(key, ['id', TIMER_INDEX.partitionKey, TIMER_INDEX.sortKey]) || key[TIMER_INDEX.partitionKey] !== `${part}#${shard}`) {
+      throw badCursor('not a listing position');
+    }
+  });
+  return { q: c.q, p: c.p!, s: c.s };
+}
+
+function encodeListingCursor(cursor: ListingCursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
 /** Item → domain group: history map → list ordered by version; layout attributes dropped. */
 export function toGroup(item: Record<string, unknown>): PromotionGroup {
-  const { history, timerKey: _timerKey, timerAt: _timerAt, ...rest } = item as unknown as StoredGroup;
+  const { history, timerKey: _timerKey, timerAt: _timerAt, laneKey: _laneKey, laneAt: _laneAt, ...rest } = item as unknown as StoredGroup;
   const entries = Object.entries(history ?? {})
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([, entry]) => entry as Transition);
@@ -190,9 +279,11 @@ export class DynamoDbGroupStore implements GroupStore {
     if (consumed && this.onConsumedCapacity) this.onConsumedCapacity(operation, consumed);
   }
 
-  async create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup> {
+  /** The item a new group is written as, with its places in both indexes. */
+  private newItem(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): StoredGroup {
     const status: GroupStatus = group.scheduledAt ? 'Scheduled' : 'Pending';
-    const item: StoredGroup = {
+    const shard = shardOf(group.id, this.shardCount);
+    return {
       ...group,
       status,
       version: 1,
@@ -200,11 +291,16 @@ export class DynamoDbGroupStore implements GroupStore {
       createdAt: entry.at,
       updatedAt: entry.at,
       history: { '1': { from: null, to: status, attempt: 0, ...entry } },
+      // A Scheduled group waits on its due timer; a Pending one is only listed (never polled).
+      timerKey: group.scheduledAt ? timerKeyOf('due', shard) : `${listingPartOf('Pending')}#${shard}`,
+      timerAt: group.scheduledAt ?? entry.at,
+      laneKey: laneKeyOf(group.repository, group.targetBranch),
+      laneAt: group.scheduledAt ?? UNSCHEDULED,
     };
-    if (group.scheduledAt) {
-      item.timerKey = timerKeyOf('due', shardOf(group.id, this.shardCount));
-      item.timerAt = group.scheduledAt;
-    }
+  }
+
+  async create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup> {
+    const item = this.newItem(group, entry);
     try {
       const out = await this.send('create', () =>
         this.doc.send(
@@ -241,32 +337,258 @@ export class DynamoDbGroupStore implements GroupStore {
     return out.Item ? toGroup(out.Item) : undefined;
   }
 
-  async listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>> {
-    // An operator listing, not a hot path: a filtered scan costs no index writes on every
-    // transition (a status index would add write units to each of a group's 4+ writes).
-    const limit = options?.limit ?? 100;
-    const items: PromotionGroup[] = [];
-    let key = decodeCursor(options?.cursor);
-    do {
-      const out = await this.send('listByStatus', () =>
-        this.doc.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            FilterExpression: '#status = :status',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':status': status },
-            ExclusiveStartKey: key,
-            Limit: Math.max(limit, 100),
-            ReturnConsumedCapacity: this.returnConsumedCapacity,
-          }),
-        ),
-      );
-      this.capacity('listByStatus', out.ConsumedCapacity);
-      for (const item of out.Items ?? []) items.push(toGroup(item));
-      key = out.LastEvaluatedKey;
-    } while (key && items.length < limit);
-    const cursor = encodeCursor(key);
-    return cursor ? { items, cursor } : { items };
+  async createIdempotent(
+    group: NewGroup,
+    entry: Pick<Transition, 'at' | 'reason' | 'by'>,
+    claim: IdempotencyClaim,
+  ): Promise<{ group: PromotionGroup; replayed: boolean }> {
+    const item = this.newItem(group, entry);
+    const record = {
+      id: idempotencyItemId(claim.key),
+      groupId: group.id,
+      fingerprint: claim.fingerprint,
+      expiresAt: claim.expiresAt,
+      [TTL_ATTRIBUTE]: Math.ceil(Date.parse(claim.expiresAt) / 1000),
+    };
+    for (let round = 1; ; round++) {
+      try {
+        const out = await this.send('createIdempotent', () =>
+          this.doc.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: this.tableName,
+                    Item: record,
+                    // Why: a key answers for one request until it expires; only then may a new one take it.
+                    ConditionExpression: 'attribute_not_exists(#id) OR #expiresAt < :now',
+                    ExpressionAttributeNames: { '#id': 'id', '#expiresAt': 'expiresAt' },
+                    ExpressionAttributeValues: { ':now': claim.now },
+                    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                  },
+                },
+                {
+                  Put: {
+                    TableName: this.tableName,
+                    Item: item,
+                    // Why: create is not an upsert; an existing id must never be overwritten.
+                    ConditionExpression: 'attribute_not_exists(#id)',
+                    ExpressionAttributeNames: { '#id': 'id' },
+                  },
+                },
+              ],
+              ReturnConsumedCapacity: this.returnConsumedCapacity,
+            }),
+          ),
+        );
+        for (const consumed of out.ConsumedCapacity ?? []) this.capacity('createIdempotent', consumed);
+        return { group: toGroup(item as unknown as Record<string, unknown>), replayed: false };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const [keyReason, groupReason] = error.CancellationReasons ?? [];
+        if (keyReason?.Code === 'ConditionalCheckFailed') {
+          const held = keyReason.Item ? unmarshall(keyReason.Item) : undefined;
+          if (held?.fingerprint !== claim.fingerprint) throw new IdempotencyKeyReusedError(String(held?.groupId ?? group.id));
+          const first = await this.find(String(held.groupId), { consistent: true });
+          if (!first) throw new GroupNotFoundError(String(held.groupId));
+          return { group: first, replayed: true };
+        }
+        if (groupReason?.Code === 'ConditionalCheckFailed') throw new GroupAlreadyExistsError(group.id);
+        // Another transaction on the same key in flight (the concurrent twin of this request):
+        // try again shortly; its outcome then decides.
+        if (round < 6 && (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict')) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * round + Math.random() * 20));
+          continue;
+        }
+        throw new StoreUnavailableError('DynamoDB createIdempotent was cancelled for a passing reason', { cause: error });
+      }
+    }
+  }
+
+  async listGroups(query: GroupQuery, options: { limit: number; cursor?: string }): Promise<Page<PromotionGroup>> {
+    const limit = Math.max(1, Math.min(options.limit, 100));
+    const position = options.cursor === undefined ? undefined : parseListingCursor(options.cursor, query, this.shardCount);
+    return query.lane ? this.listLane(query, query.lane, limit, position) : this.listParts(query, limit, position);
+  }
+
+  /** One target branch's groups, in schedule order: one Query on the lane index, then the items. */
+  private async listLane(
+    query: GroupQuery,
+    lane: { repository: string; targetBranch: string },
+    limit: number,
+    position: ListingCursor | undefined,
+  ): Promise<Page<PromotionGroup>> {
+    const names: Record<string, string> = { '#k': LANE_INDEX.partitionKey };
+    const values: Record<string, string> = { ':k': laneKeyOf(lane.repository, lane.targetBranch) };
+    let condition = '#k = :k';
+    // laneAt is the time (or '~' after every time), so the due bounds are key conditions.
+    if (query.dueAfter !== undefined || query.dueBefore !== undefined) {
+      names['#at'] = LANE_INDEX.sortKey;
+      values[':from'] = query.dueAfter ?? '0';
+      values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : LAST_TIME;
+      condition += ' AND #at BETWEEN :from AND :to';
+    }
+    const out = await this.send('listGroups', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: LANE_INDEX.name,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: position?.l,
+          Limit: limit,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      ),
+    );
+    this.capacity('listGroups', out.ConsumedCapacity);
+    const ids = (out.Items ?? []).map((i) => String(i.id));
+    const byId = new Map((await this.readMany(ids)).map((g) => [g.id, g]));
+    // BatchGetItem answers in any order: put the page back in the index's.
+    const items = ids.map((id) => byId.get(id)).filter((g): g is PromotionGroup => !!g && matchesQuery(g, query));
+    const last = out.LastEvaluatedKey as Record<string, string> | undefined;
+    return last ? { items, cursor: encodeListingCursor({ q: queryDigest(query), l: last }) } : { items };
+  }
+
+  /**
+   * Without a lane: the timer index's partition sets in {@link LISTING_ORDER} (each spread over
+   * the shards), the shards of one set merged in time order. Each shard's position is kept in the
+   * cursor, so no entry is read twice and none is skipped.
+   */
+  private async listParts(query: GroupQuery, limit: number, position: ListingCursor | undefined): Promise<Page<PromotionGroup>> {
+    const dueBounded = query.dueAfter !== undefined || query.dueBefore !== undefined;
+    const wanted = (p: number): boolean => {
+      const part = LISTING_ORDER[p]!;
+      if (query.status !== undefined && !(part.statuses as readonly string[]).includes(query.status)) return false;
+      // A Pending group has no time: due bounds leave every one out.
+      return !(dueBounded && part.part === 'pending');
+    };
+    const fresh = (): ShardPosition[] => new Array<ShardPosition>(this.shardCount).fill('');
+    let p = position?.p ?? 0;
+    let shards: ShardPosition[] = position?.s ?? fresh();
+    const picked: { id: string; part: string }[] = [];
+    for (let round = 0; round < MAX_ROUNDS_PER_PAGE && picked.length < limit; round++) {
+      while (p < LISTING_ORDER.length && !wanted(p)) [p, shards] = [p + 1, fresh()];
+      if (p >= LISTING_ORDER.length) break;
+      const part = LISTING_ORDER[p]!.part;
+      const { ids, next } = await this.mergeShards(part, query, shards, limit - picked.length);
+      picked.push(...ids.map((id) => ({ id, part })));
+      shards = next;
+      if (shards.every((key) => key === null)) [p, shards] = [p + 1, fresh()];
+    }
+    while (p < LISTING_ORDER.length && !wanted(p)) [p, shards] = [p + 1, fresh()];
+    const byId = new Map((await this.readMany(picked.map((x) => x.id))).map((g) => [g.id, g]));
+    // What the index said may be stale: keep a group only if it still is where it was found.
+    const items = picked
+      .map(({ id, part }) => ({ group: byId.get(id), part }))
+      .filter((x): x is { group: PromotionGroup; part: string } => !!x.group && listingPartOf(x.group.status) === x.part && matchesQuery(x.group, query))
+      .map((x) => x.group);
+    if (p >= LISTING_ORDER.length) return { items };
+    return { items, cursor: encodeListingCursor({ q: queryDigest(query), p, s: shards }) };
+  }
+
+  /**
+   * One round over the shards of one listing part: a Query per unfinished shard, merged by
+   * `timerAt`; takes at most `want` entries, none past what every unfinished shard has shown.
+   */
+  private async mergeShards(
+    part: string,
+    query: GroupQuery,
+    shards: ShardPosition[],
+    want: number,
+  ): Promise<{ ids: string[]; next: ShardPosition[] }> {
+    const names: Record<string, string> = { '#k': TIMER_INDEX.partitionKey, '#at': TIMER_INDEX.sortKey };
+    const values: Record<string, unknown> = {};
+    let keyCondition = '#k = :k';
+    const filters: string[] = [];
+    const bounded = query.dueAfter !== undefined || query.dueBefore !== undefined;
+    if (bounded && part === 'due') {
+      // In the due partitions timerAt is scheduledAt: the bounds are key conditions.
+      values[':from'] = query.dueAfter ?? '0';
+      values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : LAST_TIME;
+      keyCondition += ' AND #at BETWEEN :from AND :to';
+    } else if (bounded) {
+      names['#scheduledAt'] = 'scheduledAt';
+      if (query.dueAfter !== undefined) [values[':from'], filters[filters.length]] = [query.dueAfter, '#scheduledAt >= :from'];
+      if (query.dueBefore !== undefined) [values[':to'], filters[filters.length]] = [query.dueBefore, '#scheduledAt < :to'];
+    }
+    if (query.status !== undefined && part === 'lease') {
+      // Queued and Running share the lease partitions.
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+      filters.push('#status = :status');
+    }
+    const pages = await Promise.all(
+      shards.map(async (start, shard) => {
+        if (start === null) return { shard, items: [] as Record<string, string>[], last: undefined };
+        const out = await this.send('listGroups', () =>
+          this.doc.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: TIMER_INDEX.name,
+              KeyConditionExpression: keyCondition,
+              ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ...values, ':k': `${part}#${shard}` },
+              ExclusiveStartKey: start === '' ? undefined : start,
+              Limit: want,
+              ProjectionExpression: '#k, #at, id',
+              ReturnConsumedCapacity: this.returnConsumedCapacity,
+            }),
+          ),
+        );
+        this.capacity('listGroups', out.ConsumedCapacity);
+        return { shard, items: (out.Items ?? []) as Record<string, string>[], last: out.LastEvaluatedKey as Record<string, string> | undefined };
+      }),
+    );
+    // Nothing past the lowest position a shard with more to read has reached may be taken yet.
+    const bound = pages.reduce<string | undefined>((low, page) => {
+      const at = page.last?.[TIMER_INDEX.sortKey];
+      return at !== undefined && (low === undefined || at < low) ? at : low;
+    }, undefined);
+    const merged = pages
+      .flatMap((page) => page.items.map((item) => ({ item, shard: page.shard })))
+      .filter(({ item }) => bound === undefined || (item[TIMER_INDEX.sortKey] ?? '') <= bound)
+      .sort((a, b) => {
+        const [x, y] = [a.item[TIMER_INDEX.sortKey] ?? '', b.item[TIMER_INDEX.sortKey] ?? ''];
+        return x < y ? -1 : x > y ? 1 : a.shard - b.shard;
+      })
+      .slice(0, want);
+    const next = pages.map((page): ShardPosition => {
+      const start = shards[page.shard]!;
+      if (start === null) return null;
+      const taken = merged.filter((m) => m.shard === page.shard);
+      if (taken.length === page.items.length) return page.last ?? null;
+      const lastTaken = taken.at(-1)?.item;
+      return lastTaken ? { id: lastTaken.id!, [TIMER_INDEX.partitionKey]: lastTaken[TIMER_INDEX.partitionKey]!, [TIMER_INDEX.sortKey]: lastTaken[TIMER_INDEX.sortKey]! } : start;
+    });
+    return { ids: merged.map((m) => m.item.id!), next };
+  }
+
+  /** The groups with these ids, by BatchGetItem (100 per call), in no particular order. */
+  private async readMany(ids: readonly string[]): Promise<PromotionGroup[]> {
+    const groups: PromotionGroup[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = [...new Set(ids.slice(i, i + 100))].map((id) => ({ id }));
+      for (let attempt = 1; keys && keys.length > 0; attempt++) {
+        if (attempt > 6) throw new StoreUnavailableError('DynamoDB BatchGetItem left keys unprocessed after 6 tries');
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+        const request: Record<string, unknown>[] = keys;
+        const out: BatchGetCommandOutput = await this.send('listGroups', () =>
+          this.doc.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: request } },
+              ReturnConsumedCapacity: this.returnConsumedCapacity,
+            }),
+          ),
+        );
+        for (const consumed of out.ConsumedCapacity ?? []) this.capacity('listGroups', consumed);
+        for (const item of out.Responses?.[this.tableName] ?? []) groups.push(toGroup(item));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return groups;
   }
 
   async queryTimers(
@@ -326,9 +648,13 @@ export class DynamoDbGroupStore implements GroupStore {
       b.set(b.name(TIMER_INDEX.partitionKey), timerKeyOf(request.timer.kind, shardOf(request.id, this.shardCount)));
       b.set(b.name(TIMER_INDEX.sortKey), request.timer.at);
     } else {
-      // Why: Pending and terminal groups leave the sparse index, so polls never read them.
-      b.remove(b.name(TIMER_INDEX.partitionKey)).remove(b.name(TIMER_INDEX.sortKey));
+      // Why: a Pending or finished group leaves the poller's partitions for its listing partition
+      // (`succeeded#3`…), which no poll reads, ordered by when it got there.
+      b.set(b.name(TIMER_INDEX.partitionKey), `${listingPartOf(request.to)}#${shardOf(request.id, this.shardCount)}`);
+      b.set(b.name(TIMER_INDEX.sortKey), request.entry.at);
     }
+    // The lane index keeps schedule order (groups written before it have no lane key and stay out).
+    if (request.set?.scheduledAt !== undefined) b.set(b.name(LANE_INDEX.sortKey), request.set.scheduledAt);
     // Why: version + status is optimistic concurrency — any other writer since our read bumped
     // the version, and then this write must not apply.
     b.condition(`${b.name('version')} = ${b.value(request.expect.version)}`);

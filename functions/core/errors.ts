@@ -26,14 +26,34 @@ export class SchedulerError extends Error {
   }
 }
 
-/** Input that can never be valid (bad time, empty promotion list…). Nothing was written. */
+/** One bad field of a request: where it is and what is wrong with it. */
+export interface FieldIssue {
+  /** `scheduledAt`, `promotions[1].source`, `body` for the request as a whole… */
+  field: string;
+  message: string;
+}
+
+/**
+ * Input that can never be valid (bad time, empty promotion list, unknown member…). Nothing was
+ * written. `issues` names every bad field (one when built with a message and a field).
+ */
 export class ValidationError extends SchedulerError {
   override readonly name = 'ValidationError';
+  readonly issues: readonly FieldIssue[];
   constructor(
     message: string,
     readonly field?: string,
+    issues?: readonly FieldIssue[],
   ) {
     super(message);
+    this.issues = issues ?? [{ field: field ?? 'body', message }];
+  }
+
+  /** One error for several bad fields: the message is the first issue's, with a count of the rest. */
+  static of(issues: readonly FieldIssue[]): ValidationError {
+    const [first] = issues;
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1).map((i) => i.field).join(', ')})` : '';
+    return new ValidationError(`${first?.message ?? 'invalid input'}${more}`, first?.field, issues);
   }
 }
 
@@ -100,6 +120,34 @@ export class GroupClaimedElsewhereError extends SchedulerError {
     super(
       `Promotion group '${groupId}' changed before '${attempted}' could be written: it is now ${current.status} (version ${current.version}, attempt ${current.attempt}).`,
     );
+  }
+}
+
+/**
+ * The caller's precondition (`If-Match: <version>`) does not hold: the group is at another version.
+ * Nothing was written. Carries the group as it is now.
+ */
+export class PreconditionFailedError extends SchedulerError {
+  override readonly name = 'PreconditionFailedError';
+  constructor(
+    readonly groupId: string,
+    readonly expectedVersion: number,
+    readonly current: PromotionGroup,
+  ) {
+    super(
+      `Promotion group '${groupId}' is at version ${current.version} (${current.status}), not ${expectedVersion}: read it again and decide anew.`,
+    );
+  }
+}
+
+/**
+ * An idempotency key was used, within its lifetime, for a create with another body. Nothing was
+ * written. Names the group the key made.
+ */
+export class IdempotencyKeyReusedError extends SchedulerError {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor(readonly groupId: string) {
+    super(`This Idempotency-Key was used for another request (it created group '${groupId}'); use a new key for a new group.`);
   }
 }
 

@@ -75,6 +75,8 @@ export interface PromotionGroup {
   targetBranch: string;
   /** Applied in this order. At least one. */
   promotions: Promotion[];
+  /** Free text from whoever created or changed the group. */
+  description?: string;
   status: GroupStatus;
   /** When to start. Absent while Pending without a time. */
   scheduledAt?: string;
@@ -117,6 +119,7 @@ export interface NewGroup {
   promotions: Promotion[];
   /** With a time the group starts Scheduled; without, Pending. */
   scheduledAt?: string;
+  description?: string;
 }
 
 /** The message the poller puts on the work queue for one claimed group. */

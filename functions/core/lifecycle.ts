@@ -15,11 +15,12 @@ import type { GroupStatus } from './group.ts';
 /** from → the statuses it may go to, each with the use that makes it. */
 export const TRANSITIONS: Readonly<Record<GroupStatus, Readonly<Partial<Record<GroupStatus, string>>>>> = {
   Pending: {
+    Pending: 'edit: promotions or description changed',
     Scheduled: 'schedule: a time was set',
     Cancelled: 'cancel',
   },
   Scheduled: {
-    Scheduled: 'reschedule',
+    Scheduled: 'reschedule, or edit: promotions or description changed',
     Queued: 'claim: due within the look-ahead, handed to the work queue',
     Cancelled: 'cancel',
     Failed: 'misfire policy skip: found later than the tolerance',
@@ -68,9 +69,16 @@ export function assertTransition(groupId: string, from: GroupStatus, to: GroupSt
 export const ACTIONS = {
   cancel: { from: ['Pending', 'Scheduled', 'Queued'], to: 'Cancelled' },
   reschedule: { from: ['Pending', 'Scheduled'], to: 'Scheduled' },
+  /** Change promotions, description and/or time; a Pending group stays Pending unless given a time. */
+  edit: { from: ['Pending', 'Scheduled'], to: 'Scheduled' },
   retry: { from: ['Failed', 'Conflicted'], to: 'Scheduled' },
 } as const satisfies Record<string, { from: readonly GroupStatus[]; to: GroupStatus }>;
 export type OperatorAction = keyof typeof ACTIONS;
+
+/** The operator actions that start from `status`, in {@link ACTIONS} order. */
+export function allowedActions(status: GroupStatus): OperatorAction[] {
+  return (Object.keys(ACTIONS) as OperatorAction[]).filter((action) => (ACTIONS[action].from as readonly GroupStatus[]).includes(status));
+}
 
 /** What an operator can do instead, where an action is refused. */
 const ACTION_HINTS: Partial<Record<OperatorAction, Partial<Record<GroupStatus, string>>>> = {
@@ -80,6 +88,14 @@ const ACTION_HINTS: Partial<Record<OperatorAction, Partial<Record<GroupStatus, s
     Failed: 'it has already ended; retry it to run it again',
     Conflicted: 'it has already ended; retry it to run it again',
     Cancelled: 'it is cancelled already',
+  },
+  edit: {
+    Queued: 'it was already claimed for its run: cancel it and create a new group',
+    Running: 'it is running now',
+    Succeeded: 'it has ended',
+    Failed: 'it has ended: retry it to run it again',
+    Conflicted: 'it has ended: retry it to run it again',
+    Cancelled: 'it has ended',
   },
   reschedule: {
     Queued: 'it was already claimed for its run: cancel it and schedule a new group',
@@ -96,11 +112,13 @@ const ACTION_HINTS: Partial<Record<OperatorAction, Partial<Record<GroupStatus, s
 };
 
 /**
+ * @param to where the action leads when it can lead to more than one status (edit of a Pending
+ *   group without a time stays Pending); default the action's `to`.
  * @throws TransitionRefusedError when `action` does not start from `from` (naming the statuses
  *   it does start from), or the lifecycle table refuses the transition.
  */
-export function assertAction(groupId: string, action: OperatorAction, from: GroupStatus): void {
-  const spec = ACTIONS[action];
+export function assertAction(groupId: string, action: OperatorAction, from: GroupStatus, to?: GroupStatus): void {
+  const spec = { from: ACTIONS[action].from, to: to ?? ACTIONS[action].to };
   if (!(spec.from as readonly GroupStatus[]).includes(from)) {
     const hint = ACTION_HINTS[action]?.[from];
     throw new TransitionRefusedError(

@@ -1,81 +1,52 @@
 /**
- * Operator use cases: create, read, list, cancel, reschedule and retry promotion groups.
+ * Operator use cases: create, read, list, edit, cancel, reschedule and retry promotion groups —
+ * what the API's routes (and through them the CLI) call.
  *
- * 1. Validate the input (named errors, nothing written on bad input).
- * 2. Read the group, check the transition against the lifecycle table.
+ * 1. Validate the input (`group-input.ts`: every bad field named, nothing written on bad input).
+ * 2. Read the group; check the caller's precondition (`expectVersion`, the API's `If-Match`) and
+ *    the action against the lifecycle table.
  * 3. One conditional write on the version read in step 2. Losing that race raises
- *    {@link GroupClaimedElsewhereError} with the group as it is now, so the operator sees why.
+ *    {@link PreconditionFailedError} when the caller named a version, else
+ *    {@link GroupClaimedElsewhereError}, each with the group as it is now.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  GroupClaimedElsewhereError,
-  GroupNotFoundError,
-  ValidationError,
-} from './errors.ts';
+import { createHash } from 'node:crypto';
+import { GroupClaimedElsewhereError, GroupNotFoundError, PreconditionFailedError } from './errors.ts';
 import { assertAction, type OperatorAction } from './lifecycle.ts';
-import { isGroupStatus, type GroupStatus, type NewGroup, type PromotionGroup } from './group.ts';
+import type { GroupStatus, NewGroup, PromotionGroup } from './group.ts';
+import {
+  validateGroupChanges,
+  validateGroupId,
+  validateGroupQuery,
+  validateNewGroup,
+  type RawGroupQuery,
+} from './group-input.ts';
 import type { Clock, GroupStore, Page } from './ports.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
-import { parseInstant } from './timing.ts';
+import { addSeconds, parseInstant } from './timing.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
 
-/** Ids are safe in keys, URLs, branch names (`promotion/<id>/<attempt>`) and shells. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-/** What git refuses in a ref component even within ID_PATTERN. */
-const ID_NOT_A_REF = /\.\.|\.lock$|\.$/;
-/** Git refuses these in ref names; refusing them here gives the operator the error early. */
-const BAD_REF = /(^[-/.])|(\.\.)|[\s~^:?*[\\\x00-\x1f\x7f]|(\/\/)|(@\{)|([/.]$)|(\.lock$)/;
-export const MAX_PROMOTIONS = 100;
+export { validateNewGroup, type CreateGroupInput } from './group-input.ts';
 
-/** Input to {@link GroupCommands.create}: what an API or CLI caller sends. */
-export interface CreateGroupInput {
-  id?: string;
-  repository: string;
-  targetBranch: string;
-  /** Source references, applied in this order. */
-  sources: string[];
-  /** ISO-8601 with an offset or `Z`; omit to create a Pending group. */
-  scheduledAt?: string;
+/** How long an idempotency key answers with the group it made (docs/api.md). */
+export const IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/** Options of the changing commands. */
+export interface ChangeOptions {
+  /** Change only if the group is still at this version (the API's `If-Match`). */
+  expectVersion?: number;
 }
 
-function requireText(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ValidationError(`${field} is missing; it must be a non-empty string.`, field);
-  }
-  return value.trim();
-}
-
-function requireRef(value: unknown, field: string): string {
-  const ref = requireText(value, field);
-  if (BAD_REF.test(ref)) {
-    throw new ValidationError(`${field} '${ref}' is not a valid git reference name.`, field);
-  }
-  return ref;
-}
-
-/** Validate and normalise a creation request. @throws ValidationError */
-export function validateNewGroup(input: CreateGroupInput, newId: () => string = randomUUID): NewGroup {
-  const id = input.id === undefined ? newId() : requireText(input.id, 'id');
-  if (!ID_PATTERN.test(id) || ID_NOT_A_REF.test(id)) {
-    throw new ValidationError(
-      `id '${id}' is not allowed; use 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..' and not ending in '.' or '.lock' (the id becomes part of a git branch name).`,
-      'id',
-    );
-  }
-  if (!Array.isArray(input.sources) || input.sources.length === 0) {
-    throw new ValidationError('sources is empty; a promotion group needs at least one source reference.', 'sources');
-  }
-  if (input.sources.length > MAX_PROMOTIONS) {
-    throw new ValidationError(`sources has ${input.sources.length} entries; at most ${MAX_PROMOTIONS} are allowed.`, 'sources');
-  }
-  const group: NewGroup = {
-    id,
-    repository: requireText(input.repository, 'repository'),
-    targetBranch: requireRef(input.targetBranch, 'targetBranch'),
-    promotions: input.sources.map((source, i) => ({ source: requireRef(source, `sources[${i}]`) })),
-  };
-  if (input.scheduledAt !== undefined) group.scheduledAt = parseInstant(input.scheduledAt, 'scheduledAt');
-  return group;
+/** The request's digest for an idempotency key: the normalised group, minus a server-chosen id. */
+function fingerprintOf(group: NewGroup, idGiven: boolean): string {
+  const canonical = JSON.stringify([
+    idGiven ? group.id : null,
+    group.repository,
+    group.targetBranch,
+    group.promotions.map((p) => p.source),
+    group.scheduledAt ?? null,
+    group.description ?? null,
+  ]);
+  return createHash('sha256').update(canonical).digest('base64url');
 }
 
 /**
@@ -83,7 +54,7 @@ export function validateNewGroup(input: CreateGroupInput, newId: () => string = 
  *
  * @example
  * const commands = new GroupCommands({ store, clock: systemClock });
- * await commands.create({ repository: 'app', targetBranch: 'main', sources: ['feature/a'], scheduledAt: '2026-12-01T09:00:00Z' }, 'operator:alice');
+ * await commands.create({ repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt: '2026-12-01T09:00:00Z' }, 'operator:alice');
  */
 export class GroupCommands {
   private readonly store: GroupStore;
@@ -100,33 +71,91 @@ export class GroupCommands {
    * Create a group: Scheduled when it has a time, Pending otherwise.
    * @throws ValidationError (nothing written), GroupAlreadyExistsError
    */
-  async create(input: CreateGroupInput, by: string): Promise<PromotionGroup> {
-    const group = validateNewGroup(input);
-    const created = await this.store.create(group, {
-      at: this.clock.now().toISOString(),
-      by,
-      reason: group.scheduledAt ? `created, scheduled at ${group.scheduledAt}` : 'created without a time',
-    });
-    this.observer.transition({ groupId: created.id, from: null, to: created.status, attempt: 0, reason: created.history[0]?.reason ?? 'created' });
-    return created;
+  async create(input: unknown, by: string): Promise<PromotionGroup> {
+    return (await this.createOnce(input, by)).group;
   }
 
-  /** @throws GroupNotFoundError */
+  /**
+   * {@link create}, idempotent under `idempotencyKey`: the same key and the same request (after
+   * normalising) answer the group the first one made, `replayed: true`, for
+   * {@link IDEMPOTENCY_KEY_LIFETIME_SECONDS}; the key and the group are written together or not
+   * at all, so concurrent requests with one key make one group.
+   * @throws ValidationError (nothing written), GroupAlreadyExistsError, IdempotencyKeyReusedError
+   */
+  async createOnce(input: unknown, by: string, idempotencyKey?: string): Promise<{ group: PromotionGroup; replayed: boolean }> {
+    const idGiven = input !== null && typeof input === 'object' && (input as { id?: unknown }).id !== undefined;
+    const group = validateNewGroup(input);
+    const now = this.clock.now();
+    const entry = {
+      at: now.toISOString(),
+      by,
+      reason: group.scheduledAt ? `created, scheduled at ${group.scheduledAt}` : 'created without a time',
+    };
+    const result =
+      idempotencyKey === undefined
+        ? { group: await this.store.create(group, entry), replayed: false }
+        : await this.store.createIdempotent(group, entry, {
+            key: idempotencyKey,
+            fingerprint: fingerprintOf(group, idGiven),
+            now: entry.at,
+            expiresAt: addSeconds(now, IDEMPOTENCY_KEY_LIFETIME_SECONDS),
+          });
+    if (!result.replayed) {
+      const created = result.group;
+      this.observer.transition({ groupId: created.id, from: null, to: created.status, attempt: 0, reason: created.history[0]?.reason ?? 'created' });
+    }
+    return result;
+  }
+
+  /** @throws ValidationError (a malformed id), GroupNotFoundError */
   async get(id: string): Promise<PromotionGroup> {
-    const group = await this.store.find(id, { consistent: true });
+    const group = await this.store.find(validateGroupId(id), { consistent: true });
     if (!group) throw new GroupNotFoundError(id);
     return group;
   }
 
-  /** @throws ValidationError for an unknown status name. */
-  async list(status: string, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>> {
-    if (!isGroupStatus(status)) {
-      throw new ValidationError(
-        `status '${status}' is not a lifecycle state; use one of Pending, Scheduled, Queued, Running, Succeeded, Failed, Conflicted, Cancelled.`,
-        'status',
-      );
-    }
-    return this.store.listByStatus(status as GroupStatus, options);
+  /**
+   * A page of groups matching the filters (query-string names; see `validateGroupQuery`).
+   * @throws ValidationError for a bad filter, limit or cursor.
+   */
+  async list(filters: RawGroupQuery, cursor?: string): Promise<Page<PromotionGroup>> {
+    const { query, limit } = validateGroupQuery(filters);
+    return this.store.listGroups(query, cursor === undefined ? { limit } : { limit, cursor });
+  }
+
+  /**
+   * Change the promotions, description and/or time of a Pending or Scheduled group. With a time a
+   * Pending group becomes Scheduled; without one its status stays.
+   * @throws ValidationError (nothing written), GroupNotFoundError, TransitionRefusedError,
+   *   PreconditionFailedError, GroupClaimedElsewhereError
+   */
+  async edit(id: string, input: unknown, by: string, options: ChangeOptions = {}): Promise<PromotionGroup> {
+    const changes = validateGroupChanges(input);
+    const now = this.clock.now().toISOString();
+    return this.change(id, 'edit', options, (group) => {
+      const to: GroupStatus = changes.scheduledAt !== undefined ? 'Scheduled' : group.status;
+      const what = [
+        changes.scheduledAt !== undefined
+          ? group.scheduledAt
+            ? `rescheduled from ${group.scheduledAt} to ${changes.scheduledAt}`
+            : `scheduled at ${changes.scheduledAt}`
+          : '',
+        changes.promotions ? `promotions set to ${changes.promotions.map((p) => p.source).join(', ')}` : '',
+        changes.description !== undefined ? 'description changed' : '',
+      ].filter(Boolean);
+      const spec: TransitionSpec = {
+        to,
+        entry: { at: now, by, reason: `edited: ${what.join('; ')}` },
+        set: {
+          ...(changes.scheduledAt !== undefined ? { scheduledAt: changes.scheduledAt } : {}),
+          ...(changes.promotions ? { promotions: changes.promotions } : {}),
+          ...(changes.description ? { description: changes.description } : {}),
+        },
+        ...(changes.description === '' ? { clear: ['description'] as const } : {}),
+        timer: changes.scheduledAt !== undefined ? { kind: 'due', at: changes.scheduledAt } : 'unchanged',
+      };
+      return { spec, to };
+    });
   }
 
   /**
@@ -134,14 +163,16 @@ export class GroupCommands {
    * and is dropped).
    * @throws GroupNotFoundError, TransitionRefusedError, GroupClaimedElsewhereError
    */
-  async cancel(id: string, by: string, reason = 'cancelled by an operator'): Promise<PromotionGroup> {
+  async cancel(id: string, by: string, reason = 'cancelled by an operator', options: ChangeOptions = {}): Promise<PromotionGroup> {
     const now = this.clock.now().toISOString();
-    return this.change(id, 'cancel', () => ({
-      to: 'Cancelled',
-      entry: { at: now, by, reason },
-      set: { finishedAt: now, outcome: { status: 'Cancelled', by, reason } },
-      clear: ['claimToken', 'leaseExpiresAt'],
-      timer: null,
+    return this.change(id, 'cancel', options, () => ({
+      spec: {
+        to: 'Cancelled',
+        entry: { at: now, by, reason },
+        set: { finishedAt: now, outcome: { status: 'Cancelled', by, reason } },
+        clear: ['claimToken', 'leaseExpiresAt'],
+        timer: null,
+      },
     }));
   }
 
@@ -150,49 +181,59 @@ export class GroupCommands {
    * @throws ValidationError (bad time; nothing written), GroupNotFoundError,
    *   TransitionRefusedError, GroupClaimedElsewhereError
    */
-  async reschedule(id: string, at: string, by: string): Promise<PromotionGroup> {
+  async reschedule(id: string, at: string, by: string, options: ChangeOptions = {}): Promise<PromotionGroup> {
     const scheduledAt = parseInstant(at, 'scheduledAt');
     const now = this.clock.now().toISOString();
-    return this.change(id, 'reschedule', (group) => ({
-      to: 'Scheduled',
-      entry: {
-        at: now,
-        by,
-        reason: group.scheduledAt ? `rescheduled from ${group.scheduledAt} to ${scheduledAt}` : `scheduled at ${scheduledAt}`,
+    return this.change(id, 'reschedule', options, (group) => ({
+      spec: {
+        to: 'Scheduled',
+        entry: {
+          at: now,
+          by,
+          reason: group.scheduledAt ? `rescheduled from ${group.scheduledAt} to ${scheduledAt}` : `scheduled at ${scheduledAt}`,
+        },
+        set: { scheduledAt },
+        timer: { kind: 'due', at: scheduledAt },
       },
-      set: { scheduledAt },
-      timer: { kind: 'due', at: scheduledAt },
     }));
   }
 
   /**
    * Put a Failed or Conflicted group back to Scheduled (at `at`, default now); the next claim is
-   * a new attempt.
+   * a new attempt. `reason`, when given, is written into the history entry.
    */
-  async retry(id: string, by: string, at?: string): Promise<PromotionGroup> {
+  async retry(id: string, by: string, at?: string, options: ChangeOptions & { reason?: string } = {}): Promise<PromotionGroup> {
     const now = this.clock.now().toISOString();
     const scheduledAt = at === undefined ? now : parseInstant(at, 'scheduledAt');
-    return this.change(id, 'retry', (group) => ({
-      to: 'Scheduled',
-      entry: { at: now, by, reason: `retry after ${group.status}, scheduled at ${scheduledAt}` },
-      // A fresh budget of attempts for the new run.
-      set: { scheduledAt, attemptBase: group.attempt },
-      // The last run's error stays in the history; a dead letter of the new run must not report it.
-      clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError'],
-      timer: { kind: 'due', at: scheduledAt },
+    return this.change(id, 'retry', options, (group) => ({
+      spec: {
+        to: 'Scheduled',
+        entry: { at: now, by, reason: `retry after ${group.status}, scheduled at ${scheduledAt}${options.reason ? `: ${options.reason}` : ''}` },
+        // A fresh budget of attempts for the new run.
+        set: { scheduledAt, attemptBase: group.attempt },
+        // The last run's error stays in the history; a dead letter of the new run must not report it.
+        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError'],
+        timer: { kind: 'due', at: scheduledAt },
+      },
     }));
   }
 
   private async change(
     id: string,
     action: OperatorAction,
-    build: (group: PromotionGroup) => TransitionSpec,
+    options: ChangeOptions,
+    build: (group: PromotionGroup) => { spec: TransitionSpec; to?: GroupStatus },
   ): Promise<PromotionGroup> {
     const group = await this.get(id);
-    assertAction(id, action, group.status);
-    const result = await applyTransition(this.store, group, build(group), this.observer);
+    if (options.expectVersion !== undefined && group.version !== options.expectVersion) {
+      throw new PreconditionFailedError(id, options.expectVersion, group);
+    }
+    const { spec, to } = build(group);
+    assertAction(id, action, group.status, to);
+    const result = await applyTransition(this.store, group, spec, this.observer);
     if (!result.won) {
       if (!result.current) throw new GroupNotFoundError(id);
+      if (options.expectVersion !== undefined) throw new PreconditionFailedError(id, options.expectVersion, result.current);
       throw new GroupClaimedElsewhereError(id, result.current, action);
     }
     return this.get(id);

@@ -4,6 +4,7 @@
  * `SqsWorkQueue`…); tests use fakes.
  */
 import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
+import type { GroupQuery } from './group-input.ts';
 
 /** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
 export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
@@ -63,6 +64,8 @@ export type GroupPatch = Partial<
     | 'finishedAt'
     | 'outcome'
     | 'lastError'
+    | 'promotions'
+    | 'description'
   >
 >;
 
@@ -100,6 +103,17 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/** What makes a create idempotent: the caller's key, what it asked for, and how long the key holds. */
+export interface IdempotencyClaim {
+  key: string;
+  /** A digest of the normalised request: the same key with another fingerprint is refused. */
+  fingerprint: string;
+  /** Now (ISO-8601 UTC): a record that expired before it may be taken over. */
+  now: string;
+  /** Until when (ISO-8601 UTC) the key answers with this group. */
+  expiresAt: string;
+}
+
 /**
  * Durable storage of promotion groups and their timers.
  *
@@ -113,14 +127,27 @@ export interface GroupStore {
    * @throws GroupAlreadyExistsError when the id is taken; nothing is written.
    */
   create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup>;
+  /**
+   * {@link GroupStore.create} under an idempotency key: the key's record and the group are written
+   * together or not at all. A key already held (and not expired) with the same fingerprint answers
+   * the group it made, `replayed: true`, writing nothing.
+   * @throws IdempotencyKeyReusedError (same key, other fingerprint), GroupAlreadyExistsError
+   */
+  createIdempotent(
+    group: NewGroup,
+    entry: Pick<Transition, 'at' | 'reason' | 'by'>,
+    claim: IdempotencyClaim,
+  ): Promise<{ group: PromotionGroup; replayed: boolean }>;
   /** The group, or `undefined`. `consistent` asks for a strongly consistent read. */
   find(id: string, options?: { consistent?: boolean }): Promise<PromotionGroup | undefined>;
   /**
-   * Groups with this status, in no particular order, page by page. `limit` is what a page
-   * should hold at least (unless it is the last); a page may hold more (DynamoDB's adapter
-   * reads whole scan pages until it has `limit`).
+   * Groups matching every filter of `query`, page by page, each page served by index queries
+   * (never a scan), in the order docs/api.md "Listing" states. A page holds at most `limit`
+   * groups and may hold fewer (even none) while `cursor` is set; it ends the listing only
+   * without one. Every group returned matched the filters when it was read.
+   * @throws ValidationError (field `cursor`) for a cursor that is not one this query made.
    */
-  listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>>;
+  listGroups(query: GroupQuery, options: { limit: number; cursor?: string }): Promise<Page<PromotionGroup>>;
   /** Timer entries of one partition (`kind`, `shard`) with `timerAt <= upTo`, oldest first. */
   queryTimers(kind: TimerKind, shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<TimerEntry>>;
   /** One conditional status change; see {@link TransitionRequest}. */

@@ -26,14 +26,47 @@ export const TIMER_INDEX = {
 
 export { TIMER_KIND, type TimerKind } from '../core/ports.ts';
 
+/**
+ * The lane index: every group of one (repository, target branch) in schedule order, finished ones
+ * included (see docs/architecture.md, "Listing"). Keys only: its keys change only when a group is
+ * (re)scheduled, so status changes cost it no write.
+ */
+export const LANE_INDEX = {
+  name: 'lane',
+  /** `<repository>:<targetBranch>` (a ref name has no ':', so the last ':' splits it). */
+  partitionKey: 'laneKey',
+  /** `scheduledAt`, or `~` (after every time) while the group has none. */
+  sortKey: 'laneAt',
+} as const;
+
+/**
+ * TTL attribute (epoch seconds) of the items that are not groups: the idempotency records of the
+ * API's creates. DynamoDB deletes such an item some time after this instant.
+ */
+export const TTL_ATTRIBUTE = 'expiresAtEpoch';
+
 /** Attribute definitions as both CreateTable and CDK need them (all keys are strings). */
-export const TABLE_ATTRIBUTES = [TABLE_PARTITION_KEY, TIMER_INDEX.partitionKey, TIMER_INDEX.sortKey] as const;
+export const TABLE_ATTRIBUTES = [
+  TABLE_PARTITION_KEY,
+  TIMER_INDEX.partitionKey,
+  TIMER_INDEX.sortKey,
+  LANE_INDEX.partitionKey,
+  LANE_INDEX.sortKey,
+] as const;
 
 /** Default resource names for the local stack and tests (the CDK stack lets CloudFormation name them). */
 export const LOCAL_NAMES = {
   table: 'PromotionGroups',
   workQueue: 'promotion-work',
   deadLetterQueue: 'promotion-work-dlq',
+} as const;
+
+/** The HTTP API's settings the stack and the local API server share. */
+export const API_SETTINGS = {
+  /** Every route is under this prefix. */
+  basePath: '/v1',
+  /** Largest body accepted; a larger one is a 400 `payload-too-large`. */
+  maxBodyBytes: 256 * 1024,
 } as const;
 
 /** Queue settings the stack and the local stack share. */

@@ -15,7 +15,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { schedulerConfigToEnv } from '../../functions/core/config.ts';
-import { QUEUE_SETTINGS, TABLE_PARTITION_KEY, TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { LANE_INDEX, QUEUE_SETTINGS, TABLE_PARTITION_KEY, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { configWarnings } from '../config.ts';
 import type { StackConfig } from '../config.ts';
@@ -60,6 +60,8 @@ export class SchedulerStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: config.deletionProtection,
+      // Idempotency records of creates expire; groups never carry this attribute.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       removalPolicy,
     });
     // Sparse: only groups carrying a timer (Scheduled, Queued, Running) are in the index.
@@ -69,6 +71,14 @@ export class SchedulerStack extends Stack {
       sortKey: { name: TIMER_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...TIMER_INDEX.nonKeyAttributes],
+    });
+    // Listing one target branch in schedule order (docs/architecture.md, "Listing"): keys only,
+    // so a status change costs this index no write.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LANE_INDEX.name,
+      partitionKey: { name: LANE_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LANE_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
     const tableArn = this.table.tableArn;
     const timerIndexArn = `${tableArn}/index/${TIMER_INDEX.name}`;

@@ -11,7 +11,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GroupAlreadyExistsError } from '../../functions/core/errors.ts';
-import { HISTORY_LIMIT, type PromotionGroup } from '../../functions/core/group.ts';
+import { HISTORY_LIMIT, type NewGroup, type PromotionGroup } from '../../functions/core/group.ts';
+import type { GroupQuery } from '../../functions/core/group-input.ts';
 import type { GroupStore, Page, TimerEntry, TimerKind, TransitionRequest } from '../../functions/core/ports.ts';
 import { shardOf } from '../../functions/core/timing.ts';
 
@@ -334,30 +335,150 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
       });
     });
 
-    describe('listByStatus', () => {
-      it('lists the groups with the status, and only those', async () => {
-        await create('list-1');
-        await create('create-2');
-        await create('scheduled-1', T0);
-        const page = await store.listByStatus('Pending');
-        expect(page.items.map((g) => g.id).sort()).toEqual(['create-2', 'list-1']);
-        expect(page.items.every((g) => g.status === 'Pending')).toBe(true);
-        expect(page).not.toHaveProperty('cursor');
+    describe('listGroups', () => {
+      const list = (query: GroupQuery, limit = 100, cursor?: string) => store.listGroups(query, cursor === undefined ? { limit } : { limit, cursor });
+      const everything = async (query: GroupQuery, limit: number): Promise<PromotionGroup[]> =>
+        (await allPages((cursor) => list(query, limit, cursor), 400)).flatMap((p) => p.items);
+      /** A group that ended: created Scheduled at `scheduledAt`, cancelled at `endAt`. */
+      const cancelled = async (id: string, scheduledAt: string, endAt: string, repository = 'app') => {
+        await create(id, scheduledAt, repository);
+        await store.transition({
+          id, expect: { version: 1, status: 'Scheduled' }, to: 'Cancelled',
+          entry: { at: endAt, reason: 'cancelled', by: 'op', attempt: 0 },
+          set: { finishedAt: endAt, outcome: { status: 'Cancelled', by: 'op', reason: 'cancelled' } },
+          timer: null,
+        });
+      };
+
+      it('lists every status, in lifecycle order and within one by its time, without a filter', async () => {
+        // Prepare: two Pending, three Scheduled (out of order), one Running, two Cancelled
+        await create('p-1');
+        await create('p-2');
+        await create('s-late', at(30_000));
+        await create('s-early', at(10_000));
+        await create('s-mid', at(20_000));
+        await running('r-1');
+        await cancelled('c-2', at(50_000), at(9_000));
+        await cancelled('c-1', at(40_000), at(8_000));
+        // Act
+        const listed = await everything({}, 100);
+        // Assess
+        expect(listed.map((g) => g.status)).toEqual(['Pending', 'Pending', 'Scheduled', 'Scheduled', 'Scheduled', 'Running', 'Cancelled', 'Cancelled']);
+        expect(listed.filter((g) => g.status === 'Scheduled').map((g) => g.id)).toEqual(['s-early', 's-mid', 's-late']);
+        expect(listed.filter((g) => g.status === 'Cancelled').map((g) => g.id)).toEqual(['c-1', 'c-2']);
+        expect(new Set(listed.filter((g) => g.status === 'Pending').map((g) => g.id))).toEqual(new Set(['p-1', 'p-2']));
+        expect(listed.find((g) => g.id === 'r-1')?.history).toHaveLength(3);
       });
 
-      it('pages with an opaque cursor: every group once; only the last page holds fewer than the limit', async () => {
-        // Prepare: 105 groups (more than one scan page of DynamoDB's), 70 Pending and 35 Scheduled
-        const ids = Array.from({ length: 105 }, (_, i) => `p-${String(i).padStart(3, '0')}`);
-        const pending = ids.filter((_, i) => i % 3 !== 0);
-        await Promise.all(ids.map((id, i) => create(id, i % 3 === 0 ? T0 : undefined)));
+      it.each([1, 2, 3, 7])('pages by %i: every group exactly once, none over the limit, the same order as one page', async (limit) => {
+        // Prepare: 23 groups on every shard and several statuses
+        const ids = Array.from({ length: 23 }, (_, i) => `g-${String(i).padStart(2, '0')}`);
+        for (const [i, id] of ids.entries()) {
+          if (i % 5 === 0) await create(id);
+          else if (i % 5 === 4) await cancelled(id, at(i * 1_000), at(60_000 + i));
+          else await create(id, at((23 - i) * 1_000));
+        }
         // Act
-        const pages = await allPages((cursor) => store.listByStatus('Pending', { limit: 30, ...(cursor ? { cursor } : {}) }));
+        const pages = await allPages((cursor) => list({}, limit, cursor), 400);
         // Assess
-        const listed: PromotionGroup[] = pages.flatMap((p) => p.items);
-        expect(pages.length).toBeGreaterThan(1);
-        expect(listed.map((g) => g.id).sort()).toEqual(pending);
-        expect(listed.every((g) => g.status === 'Pending')).toBe(true);
-        expect(pages.slice(0, -1).every((p) => p.items.length >= 30)).toBe(true);
+        const listed = pages.flatMap((p) => p.items.map((g) => g.id));
+        expect(pages.every((p) => p.items.length <= limit)).toBe(true);
+        expect([...listed].sort()).toEqual(ids);
+        expect(listed).toEqual((await everything({}, 100)).map((g) => g.id));
+      });
+
+      it('filters by status, with the due bounds dueAfter ≤ scheduledAt < dueBefore', async () => {
+        // Prepare
+        await create('p-1');
+        for (let i = 0; i < 6; i++) await create(`s-${i}`, at(i * 10_000));
+        await cancelled('c-0', at(20_000), at(1));
+        await running('r-1');
+        // Act / Assess
+        expect((await everything({ status: 'Scheduled' }, 2)).map((g) => g.id)).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4', 's-5']);
+        expect((await everything({ status: 'Scheduled', dueAfter: at(10_000), dueBefore: at(40_000) }, 2)).map((g) => g.id)).toEqual(['s-1', 's-2', 's-3']);
+        expect((await everything({ status: 'Pending' }, 2)).map((g) => g.id)).toEqual(['p-1']);
+        expect((await everything({ status: 'Running' }, 2)).map((g) => g.id)).toEqual(['r-1']);
+        expect((await everything({ status: 'Queued' }, 2)).map((g) => g.id)).toEqual([]);
+        expect((await everything({ status: 'Cancelled', dueBefore: at(20_000) }, 2)).map((g) => g.id)).toEqual([]);
+        expect((await everything({ status: 'Cancelled', dueAfter: at(20_000) }, 2)).map((g) => g.id)).toEqual(['c-0']);
+        // Without a status: due bounds leave out what has no time (Pending).
+        expect((await everything({ dueAfter: at(20_000), dueBefore: at(30_000) }, 1)).map((g) => g.id).sort()).toEqual(['c-0', 's-2']);
+      });
+
+      it('lists one target branch of one repository in schedule order, finished ones included, groups without a time last', async () => {
+        // Prepare: app:main has four (one Pending, one Cancelled), other repositories and branches do not count
+        await create('m-late', at(30_000));
+        await create('m-pending');
+        await cancelled('m-ended', at(20_000), at(5));
+        await create('m-early', at(10_000));
+        await create('o-1', at(15_000), 'other');
+        await store.create({ id: 'b-1', repository: 'app', targetBranch: 'release/1', promotions: [{ source: 'x' }], scheduledAt: at(1) }, { at: T0, reason: 'created', by: 'op' });
+        const lane = { repository: 'app', targetBranch: 'main' };
+        // Act / Assess
+        expect((await everything({ lane }, 1)).map((g) => g.id)).toEqual(['m-early', 'm-ended', 'm-late', 'm-pending']);
+        expect((await everything({ lane, status: 'Scheduled' }, 1)).map((g) => g.id)).toEqual(['m-early', 'm-late']);
+        expect((await everything({ lane, dueAfter: at(10_000), dueBefore: at(30_000) }, 10)).map((g) => g.id)).toEqual(['m-early', 'm-ended']);
+        expect((await everything({ lane: { repository: 'app', targetBranch: 'release/1' } }, 10)).map((g) => g.id)).toEqual(['b-1']);
+        expect((await everything({ lane: { repository: 'none', targetBranch: 'main' } }, 10))).toEqual([]);
+      });
+
+      it('moves a rescheduled group to its new place in its lane', async () => {
+        await create('a', at(10_000));
+        await create('b', at(20_000));
+        await store.transition({
+          id: 'a', expect: { version: 1, status: 'Scheduled' }, to: 'Scheduled',
+          entry: { at: T0, reason: 'rescheduled', by: 'op', attempt: 0 },
+          set: { scheduledAt: at(30_000) }, timer: { kind: 'due', at: at(30_000) },
+        });
+        expect((await list({ lane: { repository: 'app', targetBranch: 'main' } })).items.map((g) => g.id)).toEqual(['b', 'a']);
+      });
+
+      it('refuses a cursor made for other filters, or none at all, with a ValidationError on the cursor', async () => {
+        for (let i = 0; i < 3; i++) await create(`s-${i}`, at(i));
+        const first = await list({ status: 'Scheduled' }, 1);
+        expect(first.cursor).toBeDefined();
+        await expect(list({ status: 'Pending' }, 1, first.cursor)).rejects.toMatchObject({ name: 'ValidationError', field: 'cursor' });
+        await expect(list({}, 1, 'not-a-cursor')).rejects.toMatchObject({ name: 'ValidationError', field: 'cursor' });
+        await expect(list({}, 1, Buffer.from('{"q":1}').toString('base64url'))).rejects.toMatchObject({ name: 'ValidationError', field: 'cursor' });
+      });
+    });
+
+    describe('createIdempotent', () => {
+      const group = (id: string, over: Partial<NewGroup> = {}): NewGroup => ({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt: T0, ...over });
+      const entry = { at: T0, reason: 'created', by: 'op' };
+      const claim = (key: string, fingerprint: string, now = T0) => ({ key, fingerprint, now, expiresAt: at(86_400_000) });
+
+      it('creates once; the same key and fingerprint answer the first group again, writing nothing', async () => {
+        const first = await store.createIdempotent(group('i-1'), entry, claim('k1', 'f1'));
+        expect(first).toEqual({ group: expect.objectContaining({ id: 'i-1', version: 1 }), replayed: false });
+        const again = await store.createIdempotent(group('i-2'), entry, claim('k1', 'f1'));
+        expect(again).toEqual({ group: first.group, replayed: true });
+        expect(await find('i-2')).toBeUndefined();
+      });
+
+      it('refuses the key with another fingerprint, naming the first group', async () => {
+        await store.createIdempotent(group('i-1'), entry, claim('k1', 'f1'));
+        await expect(store.createIdempotent(group('i-2'), entry, claim('k1', 'f2'))).rejects.toMatchObject({ name: 'IdempotencyKeyReusedError', groupId: 'i-1' });
+        expect(await find('i-2')).toBeUndefined();
+      });
+
+      it('writes neither the key nor the group when the id is taken', async () => {
+        await create('taken', T0);
+        await expect(store.createIdempotent(group('taken'), entry, claim('k1', 'f1'))).rejects.toBeInstanceOf(GroupAlreadyExistsError);
+        // The key is still free: the corrected request goes through under it.
+        expect((await store.createIdempotent(group('free'), entry, claim('k1', 'f2'))).replayed).toBe(false);
+      });
+
+      it('lets a key be used again once it expired', async () => {
+        await store.createIdempotent(group('i-1'), entry, { key: 'k1', fingerprint: 'f1', now: T0, expiresAt: at(1_000) });
+        const later = await store.createIdempotent(group('i-2'), entry, claim('k1', 'f2', at(2_000)));
+        expect(later).toEqual({ group: expect.objectContaining({ id: 'i-2' }), replayed: false });
+      });
+
+      it('makes one group from concurrent creates with one key', async () => {
+        const results = await Promise.all(Array.from({ length: 5 }, () => store.createIdempotent(group(`c-${Math.random().toString(36).slice(2, 8)}`, {}), entry, claim('k1', 'f1'))));
+        expect(new Set(results.map((r) => r.group.id)).size).toBe(1);
+        expect(results.filter((r) => !r.replayed)).toHaveLength(1);
       });
     });
 

@@ -3,8 +3,9 @@
  * the core (one contract suite, group-store-contract.ts, runs against both stores):
  *
  * - one stored item per group with the same layout (history as a map keyed by version, bounded
- *   to {@link HISTORY_LIMIT}; `timerKey` = `due#<shard>` | `lease#<shard>` and `timerAt`,
- *   absent for Pending and terminal groups, so the timer index is sparse);
+ *   to {@link HISTORY_LIMIT}; `timerKey` = `due#<shard>` | `lease#<shard>` for what the poller
+ *   reads, `<listing part>#<shard>` (`pending#2`, `succeeded#0`…) for Pending and finished
+ *   groups, and `timerAt`; `laneKey` and `laneAt` for the lane index);
  * - every transition is conditional on `version` and `status`, plus `claimToken` and
  *   `leaseExpiresAt <= leaseExpiredAt` when asked; a lost race returns a copy of the group as it
  *   is now (`current: undefined` when it does not exist), never throws;
@@ -12,8 +13,11 @@
  * - `queryTimers` returns the index projection sorted by `timerAt` then `id` with `limit` and an
  *   opaque cursor; like DynamoDB, a page that stopped at `limit` carries a cursor even when
  *   nothing is left;
- * - `listByStatus` reads whole scan pages as the filtered Scan does: a page holds at least
- *   `limit` groups unless it is the last, and possibly more;
+ * - `listGroups` keeps the order docs/api.md states (the timer index's parts in lifecycle order,
+ *   each by `timerAt` then id; a lane by `laneAt` then id), at most `limit` per page, with a
+ *   cursor bound to the query (another query's cursor is a ValidationError);
+ * - `createIdempotent` writes the key's record and the group together, answers a held key with
+ *   the same fingerprint with the first group (`replayed`), refuses another fingerprint;
  * - `extendLease` sets `leaseExpiresAt` and `timerAt` without a new version, conditional on
  *   version, Running and the claim token;
  * - SET and REMOVE of the same attribute in one transition is refused (thrown, before any
@@ -28,7 +32,15 @@
  * row), {@link seed} (a group in any state), {@link raw} (the stored item), and logs of what
  * was read and written.
  */
-import { GroupAlreadyExistsError } from '../../functions/core/errors.ts';
+import { GroupAlreadyExistsError, GroupNotFoundError, IdempotencyKeyReusedError } from '../../functions/core/errors.ts';
+import {
+  badCursor,
+  LISTING_ORDER,
+  listingPartOf,
+  matchesQuery,
+  queryDigest,
+  type GroupQuery,
+} from '../../functions/core/group-input.ts';
 import {
   HISTORY_LIMIT,
   type GroupStatus,
@@ -38,6 +50,7 @@ import {
 } from '../../functions/core/group.ts';
 import type {
   GroupStore,
+  IdempotencyClaim,
   Page,
   TimerEntry,
   TransitionRequest,
@@ -51,6 +64,8 @@ export interface StoredGroupItem extends Omit<PromotionGroup, 'history'> {
   history: Record<string, Transition>;
   timerKey?: string;
   timerAt?: string;
+  laneKey?: string;
+  laneAt?: string;
 }
 
 /** What the timer index holds for one item (keys plus projected attributes). */
@@ -75,7 +90,7 @@ export function clone<T>(value: T): T {
 }
 
 function toGroup(item: StoredGroupItem): PromotionGroup {
-  const { history, timerKey: _k, timerAt: _a, ...rest } = clone(item);
+  const { history, timerKey: _k, timerAt: _a, laneKey: _lk, laneAt: _la, ...rest } = clone(item);
   const entries = Object.entries(history ?? {})
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([, entry]) => entry);
@@ -89,6 +104,7 @@ export class MemoryGroupStore implements GroupStore {
   private items = new Map<string, StoredGroupItem>();
   private readonly interferences = new Map<string, Interference[]>();
   private readonly indexOverrides = new Map<string, IndexRow | null>();
+  private readonly idempotency = new Map<string, { groupId: string; fingerprint: string; expiresAt: string }>();
 
   /** Every transition request received (won or lost), deep-copied. */
   readonly transitions: TransitionRequest[] = [];
@@ -112,8 +128,14 @@ export class MemoryGroupStore implements GroupStore {
   async create(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): Promise<PromotionGroup> {
     await tick();
     if (this.items.has(group.id)) throw new GroupAlreadyExistsError(group.id);
+    const item = this.newItem(group, entry);
+    this.items.set(group.id, item);
+    return toGroup(item);
+  }
+
+  private newItem(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): StoredGroupItem {
     const status: GroupStatus = group.scheduledAt ? 'Scheduled' : 'Pending';
-    const item: StoredGroupItem = clone({
+    return clone({
       ...group,
       status,
       version: 1,
@@ -121,13 +143,31 @@ export class MemoryGroupStore implements GroupStore {
       createdAt: entry.at,
       updatedAt: entry.at,
       history: { '1': { from: null, to: status, attempt: 0, ...entry } },
+      timerKey: group.scheduledAt ? this.timerKeyOf('due', group.id) : `pending#${shardOf(group.id, this.shardCount)}`,
+      timerAt: group.scheduledAt ?? entry.at,
+      laneKey: `${group.repository}:${group.targetBranch}`,
+      laneAt: group.scheduledAt ?? '~',
     });
-    if (group.scheduledAt) {
-      item.timerKey = this.timerKeyOf('due', group.id);
-      item.timerAt = group.scheduledAt;
+  }
+
+  async createIdempotent(
+    group: NewGroup,
+    entry: Pick<Transition, 'at' | 'reason' | 'by'>,
+    claim: IdempotencyClaim,
+  ): Promise<{ group: PromotionGroup; replayed: boolean }> {
+    await tick();
+    const held = this.idempotency.get(claim.key);
+    if (held && !(held.expiresAt < claim.now)) {
+      if (held.fingerprint !== claim.fingerprint) throw new IdempotencyKeyReusedError(held.groupId);
+      const first = this.items.get(held.groupId);
+      if (!first) throw new GroupNotFoundError(held.groupId);
+      return { group: toGroup(first), replayed: true };
     }
+    if (this.items.has(group.id)) throw new GroupAlreadyExistsError(group.id);
+    const item = this.newItem(group, entry);
     this.items.set(group.id, item);
-    return toGroup(item);
+    this.idempotency.set(claim.key, { groupId: group.id, fingerprint: claim.fingerprint, expiresAt: claim.expiresAt });
+    return { group: toGroup(item), replayed: false };
   }
 
   async find(id: string): Promise<PromotionGroup | undefined> {
@@ -137,26 +177,37 @@ export class MemoryGroupStore implements GroupStore {
     return item ? toGroup(item) : undefined;
   }
 
-  async listByStatus(status: GroupStatus, options?: { limit?: number; cursor?: string }): Promise<Page<PromotionGroup>> {
+  async listGroups(query: GroupQuery, options: { limit: number; cursor?: string }): Promise<Page<PromotionGroup>> {
     await tick();
-    // Like DynamoDbGroupStore's filtered Scan: whole scan pages of max(limit, 100) items (in id
-    // order here), until at least `limit` groups matched or the table ends; so a page may hold
-    // more than `limit`, and a scan page that stopped at its limit leaves a cursor.
-    const limit = options?.limit ?? 100;
-    const scanLimit = Math.max(limit, 100);
-    const ids = [...this.items.keys()].sort();
-    let after = options?.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : undefined;
-    const items: PromotionGroup[] = [];
-    do {
-      const start = after === undefined ? 0 : ids.findIndex((id) => id > after!);
-      const scanned = start < 0 ? [] : ids.slice(start, start + scanLimit);
-      for (const id of scanned) {
-        const item = this.items.get(id) as StoredGroupItem;
-        if (item.status === status) items.push(toGroup(item));
+    const digest = queryDigest(query);
+    let after: string | undefined;
+    if (options.cursor !== undefined) {
+      let parsed: { q?: unknown; after?: unknown } | undefined;
+      try {
+        parsed = JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8')) as { q?: unknown; after?: unknown };
+      } catch {
+        throw badCursor('not readable');
       }
-      after = scanned.length === scanLimit ? scanned.at(-1) : undefined;
-    } while (after !== undefined && items.length < limit);
-    return after === undefined ? { items } : { items, cursor: Buffer.from(after).toString('base64url') };
+      if (!parsed || parsed.q !== digest || typeof parsed.after !== 'string') throw badCursor('made for other filters');
+      after = parsed.after;
+    }
+    // The position a group has in the listing, as one sortable string.
+    const positionOf = (item: StoredGroupItem): string | undefined => {
+      if (query.lane) return item.laneAt === undefined ? undefined : `${item.laneAt}\u0000${item.id}`;
+      const part = LISTING_ORDER.findIndex((p) => p.part === listingPartOf(item.status));
+      return `${String(part).padStart(2, '0')}\u0000${item.timerAt ?? ''}\u0000${item.id}`;
+    };
+    const rows = [...this.items.values()]
+      .filter((item) => matchesQuery(toGroup(item), query))
+      .map((item) => ({ item, position: positionOf(item) }))
+      .filter((row): row is { item: StoredGroupItem; position: string } => row.position !== undefined && (after === undefined || row.position > after))
+      .sort((a, b) => (a.position < b.position ? -1 : 1));
+    const page = rows.slice(0, options.limit);
+    const items = page.map((row) => toGroup(row.item));
+    const last = page.at(-1);
+    return rows.length > page.length && last
+      ? { items, cursor: Buffer.from(JSON.stringify({ q: digest, after: last.position })).toString('base64url') }
+      : { items };
   }
 
   async queryTimers(
@@ -238,9 +289,10 @@ export class MemoryGroupStore implements GroupStore {
       next.timerKey = this.timerKeyOf(request.timer.kind, request.id);
       next.timerAt = request.timer.at;
     } else {
-      delete next.timerKey;
-      delete next.timerAt;
+      next.timerKey = `${listingPartOf(request.to)}#${shardOf(request.id, this.shardCount)}`;
+      next.timerAt = request.entry.at;
     }
+    if (request.set?.scheduledAt !== undefined && next.laneKey !== undefined) next.laneAt = request.set.scheduledAt;
     this.items.set(request.id, next);
     return { won: true, version };
   }
@@ -314,7 +366,12 @@ export class MemoryGroupStore implements GroupStore {
     } else if ((group.status === 'Queued' || group.status === 'Running') && group.leaseExpiresAt) {
       item.timerKey = this.timerKeyOf('lease', group.id);
       item.timerAt = group.leaseExpiresAt;
+    } else if (group.status === 'Pending' || ['Succeeded', 'Failed', 'Conflicted', 'Cancelled'].includes(group.status)) {
+      item.timerKey = `${listingPartOf(group.status)}#${shardOf(group.id, this.shardCount)}`;
+      item.timerAt = group.finishedAt ?? group.updatedAt;
     }
+    item.laneKey = `${group.repository}:${group.targetBranch}`;
+    item.laneAt = group.scheduledAt ?? '~';
     this.items.set(group.id, item);
     return this;
   }

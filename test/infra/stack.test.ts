@@ -11,7 +11,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
-import { TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { LANE_INDEX, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import type { SchedulerStack } from '../../infra/stacks/scheduler-stack.ts';
 import { allStatements, buildStack, statementsOfRole } from './support.ts';
@@ -112,7 +112,7 @@ describe('the table', () => {
     full.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('has the sparse timer index projecting only what the poller needs', () => {
+  it('has the timer index projecting only what the poller needs, and the keys-only lane index', () => {
     full.template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
@@ -123,7 +123,21 @@ describe('the table', () => {
           ],
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TIMER_INDEX.nonKeyAttributes] },
         },
+        {
+          IndexName: LANE_INDEX.name,
+          KeySchema: [
+            { AttributeName: LANE_INDEX.partitionKey, KeyType: 'HASH' },
+            { AttributeName: LANE_INDEX.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
+    });
+  });
+
+  it('lets DynamoDB delete expired idempotency records (TTL)', () => {
+    full.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
     });
   });
 

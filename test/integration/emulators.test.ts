@@ -14,7 +14,7 @@ import {
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createLocalTable } from '../../cli/local/aws-clients.ts';
-import { TABLE_ATTRIBUTES, TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { TIMER_INDEX } from '../../functions/shared/definitions.ts';
 import { createTestQueues, createTestTable, localAws } from '../helpers/emulators.ts';
 
 describe('integration harness', () => {
@@ -55,7 +55,8 @@ describe('integration harness', () => {
         new CreateTableCommand({
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+          // The previous version's keys: no lane index yet.
+          AttributeDefinitions: ['id', TIMER_INDEX.partitionKey, TIMER_INDEX.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
           KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
           GlobalSecondaryIndexes: [
             {
@@ -71,7 +72,7 @@ describe('integration harness', () => {
       );
       // Act / Assess
       await expect(createLocalTable(aws.dynamo, tableName)).rejects.toThrow(
-        `table '${tableName}' was created by an older version: its 'timer' index does not project startedAt, claimToken; delete the table (or the data directory it lives in) and start again`,
+        `table '${tableName}' was created by an older version: its 'timer' index does not project startedAt, claimToken and it has no 'lane' index; delete the table (or the data directory it lives in) and start again`,
       );
       // and a table of this version is fine to create again
       const current = await createTestTable();

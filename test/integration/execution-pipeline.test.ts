@@ -85,7 +85,7 @@ async function harness(options: {
       }, timeoutMs, `group ${id} to end`),
     schedule: (id, inMs = 0) =>
       commands.create(
-        { id, repository: 'app', targetBranch: 'main', sources: ['feature/a', 'feature/b'], scheduledAt: new Date(clock.now().getTime() + inMs).toISOString() },
+        { id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }, { source: 'feature/b' }], scheduledAt: new Date(clock.now().getTime() + inMs).toISOString() },
         'test',
       ),
   };

@@ -65,7 +65,7 @@ describe('the Lambda bundles as the stack ships them', () => {
   };
 
   const dueNow = (id: string) =>
-    commands.create({ id, repository: 'app', targetBranch: 'main', sources: ['feature/a'], scheduledAt: new Date(Date.now() - 1000).toISOString() }, 'test');
+    commands.create({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt: new Date(Date.now() - 1000).toISOString() }, 'test');
 
   beforeAll(async () => {
     // The three bundles, with the stack's own options.

@@ -51,7 +51,7 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
       const { store, commands, poller, queues } = await setup(clock, { batchSize: 1000, claimConcurrency: 8 });
       const ids = Array.from({ length: 500 }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
       await mapWithConcurrency(ids, 16, (id) =>
-        commands.create({ id, repository: 'app', targetBranch: 'main', sources: ['feature/x'], scheduledAt: '2026-11-27T09:59:59.000Z' }, 'op'),
+        commands.create({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/x' }], scheduledAt: '2026-11-27T09:59:59.000Z' }, 'op'),
       );
       const clients = Array.from({ length: 4 }, () => new DynamoDBClient(localClientConfig(aws.dynamoEndpoint)));
 
@@ -82,9 +82,9 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
       // Prepare: a group due 3.5 s from now, look-ahead 10 s, real clock
       const { commands, poller, queues } = await setup(systemClock, { lookaheadSeconds: 10 });
       const scheduledAt = new Date(Date.now() + 3_500).toISOString();
-      await commands.create({ id: 'ahead-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt }, 'op');
+      await commands.create({ id: 'ahead-1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt }, 'op');
       await commands.create(
-        { id: 'ahead-far', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: new Date(Date.now() + 60_000).toISOString() },
+        { id: 'ahead-far', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: new Date(Date.now() + 60_000).toISOString() },
         'op',
       );
 
@@ -121,7 +121,7 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
       // Prepare: claimed at 10:00, never started
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller, queues, cfg } = await setup(clock, { executionLeaseSeconds: 60, maxAttempts: 3 });
-      await commands.create({ id: 'lease-0', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      await commands.create({ id: 'lease-0', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
       await poller().run();
       const first = (await store.find('lease-0', { consistent: true }))!;
       expect(first).toMatchObject({ status: 'Queued', attempt: 1, leaseExpiresAt: '2026-11-27T10:01:00.000Z' });
@@ -149,7 +149,7 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
       // Prepare: claimed at 10:00 and started; the run's owner then went silent
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller, queues, cfg } = await setup(clock, { executionLeaseSeconds: 60, maxAttempts: 3 });
-      await commands.create({ id: 'lease-1', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      await commands.create({ id: 'lease-1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
       await poller().run();
       await start(store, 'lease-1', clock, cfg.executionLeaseSeconds);
       const first = (await store.find('lease-1', { consistent: true }))!;
@@ -187,7 +187,7 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
     it('ends the group Failed once its attempts are used up by runs that lost their lease', async () => {
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller } = await setup(clock, { executionLeaseSeconds: 30, maxAttempts: 2 });
-      await commands.create({ id: 'lease-2', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      await commands.create({ id: 'lease-2', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
       await poller().run(); // attempt 1
       await start(store, 'lease-2', clock, 30);
       clock.advance(31_000);
@@ -204,13 +204,13 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
 
   describe('misfire policy', () => {
     const lateGroup = async (commands: GroupCommands, id: string) =>
-      commands.create({ id, repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T09:50:00Z' }, 'op');
+      commands.create({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: '2026-11-27T09:50:00Z' }, 'op');
 
     it('skip: a group found later than the tolerance ends Failed with reason missed and is not enqueued', async () => {
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller, queues } = await setup(clock, { toleranceSeconds: 60, misfirePolicy: 'skip' });
       await lateGroup(commands, 'late-skip');
-      await commands.create({ id: 'ontime', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T09:59:30Z' }, 'op');
+      await commands.create({ id: 'ontime', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: '2026-11-27T09:59:30Z' }, 'op');
       const summary = await poller().run();
       expect(summary).toMatchObject({ skipped: 1, claimed: 1 });
       expect(await store.find('late-skip', { consistent: true })).toMatchObject({ status: 'Failed', outcome: { reason: 'missed' } });
@@ -234,7 +234,7 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
     it('a rescheduled group is claimed at its new time, not its old one', async () => {
       const clock = new SettableClock('2026-11-27T10:00:00.000Z');
       const { store, commands, poller } = await setup(clock, { lookaheadSeconds: 0 });
-      await commands.create({ id: 'moved', repository: 'app', targetBranch: 'main', sources: ['x'], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
+      await commands.create({ id: 'moved', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt: '2026-11-27T10:00:00Z' }, 'op');
       await commands.reschedule('moved', '2026-11-27T10:30:00Z', 'op');
       expect((await poller().run()).claimed).toBe(0);
       clock.set('2026-11-27T10:30:00.000Z');

@@ -4,7 +4,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -169,8 +168,10 @@ describe('DynamoDbGroupStore', () => {
       );
       // Assess
       const { set, remove } = updateOf(lastUpdate());
-      expect(remove.sort()).toEqual(['claimToken', 'leaseExpiresAt', 'timerAt', 'timerKey']);
-      expect(set.some((s) => s.startsWith('timerKey') || s.startsWith('timerAt'))).toBe(false);
+      // The group leaves the poller's partitions for its listing partition, ordered by its end.
+      expect(remove.sort()).toEqual(['claimToken', 'leaseExpiresAt']);
+      expect(set).toContain(`timerKey = "cancelled#${shardOf('g1', 4)}"`);
+      expect(set).toContain(`timerAt = "${T0}"`);
       expect(set).toContain('outcome = {"status":"Cancelled","by":"op","reason":"no"}');
     });
 
@@ -330,13 +331,12 @@ describe('DynamoDbGroupStore', () => {
       expect(group).not.toHaveProperty('timerKey');
     });
 
-    it('puts a Pending group without timer attributes', async () => {
+    it('puts a Pending group in its listing partition, never a poller\'s, and in its lane after every time', async () => {
       ddb.on(PutCommand).resolves({});
       const group = await store.create({ id: 'p', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }] }, { at: T0, reason: 'created', by: 'op' });
       expect(group.status).toBe('Pending');
       const item = ddb.commandCalls(PutCommand)[0]!.args[0].input.Item;
-      expect(item).not.toHaveProperty('timerKey');
-      expect(item).not.toHaveProperty('timerAt');
+      expect(item).toMatchObject({ timerKey: `pending#${shardOf('p', 4)}`, timerAt: T0, laneKey: 'app:main', laneAt: '~' });
     });
 
     it('throws GroupAlreadyExistsError when the id is taken', async () => {
@@ -405,18 +405,6 @@ describe('DynamoDbGroupStore', () => {
     it('lets errors propagate', async () => {
       ddb.on(QueryCommand).rejects(new Error('ResourceNotFoundException: no such index'));
       await expect(store.queryTimers('due', 0, T0)).rejects.toThrow('no such index');
-    });
-  });
-
-  describe('listByStatus', () => {
-    it('scans with a status filter until the limit and returns a cursor while more is left', async () => {
-      const item = (id: string) => ({ id, status: 'Failed', version: 2, attempt: 1, history: {} });
-      ddb.on(ScanCommand).resolvesOnce({ Items: [item('a')], LastEvaluatedKey: { id: 'a' } }).resolvesOnce({ Items: [item('b'), item('c')], LastEvaluatedKey: { id: 'c' } });
-      const page = await store.listByStatus('Failed', { limit: 2 });
-      expect(page.items.map((g) => g.id)).toEqual(['a', 'b', 'c']);
-      expect(page.cursor).toBeDefined();
-      const input = ddb.commandCalls(ScanCommand)[0]!.args[0].input;
-      expect(resolve(input.FilterExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues)).toBe('status = "Failed"');
     });
   });
 

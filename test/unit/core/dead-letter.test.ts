@@ -69,7 +69,7 @@ describe('DeadLetterUseCase', () => {
         });
         expect(group?.claimToken).toBeUndefined();
         expect(group?.leaseExpiresAt).toBeUndefined();
-        expect(store.raw('g1')).not.toHaveProperty('timerKey');
+        expect(store.raw('g1')?.timerKey ?? '').not.toMatch(/^(due|lease)#/);
         const reason = 'retries exhausted after 5 deliveries; last error: RetryableExecutionError: 503 from promoter';
         expect(group?.history.at(-1)).toEqual({ from: status, to: 'Failed', at: NOW, by: 'dead-letter', attempt: 2, reason });
         expect(events).toEqual([{ groupId: 'g1', from: status, to: 'Failed', attempt: 2, reason }]);

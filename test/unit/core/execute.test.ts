@@ -486,7 +486,7 @@ describe('ExecuteUseCase', () => {
       });
       expect(group?.claimToken).toBeUndefined();
       expect(group?.leaseExpiresAt).toBeUndefined();
-      expect(store.raw('g1')?.timerKey).toBeUndefined();
+      expect(store.raw('g1')?.timerKey).toBe(`conflicted#${shardOf('g1', 4)}`);
     });
 
     it('records a huge conflict report bounded by CONFLICT_LIMITS', async () => {
@@ -524,8 +524,7 @@ describe('ExecuteUseCase', () => {
       });
       expect(group?.claimToken).toBeUndefined();
       expect(group?.leaseExpiresAt).toBeUndefined();
-      expect(store.raw('g1')).not.toHaveProperty('timerKey');
-      expect(store.raw('g1')).not.toHaveProperty('timerAt');
+      expect(store.raw('g1')).toMatchObject({ timerKey: `succeeded#${shardOf('g1', 4)}`, timerAt: at(42_250) });
       expect(group?.history.at(-1)).toEqual({ from: 'Running', to: 'Succeeded', at: at(42_250), by: 'executor', attempt: 1, reason: 'succeeded: abc123' });
       expect(events.map((e) => `${e.from}→${e.to}`)).toEqual(['Queued→Running', 'Running→Succeeded']);
       expect(executor.calls).toHaveLength(1);

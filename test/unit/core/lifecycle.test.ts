@@ -5,7 +5,7 @@ import { ACTIONS, allowedTargets, assertAction, assertTransition, canTransition 
 
 /** The lifecycle as DESIGN.md describes it, written out independently of the code's table. */
 const EXPECTED: Record<GroupStatus, GroupStatus[]> = {
-  Pending: ['Scheduled', 'Cancelled'],
+  Pending: ['Pending', 'Scheduled', 'Cancelled'],
   Scheduled: ['Scheduled', 'Queued', 'Cancelled', 'Failed'],
   Queued: ['Queued', 'Running', 'Cancelled', 'Failed'],
   Running: ['Queued', 'Succeeded', 'Failed', 'Conflicted'],
@@ -37,7 +37,7 @@ describe('lifecycle', () => {
 
     it.each([
       ['Running', 'Cancelled', 'Queued, Succeeded, Failed, Conflicted'],
-      ['Pending', 'Queued', 'Scheduled, Cancelled'],
+      ['Pending', 'Queued', 'Pending, Scheduled, Cancelled'],
       ['Scheduled', 'Running', 'Scheduled, Queued, Cancelled, Failed'],
       ['Queued', 'Succeeded', 'Queued, Running, Cancelled, Failed'],
     ] as const)('refuses %s → %s naming from, to and the allowed targets', (from, to, allowed) => {
@@ -70,6 +70,7 @@ describe('lifecycle', () => {
     it('cancel starts from Pending, Scheduled and Queued; reschedule from Pending and Scheduled; retry from Failed and Conflicted', () => {
       expect(new Set(ACTIONS.cancel.from)).toEqual(new Set(['Pending', 'Scheduled', 'Queued']));
       expect(new Set(ACTIONS.reschedule.from)).toEqual(new Set(['Pending', 'Scheduled']));
+      expect(new Set(ACTIONS.edit.from)).toEqual(new Set(['Pending', 'Scheduled']));
       expect(new Set(ACTIONS.retry.from)).toEqual(new Set(['Failed', 'Conflicted']));
     });
 

@@ -20,7 +20,7 @@ const input = (over: Partial<CreateGroupInput> = {}): CreateGroupInput => ({
   id: 'g1',
   repository: 'git@example.com:team/app.git',
   targetBranch: 'main',
-  sources: ['feature/login', 'refs/tags/v1.2.0'],
+  promotions: [{ source: 'feature/login' }, { source: 'refs/tags/v1.2.0' }],
   scheduledAt: '2026-11-27T14:00:00+02:00',
   ...over,
 });
@@ -89,8 +89,7 @@ describe('GroupCommands', () => {
       expect(created.status).toBe('Pending');
       expect(created.scheduledAt).toBeUndefined();
       expect(created.history[0]?.reason).toBe('created without a time');
-      expect(store.raw('g1')).not.toHaveProperty('timerKey');
-      expect(store.raw('g1')).not.toHaveProperty('timerAt');
+      expect(store.raw('g1')).toMatchObject({ timerKey: `pending#${shardOf('g1', SHARDS)}`, timerAt: created.createdAt });
     });
 
     it('gives a generated id when none is supplied', async () => {
@@ -102,19 +101,19 @@ describe('GroupCommands', () => {
     it.each<[string, Partial<CreateGroupInput>, string, RegExp]>([
       ['a time without offset', { scheduledAt: '2026-11-27T14:00:00' }, 'scheduledAt', /no UTC offset/],
       ['a time that is not a date', { scheduledAt: '2026-02-30T10:00:00Z' }, 'scheduledAt', /not a real date/],
-      ['empty sources', { sources: [] }, 'sources', /at least one source/],
-      ['101 sources', { sources: Array.from({ length: 101 }, (_, i) => `f/${i}`) }, 'sources', /at most 100/],
+      ['empty promotions', { promotions: [] }, 'promotions', /at least one source/],
+      ['101 promotions', { promotions: Array.from({ length: 101 }, (_, i) => ({ source: `f/${i}` })) }, 'promotions', /at most 100/],
       ['an id with a slash', { id: 'team/g1' }, 'id', /id 'team\/g1' is not allowed/],
       ['an id starting with a dot', { id: '.g1' }, 'id', /is not allowed/],
-      ['an id of 101 characters', { id: 'a'.repeat(101) }, 'id', /is not allowed/],
-      ['an empty id', { id: '' }, 'id', /id is missing/],
-      ['a source with ..', { sources: ['feature/a', 'a..b'] }, 'sources[1]', /sources\[1\] 'a\.\.b' is not a valid git reference/],
-      ['a source with a space', { sources: ['feature a'] }, 'sources[0]', /not a valid git reference/],
-      ['a source ending in .lock', { sources: ['main.lock'] }, 'sources[0]', /not a valid git reference/],
-      ['a source with @{', { sources: ['main@{1}'] }, 'sources[0]', /not a valid git reference/],
+      ['an id of 101 characters', { id: 'a'.repeat(101) }, 'id', /at most 100/],
+      ['an empty id', { id: '' }, 'id', /id is empty/],
+      ['a source with ..', { promotions: [{ source: 'feature/a' }, { source: 'a..b' }] }, 'promotions[1].source', /'a\.\.b' is not a valid git reference/],
+      ['a source with a space', { promotions: [{ source: 'feature a' }] }, 'promotions[0].source', /not a valid git reference/],
+      ['a source ending in .lock', { promotions: [{ source: 'main.lock' }] }, 'promotions[0].source', /not a valid git reference/],
+      ['a source with @{', { promotions: [{ source: 'main@{1}' }] }, 'promotions[0].source', /not a valid git reference/],
       ['a target branch starting with -', { targetBranch: '-main' }, 'targetBranch', /not a valid git reference/],
       ['a target branch ending with /', { targetBranch: 'release/' }, 'targetBranch', /not a valid git reference/],
-      ['a blank repository', { repository: '  ' }, 'repository', /repository is missing/],
+      ['a blank repository', { repository: '  ' }, 'repository', /repository is empty/],
     ])('refuses %s with a ValidationError on the field, and writes nothing', async (_, over, field, message) => {
       // Act
       const result = commands.create(input(over), 'op');
@@ -130,7 +129,7 @@ describe('GroupCommands', () => {
     });
 
     it('accepts usual ref names', () => {
-      const valid = validateNewGroup(input({ sources: ['feature/JIRA-12_fix', 'refs/tags/v1.2.0', '0a1b2c3d4e5f', 'release/2026.11'] }));
+      const valid = validateNewGroup(input({ promotions: ['feature/JIRA-12_fix', 'refs/tags/v1.2.0', '0a1b2c3d4e5f', 'release/2026.11'].map((source) => ({ source })) }));
       expect(valid.promotions).toHaveLength(4);
     });
 
@@ -155,8 +154,8 @@ describe('GroupCommands', () => {
     it('lists by status and refuses an unknown status name', async () => {
       await commands.create(input({ id: 'a' }), 'op');
       await commands.create(input({ id: 'b', scheduledAt: undefined }), 'op');
-      expect((await commands.list('Pending')).items.map((g) => g.id)).toEqual(['b']);
-      await expect(commands.list('pending')).rejects.toMatchObject({ name: 'ValidationError', field: 'status' });
+      expect((await commands.list({ status: 'Pending' })).items.map((g) => g.id)).toEqual(['b']);
+      await expect(commands.list({ status: 'pending' })).rejects.toMatchObject({ name: 'ValidationError', field: 'status' });
     });
   });
 
@@ -179,7 +178,7 @@ describe('GroupCommands', () => {
       expect(cancelled).not.toHaveProperty('claimToken');
       expect(cancelled).not.toHaveProperty('leaseExpiresAt');
       expect(cancelled.history.at(-1)).toEqual({ from: status, to: 'Cancelled', at: now, by: 'operator:bob', reason: 'release postponed', attempt: 1 });
-      expect(store.raw('g1')).not.toHaveProperty('timerKey');
+      expect(store.raw('g1')?.timerKey ?? '').not.toMatch(/^(due|lease)#/);
       expect(events).toEqual([expect.objectContaining({ groupId: 'g1', from: status, to: 'Cancelled' })]);
     });
 

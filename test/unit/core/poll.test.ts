@@ -180,7 +180,7 @@ describe('PollUseCase', () => {
       expect(group).toMatchObject({ status: 'Failed', finishedAt: T0, attempt: 0, outcome: { status: 'Failed', reason: 'missed' } });
       expect(group?.outcome).toMatchObject({ error: expect.stringContaining('61000 ms after scheduledAt') });
       expect(group?.history.at(-1)).toMatchObject({ from: 'Scheduled', to: 'Failed', by: 'poller' });
-      expect(store.raw('late')).not.toHaveProperty('timerKey');
+      expect(store.raw('late')?.timerKey ?? '').not.toMatch(/^(due|lease)#/);
       expect(queue.calls).toEqual([]);
     });
 
@@ -280,7 +280,7 @@ describe('PollUseCase', () => {
       expect(group).toMatchObject({ status: 'Failed', attempt: 1, outcome: { status: 'Failed', reason: 'missed' } });
       expect(group?.history.at(-1)?.reason).toMatch(/^missed: still not started 600000 ms after scheduledAt/);
       expect(group).not.toHaveProperty('claimToken');
-      expect(store.raw('g1')).not.toHaveProperty('timerKey');
+      expect(store.raw('g1')?.timerKey ?? '').not.toMatch(/^(due|lease)#/);
       expect(queue.calls).toEqual([]);
     });
 
@@ -391,7 +391,7 @@ describe('PollUseCase', () => {
       expect(group).not.toHaveProperty('claimToken');
       expect(group).not.toHaveProperty('leaseExpiresAt');
       expect(group?.history.at(-1)).toMatchObject({ from: 'Running', to: 'Failed', attempt: 3 });
-      expect(store.raw('g1')).not.toHaveProperty('timerKey');
+      expect(store.raw('g1')?.timerKey ?? '').not.toMatch(/^(due|lease)#/);
       expect(queue.calls).toEqual([]);
     });
 

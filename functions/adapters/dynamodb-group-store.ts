@@ -39,6 +39,7 @@ import { GroupAlreadyExistsError, GroupNotFoundError, IdempotencyKeyReusedError,
 import { HISTORY_LIMIT, type GroupStatus, type NewGroup, type PromotionGroup, type Transition } from '../core/group.ts';
 import {
   badCursor,
+  INPUT_LIMITS,
   LISTING_ORDER,
   listingPartOf,
   matchesQuery,
@@ -54,7 +55,15 @@ import type {
   TransitionResult,
 } from '../core/ports.ts';
 import { shardOf } from '../core/timing.ts';
-import { LANE_INDEX, TIMER_INDEX, TTL_ATTRIBUTE, type TimerKind } from '../shared/definitions.ts';
+import {
+  LANE_INDEX,
+  laneKeyOf,
+  listingKeyOf,
+  TIMER_INDEX,
+  TTL_ATTRIBUTE,
+  UNSCHEDULED_LANE_AT,
+  type TimerKind,
+} from '../shared/definitions.ts';
 import { isTransientAwsError } from './service-contract.ts';
 
 /** Attributes only the store knows about (layout, not domain). */
@@ -66,17 +75,10 @@ interface StoredGroup extends Omit<PromotionGroup, 'history'> {
   laneAt?: string;
 }
 
-/** `laneAt` of a group without a time: after every ISO time. */
-const UNSCHEDULED = '~';
 /** Upper bound of every ISO time `laneAt` holds (a `dueAfter` without `dueBefore` stops here). */
 const LAST_TIME = '9999-12-31T23:59:59.999Z';
 /** Index queries one listing page makes at most, so a page's cost stays bounded. */
 const MAX_ROUNDS_PER_PAGE = 4;
-
-/** The lane index's partition: `<repository>:<targetBranch>`. */
-export function laneKeyOf(repository: string, targetBranch: string): string {
-  return `${repository}:${targetBranch}`;
-}
 
 /** Item id of the record an idempotency key leaves (`#` never occurs in a group id). */
 function idempotencyItemId(key: string): string {
@@ -292,10 +294,10 @@ export class DynamoDbGroupStore implements GroupStore {
       updatedAt: entry.at,
       history: { '1': { from: null, to: status, attempt: 0, ...entry } },
       // A Scheduled group waits on its due timer; a Pending one is only listed (never polled).
-      timerKey: group.scheduledAt ? timerKeyOf('due', shard) : `${listingPartOf('Pending')}#${shard}`,
+      timerKey: group.scheduledAt ? timerKeyOf('due', shard) : listingKeyOf('Pending', shard),
       timerAt: group.scheduledAt ?? entry.at,
       laneKey: laneKeyOf(group.repository, group.targetBranch),
-      laneAt: group.scheduledAt ?? UNSCHEDULED,
+      laneAt: group.scheduledAt ?? UNSCHEDULED_LANE_AT,
     };
   }
 
@@ -406,7 +408,7 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async listGroups(query: GroupQuery, options: { limit: number; cursor?: string }): Promise<Page<PromotionGroup>> {
-    const limit = Math.max(1, Math.min(options.limit, 100));
+    const limit = Math.max(1, Math.min(options.limit, INPUT_LIMITS.page));
     const position = options.cursor === undefined ? undefined : parseListingCursor(options.cursor, query, this.shardCount);
     return query.lane ? this.listLane(query, query.lane, limit, position) : this.listParts(query, limit, position);
   }
@@ -444,9 +446,7 @@ export class DynamoDbGroupStore implements GroupStore {
     );
     this.capacity('listGroups', out.ConsumedCapacity);
     const ids = (out.Items ?? []).map((i) => String(i.id));
-    const byId = new Map((await this.readMany(ids)).map((g) => [g.id, g]));
-    // BatchGetItem answers in any order: put the page back in the index's.
-    const items = ids.map((id) => byId.get(id)).filter((g): g is PromotionGroup => !!g && matchesQuery(g, query));
+    const items = (await this.readMany(ids)).filter((g): g is PromotionGroup => !!g && matchesQuery(g, query));
     const last = out.LastEvaluatedKey as Record<string, string> | undefined;
     return last ? { items, cursor: encodeListingCursor({ q: queryDigest(query), l: last }) } : { items };
   }
@@ -478,12 +478,11 @@ export class DynamoDbGroupStore implements GroupStore {
       if (shards.every((key) => key === null)) [p, shards] = [p + 1, fresh()];
     }
     while (p < LISTING_ORDER.length && !wanted(p)) [p, shards] = [p + 1, fresh()];
-    const byId = new Map((await this.readMany(picked.map((x) => x.id))).map((g) => [g.id, g]));
+    const groups = await this.readMany(picked.map((x) => x.id));
     // What the index said may be stale: keep a group only if it still is where it was found.
-    const items = picked
-      .map(({ id, part }) => ({ group: byId.get(id), part }))
-      .filter((x): x is { group: PromotionGroup; part: string } => !!x.group && listingPartOf(x.group.status) === x.part && matchesQuery(x.group, query))
-      .map((x) => x.group);
+    const items = groups.filter(
+      (g, i): g is PromotionGroup => !!g && listingPartOf(g.status) === picked[i]!.part && matchesQuery(g, query),
+    );
     if (p >= LISTING_ORDER.length) return { items };
     return { items, cursor: encodeListingCursor({ q: queryDigest(query), p, s: shards }) };
   }
@@ -566,9 +565,12 @@ export class DynamoDbGroupStore implements GroupStore {
     return { ids: merged.map((m) => m.item.id!), next };
   }
 
-  /** The groups with these ids, by BatchGetItem (100 per call), in no particular order. */
-  private async readMany(ids: readonly string[]): Promise<PromotionGroup[]> {
-    const groups: PromotionGroup[] = [];
+  /**
+   * The groups with these ids, by BatchGetItem (100 per call), in the order of `ids` (BatchGetItem
+   * answers in any order); `undefined` where no item has the id.
+   */
+  private async readMany(ids: readonly string[]): Promise<(PromotionGroup | undefined)[]> {
+    const found = new Map<string, PromotionGroup>();
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = [...new Set(ids.slice(i, i + 100))].map((id) => ({ id }));
       for (let attempt = 1; keys && keys.length > 0; attempt++) {
@@ -584,11 +586,11 @@ export class DynamoDbGroupStore implements GroupStore {
           ),
         );
         for (const consumed of out.ConsumedCapacity ?? []) this.capacity('listGroups', consumed);
-        for (const item of out.Responses?.[this.tableName] ?? []) groups.push(toGroup(item));
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.id), toGroup(item));
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
-    return groups;
+    return ids.map((id) => found.get(id));
   }
 
   async queryTimers(
@@ -650,7 +652,7 @@ export class DynamoDbGroupStore implements GroupStore {
     } else {
       // Why: a Pending or finished group leaves the poller's partitions for its listing partition
       // (`succeeded#3`…), which no poll reads, ordered by when it got there.
-      b.set(b.name(TIMER_INDEX.partitionKey), `${listingPartOf(request.to)}#${shardOf(request.id, this.shardCount)}`);
+      b.set(b.name(TIMER_INDEX.partitionKey), listingKeyOf(request.to, shardOf(request.id, this.shardCount)));
       b.set(b.name(TIMER_INDEX.sortKey), request.entry.at);
     }
     // The lane index keeps schedule order (groups written before it have no lane key and stay out).

@@ -254,10 +254,10 @@ export function validateGroupQuery(raw: RawGroupQuery): { query: GroupQuery; lim
     const targetBranch = c.ref(raw.targetBranch, 'targetBranch');
     if (repository !== undefined && targetBranch !== undefined) query.lane = { repository, targetBranch };
   }
-  if (raw.dueAfter !== undefined) query.dueAfter = c.instant(raw.dueAfter, 'dueAfter');
-  if (raw.dueBefore !== undefined) query.dueBefore = c.instant(raw.dueBefore, 'dueBefore');
-  if (query.dueAfter === undefined) delete query.dueAfter;
-  if (query.dueBefore === undefined) delete query.dueBefore;
+  const dueAfter = raw.dueAfter === undefined ? undefined : c.instant(raw.dueAfter, 'dueAfter');
+  const dueBefore = raw.dueBefore === undefined ? undefined : c.instant(raw.dueBefore, 'dueBefore');
+  if (dueAfter !== undefined) query.dueAfter = dueAfter;
+  if (dueBefore !== undefined) query.dueBefore = dueBefore;
   let limit: number = INPUT_LIMITS.defaultPage;
   if (raw.limit !== undefined) {
     const text = String(raw.limit);

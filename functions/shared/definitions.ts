@@ -6,6 +6,8 @@
  * Plain data only (the core's own limits included): no AWS SDK and no CDK imports, so every
  * side can translate it into its own API (`CreateTableCommand` locally, `dynamodb.Table` in CDK).
  */
+import type { GroupStatus } from '../core/group.ts';
+import { listingPartOf } from '../core/group-input.ts';
 import { WORK_QUEUE_LIMITS } from '../core/ports.ts';
 
 /** Partition key of the table: the group id. */
@@ -35,9 +37,22 @@ export const LANE_INDEX = {
   name: 'lane',
   /** `<repository>:<targetBranch>` (a ref name has no ':', so the last ':' splits it). */
   partitionKey: 'laneKey',
-  /** `scheduledAt`, or `~` (after every time) while the group has none. */
+  /** `scheduledAt`, or {@link UNSCHEDULED_LANE_AT} while the group has none. */
   sortKey: 'laneAt',
 } as const;
+
+/** `laneAt` of a group without a time: sorts after every ISO time. */
+export const UNSCHEDULED_LANE_AT = '~';
+
+/** The lane index's partition key of a group. */
+export function laneKeyOf(repository: string, targetBranch: string): string {
+  return `${repository}:${targetBranch}`;
+}
+
+/** The timer index's listing partition of a Pending or finished group (`pending#2`, `succeeded#0`…), which no poll reads. */
+export function listingKeyOf(status: GroupStatus, shard: number): string {
+  return `${listingPartOf(status)}#${shard}`;
+}
 
 /**
  * TTL attribute (epoch seconds) of the items that are not groups: the idempotency records of the

@@ -57,7 +57,7 @@ import type {
   TransitionResult,
 } from '../../functions/core/ports.ts';
 import { shardOf } from '../../functions/core/timing.ts';
-import type { TimerKind } from '../../functions/shared/definitions.ts';
+import { laneKeyOf, listingKeyOf, UNSCHEDULED_LANE_AT, type TimerKind } from '../../functions/shared/definitions.ts';
 
 /** The item as the store keeps it (the DynamoDB layout). */
 export interface StoredGroupItem extends Omit<PromotionGroup, 'history'> {
@@ -143,10 +143,10 @@ export class MemoryGroupStore implements GroupStore {
       createdAt: entry.at,
       updatedAt: entry.at,
       history: { '1': { from: null, to: status, attempt: 0, ...entry } },
-      timerKey: group.scheduledAt ? this.timerKeyOf('due', group.id) : `pending#${shardOf(group.id, this.shardCount)}`,
+      timerKey: group.scheduledAt ? this.timerKeyOf('due', group.id) : listingKeyOf('Pending', shardOf(group.id, this.shardCount)),
       timerAt: group.scheduledAt ?? entry.at,
-      laneKey: `${group.repository}:${group.targetBranch}`,
-      laneAt: group.scheduledAt ?? '~',
+      laneKey: laneKeyOf(group.repository, group.targetBranch),
+      laneAt: group.scheduledAt ?? UNSCHEDULED_LANE_AT,
     });
   }
 
@@ -289,7 +289,7 @@ export class MemoryGroupStore implements GroupStore {
       next.timerKey = this.timerKeyOf(request.timer.kind, request.id);
       next.timerAt = request.timer.at;
     } else {
-      next.timerKey = `${listingPartOf(request.to)}#${shardOf(request.id, this.shardCount)}`;
+      next.timerKey = listingKeyOf(request.to, shardOf(request.id, this.shardCount));
       next.timerAt = request.entry.at;
     }
     if (request.set?.scheduledAt !== undefined && next.laneKey !== undefined) next.laneAt = request.set.scheduledAt;
@@ -367,11 +367,11 @@ export class MemoryGroupStore implements GroupStore {
       item.timerKey = this.timerKeyOf('lease', group.id);
       item.timerAt = group.leaseExpiresAt;
     } else if (group.status === 'Pending' || ['Succeeded', 'Failed', 'Conflicted', 'Cancelled'].includes(group.status)) {
-      item.timerKey = `${listingPartOf(group.status)}#${shardOf(group.id, this.shardCount)}`;
+      item.timerKey = listingKeyOf(group.status, shardOf(group.id, this.shardCount));
       item.timerAt = group.finishedAt ?? group.updatedAt;
     }
-    item.laneKey = `${group.repository}:${group.targetBranch}`;
-    item.laneAt = group.scheduledAt ?? '~';
+    item.laneKey = laneKeyOf(group.repository, group.targetBranch);
+    item.laneAt = group.scheduledAt ?? UNSCHEDULED_LANE_AT;
     this.items.set(group.id, item);
     return this;
   }

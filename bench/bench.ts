@@ -317,7 +317,7 @@ async function cliPhase(em: Emulators) {
     await stack.createGroups(ids('cli', 100).map((id, i) => ({ id, scheduledAt: new Date(Date.now() + 3_600_000 + i * 1000).toISOString() })), 16);
     await writeStackFile(dataDir, {
       version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: LOCAL_REGION,
-      dynamodbEndpoint: em.dynamoEndpoint, sqsEndpoint: em.sqsEndpoint, tableName: stack.tableName, ...stack.queues,
+      dynamodbEndpoint: em.dynamoEndpoint, sqsEndpoint: em.sqsEndpoint, apiUrl: 'http://127.0.0.1:1', tableName: stack.tableName, ...stack.queues,
       repository: join(dataDir, 'repo.git'), shardCount: config.shardCount,
     });
     const runs = params.cli_runs;

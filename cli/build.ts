@@ -1,15 +1,21 @@
 /**
- * Builds the operator CLI once, so that a call starts without compiling TypeScript: esbuild
- * bundles `cli/operator.ts` and what it imports, the AWS SDK included, into
- * `dist/promotion-scheduler.mjs`, which `bin/promotion-scheduler.js` runs.
+ * Builds what ships, once, so that nothing compiles TypeScript at run time:
+ * - the operator CLI: esbuild bundles `cli/operator.ts` and what it imports, the AWS SDK
+ *   included, into `dist/promotion-scheduler.mjs`, which `bin/promotion-scheduler.js` runs;
+ * - the typed client (`promotion-scheduler/client`): esbuild bundles `client/index.ts` into
+ *   `dist/client/index.js` (its dependencies stay imports), and tsc emits its declarations to
+ *   `dist/client/` (with `dist/functions/core/group.d.ts`, the domain types they import), only
+ *   when a file they are made from changed: tsc takes seconds, esbuild milliseconds.
  *
  * `npm run build` runs it; `npm ci` does through `prepare`, and `npm start` and `npm test` build
- * first, so that the bundle is never older than the sources. `--if-stale` builds only when a
- * source is newer than the bundle (the integration tests' global setup calls
- * {@link ensureCliBundle} for the same).
+ * first, so that the bundle is never older than the sources. `--if-stale` builds each only when a
+ * source is newer than it (the integration tests' global setup calls {@link ensureCliBundle} for
+ * the CLI's).
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { isEntryScript } from './entry-script.ts';
 
@@ -131,16 +137,151 @@ export async function ensureCliBundle(): Promise<CliBuild | undefined> {
   return (await cliBundleStaleness()) === undefined ? undefined : buildCli();
 }
 
+/** The client module `promotion-scheduler/client` resolves to (package.json `exports`). */
+export const CLIENT_MODULE = join(ROOT, 'dist', 'client', 'index.js');
+
+/** Its declarations' entry point. */
+const CLIENT_DECLARATIONS = join(ROOT, 'dist', 'client', 'index.d.ts');
+
+/** What the declarations were made from, for {@link clientStaleness}. */
+const CLIENT_RECORD = join(ROOT, 'dist', 'client', 'build.inputs.json');
+
+/** Files that change the client without being among tsc's inputs. */
+const CLIENT_BUILD_INPUTS = ['cli/build.ts', 'tsconfig.json', 'tsconfig.client.json', 'package-lock.json', 'node_modules/.package-lock.json'];
+
+const CLIENT_OPTIONS = {
+  absWorkingDir: ROOT,
+  entryPoints: [join(ROOT, 'client', 'index.ts')],
+  outfile: CLIENT_MODULE,
+  bundle: true,
+  // The signer and credential chain stay imports of the user's node_modules: one copy of the SDK.
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // The error classes' literal names do not depend on it; the classes' own names (stack traces) do.
+  keepNames: true,
+  sourcemap: true,
+  metafile: true,
+  write: false,
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
+
+/** What {@link buildClient} wrote. */
+export interface ClientBuild {
+  path: string;
+  bytes: number;
+  /** Whether tsc emitted the declarations, or they were current. */
+  declarations: 'emitted' | 'current';
+  ms: number;
+}
+
+/**
+ * Bundle the client into {@link CLIENT_MODULE}, and emit its declarations when
+ * {@link clientStaleness} says they are missing or stale (or always, with `declarations: 'always'`).
+ *
+ * @throws esbuild's error when a source does not compile; an Error with tsc's diagnostics when
+ *   the declarations do not type-check.
+ */
+export async function buildClient({ declarations = 'if-stale' }: { declarations?: 'always' | 'if-stale' } = {}): Promise<ClientBuild> {
+  const startedAt = Date.now();
+  const emit = declarations === 'always' || (await clientStaleness()) !== undefined;
+  const [result, inputs] = await Promise.all([build(CLIENT_OPTIONS), emit ? emitClientDeclarations() : undefined]);
+  await mkdir(dirname(CLIENT_MODULE), { recursive: true });
+  let bytes = 0;
+  for (const file of [...result.outputFiles].sort((a, b) => (a.path === CLIENT_MODULE ? 1 : 0) - (b.path === CLIENT_MODULE ? 1 : 0))) {
+    await writeAtomically(file.path, file.contents);
+    if (file.path === CLIENT_MODULE) bytes = file.contents.byteLength;
+  }
+  if (inputs) {
+    const record: BuildRecord = { startedAt, inputs: [...new Set([...inputs, ...Object.keys(result.metafile.inputs)])] };
+    await writeAtomically(CLIENT_RECORD, `${JSON.stringify(record)}\n`);
+  }
+  return { path: CLIENT_MODULE, bytes, declarations: inputs ? 'emitted' : 'current', ms: Date.now() - startedAt };
+}
+
+/**
+ * Run tsc (`tsconfig.client.json`) into a scratch directory, then move each declaration into
+ * `dist/` atomically. Returns the repository's files tsc read (node_modules left out: the lock
+ * files stand for them).
+ */
+async function emitClientDeclarations(): Promise<string[]> {
+  const scratch = join(ROOT, 'dist', `.client-declarations.${process.pid}`);
+  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+  try {
+    const { code, stdout } = await run(process.execPath, [tsc, '-p', 'tsconfig.client.json', '--outDir', scratch, '--listFiles', '--pretty', 'false']);
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    // --listFiles prints absolute paths; everything else tsc prints is a diagnostic.
+    const listed = lines.filter((line) => isAbsolute(line));
+    if (code !== 0) throw new Error(`the client's declarations do not type-check (tsc -p tsconfig.client.json):\n${lines.filter((line) => !isAbsolute(line)).join('\n')}`);
+    for (const file of await readdir(scratch, { recursive: true })) {
+      if (!file.endsWith('.d.ts')) continue;
+      const target = join(ROOT, 'dist', file);
+      await mkdir(dirname(target), { recursive: true });
+      await rename(join(scratch, file), target);
+    }
+    return listed.map((file) => relative(ROOT, file)).filter((file) => !file.startsWith('..') && !file.startsWith('node_modules'));
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout }));
+  });
+}
+
+/**
+ * Why the client must be rebuilt — its module or declarations are missing, or a file tsc read (or
+ * this script, a tsconfig, the installed dependencies) changed since — or `undefined` when current.
+ */
+export async function clientStaleness(): Promise<string | undefined> {
+  let record: BuildRecord;
+  try {
+    await Promise.all([stat(CLIENT_MODULE), stat(CLIENT_DECLARATIONS)]);
+    record = JSON.parse(await readFile(CLIENT_RECORD, 'utf8')) as BuildRecord;
+  } catch {
+    return `${relative(ROOT, CLIENT_MODULE)} or its declarations are missing`;
+  }
+  for (const input of [...record.inputs, ...CLIENT_BUILD_INPUTS]) {
+    try {
+      if ((await stat(join(ROOT, input))).mtimeMs > record.startedAt) return `${input} changed since the last build`;
+    } catch {
+      if (!CLIENT_BUILD_INPUTS.includes(input)) return `${input} is gone since the last build`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Build the client when {@link clientStaleness} says it is missing or stale.
+ * @returns the build, or `undefined` when the client was current.
+ */
+export async function ensureClient(): Promise<ClientBuild | undefined> {
+  return (await clientStaleness()) === undefined ? undefined : buildClient({ declarations: 'always' });
+}
+
 if (isEntryScript(import.meta.url)) {
   const ifStale = process.argv.includes('--if-stale');
-  try {
-    const built = ifStale ? await ensureCliBundle() : await buildCli();
-    if (built) {
-      console.log(`built ${relative(process.cwd(), built.path)} (${Math.round(built.bytes / 1024)} KiB from ${built.inputs} files) in ${built.ms} ms`);
-    }
-  } catch (error) {
+  const [cli, client] = await Promise.allSettled([ifStale ? ensureCliBundle() : buildCli(), ifStale ? ensureClient() : buildClient()]);
+  if (cli.status === 'fulfilled' && cli.value) {
+    const built = cli.value;
+    console.log(`built ${relative(process.cwd(), built.path)} (${Math.round(built.bytes / 1024)} KiB from ${built.inputs} files) in ${built.ms} ms`);
+  }
+  if (client.status === 'fulfilled' && client.value) {
+    const built = client.value;
+    console.log(`built ${relative(process.cwd(), built.path)} (${Math.round(built.bytes / 1024)} KiB; declarations ${built.declarations}) in ${built.ms} ms`);
+  }
+  for (const [what, outcome] of [['the CLI', cli], ['the client', client]] as const) {
+    if (outcome.status === 'fulfilled') continue;
+    const error: unknown = outcome.reason;
     // esbuild has printed what does not compile; anything else is said here.
-    if (!(typeof error === 'object' && error !== null && 'errors' in error)) console.error(`building the CLI failed: ${String(error)}`);
+    if (!(typeof error === 'object' && error !== null && 'errors' in error)) console.error(`building ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   }
 }

@@ -30,6 +30,8 @@ export interface StackFile {
   dynamodbEndpoint: string;
   /** `http://127.0.0.1:<port>` of the SQS server. */
   sqsEndpoint: string;
+  /** `http://127.0.0.1:<port>` of the HTTP API (docs/api.md); routes under `/v1`. */
+  apiUrl: string;
   tableName: string;
   workQueueUrl: string;
   deadLetterQueueUrl: string;
@@ -81,6 +83,7 @@ const STRING_FIELDS = [
   'region',
   'dynamodbEndpoint',
   'sqsEndpoint',
+  'apiUrl',
   'tableName',
   'workQueueUrl',
   'deadLetterQueueUrl',

@@ -35,6 +35,7 @@ import { runDemo } from './local/demo.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.ts';
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
+import { startApiServer, type ApiServer } from './local/api-server.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
 import { DEFAULT_DATA_DIR, lockDataDir, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
 
@@ -52,6 +53,7 @@ Options:
   --poll-interval SECONDS how often the poller runs (default 5)
   --lookahead SECONDS     claim groups due within this window (default 30, max 900)
   --tolerance SECONDS     lateness before the misfire policy applies (default 60)
+  --api-port PORT         port of the HTTP API on 127.0.0.1 (default: a free one; see apiUrl in stack.json)
   --repo PATH             git repository to promote in (default: a demo repository in the data dir)
   --demo                  schedule a clean, a conflicting and a cancelled group and print how they end
   --verbose               also print the handlers' informational log lines
@@ -64,6 +66,7 @@ interface StartOptions {
   pollIntervalSeconds: number;
   config: SchedulerConfig;
   repo: string | undefined;
+  apiPort: number;
   demo: boolean;
   verbose: boolean;
 }
@@ -78,6 +81,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       lookahead: { type: 'string' },
       tolerance: { type: 'string' },
       repo: { type: 'string' },
+      'api-port': { type: 'string' },
       demo: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -100,8 +104,13 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
   if (!/^\d+$/.test(interval) || Number(interval) < 1 || Number(interval) > 3600) {
     throw new SchedulerError(`option '--poll-interval' is '${interval}'; expected an integer from 1 to 3600 (seconds).`);
   }
+  const apiPort = values['api-port'] ?? '0';
+  if (!/^\d{1,5}$/.test(apiPort) || Number(apiPort) > 65535) {
+    throw new SchedulerError(`option '--api-port' is '${apiPort}'; expected a port from 1 to 65535 (or 0 for a free one).`);
+  }
   return {
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
+    apiPort: Number(apiPort),
     inMemory: values['in-memory'] ?? false,
     pollIntervalSeconds: Number(interval),
     config,
@@ -144,10 +153,12 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
   let dynamo: DynamoDbLocal | undefined;
   let sqsServer: SqsServer | undefined;
   let pipeline: LocalPipeline | undefined;
+  let api: ApiServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: string, code: number) =>
     (stopping ??= (async () => {
       terminal.out(`stopping (${why})…`);
+      await api?.stop().catch(() => {});
       // Invocations in flight get a few seconds to finish; then everything goes regardless.
       await Promise.race([pipeline?.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]).catch(() => {});
       await removeStackFile(opts.dataDir).catch(() => {});
@@ -207,6 +218,11 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     if (recovered.failedShards > 0) terminal.err(`taking back the last run's work failed on some shards (the next polls go on): ${recovered.errors.join('; ')}`);
     pipeline.startConsumers();
     pipeline.startPolling(opts.pollIntervalSeconds * 1000);
+    api = await startApiServer({
+      handler: pipeline.api,
+      port: opts.apiPort,
+      onError: (error) => terminal.err(`api: ${error instanceof Error ? error.message : String(error)}`),
+    });
     const stack: StackFile = {
       version: 1,
       pid: process.pid,
@@ -214,6 +230,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       region: LOCAL_REGION,
       dynamodbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqsServer.endpoint,
+      apiUrl: api.url,
       tableName: LOCAL_NAMES.table,
       ...queues,
       repository,
@@ -223,6 +240,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     terminal.out(
       [
         `promotion-scheduler is running locally (poll every ${opts.pollIntervalSeconds} s, look-ahead ${opts.config.lookaheadSeconds} s).`,
+        `  HTTP API       ${api.url}/v1 (e.g. curl ${api.url}/v1/groups)`,
         `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
         `  repository     ${repository}`,
         `  stack file     ${stackPath}`,

@@ -12,11 +12,12 @@ import type { BuildOptions } from 'esbuild';
 /** The repository root (bundling's project root, holding package-lock.json). */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The three functions' handler files, relative to the repository root; each exports `handler`. */
+/** The functions' handler files, relative to the repository root; each exports `handler`. */
 export const HANDLER_FILES = {
   poll: 'functions/handlers/poll.ts',
   execute: 'functions/handlers/execute.ts',
   deadLetter: 'functions/handlers/dead-letter.ts',
+  api: 'functions/handlers/api.ts',
 } as const;
 export type FunctionName = keyof typeof HANDLER_FILES;
 
@@ -25,11 +26,9 @@ export type HandlerEntries = Record<FunctionName, string>;
 
 /** The handler files under `root` as absolute paths. */
 export function handlerEntries(root: string = REPO_ROOT): HandlerEntries {
-  return {
-    poll: join(root, HANDLER_FILES.poll),
-    execute: join(root, HANDLER_FILES.execute),
-    deadLetter: join(root, HANDLER_FILES.deadLetter),
-  };
+  return Object.fromEntries(
+    Object.entries(HANDLER_FILES).map(([name, file]) => [name, join(root, file)]),
+  ) as HandlerEntries;
 }
 
 /**

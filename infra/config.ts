@@ -124,9 +124,17 @@ export const INFRA_KEYS = {
     kind: 'integer', min: 2, max: 1_000, default: 20,
     description: 'Most execute invocations at once (SQS event source maximum concurrency; SQS allows 2…1000). Groups due at one instant beyond `executeBatchSize × executeMaxConcurrency` start late.',
   },
+  apiThrottleRateLimit: {
+    kind: 'integer', min: 1, max: 10_000, default: 50,
+    description: 'Steady-state requests per second the HTTP API\'s stage accepts (API Gateway method throttling on every method; 10000 is the account\'s default regional limit). Requests above it are answered 429.',
+  },
+  apiThrottleBurstLimit: {
+    kind: 'integer', min: 1, max: 5_000, default: 100,
+    description: 'Requests the HTTP API\'s stage accepts in a burst above the rate (API Gateway\'s token bucket; 5000 is the account\'s default regional limit).',
+  },
   logRetentionDays: {
     kind: 'retention', values: RETENTION_DAYS, default: 30,
-    description: 'Retention of the functions\' log groups (a CloudWatch Logs retention period; 9999 = never expire).',
+    description: 'Retention of the functions\' log groups and the API\'s access log group (a CloudWatch Logs retention period; 9999 = never expire).',
   },
   logLevel: {
     kind: 'enum', values: LOG_LEVELS, default: 'INFO',
@@ -134,7 +142,7 @@ export const INFRA_KEYS = {
   },
   removalPolicy: {
     kind: 'enum', values: REMOVAL_POLICIES, default: 'retain',
-    description: 'What `cdk destroy` (or removing the resource) does to the table and the log groups: `retain` keeps them, `destroy` deletes them. Queues are always deleted (they hold only transient work).',
+    description: 'What `cdk destroy` (or removing the resource) does to the table and the log groups (the API\'s access logs included): `retain` keeps them, `destroy` deletes them. Queues are always deleted (they hold only transient work).',
   },
   deletionProtection: {
     kind: 'boolean', default: true,
@@ -170,6 +178,9 @@ export interface StackConfig {
   executeTimeoutSeconds: number;
   executeBatchSize: number;
   executeMaxConcurrency: number;
+  /** The HTTP API stage's throttling: requests per second, and the burst above it. */
+  apiThrottleRateLimit: number;
+  apiThrottleBurstLimit: number;
   logRetentionDays: number;
   logLevel: LogLevel;
   removalPolicy: RemovalPolicyName;
@@ -247,6 +258,8 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
   const executeTimeoutSeconds = parseInteger('executeTimeoutSeconds', get('executeTimeoutSeconds'));
   const executeBatchSize = parseInteger('executeBatchSize', get('executeBatchSize'));
   const executeMaxConcurrency = parseInteger('executeMaxConcurrency', get('executeMaxConcurrency'));
+  const apiThrottleRateLimit = parseInteger('apiThrottleRateLimit', get('apiThrottleRateLimit'));
+  const apiThrottleBurstLimit = parseInteger('apiThrottleBurstLimit', get('apiThrottleBurstLimit'));
   const logRetentionDays = parseRetention('logRetentionDays', get('logRetentionDays'));
   const logLevel = parseEnum('logLevel', upper(get('logLevel'))) as LogLevel;
   const removalPolicy = parseEnum('removalPolicy', get('removalPolicy')) as RemovalPolicyName;
@@ -298,6 +311,8 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     executeTimeoutSeconds,
     executeBatchSize,
     executeMaxConcurrency,
+    apiThrottleRateLimit,
+    apiThrottleBurstLimit,
     logRetentionDays,
     logLevel,
     removalPolicy,

@@ -18,6 +18,7 @@ import type { GroupCommands } from '../../functions/core/manage-groups.ts';
 import type { SchedulerObserver } from '../../functions/core/observer.ts';
 import type { PollSummary, PollUseCase } from '../../functions/core/poll.ts';
 import { systemClock, type Clock, type ConflictDetector, type PromotionExecutor, type WorkQueue } from '../../functions/core/ports.ts';
+import { createHandler as createApiHandler, type ApiHandler } from '../../functions/handlers/api.ts';
 import { createHandler as createDeadLetterHandler } from '../../functions/handlers/dead-letter.ts';
 import { createHandler as createExecuteHandler, type ExecuteHandler } from '../../functions/handlers/execute.ts';
 import { createHandler as createPollHandler } from '../../functions/handlers/poll.ts';
@@ -55,6 +56,8 @@ export interface LocalPipelineOptions {
 export interface LocalPipeline {
   store: DynamoDbGroupStore;
   commands: GroupCommands;
+  /** The api function's handler (the local API server answers with it). */
+  api: ApiHandler;
   /** The pollers' use cases (the benchmark drives them itself; the local stack takes back a crashed run's work with the first). */
   pollers: PollUseCase[];
   /** One poll of the first poller through its handler, as the EventBridge rule would trigger it. */
@@ -142,6 +145,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   return {
     store,
     commands: scheduler.commands(),
+    api: createApiHandler(scheduler.api()),
     pollers: polls.map((p) => p.useCase),
     pollOnce: () => track(polls[0]!.handler(scheduledEvent(clock.now()))),
     pollAll: () => track(Promise.all(polls.map((p) => p.useCase.run()))),

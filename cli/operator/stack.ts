@@ -42,7 +42,7 @@ export class StackUnavailableError extends SchedulerError {
 }
 
 /** The outputs of the deployed stack the CLI reads. */
-export const STACK_OUTPUTS = { table: 'TableName', workQueue: 'WorkQueueUrl', deadLetterQueue: 'DeadLetterQueueUrl', shardCount: 'ShardCount' } as const;
+export const STACK_OUTPUTS = { table: 'TableName', workQueue: 'WorkQueueUrl', deadLetterQueue: 'DeadLetterQueueUrl', shardCount: 'ShardCount', apiUrl: 'ApiUrl' } as const;
 
 async function describeStackOutputs(stackName: string, region: string | undefined): Promise<Record<string, string>> {
   // Loaded only for --stack-name: it is a quarter of a second of every other command's start.

@@ -15,6 +15,7 @@ import { GroupCommands } from '../core/manage-groups.ts';
 import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
 import { PollUseCase } from '../core/poll.ts';
 import type { Clock, ConflictDetector, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
+import type { ApiHandlerDeps } from '../handlers/api.ts';
 import type { DeadLetterHandlerDeps } from '../handlers/dead-letter.ts';
 import type { ExecuteHandlerDeps } from '../handlers/execute.ts';
 import type { PollHandlerDeps } from '../handlers/poll.ts';
@@ -49,6 +50,8 @@ export interface Scheduler {
   deadLetter(): DeadLetterHandlerDeps;
   /** The operator use cases, on the same store and clock. */
   commands(): GroupCommands;
+  /** The HTTP API's routes over {@link commands}. */
+  api(): ApiHandlerDeps;
 }
 
 /**
@@ -72,5 +75,6 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
     },
     deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, observer }), logger, metrics }),
     commands: () => new GroupCommands({ store, clock }),
+    api: () => ({ commands: new GroupCommands({ store, clock, observer }), logger }),
   };
 }

@@ -3,6 +3,7 @@
  * module the functions emit them with (Powertools Metrics, EMF, dimension `service`).
  */
 import { Duration } from 'aws-cdk-lib';
+import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +17,9 @@ export interface SchedulerMonitoringProps {
   pollFunction: IFunction;
   executeFunction: IFunction;
   deadLetterFunction: IFunction;
+  apiFunction: IFunction;
+  /** The HTTP API (its 4XX/5XX, count and latency metrics). */
+  api: RestApiBase;
   workQueue: IQueue;
   deadLetterQueue: IQueue;
   /** The lateness alarm fires when p99 start lateness exceeds this. */
@@ -38,14 +42,14 @@ export function schedulerMetric(name: MetricName, statistic = 'Sum', label?: str
   });
 }
 
-/** Alarms (DLQ not empty, function errors, start lateness) and a dashboard. */
+/** Alarms (DLQ not empty, function errors, start lateness, API 5XX) and a dashboard. */
 export class SchedulerMonitoring extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: SchedulerMonitoringProps) {
     super(scope, id);
-    const { pollFunction, executeFunction, deadLetterFunction, workQueue, deadLetterQueue } = props;
+    const { pollFunction, executeFunction, deadLetterFunction, apiFunction, api, workQueue, deadLetterQueue } = props;
     /** A function failed as a whole (Lambda's Errors metric) in the periods given (default: one of one). */
     const functionErrors = (id: string, fn: IFunction, alarmDescription: string, periods: { evaluationPeriods: number; datapointsToAlarm?: number } = { evaluationPeriods: 1 }) =>
       new cloudwatch.Alarm(this, id, {
@@ -93,6 +97,19 @@ export class SchedulerMonitoring extends Construct {
         'The execute function failed as a whole (crash or timeout, not a single record): its batch will be delivered again. See the execute logs.'),
       functionErrors('DeadLetterErrors', deadLetterFunction,
         'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.'),
+      functionErrors('ApiErrors', apiFunction,
+        'The api function failed as a whole (crash or timeout): callers got a 5XX from API Gateway. See the api logs.'),
+      // Two of three periods: one passing DynamoDB hiccup (a 503 the caller retries) does not page.
+      new cloudwatch.Alarm(this, 'Api5xx', {
+        alarmDescription:
+          'The HTTP API answered 5XX in 2 of the last 3 five-minute periods (500 internal, 503 store unavailable, 504 function failed or timed out). See the api logs and the API access logs.',
+        metric: api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     );
 
     if (props.alarmTopicArn) {
@@ -107,6 +124,7 @@ export class SchedulerMonitoring extends Construct {
       ['poll', pollFunction],
       ['execute', executeFunction],
       ['dead-letter', deadLetterFunction],
+      ['api', apiFunction],
     ];
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -196,6 +214,25 @@ export class SchedulerMonitoring extends Construct {
             title: 'Function duration p99 (ms)',
             width: 12,
             left: functions.map(([name, fn]) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label: name })),
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'API requests and errors',
+            width: 12,
+            left: [
+              api.metricCount({ period: PERIOD, statistic: 'Sum', label: 'requests' }),
+              api.metricClientError({ period: PERIOD, statistic: 'Sum', label: '4XX' }),
+              api.metricServerError({ period: PERIOD, statistic: 'Sum', label: '5XX' }),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'API latency p99 (ms)',
+            width: 12,
+            left: [
+              api.metricLatency({ period: PERIOD, statistic: 'p99', label: 'latency' }),
+              api.metricIntegrationLatency({ period: PERIOD, statistic: 'p99', label: 'integration latency' }),
+            ],
           }),
         ],
       ],

@@ -3,7 +3,8 @@
  *
  * EventBridge rule → poll function → DynamoDB table (timer index) → SQS work queue →
  * execute function → executor / conflict detector; work queue → dead-letter queue →
- * dead-letter function. Plus alarms, a dashboard and outputs.
+ * dead-letter function; API Gateway (AWS_IAM) → api function → table. Plus alarms, a dashboard
+ * and outputs.
  */
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
@@ -19,6 +20,7 @@ import { LANE_INDEX, QUEUE_SETTINGS, TABLE_PARTITION_KEY, TIMER_INDEX, TTL_ATTRI
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { configWarnings } from '../config.ts';
 import type { StackConfig } from '../config.ts';
+import { SchedulerApi } from '../constructs/scheduler-api.ts';
 import { SchedulerFunction } from '../constructs/scheduler-function.ts';
 import { SchedulerMonitoring } from '../constructs/scheduler-monitoring.ts';
 import { handlerEntries, REPO_ROOT, type HandlerEntries } from '../bundling.ts';
@@ -33,6 +35,8 @@ export interface SchedulerStackProps extends StackProps {
 
 /** Timeout of the dead-letter function: one DynamoDB write per record. */
 const DEAD_LETTER_TIMEOUT_SECONDS = 30;
+/** Timeout of the api function: a few DynamoDB calls per request, well inside API Gateway's 29 s. */
+const API_TIMEOUT_SECONDS = 10;
 
 export class SchedulerStack extends Stack {
   readonly table: dynamodb.Table;
@@ -41,6 +45,8 @@ export class SchedulerStack extends Stack {
   readonly pollFunction: SchedulerFunction;
   readonly executeFunction: SchedulerFunction;
   readonly deadLetterFunction: SchedulerFunction;
+  readonly apiFunction: SchedulerFunction;
+  readonly api: SchedulerApi;
   readonly pollRule: events.Rule;
   readonly monitoring: SchedulerMonitoring;
 
@@ -82,6 +88,7 @@ export class SchedulerStack extends Stack {
     });
     const tableArn = this.table.tableArn;
     const timerIndexArn = `${tableArn}/index/${TIMER_INDEX.name}`;
+    const laneIndexArn = `${tableArn}/index/${LANE_INDEX.name}`;
 
     // ── Queues ───────────────────────────────────────────────────────────────────────────
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -98,14 +105,14 @@ export class SchedulerStack extends Stack {
     });
 
     // ── Functions ────────────────────────────────────────────────────────────────────────
-    const environment: Record<string, string> = {
+    const tableEnvironment: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       [ENV.tableName]: this.table.tableName,
-      [ENV.workQueueUrl]: this.workQueue.queueUrl,
       ...schedulerConfigToEnv(config.scheduler),
     };
+    const environment: Record<string, string> = { ...tableEnvironment, [ENV.workQueueUrl]: this.workQueue.queueUrl };
     const common = {
       environment,
       logRetentionDays: config.logRetentionDays,
@@ -196,11 +203,43 @@ export class SchedulerStack extends Stack {
       new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
+    this.apiFunction = new SchedulerFunction(this, 'Api', {
+      ...common,
+      environment: tableEnvironment,
+      entry: entries.api,
+      description: 'promotion-scheduler: serves the HTTP API (create, list, edit, cancel, retry groups)',
+      timeout: Duration.seconds(API_TIMEOUT_SECONDS),
+    });
+    // Item actions and index queries named one by one, not grantReadWriteData: that adds Scan,
+    // DeleteItem, BatchWriteItem and `index/*`, none of which the API uses. A create's
+    // TransactWriteItems is authorised as its two PutItems.
+    this.apiFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageGroups',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [tableArn],
+      }),
+    );
+    this.apiFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ListGroups', actions: ['dynamodb:Query'], resources: [timerIndexArn, laneIndexArn] }),
+    );
+
+    // ── API ──────────────────────────────────────────────────────────────────────────────
+    this.api = new SchedulerApi(this, 'HttpApi', {
+      handler: this.apiFunction.function,
+      throttleRateLimit: config.apiThrottleRateLimit,
+      throttleBurstLimit: config.apiThrottleBurstLimit,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+
     // ── Monitoring ───────────────────────────────────────────────────────────────────────
     this.monitoring = new SchedulerMonitoring(this, 'Monitoring', {
       pollFunction: this.pollFunction.function,
       executeFunction: this.executeFunction.function,
       deadLetterFunction: this.deadLetterFunction.function,
+      apiFunction: this.apiFunction.function,
+      api: this.api.restApi,
       workQueue: this.workQueue,
       deadLetterQueue: this.deadLetterQueue,
       toleranceSeconds: config.scheduler.toleranceSeconds,
@@ -211,6 +250,7 @@ export class SchedulerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'DynamoDB table of promotion groups' });
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl, description: 'SQS work queue' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'SQS dead-letter queue' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL (AWS_IAM; routes under /v1)' });
     // The operator CLI reads it: groups it writes must land on shards the poller reads.
     new CfnOutput(this, 'ShardCount', { value: String(config.scheduler.shardCount), description: 'Timer index shards of the poller' });
     new CfnOutput(this, 'DashboardUrl', {

@@ -34,6 +34,8 @@ describe('validateStackConfig', () => {
         removalPolicy: 'retain',
         deletionProtection: true,
         alarmTopicArn: undefined,
+        apiThrottleRateLimit: 50,
+        apiThrottleBurstLimit: 100,
       });
     });
 
@@ -60,8 +62,11 @@ describe('validateStackConfig', () => {
         deletionProtection: 'true',
         logRetentionDays: '365',
         logLevel: 'debug',
+        apiThrottleRateLimit: '10000',
+        apiThrottleBurstLimit: '1',
       });
       expect(config).toMatchObject({ pollIntervalMinutes: 5, enabled: false, deletionProtection: true, logRetentionDays: 365, logLevel: 'DEBUG' });
+      expect(config).toMatchObject({ apiThrottleRateLimit: 10_000, apiThrottleBurstLimit: 1 });
       expect(config.scheduler.toleranceSeconds).toBe(120);
     });
   });
@@ -78,6 +83,11 @@ describe('validateStackConfig', () => {
       [{ executeTimeoutSeconds: '901' }, 'executeTimeoutSeconds', 'an integer from 10 to 900'],
       [{ executeBatchSize: '11' }, 'executeBatchSize', 'an integer from 1 to 10'],
       [{ executeMaxConcurrency: '1' }, 'executeMaxConcurrency', 'an integer from 2 to 1000'],
+      [{ apiThrottleRateLimit: '0' }, 'apiThrottleRateLimit', 'an integer from 1 to 10000'],
+      [{ apiThrottleRateLimit: '10001' }, 'apiThrottleRateLimit', 'an integer from 1 to 10000'],
+      [{ apiThrottleRateLimit: '12.5' }, 'apiThrottleRateLimit', 'an integer from 1 to 10000'],
+      [{ apiThrottleBurstLimit: '5001' }, 'apiThrottleBurstLimit', 'an integer from 1 to 5000'],
+      [{ apiThrottleBurstLimit: 'lots' }, 'apiThrottleBurstLimit', 'an integer from 1 to 5000'],
       [{ logRetentionDays: '10' }, 'logRetentionDays', 'one of 1, 3, 5, 7, 14, 30'],
       [{ logLevel: 'VERBOSE' }, 'logLevel', "one of 'TRACE', 'DEBUG'"],
       [{ removalPolicy: 'snapshot' }, 'removalPolicy', "one of 'retain', 'destroy'"],

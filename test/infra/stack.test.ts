@@ -11,8 +11,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
-import { LANE_INDEX, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
+import { API_SETTINGS, LANE_INDEX, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
+import { ACCESS_LOG_FORMAT, API_ROUTES, GATEWAY_PROBLEM_TYPE } from '../../infra/constructs/scheduler-api.ts';
 import type { SchedulerStack } from '../../infra/stacks/scheduler-stack.ts';
 import { allStatements, buildStack, statementsOfRole } from './support.ts';
 
@@ -72,6 +73,8 @@ beforeAll(() => {
       executorTarget: 'https://executor.example.com/promote',
       executorTokenSecretArn: TOKEN_SECRET_ARN,
       alarmTopicArn: TOPIC_ARN,
+      apiThrottleRateLimit: '200',
+      apiThrottleBurstLimit: '400',
     },
   );
   tuned = { stack: b.stack, template: Template.fromStack(b.stack) };
@@ -191,7 +194,7 @@ describe('the functions', () => {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(fn.Properties['LoggingConfig']).toMatchObject({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
     }
-    full.template.resourceCountIs('AWS::Lambda::Function', 3);
+    full.template.resourceCountIs('AWS::Lambda::Function', 4);
     full.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     tuned.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
@@ -219,6 +222,23 @@ describe('the functions', () => {
     }
   });
 
+  it('give the api function the table and every scheduling key, and no queue', () => {
+    const env = envOf(full.template, 'Api');
+    expect(env).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      [ENV.tableName]: { Ref: expect.stringMatching(/^Groups/) },
+    });
+    for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
+    expect(env[ENV.workQueueUrl]).toBeUndefined();
+    expect(envOf(tuned.template, 'Api')).toMatchObject({ TOLERANCE_SECONDS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  });
+
+  it('give the api function 10 s and the memory of the others', () => {
+    expect(functionProps(full.template, 'Api')).toMatchObject({ Timeout: 10, MemorySize: 512 });
+  });
+
   it('receive overridden keys, tolerance included', () => {
     expect(envOf(tuned.template, 'Poll')).toMatchObject({
       TOLERANCE_SECONDS: '120',
@@ -236,11 +256,11 @@ describe('the functions', () => {
     expect(envOf(full.template, 'Poll')[ENV.executorTarget]).toBeUndefined();
   });
 
-  it('are the three real handlers, each bundled with the shared options (minified, names kept)', () => {
-    full.template.resourceCountIs('AWS::Lambda::Function', 3);
+  it('are the four real handlers, each bundled with the shared options (minified, names kept)', () => {
+    full.template.resourceCountIs('AWS::Lambda::Function', 4);
     full.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     const bundles = Object.fromEntries(
-      ['Poll', 'Execute', 'DeadLetter'].map((prefix) => {
+      ['Poll', 'Execute', 'DeadLetter', 'Api'].map((prefix) => {
         const key = (functionProps(full.template, prefix)['Code'] as { S3Key: string }).S3Key;
         return [prefix, readFileSync(join(outdir, 'full', `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8')];
       }),
@@ -342,9 +362,32 @@ describe('the permissions', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Sid: 'FailGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }));
   });
 
-  it('use no AWS managed policies', () => {
-    for (const [, role] of resourcesOfType(full.template, 'AWS::IAM::Role')) {
-      expect(role.Properties['ManagedPolicyArns']).toBeUndefined();
+  it('let the api function read and write groups and query both indexes, nothing else', () => {
+    const groups = { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] };
+    const index = (name: string) => ({ 'Fn::Join': ['', [groups, `/index/${name}`]] });
+    expect(statementsOfRole(full.template, 'Api')).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ApiLogs/), 'Arn'] } },
+      {
+        Sid: 'ManageGroups', Effect: 'Allow', Resource: groups,
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      },
+      { Sid: 'ListGroups', Action: 'dynamodb:Query', Effect: 'Allow', Resource: [index(LANE_INDEX.name), index(TIMER_INDEX.name)] },
+    ]);
+  });
+
+  it('let API Gateway invoke the api function from its own methods on the stage only', () => {
+    const permissions = resourcesOfType(full.template, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties['Principal'] === 'apigateway.amazonaws.com');
+    expect(permissions).toHaveLength(API_ROUTES.flatMap((r) => r.methods).length);
+    for (const [, permission] of permissions) {
+      expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [expect.stringMatching(/^ApiFunction/), 'Arn'] } });
+      expect(JSON.stringify(permission.Properties['SourceArn'])).toMatch(/DeploymentStageprod/);
+    }
+  });
+
+  it("use no AWS managed policies, except on API Gateway's account-wide logging role", () => {
+    for (const [id, role] of resourcesOfType(full.template, 'AWS::IAM::Role')) {
+      if (id.startsWith('HttpApiRestApiCloudWatchRole')) continue;
+      expect(role.Properties['ManagedPolicyArns'], id).toBeUndefined();
     }
   });
 });
@@ -370,14 +413,26 @@ describe('the alarms and the dashboard', () => {
     });
   });
 
-  it('alarm on poll, execute and dead-letter function errors', () => {
-    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction']) {
+  it('alarm on poll, execute, dead-letter and api function errors', () => {
+    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction', 'ApiFunction']) {
       full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Errors',
         Namespace: 'AWS/Lambda',
         Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${prefix}`) } }],
       });
     }
+  });
+
+  it('alarm when the API answers 5XX in 2 of 3 periods', () => {
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+      Dimensions: [{ Name: 'ApiName', Value: 'PromotionScheduler-api' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+    });
   });
 
   it('alarm when p99 start lateness exceeds the tolerance', () => {
@@ -388,7 +443,7 @@ describe('the alarms and the dashboard', () => {
 
   it('notify the alarm topic when one is configured', () => {
     const alarms = resourcesOfType(tuned.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(6); // every alarm of this stack, the dead-lettered-groups one included
+    expect(alarms.length).toBe(8); // every alarm of this stack, the dead-lettered-groups and API ones included
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN], OKActions: [TOPIC_ARN] });
     }
@@ -402,15 +457,118 @@ describe('the alarms and the dashboard', () => {
     expect(body).toContain(METRICS_NAMESPACE);
     expect(body).toContain('ApproximateNumberOfMessagesVisible');
     expect(body).toContain('Errors');
+    expect(body).toContain('AWS/ApiGateway');
+    expect(body).toContain('5XXError');
   });
 });
 
 describe('the outputs', () => {
-  it('name the table, the queues and the dashboard', () => {
+  it('name the table, the queues, the API and the dashboard, and nothing else', () => {
     const outputs = full.template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['TableName', 'WorkQueueUrl', 'DeadLetterQueueUrl', 'DashboardUrl', 'ShardCount']));
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DashboardUrl', 'DeadLetterQueueUrl', 'ShardCount', 'TableName', 'WorkQueueUrl']);
     expect(outputs['ShardCount']!.Value).toBe('4'); // the default shardCount in cdk.json
     expect(JSON.stringify(outputs['DashboardUrl']!.Value)).toContain('#dashboards:name=');
+  });
+});
+
+describe('the HTTP API', () => {
+  const methods = (template: Template) => resourcesOfType(template, 'AWS::ApiGateway::Method').map(([, m]) => m.Properties);
+
+  /** Path of a method's resource, rebuilt from the template's resource tree. */
+  function pathOf(template: Template, resourceRef: unknown): string {
+    const resources = Object.fromEntries(resourcesOfType(template, 'AWS::ApiGateway::Resource'));
+    const parts: string[] = [];
+    let ref = resourceRef as { Ref?: string };
+    while (ref.Ref && resources[ref.Ref]) {
+      const resource = resources[ref.Ref]!;
+      parts.unshift(resource.Properties['PathPart'] as string);
+      ref = resource.Properties['ParentId'] as { Ref?: string };
+    }
+    return `/${parts.join('/')}`;
+  }
+
+  it('exposes exactly the routes of docs/api.md, no ANY and no proxy resource', () => {
+    const routes = methods(full.template).map((m) => `${m['HttpMethod'] as string} ${pathOf(full.template, m['ResourceId'])}`).sort();
+    expect(routes).toEqual(
+      API_ROUTES.flatMap((r) => r.methods.map((method) => `${method} ${API_SETTINGS.basePath}${r.path}`)).sort(),
+    );
+    expect(routes).toEqual([
+      'GET /v1/groups', 'GET /v1/groups/{id}', 'GET /v1/groups/{id}/history', 'GET /v1/openapi.json',
+      'PATCH /v1/groups/{id}', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel', 'POST /v1/groups/{id}/retry',
+    ]);
+    for (const [, resource] of resourcesOfType(full.template, 'AWS::ApiGateway::Resource')) {
+      expect(resource.Properties['PathPart']).not.toMatch(/\+\}$/);
+    }
+  });
+
+  it('authorises every method with AWS_IAM and proxies it to the api function', () => {
+    expect(methods(full.template).length).toBeGreaterThan(0);
+    for (const method of methods(full.template)) {
+      expect(method).toMatchObject({
+        AuthorizationType: 'AWS_IAM',
+        Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', Uri: { 'Fn::Join': ['', expect.arrayContaining([{ 'Fn::GetAtt': [expect.stringMatching(/^ApiFunction/), 'Arn'] }])] } },
+      });
+    }
+  });
+
+  it('validates the request parameters (and a body, wherever a model is attached) of every method', () => {
+    const [[validatorId, validator]] = resourcesOfType(full.template, 'AWS::ApiGateway::RequestValidator') as [[string, Resources[string]]];
+    expect(validator.Properties).toMatchObject({ ValidateRequestParameters: true, ValidateRequestBody: true });
+    for (const method of methods(full.template)) expect(method['RequestValidatorId']).toEqual({ Ref: validatorId });
+    const withId = methods(full.template).filter((m) => pathOf(full.template, m['ResourceId']).includes('{id}'));
+    expect(withId).toHaveLength(5);
+    for (const method of withId) expect(method['RequestParameters']).toMatchObject({ 'method.request.path.id': true });
+  });
+
+  it('throttles every method at the stage, from apiThrottleRateLimit and apiThrottleBurstLimit', () => {
+    const throttling = (rate: number, burst: number) => ({
+      MethodSettings: [Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst })],
+    });
+    // GIVEN the cdk.json defaults  THEN 50 requests/s with bursts of 100
+    full.template.hasResourceProperties('AWS::ApiGateway::Stage', throttling(50, 100));
+    // GIVEN -c apiThrottleRateLimit=200 -c apiThrottleBurstLimit=400  THEN those
+    tuned.template.hasResourceProperties('AWS::ApiGateway::Stage', throttling(200, 400));
+  });
+
+  it('logs every request as JSON to its own log group, and execution errors without bodies', () => {
+    const [[, stage]] = resourcesOfType(full.template, 'AWS::ApiGateway::Stage') as [[string, Resources[string]]];
+    expect(stage.Properties).toMatchObject({
+      StageName: 'prod',
+      AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^HttpApiAccessLogs/), 'Arn'] }, Format: ACCESS_LOG_FORMAT },
+      MethodSettings: [expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true })],
+    });
+    const format = JSON.parse(ACCESS_LOG_FORMAT) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', caller: '$context.identity.caller', userArn: '$context.identity.userArn', status: '$context.status', resourcePath: '$context.resourcePath' });
+    // The access log group follows logRetentionDays and removalPolicy, like the functions' log groups.
+    full.template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain' });
+    const [, accessLogs] = resourcesOfType(tuned.template, 'AWS::Logs::LogGroup').find(([id]) => id.startsWith('HttpApiAccessLogs'))!;
+    expect(accessLogs).toMatchObject({ DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
+  });
+
+  it("keeps API Gateway's account-wide logging role on destroy, since other APIs may log through it", () => {
+    full.template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+    for (const { template } of [full, tuned]) {
+      const [, role] = resourcesOfType(template, 'AWS::IAM::Role').find(([id]) => id.startsWith('HttpApiRestApiCloudWatchRole'))!;
+      expect(role.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it("answers API Gateway's own errors with problem documents", () => {
+    const responses = Object.fromEntries(
+      resourcesOfType(full.template, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => [r.Properties['ResponseType'] as string, r.Properties]),
+    );
+    expect(Object.keys(responses)).toEqual(expect.arrayContaining(['DEFAULT_4XX', 'DEFAULT_5XX', 'MISSING_AUTHENTICATION_TOKEN', 'ACCESS_DENIED', 'THROTTLED']));
+    for (const [type, response] of Object.entries(responses)) {
+      expect(response['ResponseParameters'], type).toEqual({ 'gatewayresponse.header.Content-Type': "'application/problem+json'" });
+      const template = (response['ResponseTemplates'] as Record<string, string>)['application/json']!;
+      // GIVEN the error message substituted as a JSON string  THEN the body is a problem document
+      const body = JSON.parse(template.replace('$context.error.messageString', '"Missing Authentication Token"')) as Record<string, unknown>;
+      expect(body, type).toMatchObject({ type: GATEWAY_PROBLEM_TYPE, title: expect.any(String), detail: 'Missing Authentication Token' });
+      // A fallback keeps each inheriting type's own status; a named type repeats its status in the body.
+      if (type.startsWith('DEFAULT_')) expect(response['StatusCode'], type).toBeUndefined();
+      else expect(body['status'], type).toBe(Number(response['StatusCode']));
+    }
+    expect(responses['THROTTLED']).toMatchObject({ StatusCode: '429' });
   });
 });
 

@@ -101,6 +101,7 @@ beforeAll(async () => {
     region: LOCAL_REGION,
     dynamodbEndpoint: aws.dynamoEndpoint,
     sqsEndpoint: aws.sqsEndpoint,
+    apiUrl: 'http://127.0.0.1:1',
     tableName,
     workQueueUrl: queues.workQueueUrl,
     deadLetterQueueUrl: queues.deadLetterQueueUrl,
@@ -332,7 +333,7 @@ describe('promotion-scheduler on a local stack', () => {
       const deadDir = join(dir, 'dead-stack');
       await writeStackFile(deadDir, {
         version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: LOCAL_REGION,
-        dynamodbEndpoint: `http://127.0.0.1:${port}`, sqsEndpoint: `http://127.0.0.1:${port}`, tableName,
+        dynamodbEndpoint: `http://127.0.0.1:${port}`, sqsEndpoint: `http://127.0.0.1:${port}`, apiUrl: `http://127.0.0.1:${port}`, tableName,
         workQueueUrl: queues.workQueueUrl, deadLetterQueueUrl: queues.deadLetterQueueUrl,
         workQueueArn: queues.workQueueArn, deadLetterQueueArn: queues.deadLetterQueueArn,
         repository: dir, shardCount: SHARDS,

@@ -77,7 +77,7 @@ describe('the Lambda bundles as the stack ships them', () => {
     env = {
       ...localFunctionEnvironment({
         version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: 'us-east-1',
-        dynamodbEndpoint: aws.dynamoEndpoint, sqsEndpoint: aws.sqsEndpoint, tableName, ...queues,
+        dynamodbEndpoint: aws.dynamoEndpoint, sqsEndpoint: aws.sqsEndpoint, apiUrl: 'http://127.0.0.1:1', tableName, ...queues,
         repository: '/nonexistent', shardCount: 2,
       }),
       EXECUTOR_TARGET: '',

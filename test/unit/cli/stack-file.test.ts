@@ -25,6 +25,7 @@ function sampleStack(over: Partial<StackFile> = {}): StackFile {
     region: 'us-east-1',
     dynamodbEndpoint: 'http://127.0.0.1:8000',
     sqsEndpoint: 'http://127.0.0.1:9324',
+    apiUrl: 'http://127.0.0.1:4010',
     tableName: 'PromotionGroups',
     workQueueUrl: 'http://sqs.us-east-1.localhost:9324/000000000000/promotion-work',
     deadLetterQueueUrl: 'http://sqs.us-east-1.localhost:9324/000000000000/promotion-work-dlq',

@@ -1,0 +1,147 @@
+/**
+ * The local stack's front door: a loopback HTTP server that turns each request into the proxy
+ * event API Gateway would send and answers with the real api handler (`functions/handlers/api.ts`).
+ * It listens on 127.0.0.1 only and checks no signature (docs/api.md, "Where it is").
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { ApiHandler } from '../../functions/handlers/api.ts';
+import { internalProblem } from '../../functions/http/problems.ts';
+import { API_SETTINGS } from '../../functions/shared/definitions.ts';
+
+export interface ApiServer {
+  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  url: string;
+  port: number;
+  /** Stop accepting, end idle connections; resolves when the server is closed. */
+  stop(): Promise<void>;
+}
+
+export interface ApiServerOptions {
+  handler: ApiHandler;
+  /** 0 (default): a free port. */
+  port?: number;
+  /** Called for a request the handler itself failed on (it answers 500 then). */
+  onError?: (error: unknown) => void;
+}
+
+/** Bytes read of a body: one more than the limit, so the handler can tell a body is too large. */
+const BODY_READ_LIMIT = API_SETTINGS.maxBodyBytes + 1;
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    if (kept >= BODY_READ_LIMIT) continue; // drain the rest without keeping it
+    const part = chunk.subarray(0, BODY_READ_LIMIT - kept);
+    chunks.push(part);
+    kept += part.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The proxy event of a REST API for this request (the fields the handler reads, and the usual rest). */
+export function proxyEvent(request: IncomingMessage, body: string, requestId: string): APIGatewayProxyEvent {
+  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!;
+    const value = request.rawHeaders[i + 1]!;
+    (multiValueHeaders[name] ??= []).push(value);
+    headers[name] = value;
+  }
+  const queryStringParameters: Record<string, string> = {};
+  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    (multiValueQueryStringParameters[name] ??= []).push(value);
+    queryStringParameters[name] = value;
+  }
+  const hasQuery = Object.keys(queryStringParameters).length > 0;
+  const method = (request.method ?? 'GET').toUpperCase();
+  return {
+    httpMethod: method,
+    path: url.pathname,
+    resource: url.pathname,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? queryStringParameters : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body === '' ? null : body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: method,
+      identity: {
+        accessKey: null, accountId: null, apiKey: null, apiKeyId: null, caller: null, clientCert: null,
+        cognitoAuthenticationProvider: null, cognitoAuthenticationType: null, cognitoIdentityId: null,
+        cognitoIdentityPoolId: null, principalOrgId: null, sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        user: null, userAgent: headers['user-agent'] ?? headers['User-Agent'] ?? null, userArn: null,
+      },
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: url.pathname,
+    },
+  };
+}
+
+function answer(response: ServerResponse, status: number, headers: Record<string, string | number | boolean>, body: string): void {
+  response.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+/**
+ * @example
+ * const api = await startApiServer({ handler: pipeline.api });
+ * console.log(`${api.url}/v1/groups`);
+ */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const requestId = randomUUID();
+      try {
+        const body = await readBody(request);
+        const result = await options.handler(proxyEvent(request, body, requestId));
+        const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
+        for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.join(', ');
+        answer(response, result.statusCode, headers, result.body);
+      } catch (error) {
+        options.onError?.(error);
+        if (!response.headersSent) {
+          answer(response, 500, { 'Content-Type': 'application/problem+json' }, JSON.stringify(internalProblem(requestId)));
+        } else {
+          response.destroy();
+        }
+      }
+    })();
+  });
+  // Keep-alive connections must not hold stop() up.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

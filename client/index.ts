@@ -1,0 +1,45 @@
+/**
+ * `promotion-scheduler/client`: the typed client of the HTTP API (docs/client.md).
+ *
+ * @example
+ * import { PromotionSchedulerClient, PreconditionFailedError } from 'promotion-scheduler/client';
+ * const client = new PromotionSchedulerClient({ baseUrl: process.env.API_URL! });
+ * for await (const group of client.listGroups({ status: 'Scheduled' })) console.log(group.id, group.scheduledAt);
+ */
+export { PromotionSchedulerClient, type FetchLike, type PromotionSchedulerClientOptions } from './promotion-scheduler-client.ts';
+export {
+  ApiUnreachableError,
+  ConflictError,
+  GroupNotFoundError,
+  PreconditionFailedError,
+  PROBLEM_TYPE_PREFIX,
+  PromotionSchedulerApiError,
+  ServiceUnavailableError,
+  ThrottledError,
+  ValidationError,
+  type ApiErrorInit,
+  type ConflictProblemType,
+  type FieldError,
+  type ProblemDocument,
+} from './errors.ts';
+export type { CredentialsOption } from './sigv4.ts';
+export type {
+  CancelOptions,
+  Conflict,
+  CreatedGroup,
+  CreateGroupInput,
+  CreateOptions,
+  GroupChanges,
+  GroupPage,
+  GroupStatus,
+  Instant,
+  ListGroupsPageQuery,
+  ListGroupsQuery,
+  OpenApiDocument,
+  Outcome,
+  PreconditionOptions,
+  Promotion,
+  PromotionGroup,
+  RetryOptions,
+  Transition,
+} from './types.ts';

@@ -1,0 +1,353 @@
+/**
+ * The typed client of the HTTP API (docs/api.md): one method per route, errors as the classes of
+ * ./errors.ts, SigV4 for the deployed stack. Needs nothing but Node's fetch and the AWS SDK's
+ * signer and credential chain.
+ */
+import { ApiUnreachableError, PromotionSchedulerApiError, apiErrorFrom, parseProblem, type ApiErrorInit } from './errors.ts';
+import { SigV4Signer, type CredentialsOption } from './sigv4.ts';
+import type {
+  CancelOptions,
+  CreateGroupInput,
+  CreateOptions,
+  CreatedGroup,
+  GroupChanges,
+  GroupPage,
+  Instant,
+  ListGroupsPageQuery,
+  ListGroupsQuery,
+  OpenApiDocument,
+  PreconditionOptions,
+  PromotionGroup,
+  RetryOptions,
+  Transition,
+} from './types.ts';
+
+/** The fetch the client calls: `(url, init)` with a string URL and a plain headers object. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface PromotionSchedulerClientOptions {
+  /**
+   * The API's base URL, without `/v1`: the deployed stack's `ApiUrl` output
+   * (`https://abc123.execute-api.eu-west-1.amazonaws.com/prod`) or the local stack's `apiUrl`
+   * (`http://127.0.0.1:4010`).
+   */
+  baseUrl: string | URL;
+  /** Default: `'none'` for `http://` on `127.0.0.1`, `localhost` or `[::1]` (the local stack), `'sigv4'` otherwise. */
+  signing?: 'sigv4' | 'none';
+  /** SigV4's region. Default: from an `*.execute-api.<region>.amazonaws.com` host, else `AWS_REGION` (then `AWS_DEFAULT_REGION`). */
+  region?: string;
+  /** SigV4's credentials: static ones or an AWS SDK provider. Default: the SDK's default Node provider chain. */
+  credentials?: CredentialsOption;
+  /** Who the history names as acting, sent as `X-Promotion-Scheduler-Actor` (e.g. `service:billing`); up to 200 printable characters. */
+  actor?: string;
+  /** Default: the global `fetch`. */
+  fetch?: FetchLike;
+  /** How long one request may take, answer included, before an {@link ApiUnreachableError} (default 30 000; `0`: no limit). */
+  timeoutMs?: number;
+  /** The clock requests are signed with and `Retry-After` dates are read against (default: the system clock). */
+  clock?: { now(): Date };
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+interface RequestSpec {
+  query?: [string, string][];
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * A client of the Promotion Scheduler HTTP API.
+ *
+ * Every method throws a {@link PromotionSchedulerApiError} (or one of its subclasses) when the API
+ * answers with an error, and an {@link ApiUnreachableError} when it does not answer. It does not
+ * retry: a create is safe to send again with the same `idempotencyKey`, a change with the same
+ * `ifMatch`.
+ *
+ * @example
+ * const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010' });
+ * const group = await client.createGroup({ repository: '/tmp/app', targetBranch: 'main', promotions: [{ source: 'feature/a' }] });
+ */
+export class PromotionSchedulerClient {
+  /** The base URL, without a trailing `/`. */
+  readonly baseUrl: string;
+  readonly signing: 'sigv4' | 'none';
+  /** SigV4's region (`undefined` without signing). */
+  readonly region: string | undefined;
+  readonly #signer: SigV4Signer | undefined;
+  readonly #fetch: FetchLike;
+  readonly #actor: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #now: () => Date;
+
+  /** @throws TypeError when `baseUrl` is not an http(s) URL, or SigV4 has no region to sign for. */
+  constructor(options: PromotionSchedulerClientOptions) {
+    const base = parseBaseUrl(options.baseUrl);
+    this.baseUrl = base.href.replace(/\/+$/, '');
+    this.signing = options.signing ?? (base.protocol === 'http:' && LOCAL_HOSTS.has(base.hostname) ? 'none' : 'sigv4');
+    const clock = options.clock;
+    this.#now = clock ? () => clock.now() : () => new Date();
+    if (this.signing === 'sigv4') {
+      const region = options.region ?? EXECUTE_API_HOST.exec(base.hostname)?.[1] ?? (process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || undefined);
+      if (!region) {
+        throw new TypeError(
+          `PromotionSchedulerClient: no region to sign requests to ${base.host} for: the host is not *.execute-api.<region>.amazonaws.com; give the region option or set AWS_REGION`,
+        );
+      }
+      this.region = region;
+      this.#signer = new SigV4Signer({ region, credentials: options.credentials, now: this.#now });
+    } else {
+      this.region = undefined;
+      this.#signer = undefined;
+    }
+    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.#actor = options.actor;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /**
+   * Create a group (`POST /v1/groups`): `Scheduled` with a `scheduledAt`, `Pending` without.
+   * @throws ValidationError, ConflictError (`group-exists`, `idempotency-key-reused`), ServiceUnavailableError
+   */
+  async createGroup(input: CreateGroupInput, options: CreateOptions = {}): Promise<PromotionGroup> {
+    return (await this.createGroupWithInfo(input, options)).group;
+  }
+
+  /** {@link createGroup}, also saying whether the answer was a replay of an earlier create with the same `idempotencyKey`. */
+  async createGroupWithInfo(input: CreateGroupInput, options: CreateOptions = {}): Promise<CreatedGroup> {
+    const answer = await this.#send('POST', '/v1/groups', {
+      body: withInstants(input, ['scheduledAt']),
+      headers: options.idempotencyKey !== undefined ? { 'idempotency-key': options.idempotencyKey } : {},
+    });
+    return {
+      group: this.#group(answer, 'POST', '/v1/groups'),
+      replayed: answer.headers.get('idempotent-replayed')?.toLowerCase() === 'true',
+      location: answer.headers.get('location') ?? undefined,
+    };
+  }
+
+  /**
+   * The group, read strongly consistently (`GET /v1/groups/{id}`).
+   * @throws GroupNotFoundError
+   */
+  async getGroup(id: string): Promise<PromotionGroup> {
+    const path = groupPath(id);
+    return this.#group(await this.#send('GET', path), 'GET', path);
+  }
+
+  /**
+   * Every group matching the filters, page after page (`GET /v1/groups`), as one async iterator:
+   * `for await (const group of client.listGroups({ status: 'Scheduled' }))`. `limit` is the page
+   * size. Pages are fetched as the loop goes; a listing is not a snapshot (docs/api.md, "Listing").
+   */
+  async *listGroups(query: ListGroupsQuery = {}): AsyncGenerator<PromotionGroup, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listGroupsPage({ ...query, ...(cursor !== undefined ? { cursor } : {}) });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * One page of groups (`GET /v1/groups`). A page may be empty while `nextCursor` is not `null`:
+   * stop only when it is. A cursor is valid only with the same filters.
+   * @throws ValidationError (a bad filter or cursor)
+   */
+  async listGroupsPage(query: ListGroupsPageQuery = {}): Promise<GroupPage> {
+    const answer = await this.#send('GET', '/v1/groups', { query: listingQuery(query) });
+    const body = answer.body as Partial<GroupPage> | null;
+    if (body === null || typeof body !== 'object' || !Array.isArray(body.items) || (body.nextCursor !== null && typeof body.nextCursor !== 'string')) {
+      throw this.#unexpected(answer, 'GET', '/v1/groups', 'a page {items, nextCursor}');
+    }
+    return { items: body.items, nextCursor: body.nextCursor };
+  }
+
+  /**
+   * Change a `Pending` or `Scheduled` group (`PATCH /v1/groups/{id}`): its `scheduledAt`
+   * (scheduling a `Pending` group), `promotions` and/or `description`.
+   * @throws ValidationError, GroupNotFoundError, PreconditionFailedError (with `ifMatch`), ConflictError (`transition-refused`, `conflict`)
+   */
+  async updateGroup(id: string, changes: GroupChanges, options: PreconditionOptions = {}): Promise<PromotionGroup> {
+    const path = groupPath(id);
+    return this.#group(await this.#send('PATCH', path, { body: withInstants(changes, ['scheduledAt']), headers: ifMatch(options) }), 'PATCH', path);
+  }
+
+  /**
+   * Cancel a `Pending`, `Scheduled` or `Queued` group (`POST /v1/groups/{id}/cancel`).
+   * @throws GroupNotFoundError, PreconditionFailedError (with `ifMatch`), ConflictError (`transition-refused`, `conflict`)
+   */
+  async cancelGroup(id: string, options: CancelOptions = {}): Promise<PromotionGroup> {
+    const path = `${groupPath(id)}/cancel`;
+    const body = options.reason !== undefined ? { reason: options.reason } : {};
+    return this.#group(await this.#send('POST', path, { body, headers: ifMatch(options) }), 'POST', path);
+  }
+
+  /**
+   * Put a `Failed` or `Conflicted` group back to `Scheduled` at `scheduledAt` (default: now), for a
+   * new attempt with a fresh attempt budget (`POST /v1/groups/{id}/retry`).
+   * @throws ValidationError, GroupNotFoundError, PreconditionFailedError (with `ifMatch`), ConflictError (`transition-refused`, `conflict`)
+   */
+  async retryGroup(id: string, options: RetryOptions = {}): Promise<PromotionGroup> {
+    const path = `${groupPath(id)}/retry`;
+    const body = withInstants({ reason: options.reason, scheduledAt: options.scheduledAt }, ['scheduledAt']);
+    return this.#group(await this.#send('POST', path, { body, headers: ifMatch(options) }), 'POST', path);
+  }
+
+  /**
+   * The group's transitions, oldest first (the last 50; `GET /v1/groups/{id}/history`).
+   * @throws GroupNotFoundError
+   */
+  async getHistory(id: string): Promise<Transition[]> {
+    const path = `${groupPath(id)}/history`;
+    const answer = await this.#send('GET', path);
+    const items = (answer.body as { items?: unknown } | null)?.items;
+    if (!Array.isArray(items)) throw this.#unexpected(answer, 'GET', path, 'a history {items}');
+    return items as Transition[];
+  }
+
+  /** The API's OpenAPI 3.1 document (`GET /v1/openapi.json`). */
+  async getOpenApiDocument(): Promise<OpenApiDocument> {
+    const path = '/v1/openapi.json';
+    const answer = await this.#send('GET', path);
+    if (typeof (answer.body as { openapi?: unknown } | null)?.openapi !== 'string') throw this.#unexpected(answer, 'GET', path, 'an OpenAPI document');
+    return answer.body as OpenApiDocument;
+  }
+
+  /**
+   * Send one request and read its answer.
+   * 1. Build the URL (query encoded strictly, as the signature's canonical query) and serialise the body once.
+   * 2. Sign exactly these bytes when signing.
+   * 3. Send with the timeout; no answer is an ApiUnreachableError.
+   * 4. An error status is the error class of its problem document; a success is its JSON body.
+   */
+  async #send(method: string, path: string, spec: RequestSpec = {}): Promise<Answer> {
+    const search = (spec.query ?? []).map(([key, value]) => `${encodeStrictly(key)}=${encodeStrictly(value)}`).join('&');
+    const url = new URL(`${this.baseUrl}${path}${search ? `?${search}` : ''}`);
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    let headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(this.#actor !== undefined ? { 'x-promotion-scheduler-actor': this.#actor } : {}),
+      ...spec.headers,
+    };
+    if (this.#signer) headers = await this.#signer.sign({ method, url, headers, body });
+
+    const href = url.href;
+    const signal = this.#timeoutMs > 0 ? AbortSignal.timeout(this.#timeoutMs) : undefined;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(href, { method, headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
+      text = await response.text();
+    } catch (error) {
+      throw new ApiUnreachableError({ method, url: href, cause: error, timedOut: signal?.aborted === true, timeoutMs: this.#timeoutMs });
+    }
+
+    if (!response.ok) {
+      throw apiErrorFrom({
+        method,
+        url: href,
+        status: response.status,
+        statusText: response.statusText,
+        problem: parseProblem(text),
+        body: text,
+        retryAfterSeconds: retryAfterSeconds(response.headers.get('retry-after'), this.#now()),
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw this.#unexpected({ status: response.status, headers: response.headers, body: text }, method, path, 'JSON', text);
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  #group(answer: Answer, method: string, path: string): PromotionGroup {
+    const group = answer.body as { id?: unknown } | null;
+    if (group === null || typeof group !== 'object' || typeof group.id !== 'string') throw this.#unexpected(answer, method, path, 'a group');
+    return group as PromotionGroup;
+  }
+
+  /** A success whose body is not what the route answers: a wrong base URL, or a proxy in between. */
+  #unexpected(answer: Answer, method: string, path: string, expected: string, text?: string): PromotionSchedulerApiError {
+    const body = text ?? JSON.stringify(answer.body) ?? '';
+    const init: ApiErrorInit = { method, url: `${this.baseUrl}${path}`, status: answer.status, statusText: 'unexpected answer', problem: undefined, body, retryAfterSeconds: undefined };
+    return new PromotionSchedulerApiError(
+      init,
+      `${method} ${path} answered ${answer.status} with ${body.length > 200 ? `${body.slice(0, 200)}…` : body || 'no body'}, not ${expected}: is ${this.baseUrl} the API's base URL (without /v1)?`,
+    );
+  }
+}
+
+function parseBaseUrl(baseUrl: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new TypeError(`PromotionSchedulerClient: baseUrl '${String(baseUrl)}' is not a URL; give the API's base URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod or http://127.0.0.1:4010`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
+    throw new TypeError(`PromotionSchedulerClient: baseUrl '${url.href}' must be an http(s) URL without query or fragment`);
+  }
+  return url;
+}
+
+function groupPath(id: string): string {
+  return `/v1/groups/${encodeURIComponent(id)}`;
+}
+
+function ifMatch({ ifMatch }: PreconditionOptions): Record<string, string> {
+  return ifMatch === undefined ? {} : { 'if-match': `"${ifMatch}"` };
+}
+
+/** The members that are set, with `Date`s as ISO-8601 UTC. */
+function withInstants<T extends object>(value: T, instants: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (member === undefined) continue;
+    out[key] = instants.includes(key) ? instant(member as Instant) : member;
+  }
+  return out;
+}
+
+function instant(value: Instant): string {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function listingQuery(query: ListGroupsPageQuery): [string, string][] {
+  const pairs: [string, string][] = [];
+  const add = (key: string, value: string | number | Date | undefined): void => {
+    if (value !== undefined) pairs.push([key, value instanceof Date ? value.toISOString() : String(value)]);
+  };
+  add('status', query.status);
+  add('repository', query.repository);
+  add('targetBranch', query.targetBranch);
+  add('dueAfter', query.dueAfter);
+  add('dueBefore', query.dueBefore);
+  add('limit', query.limit);
+  add('cursor', query.cursor);
+  return pairs;
+}
+
+/** RFC 3986 unreserved characters only, as SigV4's canonical query encodes them: the query sent is the query signed. */
+function encodeStrictly(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** `Retry-After` as seconds: delay-seconds, or an HTTP date (seconds from now, at least 0). */
+function retryAfterSeconds(header: string | null, now: Date): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}

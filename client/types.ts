@@ -1,0 +1,99 @@
+/**
+ * What the client sends and returns. The group and its parts are the domain's own types (imported
+ * for their types only: nothing of `functions/` runs in the client), so what the client returns
+ * is what the CLI's formatting and the core accept.
+ */
+import type { GroupStatus, Promotion, PromotionGroup } from '../functions/core/group.ts';
+
+export type { Conflict, GroupStatus, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
+
+/** An instant: an ISO-8601 string with an offset or `Z` (sent as given), or a `Date` (sent as UTC). */
+export type Instant = string | Date;
+
+/** The body of `POST /v1/groups`. */
+export interface CreateGroupInput {
+  /** 1–100 of `A-Z a-z 0-9 . _ -`; omit to let the server choose a UUID. */
+  id?: string;
+  repository: string;
+  targetBranch: string;
+  /** Applied in this order; 1–100. */
+  promotions: Promotion[];
+  /** With a time the group is `Scheduled`, without it `Pending`. */
+  scheduledAt?: Instant;
+  description?: string;
+}
+
+/** The body of `PATCH /v1/groups/{id}`: at least one member. */
+export interface GroupChanges {
+  /** Giving it schedules a `Pending` group. */
+  scheduledAt?: Instant;
+  /** The new list (add, remove, reorder). */
+  promotions?: Promotion[];
+  description?: string;
+}
+
+/** The filters of `GET /v1/groups` (docs/api.md, "Listing"). */
+export interface ListGroupsQuery {
+  status?: GroupStatus;
+  /** With `targetBranch`: the groups of one target branch, in schedule order (both or neither). */
+  repository?: string;
+  targetBranch?: string;
+  /** `dueAfter ≤ scheduledAt`. */
+  dueAfter?: Instant;
+  /** `scheduledAt < dueBefore`. */
+  dueBefore?: Instant;
+  /** Groups per page, 1–100 (server default 50). */
+  limit?: number;
+}
+
+/** One page's query: the filters, and the `nextCursor` of the previous page. */
+export interface ListGroupsPageQuery extends ListGroupsQuery {
+  cursor?: string;
+}
+
+/** One page of a listing. */
+export interface GroupPage {
+  /** May be empty while `nextCursor` is not `null`. */
+  items: PromotionGroup[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  nextCursor: string | null;
+}
+
+/** What {@link PromotionSchedulerClient.createGroupWithInfo} returns. */
+export interface CreatedGroup {
+  group: PromotionGroup;
+  /** The server answered from an earlier create with the same `Idempotency-Key` (`Idempotent-Replayed: true`). */
+  replayed: boolean;
+  /** The `Location` header: `/v1/groups/<id>`. */
+  location: string | undefined;
+}
+
+/** The OpenAPI 3.1 document the API serves at `GET /v1/openapi.json`. */
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; [member: string]: unknown };
+  paths: Record<string, unknown>;
+  [member: string]: unknown;
+}
+
+export interface CreateOptions {
+  /** 1–255 printable ASCII characters (use a UUID): a retry with the same key and body makes no second group. */
+  idempotencyKey?: string;
+}
+
+export interface PreconditionOptions {
+  /** Apply only if the group is still at this `version` (sent as `If-Match: "<version>"`); otherwise a {@link PreconditionFailedError}. */
+  ifMatch?: number;
+}
+
+export interface CancelOptions extends PreconditionOptions {
+  /** Up to 500 characters; recorded in the history and the outcome. */
+  reason?: string;
+}
+
+export interface RetryOptions extends PreconditionOptions {
+  /** Up to 500 characters; recorded in the history. */
+  reason?: string;
+  /** When the new attempt runs (default: now). */
+  scheduledAt?: Instant;
+}

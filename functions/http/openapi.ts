@@ -1,0 +1,333 @@
+/**
+ * The OpenAPI 3.1 document of the API, served at `GET /v1/openapi.json`. It is the machine-
+ * readable half of docs/api.md; the contract tests check every answer of the real handler
+ * against it, so the two cannot drift apart silently.
+ */
+import { GROUP_STATUSES } from '../core/group.ts';
+import { INPUT_LIMITS } from '../core/group-input.ts';
+import { API_SETTINGS } from '../shared/definitions.ts';
+import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from './problems.ts';
+
+/** The API's version in `info.version`: bumped with any change of the contract. */
+export const API_VERSION = '1.0.0';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const instant = { type: 'string', description: 'ISO-8601 with a UTC offset or Z, e.g. 2026-12-24T09:00:00Z.' } as const;
+const utc = { type: 'string', format: 'date-time', description: 'ISO-8601 UTC (…Z).' } as const;
+const refName = { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.ref, description: 'A valid git reference name.' } as const;
+const problemContent = (schema = 'Problem') => ({ 'application/problem+json': { schema: ref(schema) } });
+
+const schemas = {
+  Promotion: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['source'],
+    properties: { source: { ...refName, description: 'The branch, tag or commit to bring into the target branch.' } },
+  },
+  Conflict: {
+    type: 'object',
+    required: ['source', 'paths'],
+    properties: { source: { type: 'string' }, paths: { type: 'array', items: { type: 'string' } }, detail: { type: 'string' } },
+  },
+  Outcome: {
+    oneOf: [
+      {
+        type: 'object',
+        required: ['status'],
+        properties: { status: { const: 'Succeeded' }, integrationBranch: { type: 'string' }, resultRef: { type: 'string' }, detail: { type: 'string' } },
+      },
+      { type: 'object', required: ['status', 'reason'], properties: { status: { const: 'Failed' }, reason: { type: 'string' }, error: { type: 'string' } } },
+      {
+        type: 'object',
+        required: ['status', 'reason', 'conflicts'],
+        properties: { status: { const: 'Conflicted' }, reason: { type: 'string' }, conflicts: { type: 'array', items: ref('Conflict') } },
+      },
+      { type: 'object', required: ['status', 'by', 'reason'], properties: { status: { const: 'Cancelled' }, by: { type: 'string' }, reason: { type: 'string' } } },
+    ],
+  },
+  Status: { type: 'string', enum: [...GROUP_STATUSES] },
+  Transition: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['from', 'to', 'at', 'reason', 'attempt'],
+    properties: {
+      from: { oneOf: [ref('Status'), { type: 'null' }], description: 'null for the creation.' },
+      to: ref('Status'),
+      at: utc,
+      reason: { type: 'string' },
+      attempt: { type: 'integer', minimum: 0 },
+      by: { type: 'string' },
+    },
+  },
+  Group: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'repository', 'targetBranch', 'promotions', 'status', 'version', 'attempt', 'createdAt', 'updatedAt', 'history'],
+    properties: {
+      id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+      repository: { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.repository },
+      targetBranch: refName,
+      promotions: { type: 'array', minItems: 1, maxItems: INPUT_LIMITS.promotions, items: ref('Promotion') },
+      description: { type: 'string', maxLength: INPUT_LIMITS.description },
+      status: ref('Status'),
+      scheduledAt: { ...utc, description: 'When it starts; absent while Pending.' },
+      version: { type: 'integer', minimum: 1, description: 'Bumped by every change; the ETag.' },
+      attempt: { type: 'integer', minimum: 0 },
+      attemptBase: { type: 'integer', minimum: 0 },
+      claimToken: { type: 'string' },
+      leaseExpiresAt: utc,
+      createdAt: utc,
+      updatedAt: utc,
+      queuedAt: utc,
+      startedAt: utc,
+      finishedAt: utc,
+      outcome: ref('Outcome'),
+      lastError: { type: 'string' },
+      history: { type: 'array', maxItems: 50, items: ref('Transition') },
+    },
+  },
+  CreateGroup: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['repository', 'targetBranch', 'promotions'],
+    properties: {
+      id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', description: 'Default: a UUID chosen by the server.' },
+      repository: { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.repository },
+      targetBranch: refName,
+      promotions: { type: 'array', minItems: 1, maxItems: INPUT_LIMITS.promotions, items: ref('Promotion') },
+      scheduledAt: { ...instant, description: 'When to start; omit to create a Pending group.' },
+      description: { type: 'string', maxLength: INPUT_LIMITS.description },
+    },
+  },
+  GroupChanges: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      scheduledAt: instant,
+      promotions: { type: 'array', minItems: 1, maxItems: INPUT_LIMITS.promotions, items: ref('Promotion') },
+      description: { type: 'string', maxLength: INPUT_LIMITS.description, description: 'An empty string removes it.' },
+    },
+  },
+  CancelRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { reason: { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.reason } },
+  },
+  RetryRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      reason: { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.reason },
+      scheduledAt: { ...instant, description: 'When the new attempt runs; default now.' },
+    },
+  },
+  GroupPage: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: { type: 'array', maxItems: INPUT_LIMITS.page, items: ref('Group') },
+      nextCursor: { type: ['string', 'null'], description: 'Pass back as cursor; null on the last page.' },
+    },
+  },
+  History: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', items: ref('Transition') } },
+  },
+  FieldIssue: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['field', 'message'],
+    properties: {
+      field: { type: 'string', description: 'A body member (scheduledAt, promotions[1].source), body, header:<Name>, query:<name> or path:id.' },
+      message: { type: 'string' },
+    },
+  },
+  Problem: {
+    type: 'object',
+    required: ['type', 'title', 'status', 'detail'],
+    description: 'An RFC 9457 problem document.',
+    properties: {
+      type: { type: 'string', enum: PROBLEM_SLUGS.map((slug) => `${PROBLEM_TYPE_PREFIX}${slug}`) },
+      title: { type: 'string' },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string' },
+      errors: { type: 'array', minItems: 1, items: ref('FieldIssue'), description: 'validation: every bad field.' },
+      groupId: { type: 'string' },
+      group: ref('Group'),
+      currentStatus: ref('Status'),
+      allowedActions: { type: 'array', items: { type: 'string', enum: ['cancel', 'reschedule', 'edit', 'retry'] } },
+      allow: { type: 'array', items: { type: 'string' } },
+      requestId: { type: 'string' },
+    },
+  },
+} as const;
+
+const parameters = {
+  id: { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' } },
+  ifMatch: {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description: 'Apply only if the group is still at this version ("<version>", the ETag); * or absent: no precondition.',
+    schema: { type: 'string' },
+  },
+  actor: {
+    name: 'X-Promotion-Scheduler-Actor',
+    in: 'header',
+    required: false,
+    description: 'Who the history names as acting (e.g. operator:alice); up to 200 printable ASCII characters.',
+    schema: { type: 'string', maxLength: 200 },
+  },
+  idempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description: 'Makes a retried create safe for 24 hours: same key and body → the same group; another body → 409.',
+    schema: { type: 'string', minLength: 1, maxLength: 255 },
+  },
+} as const;
+
+const etag = { ETag: { description: 'The group version, quoted.', schema: { type: 'string' } } };
+const groupAnswer = (description: string) => ({ description, headers: etag, content: { 'application/json': { schema: ref('Group') } } });
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      {
+        description: PROBLEM_STATUS_TEXT[status] ?? 'A problem',
+        ...(status === 503 ? { headers: { 'Retry-After': { schema: { type: 'string' } } } } : {}),
+        ...(status === 405 ? { headers: { Allow: { schema: { type: 'string' } } } } : {}),
+        content: problemContent(),
+      },
+    ]),
+  );
+const PROBLEM_STATUS_TEXT: Record<number, string> = {
+  400: 'validation (every bad field in errors) or payload-too-large; nothing was written',
+  404: 'not-found: no such group',
+  405: 'method-not-allowed',
+  409: 'group-exists, idempotency-key-reused, transition-refused or conflict',
+  412: 'precondition-failed: If-Match names another version; group is the current one',
+  415: 'unsupported-media-type: the body is not JSON',
+  500: 'internal: a bug',
+  503: 'store-unavailable: try again (with the same Idempotency-Key)',
+};
+const json = (schema: string) => ({ 'application/json': { schema: ref(schema) } });
+const always = [500, 503] as const;
+
+/** The document (a fresh object each call). */
+export function openApiDocument(): Record<string, unknown> {
+  const base = API_SETTINGS.basePath;
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'promotion-scheduler API',
+      version: API_VERSION,
+      description: 'Create and steer promotion groups. Prose, examples and limits: docs/api.md.',
+    },
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    servers: [{ url: '/', description: 'The stack ApiUrl (deployed) or apiUrl in .local/stack.json (local).' }],
+    security: [{ sigv4: [] }],
+    paths: {
+      [`${base}/groups`]: {
+        get: {
+          operationId: 'listGroups',
+          summary: 'A page of groups',
+          parameters: [
+            { name: 'status', in: 'query', schema: ref('Status') },
+            { name: 'repository', in: 'query', description: 'With targetBranch (both or neither).', schema: { type: 'string' } },
+            { name: 'targetBranch', in: 'query', description: 'With repository.', schema: { type: 'string' } },
+            { name: 'dueAfter', in: 'query', description: 'dueAfter ≤ scheduledAt.', schema: { type: 'string' } },
+            { name: 'dueBefore', in: 'query', description: 'scheduledAt < dueBefore.', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: INPUT_LIMITS.page, default: INPUT_LIMITS.defaultPage } },
+            { name: 'cursor', in: 'query', description: 'nextCursor of the previous page (same filters).', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'A page', content: json('GroupPage') }, ...problems(400, ...always) },
+        },
+        post: {
+          operationId: 'createGroup',
+          summary: 'Create a group (Scheduled with scheduledAt, else Pending)',
+          parameters: [parameters.idempotencyKey, parameters.actor],
+          requestBody: { required: true, content: json('CreateGroup') },
+          responses: {
+            '201': {
+              description: 'Created (or replayed: Idempotent-Replayed: true)',
+              headers: {
+                ...etag,
+                Location: { schema: { type: 'string' } },
+                'Idempotent-Replayed': { schema: { type: 'string', const: 'true' } },
+              },
+              content: json('Group'),
+            },
+            ...problems(400, 409, 415, ...always),
+          },
+        },
+      },
+      [`${base}/groups/{id}`]: {
+        parameters: [parameters.id],
+        get: {
+          operationId: 'getGroup',
+          summary: 'The group',
+          parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
+          responses: { '200': groupAnswer('The group'), '304': { description: 'Not modified since the ETag given', headers: etag }, ...problems(400, 404, ...always) },
+        },
+        patch: {
+          operationId: 'updateGroup',
+          summary: 'Change scheduledAt, promotions and/or description of a Pending or Scheduled group',
+          parameters: [parameters.ifMatch, parameters.actor],
+          requestBody: { required: true, content: json('GroupChanges') },
+          responses: { '200': groupAnswer('The changed group'), ...problems(400, 404, 409, 412, 415, ...always) },
+        },
+      },
+      [`${base}/groups/{id}/cancel`]: {
+        parameters: [parameters.id],
+        post: {
+          operationId: 'cancelGroup',
+          summary: 'Cancel a Pending, Scheduled or Queued group',
+          parameters: [parameters.ifMatch, parameters.actor],
+          requestBody: { required: false, content: json('CancelRequest') },
+          responses: { '200': groupAnswer('The cancelled group'), ...problems(400, 404, 409, 412, 415, ...always) },
+        },
+      },
+      [`${base}/groups/{id}/retry`]: {
+        parameters: [parameters.id],
+        post: {
+          operationId: 'retryGroup',
+          summary: 'Schedule a Failed or Conflicted group again, with a fresh attempt budget',
+          parameters: [parameters.ifMatch, parameters.actor],
+          requestBody: { required: false, content: json('RetryRequest') },
+          responses: { '200': groupAnswer('The rescheduled group'), ...problems(400, 404, 409, 412, 415, ...always) },
+        },
+      },
+      [`${base}/groups/{id}/history`]: {
+        parameters: [parameters.id],
+        get: {
+          operationId: 'getHistory',
+          summary: 'The transitions, oldest first (the last 50)',
+          responses: { '200': { description: 'The history', content: json('History') }, ...problems(400, 404, ...always) },
+        },
+      },
+      [`${base}/openapi.json`]: {
+        get: {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document',
+          responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+    },
+    components: {
+      schemas,
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 (service execute-api) on a deployed stack; the local stack takes unsigned requests on 127.0.0.1.',
+        },
+      },
+    },
+  };
+}

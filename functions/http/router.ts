@@ -1,0 +1,342 @@
+/**
+ * The HTTP API of docs/api.md over the operator use cases, independent of what carries it (API
+ * Gateway's proxy event in `handlers/api.ts`, the local loopback server in `cli/local`).
+ *
+ * 1. Match the route (404) and the method (405).
+ * 2. Read what the request carries: body size (400 payload-too-large), content type (415), JSON,
+ *    headers (`If-Match`, `Idempotency-Key`, the actor) and query; every bad one is named in one
+ *    400, together with the body's own issues.
+ * 3. Call the use case; map its named errors to problem documents (`problems.ts`). Anything
+ *    else is a bug: 500 `internal`, logged, its message not shown.
+ */
+import type { GroupCommands } from '../core/manage-groups.ts';
+import {
+  TransitionRefusedError,
+  ValidationError,
+  type FieldIssue,
+} from '../core/errors.ts';
+import type { PromotionGroup } from '../core/group.ts';
+import { validateActionBody, validateGroupChanges, validateGroupId, validateNewGroup, type RawGroupQuery } from '../core/group-input.ts';
+import { API_SETTINGS } from '../shared/definitions.ts';
+import type { LoggerLike } from '../shared/powertools.ts';
+import { openApiDocument } from './openapi.ts';
+import {
+  internalProblem,
+  problem,
+  problemForError,
+  transitionRefusedProblem,
+  validationProblem,
+  type Problem,
+} from './problems.ts';
+import { entityTag, groupDocument, transitionDocument } from './representation.ts';
+
+/** A request as the router sees it, whatever carried it. */
+export interface ApiRequest {
+  method: string;
+  /** The path from the API's base (`/v1/groups/abc`), still percent-encoded. */
+  path: string;
+  /** Every value of every query parameter, decoded. */
+  query: Record<string, readonly string[]>;
+  /** Header names in lower case. */
+  headers: Record<string, string | undefined>;
+  /** The body as bytes were received (UTF-8 text); `undefined` or `''` when there is none. */
+  body: string | undefined;
+  /** Who signed the request (`iam:<userArn>` on AWS); absent on the local stack. */
+  principal?: string;
+  /** The request id, for the logs and a 500's problem. */
+  requestId?: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON text; empty for a 304. */
+  body: string;
+}
+
+export interface ApiRouterDeps {
+  commands: Pick<GroupCommands, 'createOnce' | 'get' | 'list' | 'edit' | 'cancel' | 'retry'>;
+  logger: LoggerLike;
+  /** Who acts when the request names no principal (the local stack: `local`). */
+  anonymousActor?: string;
+}
+
+export type ApiRouter = (request: ApiRequest) => Promise<ApiResponse>;
+
+/** Header names, lower case as the router reads them. */
+export const HEADER = {
+  actor: 'x-promotion-scheduler-actor',
+  ifMatch: 'if-match',
+  ifNoneMatch: 'if-none-match',
+  idempotencyKey: 'idempotency-key',
+  contentType: 'content-type',
+} as const;
+
+const ACTOR_PATTERN = /^[\x20-\x7e]{1,200}$/;
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,253}[\x21-\x7e]$|^[\x21-\x7e]$/;
+const ENTITY_TAG = /^"(\d{1,15})"$|^(\d{1,15})$/;
+const LIST_PARAMETERS = ['status', 'repository', 'targetBranch', 'dueAfter', 'dueBefore', 'limit', 'cursor'] as const;
+
+type Route =
+  | { name: 'groups' }
+  | { name: 'group'; rawId: string }
+  | { name: 'cancel' | 'retry' | 'history'; rawId: string }
+  | { name: 'openapi' };
+
+const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
+  groups: ['GET', 'POST'],
+  group: ['GET', 'PATCH'],
+  cancel: ['POST'],
+  retry: ['POST'],
+  history: ['GET'],
+  openapi: ['GET'],
+};
+
+function matchRoute(path: string): Route | undefined {
+  const base = API_SETTINGS.basePath;
+  if (!path.startsWith(`${base}/`)) return undefined;
+  const parts = path.slice(base.length + 1).split('/');
+  if (parts.length === 1 && parts[0] === 'openapi.json') return { name: 'openapi' };
+  if (parts[0] !== 'groups') return undefined;
+  if (parts.length === 1) return { name: 'groups' };
+  const rawId = parts[1]!;
+  if (rawId === '') return undefined;
+  if (parts.length === 2) return { name: 'group', rawId };
+  if (parts.length === 3 && (parts[2] === 'cancel' || parts[2] === 'retry' || parts[2] === 'history')) return { name: parts[2], rawId };
+  return undefined;
+}
+
+/** Thrown inside the router for an answer decided before any use case runs. */
+class Refusal extends Error {
+  override readonly name = 'Refusal';
+  constructor(readonly answer: { problem: Problem; headers?: Record<string, string> }) {
+    super(answer.problem.detail);
+  }
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
+  return { status: p.status, headers: { 'Content-Type': 'application/problem+json', ...headers }, body: JSON.stringify(p) };
+}
+
+function groupResponse(status: number, group: PromotionGroup, headers: Record<string, string> = {}): ApiResponse {
+  return json(status, groupDocument(group), { ETag: entityTag(group), ...headers });
+}
+
+/** The header issues and values of a request. */
+interface RequestHeaders {
+  by: string;
+  expectVersion?: number;
+  idempotencyKey?: string;
+}
+
+function readHeaders(request: ApiRequest, route: Route, anonymous: string, issues: FieldIssue[]): RequestHeaders {
+  const principal = request.principal;
+  const actorHeader = request.headers[HEADER.actor];
+  let by = principal ?? anonymous;
+  if (actorHeader !== undefined) {
+    const actor = actorHeader.trim();
+    if (!ACTOR_PATTERN.test(actor)) {
+      issues.push({ field: 'header:X-Promotion-Scheduler-Actor', message: 'X-Promotion-Scheduler-Actor must be 1–200 printable ASCII characters (e.g. operator:alice).' });
+    } else {
+      by = principal ? `${actor} via ${principal}` : actor;
+    }
+  }
+  const out: RequestHeaders = { by };
+  const changes = route.name === 'group' || route.name === 'cancel' || route.name === 'retry';
+  const ifMatch = request.headers[HEADER.ifMatch]?.trim();
+  if (changes && request.method === (route.name === 'group' ? 'PATCH' : 'POST') && ifMatch !== undefined && ifMatch !== '*') {
+    const match = ENTITY_TAG.exec(ifMatch);
+    if (match) out.expectVersion = Number(match[1] ?? match[2]);
+    else issues.push({ field: 'header:If-Match', message: `If-Match '${ifMatch.slice(0, 40)}' is not a group version; send the ETag of the group, e.g. "3", or *.` });
+  }
+  const key = request.headers[HEADER.idempotencyKey];
+  if (route.name === 'groups' && request.method === 'POST' && key !== undefined) {
+    if (IDEMPOTENCY_KEY_PATTERN.test(key)) out.idempotencyKey = key;
+    else issues.push({ field: 'header:Idempotency-Key', message: 'Idempotency-Key must be 1–255 printable ASCII characters without leading or trailing spaces (use a UUID).' });
+  }
+  return out;
+}
+
+/** The body as parsed JSON (`undefined` when there is none). */
+function readBody(request: ApiRequest, issues: FieldIssue[]): unknown {
+  const text = request.body ?? '';
+  if (Buffer.byteLength(text, 'utf8') > API_SETTINGS.maxBodyBytes) {
+    throw new Refusal({
+      problem: problem('payload-too-large', 400, 'The request body is too large', `The body is larger than the ${API_SETTINGS.maxBodyBytes} bytes (256 KB) accepted.`),
+    });
+  }
+  if (text === '') return undefined;
+  const type = request.headers[HEADER.contentType]?.split(';')[0]?.trim().toLowerCase();
+  if (type === undefined || !(type === 'application/json' || /^application\/[a-z0-9.+-]*\+json$/.test(type))) {
+    throw new Refusal({
+      problem: problem('unsupported-media-type', 415, 'The body must be JSON', `The body's Content-Type is ${type ? `'${type.slice(0, 80)}'` : 'missing'}; send application/json.`),
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    issues.push({ field: 'body', message: `the body is not JSON: ${error instanceof Error ? error.message : String(error)}` });
+    return undefined;
+  }
+}
+
+/** The query's parameters of this route, one value each; an unknown or repeated one is an issue. */
+function readQuery(request: ApiRequest, allowed: readonly string[], issues: FieldIssue[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, values] of Object.entries(request.query)) {
+    if (!allowed.includes(name)) {
+      issues.push({
+        field: `query:${name.slice(0, 60)}`,
+        message: allowed.length ? `'${name.slice(0, 60)}' is not a query parameter of this route; expected only ${allowed.join(', ')}.` : 'this route takes no query parameters.',
+      });
+    } else if (values.length !== 1) {
+      issues.push({ field: `query:${name}`, message: `${name} is given ${values.length} times; give it once.` });
+    } else {
+      out[name] = values[0]!;
+    }
+  }
+  return out;
+}
+
+/** The issues of a validator, or none. */
+function issuesOf(validate: () => unknown): readonly FieldIssue[] {
+  try {
+    validate();
+    return [];
+  } catch (error) {
+    if (error instanceof ValidationError) return error.issues;
+    throw error;
+  }
+}
+
+function prefixed(prefix: string, issues: readonly FieldIssue[]): FieldIssue[] {
+  return issues.map((issue) => ({ field: issue.field.startsWith(prefix) ? issue.field : `${prefix}${issue.field}`, message: issue.message }));
+}
+
+function groupIdOf(route: { rawId: string }, issues: FieldIssue[]): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(route.rawId);
+  } catch {
+    issues.push({ field: 'path:id', message: 'the group id in the path is not valid percent-encoding.' });
+    return route.rawId;
+  }
+  issues.push(...prefixed('path:', issuesOf(() => validateGroupId(id))));
+  return id;
+}
+
+/**
+ * @example
+ * const route = createApiRouter({ commands: scheduler.commands(), logger });
+ * const answer = await route({ method: 'GET', path: '/v1/groups/release-42', query: {}, headers: {}, body: undefined });
+ */
+export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
+  const { commands, logger } = deps;
+  const anonymous = deps.anonymousActor ?? 'local';
+
+  async function serve(request: ApiRequest, route: Route): Promise<ApiResponse> {
+    const issues: FieldIssue[] = [];
+    const headers = readHeaders(request, route, anonymous, issues);
+    const method = request.method;
+    switch (route.name) {
+      case 'openapi': {
+        readQuery(request, [], issues);
+        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+        return json(200, openApiDocument());
+      }
+      case 'groups': {
+        if (method === 'GET') {
+          const query = readQuery(request, LIST_PARAMETERS, issues);
+          if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+          const { cursor, ...filters } = query;
+          try {
+            const page = await commands.list(filters as RawGroupQuery, cursor);
+            return json(200, { items: page.items.map(groupDocument), nextCursor: page.cursor ?? null });
+          } catch (error) {
+            if (error instanceof ValidationError) throw new Refusal({ problem: validationProblem(prefixed('query:', error.issues)) });
+            throw error;
+          }
+        }
+        readQuery(request, [], issues);
+        const body = readBody(request, issues);
+        if (issues.length) {
+          if (!issues.some((i) => i.field === 'body')) issues.push(...issuesOf(() => validateNewGroup(body)));
+          throw new Refusal({ problem: validationProblem(issues) });
+        }
+        const { group, replayed } = await commands.createOnce(body, headers.by, headers.idempotencyKey);
+        return groupResponse(201, group, {
+          Location: `${API_SETTINGS.basePath}/groups/${encodeURIComponent(group.id)}`,
+          ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+        });
+      }
+      case 'group':
+      case 'cancel':
+      case 'retry':
+      case 'history': {
+        const id = groupIdOf(route, issues);
+        readQuery(request, [], issues);
+        if (method === 'GET') {
+          if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+          const group = await commands.get(id);
+          if (route.name === 'history') return json(200, { items: group.history.map(transitionDocument) });
+          const tag = entityTag(group);
+          const ifNoneMatch = request.headers[HEADER.ifNoneMatch];
+          if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === tag || t.trim() === '*')) {
+            return { status: 304, headers: { ETag: tag }, body: '' };
+          }
+          return groupResponse(200, group);
+        }
+        const body = readBody(request, issues);
+        const validate =
+          route.name === 'group' ? () => validateGroupChanges(body) : () => validateActionBody(body, route.name === 'retry' ? 'retry' : 'cancel');
+        if (issues.length) {
+          if (!issues.some((i) => i.field === 'body')) issues.push(...issuesOf(validate));
+          throw new Refusal({ problem: validationProblem(issues) });
+        }
+        const options = headers.expectVersion === undefined ? {} : { expectVersion: headers.expectVersion };
+        try {
+          if (route.name === 'group') return groupResponse(200, await commands.edit(id, body, headers.by, options));
+          const action = validateActionBody(body, route.name === 'retry' ? 'retry' : 'cancel');
+          if (route.name === 'cancel') return groupResponse(200, await commands.cancel(id, headers.by, action.reason, options));
+          return groupResponse(200, await commands.retry(id, headers.by, action.scheduledAt, { ...options, ...(action.reason ? { reason: action.reason } : {}) }));
+        } catch (error) {
+          if (error instanceof TransitionRefusedError) {
+            const current = await commands.get(id).catch(() => undefined);
+            throw new Refusal({ problem: transitionRefusedProblem(error, current) });
+          }
+          throw error;
+        }
+      }
+    }
+  }
+
+  return async (request) => {
+    const route = matchRoute(request.path);
+    if (!route) {
+      return problemResponse(problem('not-found', 404, 'No such route', `There is no route ${request.method} ${request.path.slice(0, 200)}; see ${API_SETTINGS.basePath}/openapi.json.`));
+    }
+    const allowed = ALLOWED_METHODS[route.name];
+    if (!allowed.includes(request.method)) {
+      return problemResponse(
+        problem('method-not-allowed', 405, 'The method is not allowed on this route', `${request.method} is not allowed here; allowed: ${allowed.join(', ')}.`, { allow: allowed }),
+        { Allow: allowed.join(', ') },
+      );
+    }
+    try {
+      return await serve(request, route);
+    } catch (error) {
+      if (error instanceof Refusal) return problemResponse(error.answer.problem, error.answer.headers);
+      const known = problemForError(error);
+      if (known) {
+        if (known.problem.status >= 500) logger.warn('api request failed for a passing reason', { method: request.method, path: request.path, error });
+        return problemResponse(known.problem, known.headers);
+      }
+      logger.error('api request failed', { method: request.method, path: request.path, requestId: request.requestId, error });
+      return problemResponse(internalProblem(request.requestId));
+    }
+  };
+}

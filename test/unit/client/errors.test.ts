@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  GroupNotFoundError,
+  PreconditionFailedError,
+  PromotionSchedulerApiError,
+  PromotionSchedulerClient,
+  ServiceUnavailableError,
+  ThrottledError,
+  ValidationError,
+} from '../../../client/index.ts';
+import { aGroup, fakeFetch, PROBLEM, type Answer } from './fake-fetch.ts';
+
+const NOW = new Date('2026-12-24T09:00:00Z');
+
+/** What `getGroup` throws when the API answers `answer`. */
+async function errorFor(answer: Answer): Promise<PromotionSchedulerApiError> {
+  const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', fetch: fakeFetch(answer), clock: { now: () => NOW } });
+  const error: unknown = await client.getGroup('release-42').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PromotionSchedulerApiError);
+  return error as PromotionSchedulerApiError;
+}
+
+describe('the client errors', () => {
+  it('400 validation: ValidationError with every bad field', async () => {
+    // Prepare
+    const errors = [
+      { field: 'scheduledAt', message: "'2026-12-24T09:00:00' has no offset" },
+      { field: 'promotions[1].source', message: "'feature..x' is not a valid git reference name." },
+    ];
+
+    // Act
+    const error = await errorFor({
+      status: 400,
+      body: { type: `${PROBLEM}validation`, title: 'The request is not valid', status: 400, detail: '2 fields are not valid: scheduledAt, promotions[1].source', errors },
+    });
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({
+      name: 'ValidationError',
+      status: 400,
+      type: `${PROBLEM}validation`,
+      problemType: 'validation',
+      title: 'The request is not valid',
+      detail: '2 fields are not valid: scheduledAt, promotions[1].source',
+      errors,
+    });
+    expect(error.message).toBe('GET /v1/groups/release-42 answered 400 The request is not valid: 2 fields are not valid: scheduledAt, promotions[1].source');
+    expect(error.problem).toMatchObject({ errors });
+  });
+
+  it('404 not-found naming a group: GroupNotFoundError', async () => {
+    // Act
+    const error = await errorFor({ status: 404, body: { type: `${PROBLEM}not-found`, title: 'No such group', status: 404, groupId: 'release-42' } });
+
+    // Assess
+    expect(error).toBeInstanceOf(GroupNotFoundError);
+    expect(error).toMatchObject({ name: 'GroupNotFoundError', status: 404, groupId: 'release-42' });
+    expect(error.message).toBe("no group 'release-42' (404 from GET /v1/groups/release-42)");
+  });
+
+  it('404 of an unknown route: the base class, not GroupNotFoundError', async () => {
+    // Act
+    const error = await errorFor({ status: 404, body: { type: `${PROBLEM}not-found`, title: 'No such route', status: 404 } });
+
+    // Assess
+    expect(error).not.toBeInstanceOf(GroupNotFoundError);
+    expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', status: 404, problemType: 'not-found' });
+  });
+
+  it('412 precondition-failed: PreconditionFailedError carrying the current group', async () => {
+    // Prepare
+    const current = aGroup({ version: 5 });
+
+    // Act
+    const error = await errorFor({
+      status: 412,
+      body: { type: `${PROBLEM}precondition-failed`, title: 'The group is at another version', status: 412, groupId: 'release-42', group: current },
+    });
+
+    // Assess
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error).toMatchObject({ name: 'PreconditionFailedError', groupId: 'release-42', current });
+  });
+
+  it.each([
+    ['group-exists', { groupId: 'release-42' }],
+    ['idempotency-key-reused', { groupId: 'release-41' }],
+    ['conflict', { groupId: 'release-42', group: aGroup() }],
+  ] as const)('409 %s: ConflictError with its problemType', async (problemType, members) => {
+    // Act
+    const error = await errorFor({ status: 409, body: { type: `${PROBLEM}${problemType}`, title: 'Conflict', status: 409, ...members } });
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ name: 'ConflictError', problemType, groupId: members.groupId, allowedActions: [], currentStatus: undefined });
+    expect((error as ConflictError).current).toEqual('group' in members ? members.group : undefined);
+  });
+
+  it('409 transition-refused: ConflictError with currentStatus, allowedActions and the group', async () => {
+    // Prepare
+    const current = aGroup({ status: 'Running' });
+
+    // Act
+    const error = await errorFor({
+      status: 409,
+      body: {
+        type: `${PROBLEM}transition-refused`,
+        title: 'The lifecycle does not allow this',
+        status: 409,
+        detail: 'a Running group cannot be cancelled',
+        groupId: 'release-42',
+        currentStatus: 'Running',
+        allowedActions: [],
+        group: current,
+      },
+    });
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ problemType: 'transition-refused', currentStatus: 'Running', allowedActions: [], current });
+  });
+
+  it('429 from API Gateway: ThrottledError, its message as title', async () => {
+    // Act
+    const error = await errorFor({ status: 429, body: { message: 'Too Many Requests' }, headers: { 'content-type': 'application/json' } });
+
+    // Assess
+    expect(error).toBeInstanceOf(ThrottledError);
+    expect(error).toMatchObject({ name: 'ThrottledError', status: 429, type: 'about:blank', problemType: undefined, title: 'Too Many Requests', problem: undefined, retryAfterSeconds: undefined });
+    expect(error.body).toBe('{"message":"Too Many Requests"}');
+  });
+
+  it('503 store-unavailable: ServiceUnavailableError with Retry-After in seconds', async () => {
+    // Act
+    const error = await errorFor({ status: 503, body: { type: `${PROBLEM}store-unavailable`, title: 'The store is unavailable', status: 503 }, headers: { 'retry-after': '5' } });
+
+    // Assess
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error).toMatchObject({ name: 'ServiceUnavailableError', problemType: 'store-unavailable', retryAfterSeconds: 5 });
+  });
+
+  it('reads a Retry-After date against the clock', async () => {
+    // Act
+    const error = await errorFor({ status: 503, body: 'Service Unavailable', headers: { 'retry-after': new Date(NOW.getTime() + 30_000).toUTCString() } });
+
+    // Assess
+    expect(error).toMatchObject({ name: 'ServiceUnavailableError', retryAfterSeconds: 30 });
+  });
+
+  it("403 from API Gateway (no problem document): the base class with the status and API Gateway's message", async () => {
+    // Act
+    const error = await errorFor({ status: 403, body: { message: 'Forbidden' }, headers: { 'content-type': 'application/json' } });
+
+    // Assess
+    expect(error.constructor).toBe(PromotionSchedulerApiError);
+    expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', status: 403, type: 'about:blank', title: 'Forbidden', detail: undefined, problem: undefined });
+    expect(error.message).toBe('GET /v1/groups/release-42 answered 403 Forbidden');
+  });
+
+  it('a 502 HTML page: the base class with the reason phrase and the body', async () => {
+    // Act
+    const error = await errorFor({ status: 502, body: '<html>Bad Gateway</html>' });
+
+    // Assess
+    expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', status: 502, title: 'Bad Gateway', body: '<html>Bad Gateway</html>' });
+  });
+
+  it('500 internal: the base class with the problem', async () => {
+    // Act
+    const error = await errorFor({ status: 500, body: { type: `${PROBLEM}internal`, title: 'Internal error', status: 500, detail: 'a bug' } });
+
+    // Assess
+    expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', problemType: 'internal', detail: 'a bug' });
+  });
+});

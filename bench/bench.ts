@@ -12,6 +12,8 @@
  * 4. Capacity units per group life (create → terminal) from ReturnConsumedCapacity INDEXES.
  * 5. The operator CLI's start-up: whole `promotion-scheduler` processes against a stack of
  *    this run (its `stack.json` written as `npm start` writes it), one after another.
+ * 6. The HTTP API through the typed client and the local loopback server: create and get
+ *    latency, list page latency and read units with the table at 1 000 and 10 000 groups.
  *
  * Prints a table (stderr with --json), and with --json one JSON object on stdout.
  */
@@ -26,15 +28,17 @@ import { mapWithConcurrency } from '../functions/core/concurrency.ts';
 import { isTerminal } from '../functions/core/group.ts';
 import type { SchedulerObserver } from '../functions/core/observer.ts';
 import { systemClock, type WorkQueue } from '../functions/core/ports.ts';
+import { startApiServer } from '../cli/local/api-server.ts';
 import { LOCAL_REGION } from '../cli/local/aws-clients.ts';
 import { writeStackFile } from '../cli/stack-file.ts';
+import { apiPhase, type ApiPhaseResult } from './api-phase.ts';
 import { measureCliStartup } from './cli-startup.ts';
 import { clientsFor, createStack, RecordingExecutor, startEmulators, type Emulators, type Stack } from './harness.ts';
 import { CallCounter, CapacityMeter } from './probes.ts';
 import { intOption, machine, parseArgs, percentiles, ProgressBar, rejectUnknown, sleep, table, type Percentiles } from './support.ts';
 
 const args = parseArgs(process.argv.slice(2));
-rejectUnknown(args, ['groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'cli-runs', 'only']);
+rejectUnknown(args, ['api-requests', 'groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'cli-runs', 'only']);
 const quick = args.has('quick');
 const json = args.has('json');
 const pollIntervalS = intOption(args, 'poll-interval', quick ? 10 : 60);
@@ -52,8 +56,10 @@ const params = {
   full_jit: args.has('full-jit'),
   /** Calls of each CLI command timed in the CLI phase. */
   cli_runs: intOption(args, 'cli-runs', quick ? 20 : 50),
-  /** Phases to run (for experiments): lateness, throughput, race, cli; all by default. */
-  only: String(args.get('only') ?? 'lateness,throughput,race,cli').split(','),
+  /** Creates and gets timed in the API phase. */
+  api_requests: intOption(args, 'api-requests', quick ? 200 : 1_000),
+  /** Phases to run (for experiments): lateness, throughput, race, cli, api; all by default. */
+  only: String(args.get('only') ?? 'lateness,throughput,race,cli,api').split(','),
 };
 const out = json ? process.stderr : process.stdout;
 const say = (line: string) => out.write(`${line}\n`);
@@ -313,11 +319,13 @@ async function cliPhase(em: Emulators) {
   const config = baseConfig({});
   const stack = await createStack({ dynamo, sqs, prefix: 'bench-cli', clock: systemClock, executor: new RecordingExecutor(), config });
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+  // The CLI's group commands go through the HTTP API: serve the stack's api handler as `npm start` does.
+  const api = await startApiServer({ handler: stack.api });
   try {
     await stack.createGroups(ids('cli', 100).map((id, i) => ({ id, scheduledAt: new Date(Date.now() + 3_600_000 + i * 1000).toISOString() })), 16);
     await writeStackFile(dataDir, {
       version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: LOCAL_REGION,
-      dynamodbEndpoint: em.dynamoEndpoint, sqsEndpoint: em.sqsEndpoint, apiUrl: 'http://127.0.0.1:1', tableName: stack.tableName, ...stack.queues,
+      dynamodbEndpoint: em.dynamoEndpoint, sqsEndpoint: em.sqsEndpoint, apiUrl: api.url, tableName: stack.tableName, ...stack.queues,
       repository: join(dataDir, 'repo.git'), shardCount: config.shardCount,
     });
     const runs = params.cli_runs;
@@ -330,6 +338,7 @@ async function cliPhase(em: Emulators) {
     bar.done();
     return { list, schedule, help, runs };
   } finally {
+    await api.stop();
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
     dynamo.destroy();
@@ -380,6 +389,14 @@ async function main(): Promise<number> {
       : { duplicates: NaN, duplicateClaims: NaN, duplicateMessages: NaN, duplicateExecutions: NaN, lost: NaN, notSucceeded: NaN, lostRaces: NaN, claimSeconds: NaN, startSpread: percentiles([]) };
     const noCli = { p50: NaN, p99: NaN, max: NaN };
     const cli = params.only.includes('cli') ? await cliPhase(em) : { list: noCli, schedule: noCli, help: noCli, runs: 0 };
+    const api: ApiPhaseResult | undefined = params.only.includes('api')
+      ? await apiPhase(em, { config: baseConfig({}), requests: params.api_requests, tableSizes: [1_000, 10_000], pagesPerFilter: 5 })
+      : undefined;
+    const ms = (p: Percentiles | undefined) => (p ? { p50: p.p50, p99: p.p99, max: p.max } : { p50: NaN, p99: NaN, max: NaN });
+    const pageRcu = (size: number) => {
+      const rcu = api?.listPages[String(size)]?.all.rcu;
+      return rcu ? { mean: rcu.mean, max: rcu.max } : { mean: NaN, max: NaN };
+    };
     const m = machine();
     const claimRatio = throughput.claimsPerSecond / throughput.rawPerSecond;
     const result = {
@@ -396,6 +413,13 @@ async function main(): Promise<number> {
       rcu_per_group: round(lateness.capacity.rcuPerGroup, 2),
       /** Wall-clock ms of one `promotion-scheduler list --json` process against a local stack. */
       cli_ms: cli.list,
+      /** One request at a time through the typed client and the local API server. */
+      api_create_ms: ms(api?.create),
+      api_get_ms: ms(api?.get),
+      /** List pages (limit 50, four filters) with the table at 10 000 groups. */
+      api_list_ms: ms(api?.list),
+      /** Read units of one list page, as DynamoDB Local reports them, with the table at 1 000 and at 10 000 groups. */
+      list_page_rcu: { '1000': pageRcu(1_000), '10000': pageRcu(10_000) },
       params,
       machine: m,
       details: {
@@ -425,6 +449,7 @@ async function main(): Promise<number> {
           start_after_instant_ms: race.startSpread,
         },
         cli: { runs: cli.runs, list_ms: cli.list, schedule_ms: cli.schedule, help_ms: cli.help },
+        api: api ? { create_ms: api.create, create_wcu: api.createWcu, create_without_key_ms: api.createWithoutKey, get_ms: api.get, list_ms: api.list, list_pages: api.listPages } : null,
         wall_seconds: Math.round((Date.now() - started) / 1000),
       },
     };
@@ -444,6 +469,10 @@ async function main(): Promise<number> {
         ['CLI list p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.list }).join(' / '), '≈ 300'],
         ['CLI schedule p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.schedule }).join(' / '), ''],
         ['CLI --help p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.help }).join(' / '), ''],
+        ['API create p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.api_create_ms }).join(' / '), ''],
+        ['API get p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.api_get_ms }).join(' / '), ''],
+        ['API list page at 10 000 groups p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.api_list_ms }).join(' / '), ''],
+        ['RCU per list page at 1 000 / 10 000 groups (mean, max)', `${result.list_page_rcu['1000'].mean}, ${result.list_page_rcu['1000'].max} / ${result.list_page_rcu['10000'].mean}, ${result.list_page_rcu['10000'].max}`, 'flat'],
       ],
     ));
     say('');

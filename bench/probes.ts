@@ -66,7 +66,7 @@ export class CapacityMeter {
     let write = 0;
     let read = 0;
     for (const [operation, entry] of this.byOperation) {
-      if (/^(find|queryTimers|listByStatus)$/.test(operation)) read += entry.total;
+      if (/^(find|queryTimers|listGroups)$/.test(operation)) read += entry.total;
       else write += entry.total;
     }
     return { write, read };

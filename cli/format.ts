@@ -2,7 +2,7 @@
  * Output of the operator CLI: the JSON shapes machines read (`--json`) and the tables and text
  * people read. Pure functions of their input (and of `now` for "in 5m"), so tests can pin them.
  */
-import type { DeadLetterJson, RedriveJson } from '../functions/adapters/sqs-dead-letter-queue.ts';
+import type { DeadLetterMessage as DeadLetterJson, RedriveResult as RedriveJson } from '../functions/core/ports.ts';
 import type { Conflict, Outcome, PromotionGroup } from '../functions/core/group.ts';
 
 /** One history entry as `--json` prints it. */

@@ -11,6 +11,7 @@ export function localFunctionEnvironment(stack: StackFile): Record<string, strin
     ...schedulerConfigToEnv({ ...DEFAULT_SCHEDULER_CONFIG, shardCount: stack.shardCount }),
     [ENV.tableName]: stack.tableName,
     [ENV.workQueueUrl]: stack.workQueueUrl,
+    [ENV.deadLetterQueueUrl]: stack.deadLetterQueueUrl,
     AWS_REGION: stack.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

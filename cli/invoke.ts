@@ -1,5 +1,5 @@
 /**
- * `npm run invoke -- <poll|execute|dead-letter> <event.json> [--data-dir DIR]`: call a Lambda
+ * `npm run invoke -- <api|poll|execute|dead-letter> <event.json> [--data-dir DIR]`: call a Lambda
  * entry point exactly as deployed (`handler`, configured from its environment) with a sample
  * event, against the local stack found through `<data-dir>/stack.json`.
  *
@@ -17,6 +17,7 @@ import { lambdaContext } from './local/lambda-context.ts';
 import { DEFAULT_DATA_DIR, readStackFile } from './stack-file.ts';
 
 const HANDLERS = {
+  api: '../functions/handlers/api.ts',
   poll: '../functions/handlers/poll.ts',
   execute: '../functions/handlers/execute.ts',
   'dead-letter': '../functions/handlers/dead-letter.ts',
@@ -26,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' } }, allowPositionals: true });
   const [name, eventFile] = positionals;
   if (!name || !(name in HANDLERS) || !eventFile) {
-    console.error('usage: npm run invoke -- <poll|execute|dead-letter> <event.json> [--data-dir DIR]');
+    console.error('usage: npm run invoke -- <api|poll|execute|dead-letter> <event.json> [--data-dir DIR]');
     return 2;
   }
   const stack = await readStackFile(values['data-dir'] ?? DEFAULT_DATA_DIR);

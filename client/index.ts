@@ -29,6 +29,7 @@ export type {
   CreatedGroup,
   CreateGroupInput,
   CreateOptions,
+  DeadLetter,
   GroupChanges,
   GroupPage,
   GroupStatus,
@@ -40,6 +41,7 @@ export type {
   PreconditionOptions,
   Promotion,
   PromotionGroup,
+  RedriveResult,
   RetryOptions,
   Transition,
 } from './types.ts';

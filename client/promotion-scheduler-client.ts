@@ -10,6 +10,7 @@ import type {
   CreateGroupInput,
   CreateOptions,
   CreatedGroup,
+  DeadLetter,
   GroupChanges,
   GroupPage,
   Instant,
@@ -18,6 +19,7 @@ import type {
   OpenApiDocument,
   PreconditionOptions,
   PromotionGroup,
+  RedriveResult,
   RetryOptions,
   Transition,
 } from './types.ts';
@@ -212,6 +214,34 @@ export class PromotionSchedulerClient {
     const items = (answer.body as { items?: unknown } | null)?.items;
     if (!Array.isArray(items)) throw this.#unexpected(answer, 'GET', path, 'a history {items}');
     return items as Transition[];
+  }
+
+  /**
+   * Up to `limit` (1–1000, default 100) messages of the dead-letter queue, oldest first, left in
+   * the queue (`GET /v1/dead-letters`).
+   * @throws ValidationError (a bad limit)
+   */
+  async listDeadLetters(options: { limit?: number } = {}): Promise<DeadLetter[]> {
+    const path = '/v1/dead-letters';
+    const answer = await this.#send('GET', path, { query: options.limit === undefined ? [] : [['limit', String(options.limit)]] });
+    const items = (answer.body as { items?: unknown } | null)?.items;
+    if (!Array.isArray(items)) throw this.#unexpected(answer, 'GET', path, 'a list {items}');
+    return items as DeadLetter[];
+  }
+
+  /**
+   * Move up to `limit` (1–1000, default 100) dead-letter messages back to the work queue
+   * (`POST /v1/dead-letters/redrive`); call again until `moved` is 0.
+   * @throws ValidationError (a bad limit)
+   */
+  async redriveDeadLetters(options: { limit?: number } = {}): Promise<RedriveResult> {
+    const path = '/v1/dead-letters/redrive';
+    const answer = await this.#send('POST', path, { body: options.limit === undefined ? {} : { limit: options.limit } });
+    const body = answer.body as Partial<RedriveResult> | null;
+    if (body === null || typeof body !== 'object' || typeof body.moved !== 'number' || !Array.isArray(body.failed)) {
+      throw this.#unexpected(answer, 'POST', path, 'a result {moved, failed}');
+    }
+    return { moved: body.moved, failed: body.failed };
   }
 
   /** The API's OpenAPI 3.1 document (`GET /v1/openapi.json`). */

@@ -6,6 +6,8 @@
 import type { GroupStatus, Promotion, PromotionGroup } from '../functions/core/group.ts';
 
 export type { Conflict, GroupStatus, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
+/** A dead-letter queue message (`GET /v1/dead-letters`) and what a redrive did. */
+export type { DeadLetterMessage as DeadLetter, RedriveResult } from '../functions/core/ports.ts';
 
 /** An instant: an ISO-8601 string with an offset or `Z` (sent as given), or a `Date` (sent as UTC). */
 export type Instant = string | Date;

@@ -96,8 +96,10 @@ export function proxyEvent(request: IncomingMessage, body: string, requestId: st
 }
 
 function answer(response: ServerResponse, status: number, headers: Record<string, string | number | boolean>, body: string): void {
-  response.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
-  response.end(body);
+  // A 304 must not carry a Content-Length other than the 200's (RFC 9110, 8.6): send none.
+  const length = status === 304 ? {} : { 'Content-Length': Buffer.byteLength(body) };
+  response.writeHead(status, { ...headers, ...length });
+  response.end(status === 304 ? undefined : body);
 }
 
 /**

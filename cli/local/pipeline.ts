@@ -11,6 +11,7 @@ import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.ts';
 import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
 import type { SchedulerConfig } from '../../functions/core/config.ts';
@@ -99,6 +100,8 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     workQueue,
     visibility: () => new SqsMessageVisibility({ client: sqs, queueUrl: queues.workQueueUrl }),
     services: () => ({ executor: options.executor, detector: options.detector }),
+    // fauxqs answers a receive from all its messages: no long poll needed (SQS samples a subset).
+    deadLetterInbox: () => new SqsDeadLetterQueue({ client: sqs, deadLetterQueueUrl: queues.deadLetterQueueUrl, workQueueUrl: queues.workQueueUrl, waitTimeSeconds: 0 }),
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -4,9 +4,9 @@
  * {@link UsageError}. Nothing here reads a file or the network.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
 import { ValidationError } from '../../functions/core/errors.ts';
 import { GROUP_STATUSES } from '../../functions/core/group.ts';
+import { INPUT_LIMITS } from '../../functions/core/group-input.ts';
 import { parseInstant } from '../../functions/core/timing.ts';
 import type { StackOptions } from './stack.ts';
 
@@ -31,11 +31,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'data-dir': { type: 'string' },
   'stack-name': { type: 'string' },
-  table: { type: 'string' },
-  'queue-url': { type: 'string' },
-  'dlq-url': { type: 'string' },
+  'api-url': { type: 'string' },
   region: { type: 'string' },
-  'shard-count': { type: 'string' },
   target: { type: 'string' },
   source: { type: 'string', multiple: true },
   at: { type: 'string' },
@@ -48,7 +45,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 
 /** Options every command takes. */
-const COMMON_OPTIONS: readonly OptionName[] = ['help', 'json', 'data-dir', 'stack-name', 'table', 'queue-url', 'dlq-url', 'region', 'shard-count'];
+const COMMON_OPTIONS: readonly OptionName[] = ['help', 'json', 'data-dir', 'stack-name', 'api-url', 'region'];
 
 /** One command of {@link COMMANDS}: what it takes and its help. */
 export interface CommandSpec {
@@ -74,7 +71,7 @@ export const COMMANDS = {
   --at TIME         when to run (see TIME below)
   --id ID           the group's id (default: a random UUID); letters, digits, '.', '_', '-'
   --repo PATH       the repository the executor works on (default on a local stack: the stack's
-                    repository; required on AWS)
+                    repository; required with --stack-name or --api-url alone)
 
 Example:
   ${PROGRAM} schedule --target main --source feature/a --source feature/b --at +5m --id release-42`,
@@ -132,19 +129,21 @@ Example:
     synopsis: 'dlq list [--limit N]',
     summary: "Show the dead-letter queue's messages without removing them",
     details: `Options:
-  --limit N         show at most N messages (default 100)
+  --limit N         show at most N messages, 1 to ${INPUT_LIMITS.deadLetters} (default ${INPUT_LIMITS.defaultDeadLetters})
 
-Messages are received and made visible again at once; while the listing runs (a second or
-two) the dead-letter function does not see them. RECEIVES counts this listing too.`,
+The API receives the messages and makes them visible again at once (GET /v1/dead-letters);
+while the listing runs (a second or two) the dead-letter function does not see them.
+RECEIVES counts this listing too.`,
   },
   'dlq redrive': {
     args: [],
     options: [],
     synopsis: 'dlq redrive',
     summary: 'Move every dead-letter message back to the work queue',
-    details: `Each message is sent to the work queue, then deleted from the dead-letter queue. A message
-whose group has ended meanwhile is dropped by the execute function; to run such a group again,
-use \`${PROGRAM} retry ID\`.`,
+    details: `The API sends each message to the work queue, then deletes it from the dead-letter queue
+(POST /v1/dead-letters/redrive, ${INPUT_LIMITS.deadLetters} messages a request, until the queue is empty). A
+message whose group has ended meanwhile is dropped by the execute function; to run such a group
+again, use \`${PROGRAM} retry ID\`.`,
   },
 } as const satisfies Record<string, CommandSpec>;
 export type CommandName = keyof typeof COMMANDS;
@@ -190,9 +189,9 @@ function parseArgsProblem(error: unknown): UsageError {
   }
 }
 
-function positiveInteger(value: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInteger(value: string, option: string, max: number, command: CommandName): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
-    throw new UsageError(`${option} '${value}' is not a whole number from 1 to ${max}`);
+    throw new UsageError(`${option} '${value}' is not a whole number from 1 to ${max}`, command);
   }
   return Number(value);
 }
@@ -285,7 +284,7 @@ export function parseCli(argv: readonly string[]): ParsedCli {
       command = values.at === undefined ? { name, id } : { name, id, at: values.at };
       break;
     case 'dlq list':
-      command = { name, limit: values.limit === undefined ? 100 : positiveInteger(values.limit, '--limit', 100_000) };
+      command = { name, limit: values.limit === undefined ? INPUT_LIMITS.defaultDeadLetters : positiveInteger(values.limit, '--limit', INPUT_LIMITS.deadLetters, name) };
       break;
     case 'dlq redrive':
       command = { name };
@@ -294,29 +293,33 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   return { command, json, stack };
 }
 
+/** An `--api-url` as the client takes it: an http(s) URL without query or fragment. */
+function apiUrlOption(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
+    throw new UsageError(`--api-url '${value}' is not the API's base URL; give an http(s) URL without query, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
 /** The stack options of the command line, refusing options that name different stacks. */
 function stackOptions(values: Values): StackOptions {
   const stack: StackOptions = {};
   if (values['data-dir'] !== undefined) stack.dataDir = values['data-dir'];
   if (values['stack-name'] !== undefined) stack.stackName = values['stack-name'];
-  if (values.table !== undefined) stack.table = values.table;
-  if (values['queue-url'] !== undefined) stack.queueUrl = values['queue-url'];
-  if (values['dlq-url'] !== undefined) stack.dlqUrl = values['dlq-url'];
+  if (values['api-url'] !== undefined) stack.apiUrl = apiUrlOption(values['api-url']);
   if (values.region !== undefined) stack.region = values.region;
-  if (values['shard-count'] !== undefined) {
-    stack.shardCount = positiveInteger(values['shard-count'], '--shard-count', SCHEDULER_KEYS.shardCount.max);
+  if (stack.dataDir !== undefined && stack.stackName !== undefined) {
+    throw new UsageError('--data-dir names a local stack and --stack-name an AWS one; pass one or the other');
   }
-  const direct = stack.table !== undefined || stack.queueUrl !== undefined || stack.dlqUrl !== undefined;
-  if (stack.stackName !== undefined && direct) {
-    throw new UsageError('--stack-name and --table/--queue-url/--dlq-url name different targets; pass one or the other');
-  }
-  const aws = stack.stackName !== undefined || direct;
-  if (stack.dataDir !== undefined && aws) {
-    throw new UsageError('--data-dir names a local stack and --stack-name/--table an AWS one; pass one or the other');
-  }
-  if (!aws && stack.region !== undefined) throw new UsageError('--region applies to AWS targets (--stack-name or --table); a local stack has its own');
-  if (!aws && stack.shardCount !== undefined) {
-    throw new UsageError('--shard-count applies to AWS targets (--stack-name or --table); a local stack records its own');
+  const aws = stack.stackName !== undefined || (stack.apiUrl !== undefined && stack.dataDir === undefined);
+  if (!aws && stack.region !== undefined) {
+    throw new UsageError('--region applies to AWS targets (--stack-name, --api-url); a local stack is called unsigned');
   }
   return stack;
 }

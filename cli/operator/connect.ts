@@ -1,76 +1,75 @@
 /**
- * What the CLI acts through once the stack is located: the core's group use cases over a
- * {@link DynamoDbGroupStore}, and the dead-letter queue over SQS. {@link connect} builds both;
- * tests hand `runCli` their own {@link Connect}.
+ * What the CLI acts through once the stack is located: the HTTP API, for the group commands
+ * ({@link ClientGroupOperations}) and the dead-letter commands ({@link ClientDeadLetterOperations})
+ * alike. {@link connect} builds both; tests hand `runCli` their own {@link Connect}.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
-import { SqsDeadLetterQueue, type DeadLetterJson, type RedriveJson } from '../../functions/adapters/sqs-dead-letter-queue.ts';
-import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
-import { GroupCommands } from '../../functions/core/manage-groups.ts';
-import type { Clock } from '../../functions/core/ports.ts';
-import { localClientConfig, localSqsClientConfig } from '../local/aws-clients.ts';
+import type { FetchLike } from '../../client/index.ts';
+import { ClientDeadLetterOperations, type DeadLetterOperations } from './dead-letter-operations.ts';
+import { ClientGroupOperations, type ClientGroupOperationsOptions, type GroupOperations } from './group-operations.ts';
+import { nodeFetch } from './node-fetch.ts';
 import type { StackLocation } from './stack.ts';
 
-/** The group use cases the CLI calls: {@link GroupCommands}. */
-export type GroupOperations = Pick<GroupCommands, 'create' | 'get' | 'list' | 'cancel' | 'reschedule' | 'retry'>;
-
-/** What the CLI does with the dead-letter queue ({@link SqsDeadLetterQueue} on SQS). */
-export interface DeadLetterOperations {
-  /** Up to `limit` messages, oldest first, left in the queue. */
-  peek(limit: number): Promise<DeadLetterJson[]>;
-  /** Move every message to the work queue. Never throws for single messages: they are in `failed`. */
-  redrive(): Promise<RedriveJson>;
-}
+export type { DeadLetterOperations } from './dead-letter-operations.ts';
+export type { GroupOperations } from './group-operations.ts';
 
 /** A connected stack. */
 export interface Backend {
-  /** Absent when the stack location names no table. */
+  /** Absent when the stack location names no API. */
   groups?: GroupOperations;
-  /** Absent when the stack location names no dead-letter queue. */
+  /** Absent when the stack location names no API. */
   deadLetters?: DeadLetterOperations;
   close(): void;
 }
 
+/** Who the connection acts as, and (tests) how it sends HTTP. */
+export interface ConnectContext {
+  /** `operator:<$USER>`: sent as `X-Promotion-Scheduler-Actor`, recorded as the history's `by`. */
+  actor: string;
+  /** The API client's fetch (default: {@link nodeFetch}, over `node:http`). */
+  fetch?: FetchLike;
+}
+
 /** Builds the {@link Backend} for a stack location; tests pass their own to `runCli`. */
-export type Connect = (stack: StackLocation, clock: Clock) => Backend | Promise<Backend>;
+export type Connect = (stack: StackLocation, context: ConnectContext) => Backend | Promise<Backend>;
 
 /**
- * The real {@link Connect}: AWS SDK clients for the stack (explicit endpoints and dummy
- * credentials for a local stack), group commands when it names a table, the dead-letter queue
- * when it names one. Sends nothing: a stack that cannot be reached fails at the first command.
+ * The client options for a stack location's `apiUrl`, or `undefined` when it names none. SigV4
+ * signs for `--region` on an AWS target, else for the region of the API's host; a local stack's
+ * loopback API is called unsigned.
  */
-export const connect: Connect = (stack, clock) => {
-  const awsConfig = stack.region ? { region: stack.region } : {};
-  const dynamo = stack.tableName
-    ? new DynamoDBClient(stack.dynamodbEndpoint ? { ...localClientConfig(stack.dynamodbEndpoint), ...awsConfig } : awsConfig)
-    : undefined;
-  const sqs =
-    stack.deadLetterQueueUrl || stack.workQueueUrl
-      ? new SQSClient(stack.sqsEndpoint ? { ...localSqsClientConfig(stack.sqsEndpoint), ...awsConfig } : awsConfig)
-      : undefined;
-  const backend: Backend = {
-    close: () => {
-      dynamo?.destroy();
-      sqs?.destroy();
-    },
+function clientOptions(stack: StackLocation, context: ConnectContext): ClientGroupOperationsOptions | undefined {
+  if (!stack.apiUrl) return undefined;
+  return {
+    apiUrl: stack.apiUrl,
+    actor: context.actor,
+    ...(stack.kind === 'aws' && stack.region ? { region: stack.region } : {}),
+    fetch: context.fetch ?? nodeFetch,
   };
-  if (dynamo && stack.tableName) {
-    backend.groups = new GroupCommands({
-      // Without a known shard count only reads and cancels are possible (see needTimerShards in run.ts).
-      store: new DynamoDbGroupStore({ client: dynamo, tableName: stack.tableName, shardCount: stack.shardCount ?? SCHEDULER_KEYS.shardCount.default }),
-      clock,
-    });
-  }
-  if (sqs && stack.deadLetterQueueUrl) {
-    backend.deadLetters = new SqsDeadLetterQueue({
-      client: sqs,
-      deadLetterQueueUrl: stack.deadLetterQueueUrl,
-      // The local SQS server answers every receive from all its messages; SQS samples a subset.
-      waitTimeSeconds: stack.kind === 'local' ? 0 : 1,
-      ...(stack.workQueueUrl ? { workQueueUrl: stack.workQueueUrl } : {}),
-    });
-  }
-  return backend;
+}
+
+/** The group commands of a stack location: the API's typed client on its `apiUrl`, or `undefined` when it names none. */
+export function connectGroups(stack: StackLocation, context: ConnectContext): GroupOperations | undefined {
+  const options = clientOptions(stack, context);
+  return options && new ClientGroupOperations(options);
+}
+
+/** The dead-letter commands of a stack location: the API's `/v1/dead-letters`, or `undefined` when it names no API. */
+export function connectDeadLetters(stack: StackLocation, context: ConnectContext): DeadLetterOperations | undefined {
+  const options = clientOptions(stack, context);
+  return options && new ClientDeadLetterOperations(options);
+}
+
+/**
+ * The real {@link Connect}: the API client for every command when the stack names an API.
+ * Sends nothing: a stack that cannot be reached fails at the first command. Holds nothing that
+ * needs closing.
+ */
+export const connect: Connect = (stack, context) => {
+  const groups = connectGroups(stack, context);
+  const deadLetters = connectDeadLetters(stack, context);
+  return {
+    ...(groups ? { groups } : {}),
+    ...(deadLetters ? { deadLetters } : {}),
+    close: () => {},
+  };
 };

@@ -10,19 +10,18 @@ const TIME_HELP = `TIME: ISO-8601 with an offset (2026-11-27T10:00:00Z, 2026-11-
       whose local time would it be?`;
 
 const STACK_HELP = `Target (default: the local stack in ${DEFAULT_DATA_DIR}):
-  --data-dir DIR        the local stack whose DIR/stack.json \`npm start\` wrote
-  --stack-name NAME     a deployed stack, through its CloudFormation outputs
-  --table NAME          a table directly; add --queue-url URL and --dlq-url URL for the dlq commands
+  --data-dir DIR        the local stack whose DIR/stack.json \`npm start\` wrote (its apiUrl)
+  --stack-name NAME     a deployed stack, through its CloudFormation output ApiUrl
+  --api-url URL         the HTTP API every command calls (overrides the stack's; alone, no
+                        stack is read); a deployed API is called SigV4-signed
   --region REGION       AWS region (default: the AWS SDK's chain: AWS_REGION, profile…)
-  --shard-count N       the deployed stack's timer shards; needed to schedule, reschedule or
-                        retry on AWS unless the stack has a ShardCount output
 
 Output:
   --json                JSON on stdout for scripts
   -h, --help            help; '${PROGRAM} COMMAND --help' for one command`;
 
 const EXIT_HELP = `Exit codes: 0 done; 1 refused (bad input, unknown group, not allowed from its status);
-            2 wrong command line; 3 target unavailable (no local stack, AWS error).`;
+            2 wrong command line; 3 target unavailable (no local stack, API unreachable, AWS error).`;
 
 /**
  * The help text: every command with its synopsis, or one command in full (its options, and

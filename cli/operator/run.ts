@@ -1,11 +1,12 @@
 /**
  * Running a command line: {@link runCli} parses it, locates the stack, connects, runs the
- * command and prints the result, or one line and an exit code on failure.
+ * command and prints the result, or one line and an exit code on failure. Every command goes
+ * through the HTTP API: the group commands ({@link GroupOperations}) and the dead-letter ones
+ * ({@link DeadLetterOperations}) alike.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { SchedulerError } from '../../functions/core/errors.ts';
 import { GROUP_STATUSES, type PromotionGroup } from '../../functions/core/group.ts';
-import type { Clock } from '../../functions/core/ports.ts';
 import {
   formatChange,
   formatDeadLetters,
@@ -27,7 +28,7 @@ export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
-  /** The clock (default: the system clock): relative times, "in 5m", history entries. */
+  /** The clock (default: the system clock): relative times and "in 5m" (the history's times are the server's). */
   now?: () => Date;
   /** Directory relative paths (--data-dir, a local --repo) are resolved against (default: the process's). */
   cwd?: string;
@@ -52,7 +53,7 @@ export function operatorIdentity(env: Record<string, string | undefined>): strin
   return `operator:${user || 'cli'}`;
 }
 
-/** Statuses as the lifecycle spells them, whatever case was typed (an unknown one is left for the core to refuse). */
+/** Statuses as the lifecycle spells them, whatever case was typed (an unknown one is left for the API to refuse). */
 function canonicalStatus(text: string): string {
   return GROUP_STATUSES.find((s) => s.toLowerCase() === text.toLowerCase()) ?? text;
 }
@@ -71,23 +72,13 @@ function bySchedule(a: PromotionGroup, b: PromotionGroup): number {
  * Every group in the given statuses (any case; all statuses by default), every page, soonest
  * first (groups without a time last, then by id).
  *
- * @throws what {@link GroupOperations.list} throws (a ValidationError for an unknown status).
+ * @throws what {@link GroupOperations.list} throws (the API's ValidationError for an unknown status).
  */
 export async function listGroups(groups: GroupOperations, statuses: readonly string[]): Promise<PromotionGroup[]> {
   const wanted = statuses.length ? [...new Set(statuses.map(canonicalStatus))] : [...GROUP_STATUSES];
-  const everyPage = async (status: string): Promise<PromotionGroup[]> => {
-    const items: PromotionGroup[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await groups.list({ status }, cursor);
-      items.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-    return items;
-  };
   // The statuses at once (a call's start-up is most of what an operator waits for); a refusal
   // is reported for the first status given, whichever answered first.
-  const results = await Promise.allSettled(wanted.map(everyPage));
+  const results = await Promise.allSettled(wanted.map((status) => groups.list(status)));
   const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (refused) throw refused.reason;
   return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : [])).sort(bySchedule);
@@ -101,26 +92,18 @@ function looksLikePath(repository: string): boolean {
 async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Backend, io: CliIo, now: () => Date): Promise<number> {
   const { command, json } = parsed;
   const out = (text: string): void => void io.stdout.write(text);
-  const by = operatorIdentity(io.env);
+  // Every command needs the API; a deployed stack without the output is the stack's fault.
+  const noApi = (): Error =>
+    stack.stackName !== undefined
+      ? new StackUnavailableError(`'${command.name}' needs the API, but ${stack.description} has no output '${STACK_OUTPUTS.apiUrl}'; is it a promotion-scheduler stack, deployed with its API?`)
+      : new UsageError(`'${command.name}' needs the API: pass --api-url URL`, command.name);
   const needGroups = (): GroupOperations => {
-    if (!backend.groups) throw new UsageError(`'${command.name}' needs the table: pass --table NAME`, command.name);
+    if (!backend.groups) throw noApi();
     return backend.groups;
   };
   const needDeadLetters = (): DeadLetterOperations => {
-    if (!backend.deadLetters) throw new UsageError(`'${command.name}' needs the dead-letter queue: pass --dlq-url URL`, command.name);
+    if (!backend.deadLetters) throw noApi();
     return backend.deadLetters;
-  };
-  const needWorkQueue = (): void => {
-    if (!stack.workQueueUrl) throw new UsageError(`'${command.name}' needs the work queue: pass --queue-url URL`, command.name);
-  };
-  // Writing a timer with another shard count than the poller's can put a group on a shard
-  // that is never read: never guess it.
-  const needTimerShards = (): void => {
-    if (stack.shardCount === undefined) {
-      throw new StackUnavailableError(
-        `'${command.name}' needs the deployed stack's timer shard count: pass --shard-count N (the stack's shardCount, its '${STACK_OUTPUTS.shardCount}' output)`,
-      );
-    }
   };
   const printChange = (group: PromotionGroup): void => out(json ? toJsonText(groupToJson(group)) : formatChange(group, now()));
 
@@ -130,7 +113,6 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       return EXIT.ok;
     case 'schedule': {
       const groups = needGroups();
-      needTimerShards();
       let repository = command.repo ?? stack.repository;
       if (repository === undefined) {
         throw new UsageError("'schedule' needs --repo PATH on an AWS target: the repository the executor promotes in", command.name);
@@ -140,16 +122,13 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
         repository = resolve(io.cwd ?? process.cwd(), repository);
       }
       const scheduledAt = resolveTime(command.at, now());
-      const group = await groups.create(
-        {
-          ...(command.id !== undefined ? { id: command.id } : {}),
-          repository,
-          targetBranch: command.targetBranch,
-          promotions: command.sources.map((source) => ({ source })),
-          scheduledAt,
-        },
-        by,
-      );
+      const group = await groups.create({
+        ...(command.id !== undefined ? { id: command.id } : {}),
+        repository,
+        targetBranch: command.targetBranch,
+        promotions: command.sources.map((source) => ({ source })),
+        scheduledAt,
+      });
       out(json ? toJsonText(groupToJson(group)) : formatScheduled(group, now()));
       return EXIT.ok;
     }
@@ -164,19 +143,17 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       return EXIT.ok;
     }
     case 'cancel':
-      printChange(await needGroups().cancel(command.id, by, command.reason));
+      printChange(await needGroups().cancel(command.id, command.reason));
       return EXIT.ok;
     case 'reschedule': {
       const groups = needGroups();
-      needTimerShards();
-      printChange(await groups.reschedule(command.id, resolveTime(command.at, now()), by));
+      printChange(await groups.reschedule(command.id, resolveTime(command.at, now())));
       return EXIT.ok;
     }
     case 'retry': {
       const groups = needGroups();
-      needTimerShards();
       const at = command.at === undefined ? undefined : resolveTime(command.at, now());
-      printChange(await groups.retry(command.id, by, at));
+      printChange(await groups.retry(command.id, at));
       return EXIT.ok;
     }
     case 'dlq list': {
@@ -185,9 +162,7 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       return EXIT.ok;
     }
     case 'dlq redrive': {
-      const deadLetters = needDeadLetters();
-      needWorkQueue();
-      const result = await deadLetters.redrive();
+      const result = await needDeadLetters().redrive();
       out(json ? toJsonText(result) : formatRedrive(result));
       if (result.failed.length > 0) {
         throw new RedriveIncompleteError(result.failed.length, result.moved);
@@ -203,11 +178,11 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
  *
  * 1. Parse the arguments ({@link parseCli}); a usage problem stops here, exit 2. Help is
  *    printed without locating anything.
- * 2. Locate the stack ({@link locateStack}): the local stack's `stack.json`, a CloudFormation
- *    stack's outputs, or the table and queues named on the command line.
- * 3. Connect ({@link connect}, or `io.connect`): every group operation goes through the core's
- *    `GroupCommands` over a `DynamoDbGroupStore`, so the CLI obeys the lifecycle and the
- *    optimistic concurrency exactly as the functions do.
+ * 2. Locate the API ({@link locateStack}): the local stack's `stack.json`, a CloudFormation
+ *    stack's `ApiUrl` output, or `--api-url`.
+ * 3. Connect ({@link connect}, or `io.connect`): every command goes through the HTTP API (the
+ *    typed client, as `operator:<$USER>`), so the server validates, applies the lifecycle and
+ *    the optimistic concurrency, places the group on its timer shard, and holds the queues.
  * 4. Run the command and print a table or text, or JSON with `--json`.
  * 5. On failure: one line on stderr ({@link messageFor}) and a non-zero exit code
  *    ({@link exitCodeFor}). The clients are closed in every case.
@@ -218,7 +193,6 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const now = io.now ?? (() => new Date());
-  const clock: Clock = { now };
   let stack: StackLocation | undefined;
   let backend: Backend | undefined;
   try {
@@ -228,7 +202,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.ok;
     }
     stack = await locateStack(parsed.stack, io.cwd);
-    backend = await (io.connect ?? connect)(stack, clock);
+    backend = await (io.connect ?? connect)(stack, { actor: operatorIdentity(io.env) });
     return await runCommand(parsed, stack, backend, io, now);
   } catch (error) {
     io.stderr.write(`${PROGRAM}: ${messageFor(error, stack)}\n`);

@@ -161,6 +161,22 @@ function parseListingCursor(cursor: string, query: GroupQuery, shardCount: numbe
   return { q: c.q, p: c.p!, s: c.s };
 }
 
+/**
+ * A listing query from a cursor's position: DynamoDB refuses a start key outside the key
+ * condition (a crafted cursor, or one whose position lies outside its own due bounds); that is
+ * the caller's bad cursor, not a store failure.
+ */
+async function fromCursor<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ValidationException' && /starting key|ExclusiveStartKey|start key/i.test((error as Error).message)) {
+      throw badCursor('outside the listing it was made for');
+    }
+    throw error;
+  }
+}
+
 function encodeListingCursor(cursor: ListingCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
@@ -430,7 +446,7 @@ export class DynamoDbGroupStore implements GroupStore {
       values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : LAST_TIME;
       condition += ' AND #at BETWEEN :from AND :to';
     }
-    const out = await this.send('listGroups', () =>
+    const out = await fromCursor(() => this.send('listGroups', () =>
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -443,7 +459,7 @@ export class DynamoDbGroupStore implements GroupStore {
           ReturnConsumedCapacity: this.returnConsumedCapacity,
         }),
       ),
-    );
+    ));
     this.capacity('listGroups', out.ConsumedCapacity);
     const ids = (out.Items ?? []).map((i) => String(i.id));
     const items = (await this.readMany(ids)).filter((g): g is PromotionGroup => !!g && matchesQuery(g, query));
@@ -521,7 +537,7 @@ export class DynamoDbGroupStore implements GroupStore {
     const pages = await Promise.all(
       shards.map(async (start, shard) => {
         if (start === null) return { shard, items: [] as Record<string, string>[], last: undefined };
-        const out = await this.send('listGroups', () =>
+        const out = await fromCursor(() => this.send('listGroups', () =>
           this.doc.send(
             new QueryCommand({
               TableName: this.tableName,
@@ -536,7 +552,7 @@ export class DynamoDbGroupStore implements GroupStore {
               ReturnConsumedCapacity: this.returnConsumedCapacity,
             }),
           ),
-        );
+        ));
         this.capacity('listGroups', out.ConsumedCapacity);
         return { shard, items: (out.Items ?? []) as Record<string, string>[], last: out.LastEvaluatedKey as Record<string, string> | undefined };
       }),

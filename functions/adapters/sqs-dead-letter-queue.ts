@@ -12,26 +12,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { chunk } from '../core/concurrency.ts';
 import { ConfigurationError } from '../core/errors.ts';
+import type { DeadLetterInbox, DeadLetterMessage, RedriveResult } from '../core/ports.ts';
 import { QUEUE_SETTINGS } from '../shared/definitions.ts';
 
 /** A message of the dead-letter queue, as `dlq list` shows it. */
-export interface DeadLetterJson {
-  messageId: string;
-  /** From the body when it is a work message; `null` otherwise. */
-  groupId: string | null;
-  attempt: number | null;
-  /** `ApproximateReceiveCount` as SQS reports it (this listing's receive included). */
-  receiveCount: number;
-  /** When the message was first sent (to the work queue), ISO-8601 UTC; `null` if SQS did not say. */
-  sentAt: string | null;
-  body: string;
-}
+export type DeadLetterJson = DeadLetterMessage;
 
 /** What a redrive did. */
-export interface RedriveJson {
-  moved: number;
-  failed: { messageId: string; error: string }[];
-}
+export type RedriveJson = RedriveResult;
 
 export interface SqsDeadLetterQueueOptions {
   client: SQSClient;
@@ -91,7 +79,7 @@ export function toDeadLetter(message: Message): DeadLetterJson {
  * const dlq = new SqsDeadLetterQueue({ client: new SQSClient({}), deadLetterQueueUrl, workQueueUrl });
  * const { moved, failed } = await dlq.redrive();
  */
-export class SqsDeadLetterQueue {
+export class SqsDeadLetterQueue implements DeadLetterInbox {
   private readonly waitTimeSeconds: number;
   private readonly holdSeconds: number;
 
@@ -152,13 +140,14 @@ export class SqsDeadLetterQueue {
   }
 
   /**
-   * Move every message to the work queue. A message the work queue did not take, or that could
-   * not be deleted after it was copied, is in `failed`; no single message makes it throw.
+   * Move every message (or the first `limit`) to the work queue. A message the work queue did
+   * not take, or that could not be deleted after it was copied, is in `failed`; no single
+   * message makes it throw.
    *
    * @throws ConfigurationError (key `workQueueUrl`) when the queue was built without a work
    *   queue, before receiving anything; whatever SQS throws for a whole call.
    */
-  async redrive(): Promise<RedriveJson> {
+  async redrive(limit = Number.POSITIVE_INFINITY): Promise<RedriveJson> {
     const workQueueUrl = this.options.workQueueUrl;
     if (!workQueueUrl) {
       throw new ConfigurationError('SqsDeadLetterQueue needs workQueueUrl to redrive: the queue the messages go back to.', {
@@ -168,8 +157,8 @@ export class SqsDeadLetterQueue {
     }
     let moved = 0;
     const failed: RedriveJson['failed'] = [];
-    for (;;) {
-      const messages = await this.receive(BATCH, true);
+    while (moved + failed.length < limit) {
+      const messages = await this.receive(Math.min(BATCH, limit - moved - failed.length), true);
       if (messages.length === 0) break;
       const sent = await this.options.client.send(
         new SendMessageBatchCommand({

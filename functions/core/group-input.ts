@@ -16,8 +16,10 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** What git refuses in a ref component even within ID_PATTERN. */
 const ID_NOT_A_REF = /\.\.|\.lock$|\.$/;
 /** Git refuses these in ref names; refusing them here gives the caller the error early. */
-const BAD_REF = /(^[-/.])|(\.\.)|[\s~^:?*[\\\x00-\x1f\x7f]|(\/\/)|(@\{)|([/.]$)|(\.lock$)|(^@$)/;
+const BAD_REF = /(^[-/.])|(\/\.)|(\.\.)|[\s~^:?*[\\\x00-\x1f\x7f]|(\/\/)|(@\{)|([/.]$)|(\.lock(\/|$))|(^@$)/;
 const CONTROL = /[\x00-\x1f\x7f]/;
+/** Half of a surrogate pair without the other half: not encodable in UTF-8 (it would be stored as U+FFFD). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Limits of what a caller may send (docs/api.md, "Limits"). */
 export const INPUT_LIMITS = {
@@ -28,6 +30,9 @@ export const INPUT_LIMITS = {
   reason: 500,
   page: 100,
   defaultPage: 50,
+  /** Dead-letter messages listed or moved by one request. */
+  deadLetters: 1000,
+  defaultDeadLetters: 100,
 } as const;
 
 /** A creation request, as the API's `POST /v1/groups` body spells it. */
@@ -76,12 +81,16 @@ class Checker {
       return this.add(field, `expected a JSON object with the members ${allowed.join(', ')}.`);
     }
     for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.add(key, `'${key}' is not a known member; expected only ${allowed.join(', ')}.`);
+      if (allowed.includes(key)) continue;
+      // A member of the body is named as it is; a nested one by its path (promotions[0].src).
+      const name = /^[A-Za-z_$][\w$]{0,60}$/.test(key) ? key : `[${JSON.stringify(clip(key))}]`;
+      const path = field === 'body' ? name : name.startsWith('[') ? `${field}${name}` : `${field}.${name}`;
+      this.add(path, `'${clip(key)}' is not a known member; expected only ${allowed.join(', ')}.`);
     }
     return value as Record<string, unknown>;
   }
 
-  text(value: unknown, field: string, max: number, options: { optional?: boolean; allowEmpty?: boolean } = {}): string | undefined {
+  text(value: unknown, field: string, max: number, options: { optional?: boolean; allowEmpty?: boolean; bytes?: boolean } = {}): string | undefined {
     if (value === undefined && options.optional) return undefined;
     if (typeof value !== 'string') {
       return this.add(field, value === undefined ? `${field} is missing; it must be a string.` : `${field} must be a string, not ${describe(value)}.`);
@@ -89,11 +98,15 @@ class Checker {
     const text = value.trim();
     if (text === '' && !options.allowEmpty) return this.add(field, `${field} is empty; it must be a non-empty string.`);
     if (text.length > max) return this.add(field, `${field} has ${text.length} characters; at most ${max} are allowed.`);
+    // What becomes part of a key is bounded in UTF-8 bytes (DynamoDB: 2048 for an index partition key).
+    const bytes = options.bytes ? Buffer.byteLength(text, 'utf8') : 0;
+    if (bytes > max) return this.add(field, `${field} has ${bytes} bytes in UTF-8; at most ${max} are allowed.`);
+    if (LONE_SURROGATE.test(text)) return this.add(field, `${field} is not well-formed Unicode (it holds a lone surrogate).`);
     return text;
   }
 
   ref(value: unknown, field: string): string | undefined {
-    const ref = this.text(value, field, INPUT_LIMITS.ref);
+    const ref = this.text(value, field, INPUT_LIMITS.ref, { bytes: true });
     if (ref === undefined) return undefined;
     if (BAD_REF.test(ref)) return this.add(field, `'${clip(ref)}' is not a valid git reference name.`);
     return ref;
@@ -169,7 +182,7 @@ export function validateNewGroup(input: unknown, newId: () => string = randomUUI
   const body = c.object(input, 'body', ['id', 'repository', 'targetBranch', 'promotions', 'scheduledAt', 'description']);
   if (!body) c.done();
   const id = body!['id'] === undefined ? newId() : checkId(c, body!['id']);
-  const repository = c.text(body!['repository'], 'repository', INPUT_LIMITS.repository);
+  const repository = c.text(body!['repository'], 'repository', INPUT_LIMITS.repository, { bytes: true });
   if (repository !== undefined && CONTROL.test(repository)) c.add('repository', 'repository contains control characters.');
   const targetBranch = c.ref(body!['targetBranch'], 'targetBranch');
   const promotions = c.promotions(body!['promotions'], 'promotions');
@@ -250,7 +263,7 @@ export function validateGroupQuery(raw: RawGroupQuery): { query: GroupQuery; lim
   if ((raw.repository === undefined) !== (raw.targetBranch === undefined)) {
     c.add(raw.repository === undefined ? 'repository' : 'targetBranch', 'repository and targetBranch filter together: give both (the groups of one target branch) or neither.');
   } else if (raw.repository !== undefined) {
-    const repository = c.text(raw.repository, 'repository', INPUT_LIMITS.repository);
+    const repository = c.text(raw.repository, 'repository', INPUT_LIMITS.repository, { bytes: true });
     const targetBranch = c.ref(raw.targetBranch, 'targetBranch');
     if (repository !== undefined && targetBranch !== undefined) query.lane = { repository, targetBranch };
   }
@@ -312,4 +325,34 @@ export function queryDigest(query: GroupQuery): string {
 /** The error for a cursor this query did not make. */
 export function badCursor(why: string): ValidationError {
   return new ValidationError(`cursor is not one this listing gave (${why}); start again without a cursor.`, 'cursor');
+}
+
+/** A count of dead-letter messages: a query string's digits, or a body's JSON integer. */
+function deadLetterLimit(c: Checker, value: unknown, field: string, from: 'query' | 'body'): number {
+  if (value === undefined) return INPUT_LIMITS.defaultDeadLetters;
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const limit =
+    from === 'query' ? (typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : NaN) : typeof value === 'number' && Number.isInteger(value) ? value : NaN;
+  if (!(limit >= 1 && limit <= INPUT_LIMITS.deadLetters)) {
+    c.add(field, `${field} '${clip(text)}' is not allowed; expected an integer from 1 to ${INPUT_LIMITS.deadLetters}.`);
+  }
+  return limit;
+}
+
+/** How many dead-letter messages to list (`GET /v1/dead-letters?limit=`). @throws ValidationError */
+export function validateDeadLetterQuery(raw: { limit?: string }): { limit: number } {
+  const c = new Checker();
+  const limit = deadLetterLimit(c, raw.limit, 'limit', 'query');
+  c.done();
+  return { limit };
+}
+
+/** The body of a redrive (`POST /v1/dead-letters/redrive`): `{limit?}`, or none. @throws ValidationError */
+export function validateRedriveBody(input: unknown): { limit: number } {
+  if (input === undefined) return { limit: INPUT_LIMITS.defaultDeadLetters };
+  const c = new Checker();
+  const body = c.object(input, 'body', ['limit']);
+  const limit = deadLetterLimit(c, body?.['limit'], 'limit', 'body');
+  c.done();
+  return { limit };
 }

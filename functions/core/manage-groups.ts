@@ -49,6 +49,12 @@ function fingerprintOf(group: NewGroup, idGiven: boolean): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
+/** Sources for a history reason, bounded: a group keeps 50 entries in one item of at most 400 KB. */
+function listed(sources: readonly string[]): string {
+  const text = sources.join(', ');
+  return text.length <= 200 ? text : `${text.slice(0, 200).replace(/, [^,]*$/, '')}, … (${sources.length} in all)`;
+}
+
 /**
  * The operator-facing use cases over a {@link GroupStore}.
  *
@@ -131,6 +137,10 @@ export class GroupCommands {
    */
   async edit(id: string, input: unknown, by: string, options: ChangeOptions = {}): Promise<PromotionGroup> {
     const changes = validateGroupChanges(input);
+    // A change of time alone is a reschedule: its history reason and refusals say so.
+    if (changes.scheduledAt !== undefined && changes.promotions === undefined && changes.description === undefined) {
+      return this.reschedule(id, changes.scheduledAt, by, options);
+    }
     const now = this.clock.now().toISOString();
     return this.change(id, 'edit', options, (group) => {
       const to: GroupStatus = changes.scheduledAt !== undefined ? 'Scheduled' : group.status;
@@ -140,7 +150,7 @@ export class GroupCommands {
             ? `rescheduled from ${group.scheduledAt} to ${changes.scheduledAt}`
             : `scheduled at ${changes.scheduledAt}`
           : '',
-        changes.promotions ? `promotions set to ${changes.promotions.map((p) => p.source).join(', ')}` : '',
+        changes.promotions ? `promotions set to ${listed(changes.promotions.map((p) => p.source))}` : '',
         changes.description !== undefined ? 'description changed' : '',
       ].filter(Boolean);
       const spec: TransitionSpec = {

@@ -176,6 +176,33 @@ export interface WorkQueue {
   enqueue(messages: { message: WorkMessage; delaySeconds: number }[]): Promise<EnqueueResult>;
 }
 
+/** A message of the dead-letter queue, as an operator sees it (`dlq list`, `GET /v1/dead-letters`). */
+export interface DeadLetterMessage {
+  messageId: string;
+  /** From the body when it is a work message; `null` otherwise. */
+  groupId: string | null;
+  attempt: number | null;
+  /** How often the queue has handed it out (this listing's receive included). */
+  receiveCount: number;
+  /** When the message was first sent (to the work queue), ISO-8601 UTC; `null` if unknown. */
+  sentAt: string | null;
+  body: string;
+}
+
+/** What a redrive did. */
+export interface RedriveResult {
+  moved: number;
+  failed: { messageId: string; error: string }[];
+}
+
+/** The dead-letter queue as an operator looks after it: list what is stuck, move it back. */
+export interface DeadLetterInbox {
+  /** Up to `limit` messages, oldest first, left in the queue. */
+  peek(limit: number): Promise<DeadLetterMessage[]>;
+  /** Move up to `limit` messages (default: all) back to the work queue. */
+  redrive(limit?: number): Promise<RedriveResult>;
+}
+
 /**
  * The visibility of a delivery the execute function is handling: how a retry is delayed. The
  * delivery is then reported as failed, so the queue keeps it and delivers it again when the new

@@ -49,7 +49,10 @@ export function parseInstant(value: unknown, field = 'scheduledAt'): string {
   ) {
     throw new ValidationError(`${field} '${text}' is not a real date and time.`, field);
   }
-  return new Date(millis).toISOString();
+  const iso = new Date(millis).toISOString();
+  // Stored and compared as text: only four-digit UTC years keep their order (and RFC 3339's form).
+  if (!/^\d{4}-/.test(iso)) throw new ValidationError(`${field} '${text}' is outside the years 0000–9999 in UTC.`, field);
+  return iso;
 }
 
 /** Milliseconds since the epoch of a normalised instant. */

@@ -137,6 +137,42 @@ const schemas = {
     required: ['items'],
     properties: { items: { type: 'array', items: ref('Transition') } },
   },
+  DeadLetter: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['messageId', 'groupId', 'attempt', 'receiveCount', 'sentAt', 'body'],
+    properties: {
+      messageId: { type: 'string' },
+      groupId: { type: ['string', 'null'], description: 'From the body when it is a work message.' },
+      attempt: { type: ['integer', 'null'] },
+      receiveCount: { type: 'integer', minimum: 0 },
+      sentAt: { type: ['string', 'null'], description: 'When it was first sent to the work queue, ISO-8601 UTC.' },
+      body: { type: 'string' },
+    },
+  },
+  DeadLetterList: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', maxItems: INPUT_LIMITS.deadLetters, items: ref('DeadLetter') } },
+  },
+  RedriveRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { limit: { type: 'integer', minimum: 1, maximum: INPUT_LIMITS.deadLetters, default: INPUT_LIMITS.defaultDeadLetters } },
+  },
+  RedriveResult: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['moved', 'failed'],
+    properties: {
+      moved: { type: 'integer', minimum: 0 },
+      failed: {
+        type: 'array',
+        items: { type: 'object', additionalProperties: false, required: ['messageId', 'error'], properties: { messageId: { type: 'string' }, error: { type: 'string' } } },
+      },
+    },
+  },
   FieldIssue: {
     type: 'object',
     additionalProperties: false,
@@ -310,11 +346,30 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'The history', content: json('History') }, ...problems(400, 404, ...always) },
         },
       },
+      [`${base}/dead-letters`]: {
+        get: {
+          operationId: 'listDeadLetters',
+          summary: 'Messages in the dead-letter queue, oldest first, left in the queue',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: INPUT_LIMITS.deadLetters, default: INPUT_LIMITS.defaultDeadLetters } },
+          ],
+          responses: { '200': { description: 'The messages', content: json('DeadLetterList') }, ...problems(400, 404, ...always) },
+        },
+      },
+      [`${base}/dead-letters/redrive`]: {
+        post: {
+          operationId: 'redriveDeadLetters',
+          summary: 'Move up to limit dead-letter messages back to the work queue',
+          parameters: [parameters.actor],
+          requestBody: { required: false, content: json('RedriveRequest') },
+          responses: { '200': { description: 'What was moved, and what could not be', content: json('RedriveResult') }, ...problems(400, 404, 415, ...always) },
+        },
+      },
       [`${base}/openapi.json`]: {
         get: {
           operationId: 'getOpenApiDocument',
           summary: 'This document',
-          responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+          responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } }, ...problems(400, 500) },
         },
       },
     },

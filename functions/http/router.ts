@@ -16,7 +16,17 @@ import {
   type FieldIssue,
 } from '../core/errors.ts';
 import type { PromotionGroup } from '../core/group.ts';
-import { validateActionBody, validateGroupChanges, validateGroupId, validateNewGroup, type RawGroupQuery } from '../core/group-input.ts';
+import {
+  validateActionBody,
+  validateDeadLetterQuery,
+  validateGroupChanges,
+  validateGroupId,
+  validateGroupQuery,
+  validateNewGroup,
+  validateRedriveBody,
+  type RawGroupQuery,
+} from '../core/group-input.ts';
+import type { DeadLetterInbox } from '../core/ports.ts';
 import { API_SETTINGS } from '../shared/definitions.ts';
 import type { LoggerLike } from '../shared/powertools.ts';
 import { openApiDocument } from './openapi.ts';
@@ -57,6 +67,8 @@ export interface ApiResponse {
 export interface ApiRouterDeps {
   commands: Pick<GroupCommands, 'createOnce' | 'get' | 'list' | 'edit' | 'cancel' | 'retry'>;
   logger: LoggerLike;
+  /** The dead-letter queue (`/v1/dead-letters`), built when first asked for; absent: those routes answer 404. */
+  deadLetters?: () => DeadLetterInbox;
   /** Who acts when the request names no principal (the local stack: `local`). */
   anonymousActor?: string;
 }
@@ -81,7 +93,8 @@ type Route =
   | { name: 'groups' }
   | { name: 'group'; rawId: string }
   | { name: 'cancel' | 'retry' | 'history'; rawId: string }
-  | { name: 'openapi' };
+  | { name: 'openapi' }
+  | { name: 'dead-letters' | 'redrive' };
 
 const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   groups: ['GET', 'POST'],
@@ -90,6 +103,8 @@ const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   retry: ['POST'],
   history: ['GET'],
   openapi: ['GET'],
+  'dead-letters': ['GET'],
+  redrive: ['POST'],
 };
 
 function matchRoute(path: string): Route | undefined {
@@ -97,6 +112,11 @@ function matchRoute(path: string): Route | undefined {
   if (!path.startsWith(`${base}/`)) return undefined;
   const parts = path.slice(base.length + 1).split('/');
   if (parts.length === 1 && parts[0] === 'openapi.json') return { name: 'openapi' };
+  if (parts[0] === 'dead-letters') {
+    if (parts.length === 1) return { name: 'dead-letters' };
+    if (parts.length === 2 && parts[1] === 'redrive') return { name: 'redrive' };
+    return undefined;
+  }
   if (parts[0] !== 'groups') return undefined;
   if (parts.length === 1) return { name: 'groups' };
   const rawId = parts[1]!;
@@ -248,11 +268,32 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
         if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
         return json(200, openApiDocument());
       }
+      case 'dead-letters':
+      case 'redrive': {
+        const inbox = deps.deadLetters;
+        if (!inbox) throw new Refusal({ problem: problem('not-found', 404, 'No dead-letter queue', 'This API has no dead-letter queue configured.') });
+        if (route.name === 'dead-letters') {
+          const query = readQuery(request, ['limit'], issues);
+          issues.push(...prefixed('query:', issuesOf(() => validateDeadLetterQuery(query))));
+          if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+          return json(200, { items: await inbox().peek(validateDeadLetterQuery(query).limit) });
+        }
+        readQuery(request, [], issues);
+        const body = readBody(request, issues);
+        if (!issues.some((i) => i.field === 'body')) issues.push(...issuesOf(() => validateRedriveBody(body)));
+        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+        return json(200, await inbox().redrive(validateRedriveBody(body).limit));
+      }
       case 'groups': {
         if (method === 'GET') {
           const query = readQuery(request, LIST_PARAMETERS, issues);
-          if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
           const { cursor, ...filters } = query;
+          if (issues.length) {
+            // The filters' own issues too, every bad field at once (the cursor needs the store: it waits).
+            const named = new Set(issues.map((i) => i.field));
+            issues.push(...prefixed('query:', issuesOf(() => validateGroupQuery(filters as RawGroupQuery))).filter((i) => !named.has(i.field)));
+            throw new Refusal({ problem: validationProblem(issues) });
+          }
           try {
             const page = await commands.list(filters as RawGroupQuery, cursor);
             return json(200, { items: page.items.map(groupDocument), nextCursor: page.cursor ?? null });

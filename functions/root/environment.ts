@@ -32,3 +32,8 @@ export function readTableEnvironment(env: Record<string, string | undefined>): T
 export function readWorkQueueUrl(env: Record<string, string | undefined>): string {
   return requireEnv(env, ENV.workQueueUrl);
 }
+
+/** The dead-letter queue's URL (the api function lists and redrives it). @throws ConfigurationError */
+export function readDeadLetterQueueUrl(env: Record<string, string | undefined>): string {
+  return requireEnv(env, ENV.deadLetterQueueUrl);
+}

@@ -6,11 +6,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.ts';
+import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.ts';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.ts';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue.ts';
 import { systemClock } from '../core/ports.ts';
 import { logger, loggingObserver, metrics } from '../shared/powertools.ts';
-import { readTableEnvironment, readWorkQueueUrl } from './environment.ts';
+import { readDeadLetterQueueUrl, readTableEnvironment, readWorkQueueUrl } from './environment.ts';
 import { buildScheduler, type Scheduler } from './scheduler.ts';
 import { servicesFromEnvironment } from './services.ts';
 
@@ -18,7 +19,8 @@ type Env = Record<string, string | undefined>;
 
 /**
  * The scheduler from a function's environment: the table and settings (every function), the
- * work queue (poll, execute) and the services (execute) when a function first asks for them.
+ * work queue (poll, execute, api), the services (execute) and the dead-letter queue (api) when a
+ * function first asks for them.
  * @throws ConfigurationError naming a missing or bad variable.
  */
 export function lambdaScheduler(env: Env): Scheduler {
@@ -32,6 +34,8 @@ export function lambdaScheduler(env: Env): Scheduler {
     workQueue: () => new SqsWorkQueue(queue()),
     visibility: () => new SqsMessageVisibility(queue()),
     services: () => servicesFromEnvironment(env),
+    deadLetterInbox: () =>
+      new SqsDeadLetterQueue({ client: (sqs ??= new SQSClient({})), deadLetterQueueUrl: readDeadLetterQueueUrl(env), workQueueUrl: readWorkQueueUrl(env) }),
     observer: loggingObserver(logger),
     logger,
     metrics,

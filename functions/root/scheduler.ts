@@ -14,7 +14,7 @@ import { ExecuteUseCase, type ExecuteDeps } from '../core/execute.ts';
 import { GroupCommands } from '../core/manage-groups.ts';
 import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
 import { PollUseCase } from '../core/poll.ts';
-import type { Clock, ConflictDetector, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
+import type { Clock, ConflictDetector, DeadLetterInbox, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
 import type { ApiHandlerDeps } from '../handlers/api.ts';
 import type { DeadLetterHandlerDeps } from '../handlers/dead-letter.ts';
 import type { ExecuteHandlerDeps } from '../handlers/execute.ts';
@@ -35,6 +35,8 @@ export interface SchedulerParts {
   visibility(): MessageVisibility;
   /** The promotion executor and the conflict detector. */
   services(): { executor: PromotionExecutor; detector: ConflictDetector };
+  /** The dead-letter queue as operators see it (the API's `/v1/dead-letters`); absent: not offered. */
+  deadLetterInbox?(): DeadLetterInbox;
   /** Transitions and notices (default: dropped). */
   observer?: SchedulerObserver;
   logger?: LoggerLike;
@@ -75,6 +77,10 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
     },
     deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, observer }), logger, metrics }),
     commands: () => new GroupCommands({ store, clock }),
-    api: () => ({ commands: new GroupCommands({ store, clock, observer }), logger }),
+    api: () => ({
+      commands: new GroupCommands({ store, clock, observer }),
+      logger,
+      ...(parts.deadLetterInbox ? { deadLetters: () => parts.deadLetterInbox!() } : {}),
+    }),
   };
 }

@@ -39,6 +39,8 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 export const ENV = {
   tableName: 'TABLE_NAME',
   workQueueUrl: 'WORK_QUEUE_URL',
+  /** The api function's dead-letter routes. */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   executorTarget: 'EXECUTOR_TARGET',
   conflictDetectorTarget: 'CONFLICT_DETECTOR_TARGET',
   /** Secrets Manager secret with the bearer token for an https executor / detector. */

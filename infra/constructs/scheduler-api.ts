@@ -18,6 +18,8 @@ export const API_ROUTES = [
   { path: '/groups/{id}/cancel', methods: ['POST'] },
   { path: '/groups/{id}/retry', methods: ['POST'] },
   { path: '/groups/{id}/history', methods: ['GET'] },
+  { path: '/dead-letters', methods: ['GET'] },
+  { path: '/dead-letters/redrive', methods: ['POST'] },
   { path: '/openapi.json', methods: ['GET'] },
 ] as const;
 
@@ -158,6 +160,7 @@ export class SchedulerApi extends Construct {
         if (route.path === '/groups' && method === 'GET') {
           for (const name of LIST_QUERY) requestParameters[`method.request.querystring.${name}`] = false;
         }
+        if (route.path === '/dead-letters') requestParameters['method.request.querystring.limit'] = false;
         resource.addMethod(method, integration, {
           authorizationType: apigateway.AuthorizationType.IAM,
           requestValidator: validator,

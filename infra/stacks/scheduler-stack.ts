@@ -35,8 +35,8 @@ export interface SchedulerStackProps extends StackProps {
 
 /** Timeout of the dead-letter function: one DynamoDB write per record. */
 const DEAD_LETTER_TIMEOUT_SECONDS = 30;
-/** Timeout of the api function: a few DynamoDB calls per request, well inside API Gateway's 29 s. */
-const API_TIMEOUT_SECONDS = 10;
+/** Timeout of the api function: a few DynamoDB calls, or up to 1 000 dead-letter messages, inside API Gateway's 29 s. */
+const API_TIMEOUT_SECONDS = 25;
 
 export class SchedulerStack extends Stack {
   readonly table: dynamodb.Table;
@@ -205,7 +205,8 @@ export class SchedulerStack extends Stack {
 
     this.apiFunction = new SchedulerFunction(this, 'Api', {
       ...common,
-      environment: tableEnvironment,
+      // The work queue (a redrive sends to it) and the dead-letter queue (listed and redriven).
+      environment: { ...environment, [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl },
       entry: entries.api,
       description: 'promotion-scheduler: serves the HTTP API (create, list, edit, cancel, retry groups)',
       timeout: Duration.seconds(API_TIMEOUT_SECONDS),
@@ -223,6 +224,9 @@ export class SchedulerStack extends Stack {
     this.apiFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListGroups', actions: ['dynamodb:Query'], resources: [timerIndexArn, laneIndexArn] }),
     );
+    // GET /v1/dead-letters peeks (receive, then visibility 0); POST …/redrive receives, sends, deletes.
+    this.deadLetterQueue.grants.actions(this.apiFunction.role, ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']);
+    this.workQueue.grants.actions(this.apiFunction.role, ['sqs:SendMessage']);
 
     // ── API ──────────────────────────────────────────────────────────────────────────────
     this.api = new SchedulerApi(this, 'HttpApi', {

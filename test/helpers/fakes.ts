@@ -3,7 +3,7 @@
  * in the style of db-scheduler's `SettableClock`, a sleeper whose waits end when a test moves
  * that clock, a work queue that records what it was given, and predictable claim tokens.
  */
-import type { WorkMessage } from '../../functions/core/group.ts';
+import type { GroupStatus, PromotionGroup, WorkMessage } from '../../functions/core/group.ts';
 import type { Clock, EnqueueResult, Sleeper, WorkQueue } from '../../functions/core/ports.ts';
 
 /**
@@ -209,4 +209,25 @@ export class RecordingWorkQueue implements WorkQueue {
 export function sequentialTokens(prefix: string): () => string {
   let n = 0;
   return () => `${prefix}-${++n}`;
+}
+
+/**
+ * A stored group in any status, for seeding a store: one Scheduled-looking group of app/main with
+ * one promotion, at version 3, attempt 1, no history; `over` sets the rest.
+ */
+export function storedGroup(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {
+  return {
+    id,
+    repository: 'app',
+    targetBranch: 'main',
+    promotions: [{ source: 'feature/a' }],
+    status,
+    scheduledAt: '2026-11-27T12:00:00.000Z',
+    version: 3,
+    attempt: 1,
+    createdAt: '2026-11-27T08:00:00.000Z',
+    updatedAt: '2026-11-27T09:00:00.000Z',
+    history: [],
+    ...over,
+  };
 }

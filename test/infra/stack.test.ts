@@ -222,7 +222,7 @@ describe('the functions', () => {
     }
   });
 
-  it('give the api function the table and every scheduling key, and no queue', () => {
+  it('give the api function the table, every scheduling key and both queues', () => {
     const env = envOf(full.template, 'Api');
     expect(env).toMatchObject({
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -231,12 +231,13 @@ describe('the functions', () => {
       [ENV.tableName]: { Ref: expect.stringMatching(/^Groups/) },
     });
     for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
-    expect(env[ENV.workQueueUrl]).toBeUndefined();
+    expect(env[ENV.workQueueUrl]).toEqual({ Ref: expect.stringMatching(/^WorkQueue/) });
+    expect(env[ENV.deadLetterQueueUrl]).toEqual({ Ref: expect.stringMatching(/^DeadLetterQueue/) });
     expect(envOf(tuned.template, 'Api')).toMatchObject({ TOLERANCE_SECONDS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   });
 
-  it('give the api function 10 s and the memory of the others', () => {
-    expect(functionProps(full.template, 'Api')).toMatchObject({ Timeout: 10, MemorySize: 512 });
+  it('give the api function 25 s (inside API Gateway\'s 29 s) and the memory of the others', () => {
+    expect(functionProps(full.template, 'Api')).toMatchObject({ Timeout: 25, MemorySize: 512 });
   });
 
   it('receive overridden keys, tolerance included', () => {
@@ -362,7 +363,7 @@ describe('the permissions', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Sid: 'FailGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }));
   });
 
-  it('let the api function read and write groups and query both indexes, nothing else', () => {
+  it('let the api function read and write groups, query both indexes, look after the dead-letter queue and send to the work queue, nothing else', () => {
     const groups = { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] };
     const index = (name: string) => ({ 'Fn::Join': ['', [groups, `/index/${name}`]] });
     expect(statementsOfRole(full.template, 'Api')).toEqual([
@@ -372,6 +373,11 @@ describe('the permissions', () => {
         Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       },
       { Sid: 'ListGroups', Action: 'dynamodb:Query', Effect: 'Allow', Resource: [index(LANE_INDEX.name), index(TIMER_INDEX.name)] },
+      {
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'], Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetterQueue/), 'Arn'] },
+      },
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } },
     ]);
   });
 
@@ -493,8 +499,8 @@ describe('the HTTP API', () => {
       API_ROUTES.flatMap((r) => r.methods.map((method) => `${method} ${API_SETTINGS.basePath}${r.path}`)).sort(),
     );
     expect(routes).toEqual([
-      'GET /v1/groups', 'GET /v1/groups/{id}', 'GET /v1/groups/{id}/history', 'GET /v1/openapi.json',
-      'PATCH /v1/groups/{id}', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel', 'POST /v1/groups/{id}/retry',
+      'GET /v1/dead-letters', 'GET /v1/groups', 'GET /v1/groups/{id}', 'GET /v1/groups/{id}/history', 'GET /v1/openapi.json',
+      'PATCH /v1/groups/{id}', 'POST /v1/dead-letters/redrive', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel', 'POST /v1/groups/{id}/retry',
     ]);
     for (const [, resource] of resourcesOfType(full.template, 'AWS::ApiGateway::Resource')) {
       expect(resource.Properties['PathPart']).not.toMatch(/\+\}$/);

@@ -1,9 +1,12 @@
 /**
  * The operator CLI against the emulators: a table and queues made with the shared definitions,
- * a `stack.json` naming them in a temp data directory, and `runCli` driven in-process exactly
- * as the launcher drives it (real target resolution, real SDK clients). The launcher tests run
- * what ships as a child process: `bin/promotion-scheduler.js` and the bundle it runs
- * (`dist/promotion-scheduler.mjs`, rebuilt by the global setup when older than the sources).
+ * the HTTP API served on loopback by the local API server (the api handler the composition root
+ * builds, over a DynamoDbGroupStore on that table and an SqsDeadLetterQueue on those queues), a
+ * `stack.json` naming them in a temp data directory, and `runCli` driven in-process exactly as
+ * the launcher drives it (real target resolution, the real API client for every command: the CLI
+ * holds no SQS client). The launcher tests run what ships as a child process:
+ * `bin/promotion-scheduler.js` and the bundle it runs (`dist/promotion-scheduler.mjs`, rebuilt by
+ * the global setup when older than the sources).
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -13,15 +16,24 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeadLetter } from '../../client/index.ts';
 import type { GroupJson } from '../../cli/format.ts';
+import { startApiServer, type ApiServer } from '../../cli/local/api-server.ts';
 import { LOCAL_REGION } from '../../cli/local/aws-clients.ts';
 import { runCli } from '../../cli/operator.ts';
 import { writeStackFile, type StackFile } from '../../cli/stack-file.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
-import type { DeadLetterJson } from '../../functions/adapters/sqs-dead-letter-queue.ts';
+import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
+import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.ts';
+import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
+import { DEFAULT_SCHEDULER_CONFIG } from '../../functions/core/config.ts';
 import type { Outcome } from '../../functions/core/group.ts';
+import { systemClock } from '../../functions/core/ports.ts';
 import { encodeWorkMessage } from '../../functions/core/work-message.ts';
+import { createHandler } from '../../functions/handlers/api.ts';
+import { buildScheduler } from '../../functions/root/scheduler.ts';
 import { createTestQueues, createTestTable, localAws, type TestQueues } from '../helpers/emulators.ts';
+import { RecordingDetector, RecordingExecutor } from '../helpers/service-doubles.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHARDS = 4;
@@ -33,6 +45,7 @@ let dataDir: string;
 let tableName: string;
 let queues: TestQueues;
 let store: DynamoDbGroupStore;
+let api: ApiServer;
 
 interface Result {
   code: number;
@@ -94,6 +107,20 @@ beforeAll(async () => {
   dataDir = join(dir, 'stack-data');
   tableName = await createTestTable('cli');
   queues = await createTestQueues({ maxReceiveCount: 3, visibilityTimeoutSeconds: 30, prefix: 'cli' });
+  store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount: SHARDS });
+  // The API as `npm start` serves it: the composition root's api handler on the test table and queues.
+  const scheduler = buildScheduler({
+    config: { ...DEFAULT_SCHEDULER_CONFIG, shardCount: SHARDS },
+    store,
+    clock: systemClock,
+    workQueue: () => new SqsWorkQueue({ client: aws.sqs, queueUrl: queues.workQueueUrl }),
+    visibility: () => new SqsMessageVisibility({ client: aws.sqs, queueUrl: queues.workQueueUrl }),
+    services: () => ({ executor: new RecordingExecutor(), detector: new RecordingDetector() }),
+    // fauxqs answers a receive from all its messages: no long poll needed (as on the local stack).
+    deadLetterInbox: () =>
+      new SqsDeadLetterQueue({ client: aws.sqs, deadLetterQueueUrl: queues.deadLetterQueueUrl, workQueueUrl: queues.workQueueUrl, waitTimeSeconds: 0 }),
+  });
+  api = await startApiServer({ handler: createHandler(scheduler.api()) });
   const stack: StackFile = {
     version: 1,
     pid: process.pid,
@@ -101,7 +128,7 @@ beforeAll(async () => {
     region: LOCAL_REGION,
     dynamodbEndpoint: aws.dynamoEndpoint,
     sqsEndpoint: aws.sqsEndpoint,
-    apiUrl: 'http://127.0.0.1:1',
+    apiUrl: api.url,
     tableName,
     workQueueUrl: queues.workQueueUrl,
     deadLetterQueueUrl: queues.deadLetterQueueUrl,
@@ -111,10 +138,10 @@ beforeAll(async () => {
     shardCount: SHARDS,
   };
   await writeStackFile(dataDir, stack);
-  store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount: SHARDS });
 });
 
 afterAll(async () => {
+  await api?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -242,7 +269,7 @@ describe('promotion-scheduler on a local stack', () => {
       expect(again.stderr).toContain('cannot go from Cancelled to Cancelled');
     });
 
-    it('reschedules a group', async () => {
+    it('reschedules a group (PATCH {scheduledAt})', async () => {
       await cli('schedule', '--target', 'main', '--source', 'feature/a', '--at', '2030-01-01T00:00:00Z', '--id', 'resched-1');
       const group = await cliJson<GroupJson>('reschedule', 'resched-1', '--at', '2030-06-01T08:30:00-04:00');
       expect(group.scheduledAt).toBe('2030-06-01T12:30:00.000Z');
@@ -250,6 +277,7 @@ describe('promotion-scheduler on a local stack', () => {
         from: 'Scheduled',
         to: 'Scheduled',
         reason: 'rescheduled from 2030-01-01T00:00:00.000Z to 2030-06-01T12:30:00.000Z',
+        by: 'operator:tester',
       });
       expect((await store.find('resched-1', { consistent: true }))?.scheduledAt).toBe('2030-06-01T12:30:00.000Z');
     });
@@ -279,7 +307,7 @@ describe('promotion-scheduler on a local stack', () => {
       return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     };
 
-    it('lists dead letters without consuming them, then redrives them all to the work queue', async () => {
+    it('lists dead letters through the API without consuming them, then redrives them all to the work queue', async () => {
       // Prepare
       const scheduledAt = new Date().toISOString();
       for (let i = 1; i <= 3; i++) {
@@ -294,7 +322,7 @@ describe('promotion-scheduler on a local stack', () => {
 
       // Act: list twice (the first listing must leave everything in place)
       const table = await cli('dlq', 'list');
-      const listed = await cliJson<DeadLetterJson[]>('dlq', 'list');
+      const listed = await cliJson<DeadLetter[]>('dlq', 'list');
 
       // Assess
       expect(table.code).toBe(0);
@@ -304,6 +332,8 @@ describe('promotion-scheduler on a local stack', () => {
       expect(listed.map((m) => m.groupId).sort()).toEqual(['dead-1', 'dead-2', 'dead-3', null].sort());
       expect(listed.find((m) => m.groupId === 'dead-3')).toMatchObject({ attempt: 3, receiveCount: 2, sentAt: expect.stringMatching(/Z$/) });
       expect(listed.find((m) => m.groupId === null)?.body).toBe('not a work message');
+      expect(await cliJson<DeadLetter[]>('dlq', 'list', '--limit', '2')).toHaveLength(2);
+      expect(await sqsCount(queues.deadLetterQueueUrl)).toBe(4);
 
       // Act: redrive
       const redrive = await cli('dlq', 'redrive');
@@ -320,6 +350,52 @@ describe('promotion-scheduler on a local stack', () => {
       ].sort());
       expect(await cli('dlq', 'list')).toEqual({ code: 0, stdout: 'The dead-letter queue is empty.\n', stderr: '' });
       expect(await cliJson('dlq', 'redrive')).toEqual({ moved: 0, failed: [] });
+    });
+  });
+
+  describe('--api-url', () => {
+    /** `promotion-scheduler …argv --api-url <the test API>`, from a directory with no local stack in it. */
+    const cliApiOnly = async (...argv: string[]): Promise<Result> => {
+      const elsewhere = join(dir, 'no-stack-here');
+      await mkdir(elsewhere, { recursive: true });
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli([...argv, '--api-url', api.url], {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: (t: string) => err.push(t) },
+        env: { USER: 'tester' },
+        cwd: elsewhere,
+      });
+      return { code, stdout: out.join(''), stderr: err.join('') };
+    };
+
+    it('names the API alone: the dlq commands need no queue URL either', async () => {
+      // Prepare
+      const depth = async (queueUrl: string): Promise<number> => {
+        const { Attributes } = await aws.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        );
+        return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      };
+      const body = encodeWorkMessage({ groupId: 'api-only', attempt: 1, claimToken: 'token-a', scheduledAt: new Date().toISOString() });
+      await aws.sqs.send(new SendMessageCommand({ QueueUrl: queues.deadLetterQueueUrl, MessageBody: body }));
+      const workBefore = await depth(queues.workQueueUrl);
+      // Act
+      const listed = await cliApiOnly('dlq', 'list', '--json');
+      const redrive = await cliApiOnly('dlq', 'redrive', '--json');
+      // Assess
+      expect(listed.stderr).toBe('');
+      expect((JSON.parse(listed.stdout) as DeadLetter[]).map((m) => [m.groupId, m.body])).toEqual([['api-only', body]]);
+      expect(redrive).toEqual({ code: 0, stdout: `${JSON.stringify({ moved: 1, failed: [] }, null, 2)}\n`, stderr: '' });
+      expect(await depth(queues.deadLetterQueueUrl)).toBe(0);
+      expect(await depth(queues.workQueueUrl)).toBe(workBefore + 1);
+    });
+
+    it('names the API alone: the group commands work without a stack.json', async () => {
+      const result = await cliApiOnly('show', 'abs-1', '--json');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect((JSON.parse(result.stdout) as GroupJson).id).toBe('abs-1');
     });
   });
 
@@ -341,9 +417,13 @@ describe('promotion-scheduler on a local stack', () => {
       // Act
       const err: string[] = [];
       const code = await runCli(['show', 'x', '--data-dir', deadDir], { stdout: { write: () => true }, stderr: { write: (t: string) => err.push(t) }, env: {} });
+      const dlqCode = await runCli(['dlq', 'list', '--data-dir', deadDir], { stdout: { write: () => true }, stderr: { write: (t: string) => err.push(t) }, env: {} });
       // Assess
       expect(code).toBe(3);
-      expect(err.join('')).toBe(`promotion-scheduler: cannot reach the local stack in ${deadDir} (ECONNREFUSED) — is \`npm start\` still running?\n`);
+      expect(dlqCode).toBe(3);
+      // The dlq commands call the API too: the same line.
+      const line = `promotion-scheduler: cannot reach the API of the local stack in ${deadDir} at http://127.0.0.1:${port} (ECONNREFUSED) — is \`npm start\` still running?\n`;
+      expect(err).toEqual([line, line]);
     });
   });
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyResult, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localFunctionEnvironment } from '../../cli/invoke-environment.ts';
@@ -90,7 +90,7 @@ describe('the Lambda bundles as the stack ships them', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('are minified: no class keeps its source name as an identifier', () => {
-    for (const name of ['poll', 'execute', 'deadLetter'] as const) {
+    for (const name of ['poll', 'execute', 'deadLetter', 'api'] as const) {
       const code = readFileSync(join(outdir, name, 'index.mjs'), 'utf8');
       expect(code, name).not.toMatch(/class SchedulerError\b/);
     }
@@ -136,6 +136,28 @@ describe('the Lambda bundles as the stack ships them', () => {
     expect(deadLettered?.value?.batchItemFailures).toEqual([]);
     const failed = await store.find('bundle-2', { consistent: true });
     expect(failed).toMatchObject({ status: 'Failed', outcome: { status: 'Failed', reason: 'retries exhausted', error: expect.stringMatching(/^RetryableExecutionError: /) } });
+  });
+
+  it('api answers API Gateway proxy events: creates, gets and lists a group against DynamoDB Local, and a bad request is a 400 problem', async () => {
+    // Act: one cold start, then warm calls, as Lambda runs them
+    const files = ['api/create-group.json', 'api/get-group.json', 'api/list-groups.json', 'api/invalid-create.json'];
+    const [created, got, listed, invalid] = await invoke<APIGatewayProxyResult>('api', files.map((file) => event(file)));
+
+    // Assess
+    expect(created?.value).toMatchObject({ statusCode: 201, headers: { 'Content-Type': 'application/json', ETag: '"1"', Location: '/v1/groups/sample-release-42' } });
+    const group = JSON.parse(created!.value!.body) as { id: string; history: { by: string }[] };
+    expect(group).toMatchObject({ id: 'sample-release-42', status: 'Scheduled', scheduledAt: '2030-12-24T09:00:00.000Z' });
+    // The caller's name and its IAM principal, from the event's requestContext.
+    expect(group.history[0]?.by).toBe('service:release-tool via iam:arn:aws:sts::123456789012:assumed-role/release-tool/release-tool');
+    expect(got?.value).toMatchObject({ statusCode: 200, headers: { ETag: '"1"' } });
+    expect(JSON.parse(got!.value!.body)).toEqual(group);
+    expect(listed?.value?.statusCode).toBe(200);
+    expect((JSON.parse(listed!.value!.body) as { items: { id: string }[] }).items.map((g) => g.id)).toContain('sample-release-42');
+    expect(invalid?.value).toMatchObject({ statusCode: 400, headers: { 'Content-Type': 'application/problem+json' } });
+    const problem = JSON.parse(invalid!.value!.body) as { type: string; errors: { field: string }[] };
+    expect(problem.type).toBe('urn:promotion-scheduler:problem:validation');
+    expect(problem.errors.map((e) => e.field).sort()).toEqual(['colour', 'promotions[0].source', 'scheduledAt']);
+    expect(await store.find('sample-release-42', { consistent: true })).toMatchObject({ status: 'Scheduled', version: 1 });
   });
 
   it('execute and dead-letter drop the sample events that must not run: malformed, stale, unknown group', async () => {

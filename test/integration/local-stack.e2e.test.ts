@@ -174,6 +174,31 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
     expect(result.stderr).toMatch(/no UTC offset/);
   });
 
+  it('serves the HTTP API at apiUrl on 127.0.0.1: a group created over HTTP runs, and the listing and history show it', async () => {
+    // Prepare: the URL the stack wrote, as the README's curl reads it
+    const { apiUrl } = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as { apiUrl: string };
+    expect(apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // Act: create with an Idempotency-Key, twice
+    const request = {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'e2e-api-key' },
+      body: JSON.stringify({ id: 'e2e-api', repository: repo, targetBranch: 'main', promotions: [{ source: 'feature/d' }], scheduledAt: new Date(Date.now() + 8_000).toISOString() }),
+    };
+    const first = await fetch(`${apiUrl}/v1/groups`, request);
+    const again = await fetch(`${apiUrl}/v1/groups`, request);
+    // Assert: one group, run by the stack like any other
+    expect(first.status, await first.clone().text()).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const group = await ended('e2e-api');
+    expect(group.status, output).toBe('Succeeded');
+    const page = (await (await fetch(`${apiUrl}/v1/groups?repository=${encodeURIComponent(repo)}&targetBranch=main&limit=100`)).json()) as { items: { id: string }[]; nextCursor: string | null };
+    expect(page.items.map((g) => g.id)).toContain('e2e-api');
+    const history = (await (await fetch(`${apiUrl}/v1/groups/e2e-api/history`)).json()) as { items: { to: string; by?: string }[] };
+    expect(history.items.map((h) => h.to)).toEqual(['Scheduled', 'Queued', 'Running', 'Succeeded']);
+    expect(history.items[0]?.by).toBe('local');
+  });
+
   it('stops on SIGTERM and leaves no java process behind', async () => {
     expect(javaPid, output).toBeGreaterThan(0);
     const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));

@@ -58,9 +58,10 @@ describe('parseCli', () => {
       expect(parseCli(['retry', 'g1', '--at', '+1m']).command).toEqual({ name: 'retry', id: 'g1', at: '+1m' });
     });
 
-    it('parses dlq list (default limit 100) and dlq redrive', () => {
+    it("parses dlq list (default limit 100, at most the API's 1000) and dlq redrive", () => {
       expect(parseCli(['dlq', 'list']).command).toEqual({ name: 'dlq list', limit: 100 });
       expect(parseCli(['dlq', 'list', '--limit', '5']).command).toEqual({ name: 'dlq list', limit: 5 });
+      expect(parseCli(['dlq', 'list', '--limit', '1000']).command).toEqual({ name: 'dlq list', limit: 1000 });
       expect(parseCli(['dlq', 'redrive']).command).toEqual({ name: 'dlq redrive' });
     });
 
@@ -74,28 +75,38 @@ describe('parseCli', () => {
   });
 
   describe('stack options', () => {
-    it('takes --stack-name with --region and --shard-count', () => {
-      expect(parseCli(['list', '--stack-name', 'prod', '--region', 'eu-west-1', '--shard-count', '8']).stack).toEqual({
+    it('takes --stack-name with --region, and --api-url beside it', () => {
+      expect(parseCli(['list', '--stack-name', 'prod', '--region', 'eu-west-1']).stack).toEqual({ stackName: 'prod', region: 'eu-west-1' });
+      expect(parseCli(['list', '--stack-name', 'prod', '--api-url', 'https://scheduler.example.com']).stack).toEqual({
         stackName: 'prod',
-        region: 'eu-west-1',
-        shardCount: 8,
+        apiUrl: 'https://scheduler.example.com',
       });
     });
 
-    it('takes --table, --queue-url and --dlq-url', () => {
-      expect(parseCli(['dlq', 'redrive', '--table', 'T', '--queue-url', 'https://q/work', '--dlq-url', 'https://q/dlq']).stack).toEqual({
-        table: 'T',
-        queueUrl: 'https://q/work',
-        dlqUrl: 'https://q/dlq',
+    it('takes --api-url alone (without its trailing /) or over a local stack', () => {
+      expect(parseCli(['list', '--api-url', 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/', '--region', 'eu-west-1']).stack).toEqual({
+        apiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod',
+        region: 'eu-west-1',
+      });
+      expect(parseCli(['list', '--data-dir', '.local', '--api-url', 'http://127.0.0.1:4010']).stack).toEqual({ dataDir: '.local', apiUrl: 'http://127.0.0.1:4010' });
+      expect(parseCli(['dlq', 'redrive', '--api-url', 'https://scheduler.example.com', '--region', 'eu-west-1']).stack).toEqual({
+        apiUrl: 'https://scheduler.example.com',
+        region: 'eu-west-1',
       });
     });
 
     it.each([
-      [['list', '--stack-name', 'prod', '--table', 'T'], /--stack-name and --table/],
-      [['list', '--data-dir', '.local', '--table', 'T'], /--data-dir names a local stack/],
+      [['list', '--data-dir', '.local', '--stack-name', 'prod'], /^--data-dir names a local stack and --stack-name an AWS one; pass one or the other$/],
       [['list', '--region', 'eu-west-1'], /--region applies to AWS targets/],
-      [['list', '--shard-count', '8'], /--shard-count applies to AWS targets/],
-      [['list', '--table', 'T', '--shard-count', '0'], /--shard-count '0' is not a whole number from 1 to 1000/],
+      [['list', '--data-dir', '.local', '--api-url', 'http://127.0.0.1:4010', '--region', 'eu-west-1'], /--region applies to AWS targets/],
+      [['list', '--api-url', 'abc123.execute-api.eu-west-1.amazonaws.com'], /--api-url 'abc123\.execute-api\.eu-west-1\.amazonaws\.com' is not the API's base URL/],
+      [['list', '--api-url', 'https://x.example.com/prod?stage=1'], /is not the API's base URL; give an http\(s\) URL without query/],
+      [['list', '--api-url', 'ftp://x.example.com'], /is not the API's base URL/],
+      [['list', '--table', 'T'], /^unknown option '--table'$/],
+      [['list', '--shard-count', '8'], /^unknown option '--shard-count'$/],
+      // The dlq commands go through the API: no queue is named on the command line any more.
+      [['dlq', 'list', '--dlq-url', 'https://q/dlq'], /^unknown option '--dlq-url'$/],
+      [['dlq', 'redrive', '--queue-url', 'https://q/work'], /^unknown option '--queue-url'$/],
     ])('refuses %j', (argv, message) => {
       expect(usageError(argv).message).toMatch(message);
     });
@@ -119,13 +130,17 @@ describe('parseCli', () => {
       [['schedule', '--target', 'main', '--at', '+5m'], /'schedule' needs at least one --source REF/],
       [['schedule', '--target', 'main', '--source', 'a'], /'schedule' needs --at TIME/],
       [['reschedule', 'g1'], /'reschedule' needs --at TIME/],
-      [['dlq', 'list', '--limit', 'ten'], /--limit 'ten' is not a whole number/],
+      [['dlq', 'list', '--limit', 'ten'], /^--limit 'ten' is not a whole number from 1 to 1000$/],
+      [['dlq', 'list', '--limit', '0'], /^--limit '0' is not a whole number from 1 to 1000$/],
+      [['dlq', 'list', '--limit', '1001'], /^--limit '1001' is not a whole number from 1 to 1000$/],
+      [['dlq', 'redrive', '--limit', '5'], /option --limit does not apply to 'dlq redrive'/],
     ])('%j → %s', (argv, message) => {
       expect(usageError(argv).message).toMatch(message);
     });
 
     it('names the command whose help to read', () => {
       expect(usageError(['schedule', '--target', 'main']).command).toBe('schedule');
+      expect(usageError(['dlq', 'list', '--limit', '1001']).command).toBe('dlq list');
       expect(usageError(['frobnicate']).command).toBeUndefined();
     });
   });

@@ -1,9 +1,18 @@
+/**
+ * The operator CLI in-process (`runCli`), every command through the real HTTP stack: the typed
+ * client, the local API server and the api handler over the core's use cases on a memory store
+ * with a settable clock, and over a fake dead-letter queue (the core's `DeadLetterInbox` port).
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apiErrorFrom, ApiUnreachableError, type ApiErrorInit, type ProblemDocument } from '../../../client/errors.ts';
 import type { GroupJson } from '../../../cli/format.ts';
+import { startApiServer, type ApiServer } from '../../../cli/local/api-server.ts';
 import {
+  connect,
   exitCodeFor,
   messageFor,
   operatorIdentity,
@@ -12,19 +21,30 @@ import {
   UsageError,
   type Backend,
   type CliIo,
-  type DeadLetterOperations,
+  type ConnectContext,
   type StackLocation,
 } from '../../../cli/operator.ts';
-import type { DeadLetterJson, RedriveJson } from '../../../functions/adapters/sqs-dead-letter-queue.ts';
 import { LocalStackNotFoundError, writeStackFile, type StackFile } from '../../../cli/stack-file.ts';
-import { GroupClaimedElsewhereError, GroupNotFoundError, StoreUnavailableError, TransitionRefusedError, ValidationError } from '../../../functions/core/errors.ts';
+import { GroupClaimedElsewhereError, ValidationError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
+import type { DeadLetterInbox, DeadLetterMessage, RedriveResult } from '../../../functions/core/ports.ts';
+import { createHandler, type ApiHandler } from '../../../functions/handlers/api.ts';
+import { silentLogger } from '../../../functions/shared/powertools.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 const ONE_LINE = /^promotion-scheduler: [^\n]+\n$/;
+
+/** A port nobody listens on. */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
 
 function stackFile(over: Partial<StackFile> = {}): StackFile {
   return {
@@ -66,14 +86,20 @@ function seeded(id: string, status: GroupStatus, over: Partial<PromotionGroup> =
   };
 }
 
-class FakeDeadLetters implements DeadLetterOperations {
-  messages: DeadLetterJson[] = [];
-  redriveResult: RedriveJson = { moved: 0, failed: [] };
-  async peek(limit: number): Promise<DeadLetterJson[]> {
+/** The dead-letter queue behind the API: what it holds, what each request asked of it. */
+class FakeInbox implements DeadLetterInbox {
+  messages: DeadLetterMessage[] = [];
+  /** What each redrive request answers, in turn; then an empty queue's `{moved: 0}`. */
+  redriveResults: RedriveResult[] = [];
+  peeks: number[] = [];
+  redrives: (number | undefined)[] = [];
+  async peek(limit: number): Promise<DeadLetterMessage[]> {
+    this.peeks.push(limit);
     return this.messages.slice(0, limit);
   }
-  async redrive(): Promise<RedriveJson> {
-    return this.redriveResult;
+  async redrive(limit?: number): Promise<RedriveResult> {
+    this.redrives.push(limit);
+    return this.redriveResults.shift() ?? { moved: 0, failed: [] };
   }
 }
 
@@ -82,10 +108,21 @@ describe('runCli', () => {
   let dataDir: string;
   let store: MemoryGroupStore;
   let clock: SettableClock;
-  let deadLetters: FakeDeadLetters;
+  let inbox: FakeInbox;
   let stacks: StackLocation[];
+  let contexts: ConnectContext[];
   let closed: number;
-  let withDeadLetters: boolean;
+  /** What the API server answers with; each test gets the real handler on a fresh store. */
+  let handler: ApiHandler;
+  let api: ApiServer;
+
+  beforeAll(async () => {
+    api = await startApiServer({ handler: (event) => handler(event) });
+  });
+
+  afterAll(async () => {
+    await api.stop();
+  });
 
   const io = (): CliIo & { out: string[]; err: string[] } => {
     const out: string[] = [];
@@ -98,13 +135,16 @@ describe('runCli', () => {
       env: { USER: 'alice' },
       now: () => clock.now(),
       cwd: dir,
-      connect: (stack, connectClock): Backend => {
+      // The real connection, recorded.
+      connect: async (stack, context): Promise<Backend> => {
         stacks.push(stack);
+        contexts.push(context);
+        const backend = await connect(stack, context);
         return {
-          groups: new GroupCommands({ store, clock: connectClock }),
-          ...(withDeadLetters ? { deadLetters } : {}),
+          ...backend,
           close: () => {
             closed++;
+            backend.close();
           },
         };
       },
@@ -121,13 +161,14 @@ describe('runCli', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'operator-cli-'));
     dataDir = join(dir, '.local');
-    await writeStackFile(dataDir, stackFile());
+    await writeStackFile(dataDir, stackFile({ apiUrl: api.url }));
     store = new MemoryGroupStore({ shardCount: 4 });
     clock = new SettableClock(T0);
-    deadLetters = new FakeDeadLetters();
+    inbox = new FakeInbox();
+    handler = createHandler({ commands: new GroupCommands({ store, clock }), logger: silentLogger, deadLetters: () => inbox });
     stacks = [];
+    contexts = [];
     closed = 0;
-    withDeadLetters = true;
   });
 
   afterEach(async () => {
@@ -152,7 +193,8 @@ describe('runCli', () => {
         promotions: [{ source: 'feature/a' }, { source: 'feature/b' }],
       });
       expect(group?.history[0]?.by).toBe('operator:alice');
-      expect(stacks[0]).toMatchObject({ kind: 'local', tableName: 'PromotionGroups', shardCount: 4, repository: '/srv/demo-repo' });
+      expect(stacks[0]).toMatchObject({ kind: 'local', apiUrl: api.url, repository: '/srv/demo-repo' });
+      expect(contexts).toEqual([{ actor: 'operator:alice' }]);
       expect(closed).toBe(1);
     });
 
@@ -181,7 +223,7 @@ describe('runCli', () => {
       expect(await store.find('g1')).toBeUndefined();
     });
 
-    it('passes the core validation errors on (a bad id), exit 1', async () => {
+    it("passes the API's validation errors on (a bad id), exit 1", async () => {
       const result = await run('schedule', '--target', 'main', '--source', 'a', '--at', '+1m', '--id', 'bad id');
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(ONE_LINE);
@@ -194,20 +236,31 @@ describe('runCli', () => {
       expect(result).toMatchObject({ code: 1, stderr: "promotion-scheduler: Promotion group 'g1' exists already; choose another id.\n" });
     });
 
-    it('needs the shard count on an AWS target without a ShardCount output, so a group never lands on a shard the poller does not read', async () => {
-      const result = await run('schedule', '--table', 'T', '--repo', 'app', '--target', 'main', '--source', 'a', '--at', '+1m');
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toMatch(/'schedule' needs the deployed stack's timer shard count: pass --shard-count N/);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(store.size).toBe(0);
+    it('schedules through an API named with --api-url alone, reading no stack.json, with the --repo as given', async () => {
+      // Prepare: no local stack in this directory
+      await rm(dataDir, { recursive: true, force: true });
+      // Act
+      const result = await run('schedule', '--api-url', api.url, '--repo', 'git@example.com:app.git', '--target', 'main', '--source', 'a', '--at', '+1m', '--id', 'g1');
+      // Assess
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(await store.find('g1')).toMatchObject({ repository: 'git@example.com:app.git', status: 'Scheduled' });
+      expect(stacks[0]).toEqual({ kind: 'aws', description: `the API at ${api.url}`, apiUrl: api.url });
     });
 
     it('needs --repo on an AWS target', async () => {
-      const result = await run('schedule', '--table', 'T', '--shard-count', '4', '--target', 'main', '--source', 'a', '--at', '+1m');
+      const result = await run('schedule', '--api-url', api.url, '--target', 'main', '--source', 'a', '--at', '+1m');
       expect(result.code).toBe(2);
       expect(result.stderr).toBe(
         "promotion-scheduler: 'schedule' needs --repo PATH on an AWS target: the repository the executor promotes in; run 'promotion-scheduler schedule --help' for usage\n",
       );
+      expect(store.size).toBe(0);
+    });
+
+    it('names every bad field the API refused in one line, exit 1, nothing written', async () => {
+      const result = await run('schedule', '--target', 'main..x', '--source', 'a', '--source', 'b@{', '--at', '+1m', '--id', 'g1');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe("promotion-scheduler: 'main..x' is not a valid git reference name. (and 1 more: promotions[1].source)\n");
+      expect(store.size).toBe(0);
     });
   });
 
@@ -294,7 +347,33 @@ describe('runCli', () => {
       expect(result.code).toBe(0);
       const json = JSON.parse(result.stdout) as GroupJson;
       expect(json.scheduledAt).toBe('2026-11-27T12:00:00.000Z');
-      expect(json.history.at(-1)).toMatchObject({ from: 'Scheduled', to: 'Scheduled', reason: 'rescheduled from 2026-11-27T10:05:00.000Z to 2026-11-27T12:00:00.000Z' });
+      expect(json.history.at(-1)).toMatchObject({
+        from: 'Scheduled',
+        to: 'Scheduled',
+        reason: 'rescheduled from 2026-11-27T10:05:00.000Z to 2026-11-27T12:00:00.000Z',
+        by: 'operator:alice',
+      });
+    });
+
+    it('reschedules with PATCH {scheduledAt}, so a Queued group keeps its time: exit 1 naming the status', async () => {
+      // Prepare
+      const group = await store.find('g1');
+      await store.transition({
+        id: 'g1',
+        expect: { version: group!.version, status: 'Scheduled' },
+        to: 'Queued',
+        entry: { at: T0, by: 'poller', reason: 'claimed', attempt: 1 },
+        set: { attempt: 1, queuedAt: T0 },
+        timer: { kind: 'lease', at: T0 },
+      });
+      // Act
+      const result = await run('reschedule', 'g1', '--at', '+2h');
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(ONE_LINE);
+      expect(result.stderr).toContain("Promotion group 'g1' cannot go from Queued to Scheduled");
+      expect((await store.find('g1'))?.scheduledAt).toBe('2026-11-27T10:05:00.000Z');
     });
 
     it('retries a Failed group now, or at --at', async () => {
@@ -318,54 +397,136 @@ describe('runCli', () => {
   });
 
   describe('dlq', () => {
-    it('lists without consuming, as a table or JSON', async () => {
-      deadLetters.messages = [
-        { messageId: 'm-1', groupId: 'g1', attempt: 2, receiveCount: 6, sentAt: T0, body: '{"groupId":"g1","attempt":2}' },
-      ];
+    const message: DeadLetterMessage = { messageId: 'm-1', groupId: 'g1', attempt: 2, receiveCount: 6, sentAt: T0, body: '{"groupId":"g1","attempt":2}' };
+
+    it('lists through GET /v1/dead-letters, as a table or JSON, asking for --limit (default 100)', async () => {
+      // Prepare
+      inbox.messages = [message, { ...message, messageId: 'm-2', groupId: null, attempt: null, sentAt: null, body: 'not a work message' }];
+      // Act
       const table = await run('dlq', 'list');
-      const json = await run('dlq', 'list', '--json');
+      const json = await run('dlq', 'list', '--json', '--limit', '1');
+      // Assess
       expect(table.code).toBe(0);
-      expect(table.stdout).toMatch(/\ng1\s+2\s+6\s+2026-11-27T10:00:00Z\s+m-1\s+\{"groupId":"g1","attempt":2\}\n/);
-      expect(JSON.parse(json.stdout)).toEqual(deadLetters.messages);
+      expect(table.stdout).toMatch(/\ng1\s+2\s+6\s+2026-11-27T10:00:00Z\s+m-1\s+\{"groupId":"g1","attempt":2\}\n-\s+-\s+6\s+-\s+m-2\s+not a work message\n/);
+      expect(table.stdout).toContain('2 messages in the dead-letter queue (left in place).');
+      expect(json).toEqual({ code: 0, stdout: `${JSON.stringify([message], null, 2)}\n`, stderr: '' });
+      expect(inbox.peeks).toEqual([100, 1]);
     });
 
-    it('redrives and prints how many moved', async () => {
-      deadLetters.redriveResult = { moved: 3, failed: [] };
-      expect(await run('dlq', 'redrive')).toEqual({ code: 0, stdout: 'Moved 3 messages from the dead-letter queue to the work queue.\n', stderr: '' });
-      expect(JSON.parse((await run('dlq', 'redrive', '--json')).stdout)).toEqual({ moved: 3, failed: [] });
+    it('says when the queue is empty', async () => {
+      expect(await run('dlq', 'list')).toEqual({ code: 0, stdout: 'The dead-letter queue is empty.\n', stderr: '' });
+      expect(await run('dlq', 'redrive')).toEqual({ code: 0, stdout: 'The dead-letter queue is empty; nothing to move.\n', stderr: '' });
+      expect(JSON.parse((await run('dlq', 'redrive', '--json')).stdout)).toEqual({ moved: 0, failed: [] });
     });
 
-    it('exits 1 when some messages could not be moved, after printing what moved', async () => {
-      deadLetters.redriveResult = { moved: 2, failed: [{ messageId: 'm-9', error: 'Throttled: slow down' }] };
+    it('redrives 1000 a request until a request handles fewer, and prints the sum', async () => {
+      // Prepare
+      inbox.redriveResults = [{ moved: 1000, failed: [] }, { moved: 1000, failed: [] }, { moved: 3, failed: [] }];
+      // Act
       const result = await run('dlq', 'redrive');
-      expect(result.code).toBe(1);
-      expect(result.stdout).toContain('Not moved: m-9: Throttled: slow down');
-      expect(result.stderr).toBe("promotion-scheduler: 1 dead-letter message could not be moved (2 moved); see the list above and run 'dlq redrive' again\n");
+      // Assess
+      expect(result).toEqual({ code: 0, stdout: 'Moved 2003 messages from the dead-letter queue to the work queue.\n', stderr: '' });
+      expect(inbox.redrives).toEqual([1000, 1000, 1000]);
     });
 
-    it('asks for --dlq-url when the target has no dead-letter queue', async () => {
-      withDeadLetters = false;
-      const result = await run('dlq', 'list', '--table', 'T');
-      expect(result.code).toBe(2);
-      expect(result.stderr).toBe("promotion-scheduler: 'dlq list' needs the dead-letter queue: pass --dlq-url URL; run 'promotion-scheduler dlq list --help' for usage\n");
+    it('stops when a request moves nothing, even a full one', async () => {
+      // Prepare: the last request handled 1000 messages; the next one finds nothing
+      inbox.redriveResults = [{ moved: 1000, failed: [] }];
+      // Act
+      const result = await run('dlq', 'redrive', '--json');
+      // Assess
+      expect(JSON.parse(result.stdout)).toEqual({ moved: 1000, failed: [] });
+      expect(inbox.redrives).toEqual([1000, 1000]);
     });
 
-    it('asks for --queue-url before a redrive when the target has no work queue', async () => {
-      deadLetters.redriveResult = { moved: 1, failed: [] };
-      const result = await run('dlq', 'redrive', '--dlq-url', 'https://q/dlq');
+    it('exits 1 when some messages could not be moved, after printing every request\'s failures', async () => {
+      // Prepare: 999 moved and 1 failed is a full request, so the CLI asks again
+      inbox.redriveResults = [
+        { moved: 999, failed: [{ messageId: 'm-8', error: 'Throttled: slow down' }] },
+        { moved: 1, failed: [{ messageId: 'm-9', error: 'InvalidParameterValue: too big' }] },
+      ];
+      // Act
+      const text = await run('dlq', 'redrive');
+      inbox.redriveResults = [{ moved: 2, failed: [{ messageId: 'm-9', error: 'Throttled: slow down' }] }];
+      const json = await run('dlq', 'redrive', '--json');
+      // Assess
+      expect(text).toEqual({
+        code: 1,
+        stdout:
+          'Moved 1000 messages from the dead-letter queue to the work queue.\nNot moved: m-8: Throttled: slow down\nNot moved: m-9: InvalidParameterValue: too big\n',
+        stderr: "promotion-scheduler: 2 dead-letter messages could not be moved (1000 moved); see the list above and run 'dlq redrive' again\n",
+      });
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toEqual({ moved: 2, failed: [{ messageId: 'm-9', error: 'Throttled: slow down' }] });
+      expect(json.stderr).toBe("promotion-scheduler: 1 dead-letter message could not be moved (2 moved); see the list above and run 'dlq redrive' again\n");
+    });
+
+    it('exits 3 when the API has no dead-letter queue', async () => {
+      handler = createHandler({ commands: new GroupCommands({ store, clock }), logger: silentLogger });
+      const result = await run('dlq', 'list');
       expect(result).toEqual({
-        code: 2,
+        code: 3,
         stdout: '',
-        stderr: "promotion-scheduler: 'dlq redrive' needs the work queue: pass --queue-url URL; run 'promotion-scheduler dlq redrive --help' for usage\n",
+        stderr: `promotion-scheduler: the API at ${api.url} has no dead-letter queue (404 No dead-letter queue): it was built without one\n`,
+      });
+    });
+
+    it('exits 3 naming the API when nothing listens on its URL', async () => {
+      const port = await deadPort();
+      await writeStackFile(dataDir, stackFile({ apiUrl: `http://127.0.0.1:${port}` }));
+      const result = await run('dlq', 'redrive');
+      expect(result).toEqual({
+        code: 3,
+        stdout: '',
+        stderr: `promotion-scheduler: cannot reach the API of the local stack in ${dataDir} at http://127.0.0.1:${port} (ECONNREFUSED) — is \`npm start\` still running?\n`,
       });
     });
   });
 
   describe('targets', () => {
     it('uses --data-dir, relative to the working directory', async () => {
-      await writeStackFile(join(dir, 'other'), stackFile({ tableName: 'OtherTable' }));
+      await writeStackFile(join(dir, 'other'), stackFile({ apiUrl: api.url, repository: '/srv/other' }));
       await run('list', '--data-dir', 'other');
-      expect(stacks[0]).toMatchObject({ kind: 'local', tableName: 'OtherTable', description: `the local stack in ${join(dir, 'other')}` });
+      expect(stacks[0]).toMatchObject({ kind: 'local', apiUrl: api.url, repository: '/srv/other', description: `the local stack in ${join(dir, 'other')}` });
+    });
+
+    it("lets --api-url override the local stack's apiUrl, keeping its repository", async () => {
+      await writeStackFile(dataDir, stackFile({ apiUrl: 'http://127.0.0.1:1' }));
+      const result = await run('schedule', '--data-dir', '.local', '--api-url', `${api.url}/`, '--target', 'main', '--source', 'a', '--at', '+1m', '--id', 'g1');
+      expect(result.code).toBe(0);
+      expect(stacks[0]).toEqual({ kind: 'local', description: `the local stack in ${dataDir}`, apiUrl: api.url, repository: '/srv/demo-repo' });
+    });
+
+    it('exits 3 with one line naming the API when nothing listens on its URL', async () => {
+      const port = await deadPort();
+      await writeStackFile(dataDir, stackFile({ apiUrl: `http://127.0.0.1:${port}` }));
+      const result = await run('show', 'g1');
+      expect(result).toEqual({
+        code: 3,
+        stdout: '',
+        stderr: `promotion-scheduler: cannot reach the API of the local stack in ${dataDir} at http://127.0.0.1:${port} (ECONNREFUSED) — is \`npm start\` still running?\n`,
+      });
+    });
+
+    it('exits 3 when the API is unavailable for a moment (503), saying when to try again', async () => {
+      handler = async () => ({
+        statusCode: 503,
+        headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '1' },
+        body: JSON.stringify({ type: 'urn:promotion-scheduler:problem:store-unavailable', title: 'The store is unavailable for a moment', status: 503, detail: 'try again' }),
+      });
+      const result = await run('list');
+      expect(result.code).toBe(3);
+      expect(result.stderr).toBe(
+        `promotion-scheduler: the API of the local stack in ${dataDir} at ${api.url} is unavailable for a moment (503 The store is unavailable for a moment); try again in 1 s\n`,
+      );
+    });
+
+    it('exits 3 when the URL answers but is not the API', async () => {
+      handler = async () => ({ statusCode: 200, headers: { 'Content-Type': 'text/html' }, body: '<html>hello</html>' });
+      const result = await run('show', 'g1', '--api-url', api.url);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(ONE_LINE);
+      expect(result.stderr).toContain(`is ${api.url} the API's base URL (without /v1)?`);
     });
 
     it('exits 3 with one line when there is no local stack', async () => {
@@ -386,13 +547,11 @@ describe('runCli', () => {
       );
     });
 
-    it('targets a table directly, with the shard count only when one is given (reads need none)', async () => {
-      await run('list', '--table', 'T', '--region', 'eu-west-1');
-      await run('list', '--table', 'T', '--shard-count', '8');
-      expect(stacks).toEqual([
-        { kind: 'aws', description: "table 'T'", region: 'eu-west-1', tableName: 'T' },
-        { kind: 'aws', description: "table 'T'", tableName: 'T', shardCount: 8 },
-      ]);
+    it('passes --region to an AWS target, and refuses it for a local one', async () => {
+      await run('list', '--api-url', api.url, '--region', 'eu-west-1');
+      const local = await run('list', '--region', 'eu-west-1');
+      expect(stacks).toEqual([{ kind: 'aws', description: `the API at ${api.url}`, region: 'eu-west-1', apiUrl: api.url }]);
+      expect(local.code).toBe(2);
     });
   });
 
@@ -426,48 +585,96 @@ describe('runCli', () => {
   });
 });
 
+/** The client's error for an answer of the API. */
+function apiError(status: number, problem: ProblemDocument | undefined, over: Partial<ApiErrorInit> = {}): Error {
+  return apiErrorFrom({ method: 'GET', url: 'http://127.0.0.1:4010/v1/groups/g1', status, statusText: '', problem, body: JSON.stringify(problem ?? ''), retryAfterSeconds: undefined, ...over });
+}
+
+const problemOf = (slug: string, status: number, detail: string, extra: object = {}): ProblemDocument => ({
+  type: `urn:promotion-scheduler:problem:${slug}`,
+  title: slug,
+  status,
+  detail,
+  ...extra,
+});
+
 describe('exitCodeFor and messageFor', () => {
-  const local: StackLocation = { kind: 'local', description: 'the local stack in /x/.local', tableName: 'T', shardCount: 4 };
-  const group = { id: 'g1', status: 'Running', version: 5, attempt: 2 } as PromotionGroup;
+  const local: StackLocation = { kind: 'local', description: 'the local stack in /x/.local', apiUrl: 'http://127.0.0.1:4010' };
+  const group = { id: 'g1', status: 'Running', version: 5, attempt: 2, history: [] } as unknown as PromotionGroup;
+  const refused = new ApiUnreachableError({
+    method: 'GET',
+    url: 'http://127.0.0.1:4010/v1/groups/g1',
+    cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4010'), { code: 'ECONNREFUSED' }) }),
+    timedOut: false,
+    timeoutMs: 30_000,
+  });
 
   it.each([
-    ['usage', new UsageError('no command given'), 2],
-    ['stack unavailable', new StackUnavailableError("stack 'x' has no output 'TableName'"), 3],
-    ['no local stack', new LocalStackNotFoundError('/x'), 3],
-    ['validation', new ValidationError('bad'), 1],
-    ['not found', new GroupNotFoundError('g1'), 1],
-    ['refused', new TransitionRefusedError('g1', 'Succeeded', 'Cancelled', []), 1],
-    ['lost race', new GroupClaimedElsewhereError('g1', group, 'cancel'), 1],
-    ['network', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' }), 3],
-    ['network, aggregated', Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], ''), {}), 3],
-    ['AWS service', Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException', $metadata: {}, $fault: 'client' }), 3],
-    ['credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 3],
-    ['a bug', new TypeError('x is undefined'), 1],
-    [
-      'the store unreachable (wrapped by the store adapter)',
-      new StoreUnavailableError('DynamoDB find failed for a passing reason', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }),
-      3,
-    ],
-  ])('%s → %i', (_, error, code) => {
+    ['usage', 2, new UsageError('no command given')],
+    ['stack unavailable', 3, new StackUnavailableError("stack 'x' has no output 'ApiUrl'")],
+    ['no local stack', 3, new LocalStackNotFoundError('/x')],
+    ['validation (local, --at)', 1, new ValidationError('bad')],
+    ['lost race (core)', 1, new GroupClaimedElsewhereError('g1', group, 'cancel')],
+    ['API: validation', 1, apiError(400, problemOf('validation', 400, 'id: bad', { errors: [{ field: 'id', message: 'bad' }] }))],
+    ['API: not found', 1, apiError(404, problemOf('not-found', 404, "Promotion group 'g1' does not exist.", { groupId: 'g1' }))],
+    ['API: transition refused', 1, apiError(409, problemOf('transition-refused', 409, 'no', { groupId: 'g1', currentStatus: 'Running' }))],
+    ['API: conflict', 1, apiError(409, problemOf('conflict', 409, 'moved', { groupId: 'g1', group }))],
+    ['API: precondition failed', 1, apiError(412, problemOf('precondition-failed', 412, 'moved', { groupId: 'g1', group }))],
+    ['API: a bug', 1, apiError(500, problemOf('internal', 500, 'The API failed'))],
+    ['API: unreachable', 3, refused],
+    ['API: store unavailable', 3, apiError(503, problemOf('store-unavailable', 503, 'try again'))],
+    ['API: throttled by API Gateway', 3, apiError(429, undefined, { body: '{"message":"Too Many Requests"}' })],
+    ["API Gateway's 403", 3, apiError(403, undefined, { body: '{"message":"User is not authorized to access this resource"}' })],
+    ['no such route (a wrong base URL)', 3, apiError(404, problemOf('not-found', 404, 'There is no route GET /v1/v1/groups'))],
+    ['network', 3, Object.assign(new Error('connect ECONNREFUSED 52.94.1.1:443'), { code: 'ECONNREFUSED' })],
+    ['network, aggregated', 3, Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], ''), {})],
+    ['AWS service', 3, Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException', $metadata: {}, $fault: 'client' })],
+    ['credentials', 3, Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })],
+    ['a bug', 1, new TypeError('x is undefined')],
+  ])('%s → %i', (_, code, error) => {
     expect(exitCodeFor(error)).toBe(code);
   });
 
-  it('explains an unreachable local stack in one line', () => {
-    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000\n    at …'), { code: 'ECONNREFUSED' });
-    expect(messageFor(error, local)).toBe('cannot reach the local stack in /x/.local (ECONNREFUSED) — is `npm start` still running?');
+  it("says the scheduler's own words for what the API refused", () => {
+    expect(messageFor(apiError(404, problemOf('not-found', 404, "Promotion group 'g1' does not exist.", { groupId: 'g1' })), local)).toBe(
+      "Promotion group 'g1' does not exist.",
+    );
+    expect(messageFor(apiError(409, problemOf('conflict', 409, "Promotion group 'g1' changed before 'cancel' could be written.", { groupId: 'g1', group })), local)).toBe(
+      "Promotion group 'g1' changed before 'cancel' could be written.",
+    );
+    const validation = problemOf('validation', 400, '2 fields', {
+      errors: [
+        { field: 'id', message: "id 'a b' is not allowed." },
+        { field: 'promotions[0].source', message: 'bad ref' },
+      ],
+    });
+    expect(messageFor(apiError(400, validation), local)).toBe("id 'a b' is not allowed. (and 1 more: promotions[0].source)");
   });
 
-  it('explains a store error wrapped by the store adapter by its cause', () => {
-    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' });
-    const error = new StoreUnavailableError('DynamoDB find failed for a passing reason: Error: connect ECONNREFUSED', { cause });
-    expect(messageFor(error, local)).toBe('cannot reach the local stack in /x/.local (ECONNREFUSED) — is `npm start` still running?');
+  it('explains an API that does not answer in one line, naming its URL', () => {
+    expect(messageFor(refused, local)).toBe('cannot reach the API of the local stack in /x/.local at http://127.0.0.1:4010 (ECONNREFUSED) — is `npm start` still running?');
+    const timedOut = new ApiUnreachableError({ method: 'GET', url: 'https://api.example.com/v1/groups', cause: new Error('aborted'), timedOut: true, timeoutMs: 30_000 });
+    expect(messageFor(timedOut, { kind: 'aws', description: 'the API at https://api.example.com', apiUrl: 'https://api.example.com' })).toBe(
+      'cannot reach the API at https://api.example.com (no answer within 30 s)',
+    );
   });
 
-  it('names the missing table and the refusing service', () => {
-    const missing = Object.assign(new Error('Cannot do operations on a non-existent table'), { name: 'ResourceNotFoundException', $metadata: {}, $fault: 'client' });
-    expect(messageFor(missing, local)).toBe("the DynamoDB table 'T' of the local stack in /x/.local does not exist (Cannot do operations on a non-existent table)");
-    const denied = Object.assign(new Error('User: arn:… is not\nauthorized'), { name: 'AccessDeniedException', $metadata: {}, $fault: 'client' });
-    expect(messageFor(denied, local)).toBe('AWS refused the call on the local stack in /x/.local: AccessDeniedException: User: arn:… is not authorized');
+  it("names API Gateway's refusal and the permission it takes", () => {
+    const stack: StackLocation = { kind: 'aws', description: "stack 'prod'", stackName: 'prod', apiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod' };
+    const denied = apiError(403, undefined, { url: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/v1/groups', body: '{"message":"User: arn:aws:iam::1:user/a is not authorized"}' });
+    expect(messageFor(denied, stack)).toBe(
+      "AWS refused the call on the API of stack 'prod' at https://abc.execute-api.eu-west-1.amazonaws.com/prod: 403 User: arn:aws:iam::1:user/a is not authorized (the caller needs AWS credentials and execute-api:Invoke on the API)",
+    );
+  });
+
+  it('explains a network failure outside the API client (CloudFormation) in one line', () => {
+    const error = Object.assign(new Error('getaddrinfo ENOTFOUND cloudformation.eu-west-1.amazonaws.com\n    at …'), { code: 'ENOTFOUND' });
+    expect(messageFor(error)).toBe('cannot reach the target (ENOTFOUND)');
+  });
+
+  it('names the refusing service', () => {
+    const denied = Object.assign(new Error('User: arn:… is not\nauthorized to perform: cloudformation:DescribeStacks'), { name: 'AccessDenied', $metadata: {}, $fault: 'client' });
+    expect(messageFor(denied)).toBe('AWS refused the call on the target: AccessDenied: User: arn:… is not authorized to perform: cloudformation:DescribeStacks');
   });
 
   it('keeps scheduler messages as they are, on one line', () => {

@@ -6,11 +6,11 @@ import {
   TransitionRefusedError,
   ValidationError,
 } from '../../../functions/core/errors.ts';
-import { HISTORY_LIMIT, type GroupStatus, type PromotionGroup } from '../../../functions/core/group.ts';
+import { HISTORY_LIMIT } from '../../../functions/core/group.ts';
 import { GroupCommands, validateNewGroup, type CreateGroupInput } from '../../../functions/core/manage-groups.ts';
 import type { TransitionEvent } from '../../../functions/core/observer.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
-import { SettableClock } from '../../helpers/fakes.ts';
+import { SettableClock, storedGroup } from '../../helpers/fakes.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
@@ -26,22 +26,7 @@ const input = (over: Partial<CreateGroupInput> = {}): CreateGroupInput => ({
 });
 
 /** A group in any state, for seeding. */
-function group(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {
-  return {
-    id,
-    repository: 'app',
-    targetBranch: 'main',
-    promotions: [{ source: 'feature/a' }],
-    status,
-    scheduledAt: '2026-11-27T12:00:00.000Z',
-    version: 3,
-    attempt: 1,
-    createdAt: '2026-11-27T08:00:00.000Z',
-    updatedAt: '2026-11-27T09:00:00.000Z',
-    history: [],
-    ...over,
-  };
-}
+const group = storedGroup;
 
 describe('GroupCommands', () => {
   let store: MemoryGroupStore;

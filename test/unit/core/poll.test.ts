@@ -5,7 +5,7 @@ import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.
 import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
 import { PollUseCase, type PollSummary } from '../../../functions/core/poll.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
-import { RecordingWorkQueue, SettableClock, sequentialTokens } from '../../helpers/fakes.ts';
+import { RecordingWorkQueue, SettableClock, sequentialTokens, storedGroup } from '../../helpers/fakes.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
@@ -30,23 +30,16 @@ const EMPTY: PollSummary = {
 };
 
 function owned(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {
-  return {
-    id,
-    repository: 'app',
-    targetBranch: 'main',
-    promotions: [{ source: 'feature/a' }],
-    status,
+  return storedGroup(id, status, {
     scheduledAt: '2026-11-27T09:50:00.000Z',
     version: 4,
-    attempt: 1,
     claimToken: 'old-token',
     leaseExpiresAt: '2026-11-27T09:59:59.000Z',
     queuedAt: '2026-11-27T09:49:00.000Z',
     createdAt: '2026-11-27T09:00:00.000Z',
     updatedAt: '2026-11-27T09:50:00.000Z',
-    history: [],
     ...over,
-  };
+  });
 }
 
 describe('PollUseCase', () => {

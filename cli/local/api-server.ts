@@ -47,8 +47,12 @@ export function proxyEvent(request: IncomingMessage, body: string, requestId: st
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
+  // Grouped case-insensitively under the first spelling, as API Gateway does.
+  const spelling = new Map<string, string>();
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i]!;
+    const raw = request.rawHeaders[i]!;
+    const name = spelling.get(raw.toLowerCase()) ?? raw;
+    spelling.set(raw.toLowerCase(), name);
     const value = request.rawHeaders[i + 1]!;
     (multiValueHeaders[name] ??= []).push(value);
     headers[name] = value;

@@ -405,8 +405,14 @@ export class DynamoDbGroupStore implements GroupStore {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const [keyReason, groupReason] = error.CancellationReasons ?? [];
         if (keyReason?.Code === 'ConditionalCheckFailed') {
-          const held = keyReason.Item ? unmarshall(keyReason.Item) : undefined;
-          if (held?.fingerprint !== claim.fingerprint) throw new IdempotencyKeyReusedError(String(held?.groupId ?? group.id));
+          // ALL_OLD brings the key's record; should it not, read it rather than guess.
+          const held = keyReason.Item ? unmarshall(keyReason.Item) : await this.idempotencyRecord(record.id);
+          if (!held) {
+            // Expired and removed since: the key is free again.
+            if (round < 6) continue;
+            throw new StoreUnavailableError('DynamoDB createIdempotent: the key was held, but its record cannot be read', { cause: error });
+          }
+          if (held.fingerprint !== claim.fingerprint) throw new IdempotencyKeyReusedError(String(held.groupId));
           const first = await this.find(String(held.groupId), { consistent: true });
           if (!first) throw new GroupNotFoundError(String(held.groupId));
           return { group: first, replayed: true };
@@ -421,6 +427,11 @@ export class DynamoDbGroupStore implements GroupStore {
         throw new StoreUnavailableError('DynamoDB createIdempotent was cancelled for a passing reason', { cause: error });
       }
     }
+  }
+
+  private async idempotencyRecord(id: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.send('find', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true })));
+    return out.Item;
   }
 
   async listGroups(query: GroupQuery, options: { limit: number; cursor?: string }): Promise<Page<PromotionGroup>> {

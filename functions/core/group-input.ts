@@ -271,6 +271,11 @@ export function validateGroupQuery(raw: RawGroupQuery): { query: GroupQuery; lim
   const dueBefore = raw.dueBefore === undefined ? undefined : c.instant(raw.dueBefore, 'dueBefore');
   if (dueAfter !== undefined) query.dueAfter = dueAfter;
   if (dueBefore !== undefined) query.dueBefore = dueBefore;
+  if (dueAfter !== undefined && dueBefore !== undefined && dueAfter >= dueBefore) {
+    c.add('dueBefore', `dueBefore (${dueBefore}) must be later than dueAfter (${dueAfter}): the window is dueAfter ≤ scheduledAt < dueBefore.`);
+  } else if (dueBefore !== undefined && dueBefore <= '0000-01-01T00:00:00.000Z') {
+    c.add('dueBefore', `dueBefore (${dueBefore}) leaves no time before it.`);
+  }
   let limit: number = INPUT_LIMITS.defaultPage;
   if (raw.limit !== undefined) {
     const text = String(raw.limit);

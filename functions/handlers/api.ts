@@ -16,12 +16,17 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context?: Context) => Pro
  */
 export function requestFromEvent(event: APIGatewayProxyEvent): ApiRequest {
   const headers: Record<string, string> = {};
+  const repeatedHeaders: string[] = [];
   const multi = event.multiValueHeaders ?? {};
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value === undefined) continue;
     const values = multi[name];
+    if (values && values.length > 1) repeatedHeaders.push(name.toLowerCase());
     headers[name.toLowerCase()] = values && values.length > 1 ? values.join(', ') : value;
   }
+  // requestContext.path is the caller's path (`/prod/v1/groups`), event.path the API's (`/v1/groups`).
+  const callerPath = event.requestContext?.path;
+  const prefix = callerPath && callerPath !== event.path && callerPath.endsWith(event.path) ? callerPath.slice(0, -event.path.length) : '';
   const query: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) if (values) query[name] = [...values];
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined && !query[name]) query[name] = [value];
@@ -33,6 +38,8 @@ export function requestFromEvent(event: APIGatewayProxyEvent): ApiRequest {
     query,
     headers,
     body,
+    prefix,
+    ...(repeatedHeaders.length ? { repeatedHeaders } : {}),
     ...(userArn ? { principal: `iam:${userArn}` } : {}),
     ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
   };

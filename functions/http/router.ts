@@ -53,6 +53,10 @@ export interface ApiRequest {
   body: string | undefined;
   /** Who signed the request (`iam:<userArn>` on AWS); absent on the local stack. */
   principal?: string;
+  /** What the caller's URL has before {@link path} (`/prod`, the stage, on AWS; `''` locally): `Location` keeps it. */
+  prefix?: string;
+  /** Headers the request gave more than once (lower case); their values are joined with `, `. */
+  repeatedHeaders?: readonly string[];
   /** The request id, for the logs and a 500's problem. */
   requestId?: string;
 }
@@ -87,6 +91,17 @@ export const HEADER = {
 const ACTOR_PATTERN = /^[\x20-\x7e]{1,200}$/;
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,253}[\x21-\x7e]$|^[\x21-\x7e]$/;
 const ENTITY_TAG = /^"(\d{1,15})"$|^(\d{1,15})$/;
+/** A weak tag never matches in If-Match (RFC 9110, strong comparison): the precondition fails. */
+const WEAK_ENTITY_TAG = /^W\/"\d{1,15}"$/;
+/** No group is at this version: a precondition that cannot hold. */
+const NO_VERSION = -1;
+/** Headers that must be given once: a second value would change what the request means. */
+const SINGLE_HEADERS = [
+  [HEADER.ifMatch, 'If-Match'],
+  [HEADER.idempotencyKey, 'Idempotency-Key'],
+  [HEADER.actor, 'X-Promotion-Scheduler-Actor'],
+  [HEADER.contentType, 'Content-Type'],
+] as const;
 const LIST_PARAMETERS = ['status', 'repository', 'targetBranch', 'dueAfter', 'dueBefore', 'limit', 'cursor'] as const;
 
 type Route =
@@ -165,12 +180,16 @@ function readHeaders(request: ApiRequest, route: Route, anonymous: string, issue
       by = principal ? `${actor} via ${principal}` : actor;
     }
   }
+  for (const [name, label] of SINGLE_HEADERS) {
+    if (request.repeatedHeaders?.includes(name)) issues.push({ field: `header:${label}`, message: `${label} is given more than once; give it once.` });
+  }
   const out: RequestHeaders = { by };
   const changes = route.name === 'group' || route.name === 'cancel' || route.name === 'retry';
   const ifMatch = request.headers[HEADER.ifMatch]?.trim();
   if (changes && request.method === (route.name === 'group' ? 'PATCH' : 'POST') && ifMatch !== undefined && ifMatch !== '*') {
     const match = ENTITY_TAG.exec(ifMatch);
     if (match) out.expectVersion = Number(match[1] ?? match[2]);
+    else if (WEAK_ENTITY_TAG.test(ifMatch)) out.expectVersion = NO_VERSION;
     else issues.push({ field: 'header:If-Match', message: `If-Match '${ifMatch.slice(0, 40)}' is not a group version; send the ETag of the group, e.g. "3", or *.` });
   }
   const key = request.headers[HEADER.idempotencyKey];
@@ -310,7 +329,7 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
         }
         const { group, replayed } = await commands.createOnce(body, headers.by, headers.idempotencyKey);
         return groupResponse(201, group, {
-          Location: `${API_SETTINGS.basePath}/groups/${encodeURIComponent(group.id)}`,
+          Location: `${request.prefix ?? ''}${API_SETTINGS.basePath}/groups/${encodeURIComponent(group.id)}`,
           ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
         });
       }

@@ -255,8 +255,6 @@ export class SchedulerStack extends Stack {
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl, description: 'SQS work queue' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'SQS dead-letter queue' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL (AWS_IAM; routes under /v1)' });
-    // The operator CLI reads it: groups it writes must land on shards the poller reads.
-    new CfnOutput(this, 'ShardCount', { value: String(config.scheduler.shardCount), description: 'Timer index shards of the poller' });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
       description: 'CloudWatch dashboard',

@@ -143,7 +143,7 @@ const BAD_CURSORS = [
   'not-a-cursor', '%%%', Buffer.from('{}').toString('base64url'), Buffer.from('{"q":"x"}').toString('base64url'), Buffer.from('[1]').toString('base64url'),
   Buffer.from('null').toString('base64url'), Buffer.from('{"q":"x","p":0,"s":[]}').toString('base64url'), 'eyJx', LONG(500, 'A'), '😀',
 ];
-const BAD_IF_MATCH: (string | string[])[] = ['W/"1"', '"a"', '1, 2', '"1", "2"', '""', 'abc', `"${LONG(16, '9')}"`, ['"1"', '"2"'], '"-1"', '"1.0"', "'1'"];
+const BAD_IF_MATCH: (string | string[])[] = ['W/1', '"a"', '1, 2', '"1", "2"', '""', 'abc', `"${LONG(16, '9')}"`, ['"1"', '"2"'], '"-1"', '"1.0"', "'1'"];
 const BAD_ACTORS = [LONG(201), 'é', 'operator:\u00e9', ''];
 const BAD_KEYS = [LONG(256, 'k'), 'clé', '', 'a\tb', `${LONG(200, 'k')}\u00ff`];
 

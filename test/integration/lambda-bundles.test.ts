@@ -144,7 +144,7 @@ describe('the Lambda bundles as the stack ships them', () => {
     const [created, got, listed, invalid] = await invoke<APIGatewayProxyResult>('api', files.map((file) => event(file)));
 
     // Assess
-    expect(created?.value).toMatchObject({ statusCode: 201, headers: { 'Content-Type': 'application/json', ETag: '"1"', Location: '/v1/groups/sample-release-42' } });
+    expect(created?.value).toMatchObject({ statusCode: 201, headers: { 'Content-Type': 'application/json', ETag: '"1"', Location: '/prod/v1/groups/sample-release-42' } });
     const group = JSON.parse(created!.value!.body) as { id: string; history: { by: string }[] };
     expect(group).toMatchObject({ id: 'sample-release-42', status: 'Scheduled', scheduledAt: '2030-12-24T09:00:00.000Z' });
     // The caller's name and its IAM principal, from the event's requestContext.

@@ -73,7 +73,7 @@ describe('api handler', () => {
       const invalid = await handler(event('invalid-create.json'));
 
       // Assess
-      expect(created).toMatchObject({ statusCode: 201, headers: { ETag: '"1"', Location: '/v1/groups/sample-release-42' } });
+      expect(created).toMatchObject({ statusCode: 201, headers: { ETag: '"1"', Location: '/prod/v1/groups/sample-release-42' } });
       expect(store.peek('sample-release-42')?.history[0]?.by).toBe(`service:release-tool via iam:${ARN}`);
       expect([got.statusCode, JSON.parse(got.body)]).toEqual([200, JSON.parse(created.body)]);
       expect(invalid).toMatchObject({ statusCode: 400, headers: { 'Content-Type': 'application/problem+json' } });

@@ -35,6 +35,8 @@ interface CallOptions {
   query?: string;
   principal?: string;
   requestId?: string;
+  prefix?: string;
+  repeatedHeaders?: string[];
 }
 
 const newGroup = (over: Record<string, unknown> = {}) => ({
@@ -91,6 +93,8 @@ describe('createApiRouter', () => {
       method, path, query, headers, body,
       ...(options.principal ? { principal: options.principal } : {}),
       ...(options.requestId ? { requestId: options.requestId } : {}),
+      ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+      ...(options.repeatedHeaders ? { repeatedHeaders: options.repeatedHeaders } : {}),
     };
     const answer = await using(request);
     return { status: answer.status, headers: answer.headers, text: answer.body, body: answer.body ? (JSON.parse(answer.body) as Answer['body']) : {} };
@@ -472,7 +476,7 @@ describe('createApiRouter', () => {
         expect([answer.status, answer.headers['ETag']]).toEqual([200, '"3"']);
       });
 
-      it.each(['W/"1"', '"1", "2"', '"a"', '""', 'abc', `"${'9'.repeat(16)}"`])('refuses %s as header:If-Match (400), with nothing written', async (value) => {
+      it.each(['"1", "2"', '"a"', '""', 'abc', `"${'9'.repeat(16)}"`])('refuses %s as header:If-Match (400), with nothing written', async (value) => {
         // Act
         const answer = await call('PATCH', '/v1/groups/g1', { json: { description: 'x' }, headers: { 'If-Match': value } });
 
@@ -679,7 +683,7 @@ describe('createApiRouter', () => {
     it('names every bad field at once on a change: path id, If-Match, query and body', async () => {
       // Act
       const answer = await call('PATCH', '/v1/groups/bad..id', { query: 'x=1', headers: { 'If-Match': 'v1' }, json: { scheduledAt: '2026-12-24T09:00:00', extra: true } });
-      const cancel = await call('POST', '/v1/groups/-x/cancel', { headers: { 'If-Match': 'W/"1"' }, json: { reason: 'r'.repeat(501) } });
+      const cancel = await call('POST', '/v1/groups/-x/cancel', { headers: { 'If-Match': '"1' }, json: { reason: 'r'.repeat(501) } });
 
       // Assess
       expect(fields(answer)).toEqual(['header:If-Match', 'path:id', 'query:x', 'extra', 'scheduledAt']);
@@ -803,6 +807,53 @@ describe('createApiRouter', () => {
       // Assess
       expect(store.ids()).toEqual(['s1']);
       expect(store.raw('s1')).toEqual(before);
+    });
+  });
+
+  describe('what a caller behind a stage, or with odd headers, meets', () => {
+    it('keeps the stage in Location: /prod/v1/groups/<id> behind API Gateway', async () => {
+      // Act
+      const answer = await call('POST', '/v1/groups', { json: newGroup({ id: 'g1' }), prefix: '/prod' });
+
+      // Assess
+      expect([answer.status, answer.headers['Location']]).toEqual([201, '/prod/v1/groups/g1']);
+    });
+
+    it('answers a weak If-Match with 412 and the current group (a weak tag never matches), writing nothing', async () => {
+      // Prepare
+      store.seed(seeded('g1', 'Scheduled'));
+      const before = store.raw('g1');
+
+      // Act
+      const answer = await call('PATCH', '/v1/groups/g1', { json: { description: 'x' }, headers: { 'If-Match': 'W/"3"' } });
+
+      // Assess
+      expect([answer.status, answer.body.type]).toEqual([412, type('precondition-failed')]);
+      expect((answer.body['group'] as GroupDocument).version).toBe(3);
+      expect(store.raw('g1')).toEqual(before);
+    });
+
+    it('refuses an Idempotency-Key or If-Match given twice (their values would be joined into one), writing nothing', async () => {
+      // Act
+      const twice = await call('POST', '/v1/groups', {
+        json: newGroup({ id: 'g1' }),
+        headers: { 'Idempotency-Key': 'a, b' },
+        repeatedHeaders: ['idempotency-key'],
+      });
+
+      // Assess
+      expect([twice.status, fields(twice)]).toEqual([400, ['header:Idempotency-Key']]);
+      expect(store.ids()).toEqual([]);
+    });
+
+    it('refuses a due window that is empty or reversed, naming dueBefore', async () => {
+      // Act
+      const reversed = await call('GET', '/v1/groups', { query: 'dueAfter=2026-12-02T00:00:00Z&dueBefore=2026-12-01T00:00:00Z' });
+      const empty = await call('GET', '/v1/groups', { query: 'dueAfter=2026-12-01T00:00:00Z&dueBefore=2026-12-01T01:00:00%2B01:00' });
+      const nothingBefore = await call('GET', '/v1/groups', { query: 'dueBefore=0000-01-01T00:00:00Z' });
+
+      // Assess
+      for (const answer of [reversed, empty, nothingBefore]) expect([answer.status, fields(answer)]).toEqual([400, ['query:dueBefore']]);
     });
   });
 });

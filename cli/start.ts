@@ -240,7 +240,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     terminal.out(
       [
         `promotion-scheduler is running locally (poll every ${opts.pollIntervalSeconds} s, look-ahead ${opts.config.lookaheadSeconds} s).`,
-        `  HTTP API       ${api.url}/v1 (e.g. curl ${api.url}/v1/groups)`,
+        `  HTTP API       ${api.url} (routes under /v1: curl ${api.url}/v1/groups)`,
         `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
         `  repository     ${repository}`,
         `  stack file     ${stackPath}`,

@@ -77,8 +77,11 @@ interface StoredGroup extends Omit<PromotionGroup, 'history'> {
 
 /** Upper bound of every ISO time `laneAt` holds (a `dueAfter` without `dueBefore` stops here). */
 const LAST_TIME = '9999-12-31T23:59:59.999Z';
-/** Index queries one listing page makes at most, so a page's cost stays bounded. */
-const MAX_ROUNDS_PER_PAGE = 4;
+/**
+ * Rounds of index queries (one Query per shard each) a listing page makes at most, so its cost
+ * stays bounded: one more than the listing parts, so that a small table lists in one page.
+ */
+const MAX_ROUNDS_PER_PAGE = LISTING_ORDER.length + 1;
 
 /** Item id of the record an idempotency key leaves (`#` never occurs in a group id). */
 function idempotencyItemId(key: string): string {

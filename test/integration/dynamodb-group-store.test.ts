@@ -155,6 +155,23 @@ describe('DynamoDbGroupStore on DynamoDB Local', () => {
     });
   });
 
+  it('lists a small table in one page: every listing part read, no cursor to follow', async () => {
+    // Prepare: one group in each of three parts of the listing (pending, due, cancelled)
+    const small = new DynamoDbGroupStore({ client: aws.dynamo, tableName: await createTestTable('small'), shardCount: SHARDS });
+    const on = new GroupCommands({ store: small, clock });
+    const base = { repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }] };
+    await on.create({ ...base, id: 'small-pending' }, 'op');
+    await on.create({ ...base, id: 'small-due', scheduledAt: '2026-11-28T10:00:00Z' }, 'op');
+    await on.create({ ...base, id: 'small-cancelled', scheduledAt: '2026-11-28T11:00:00Z' }, 'op');
+    await on.cancel('small-cancelled', 'op');
+    // Act
+    const page = await small.listGroups({}, { limit: 50 });
+    const empty = await new DynamoDbGroupStore({ client: aws.dynamo, tableName: await createTestTable('empty'), shardCount: SHARDS }).listGroups({}, { limit: 50 });
+    // Assess
+    expect([page.items.map((g) => g.id), page.cursor]).toEqual([['small-pending', 'small-due', 'small-cancelled'], undefined]);
+    expect(empty).toEqual({ items: [] });
+  });
+
   it('reports consumed capacity when asked', async () => {
     const seen: { operation: string; units: number }[] = [];
     const measured = new DynamoDbGroupStore({

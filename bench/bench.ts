@@ -180,7 +180,8 @@ async function throughputPhase(em: Emulators) {
   await stack.createGroups(groupIds.map((id) => ({ id, scheduledAt: due })), c, (d) => bar.update(d));
   bar.done();
 
-  // Raw: the same conditional write pattern (version = :seen → bump) on the same items, nothing else.
+  // Raw, unweighted (the figure before issue 15): the conditional write pattern alone
+  // (version = :seen → bump) on the same items: 1 table unit and 1 index unit (version is projected).
   const doc = DynamoDBDocumentClient.from(dynamo);
   bar = new ProgressBar('raw conditional UpdateItem', n);
   let done = 0;
@@ -199,6 +200,37 @@ async function throughputPhase(em: Emulators) {
     bar.update(++done);
   });
   const rawSeconds = (performance.now() - rawStart) / 1000;
+  bar.done();
+
+  // Raw, weighted like a claim: the same condition, and it moves the item's index entry (a new
+  // timerAt: the index deletes and puts it, as a claim's due → lease does) and writes a history
+  // entry of a claim's size. 3 units, as a claim. The groups stay due (1 ms later).
+  const movedDue = new Date(Date.parse(due) + 1).toISOString();
+  bar = new ProgressBar('raw weighted UpdateItem', n);
+  done = 0;
+  const weightedStart = performance.now();
+  await mapWithConcurrency(groupIds, c, async (id) => {
+    await doc.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { id },
+        UpdateExpression: 'SET #v = :next, #at = :at, #h.#n = :entry, #q = :now, #tok = :tok, #lease = :lease',
+        ConditionExpression: '#v = :seen',
+        ExpressionAttributeNames: { '#v': 'version', '#at': 'timerAt', '#h': 'history', '#n': '3', '#q': 'benchQueuedAt', '#tok': 'benchToken', '#lease': 'benchLease' },
+        ExpressionAttributeValues: {
+          ':seen': 2,
+          ':next': 3,
+          ':at': movedDue,
+          ':now': new Date().toISOString(),
+          ':tok': randomUUID(),
+          ':lease': new Date(Date.now() + 600_000).toISOString(),
+          ':entry': { from: 'Scheduled', to: 'Scheduled', at: new Date().toISOString(), reason: 'claimed', attempt: 1, by: 'poller' },
+        },
+      }),
+    );
+    bar.update(++done);
+  });
+  const weightedSeconds = (performance.now() - weightedStart) / 1000;
   bar.done();
 
   // Claims: all groups due.
@@ -224,6 +256,7 @@ async function throughputPhase(em: Emulators) {
   sqs.destroy();
   return {
     rawPerSecond: n / rawSeconds,
+    weightedPerSecond: n / weightedSeconds,
     claimsPerSecond: claimed / claimSeconds,
     claimed,
     enqueued,
@@ -234,7 +267,7 @@ async function throughputPhase(em: Emulators) {
 }
 
 /** 3: pollers racing for groups due at one instant; the executor double counts every call. */
-async function racePhase(em: Emulators) {
+async function racePhase(em: Emulators, pollers: number = params.pollers) {
   const n = params.groups;
   const { dynamo, sqs } = clientsFor(em);
   const executor = new RecordingExecutor();
@@ -259,8 +292,8 @@ async function racePhase(em: Emulators) {
     },
   });
   const stack = await createStack({
-    dynamo, sqs, prefix: 'bench-race', clock: systemClock, executor, observer,
-    pollers: params.pollers,
+    dynamo, sqs, prefix: `bench-race${pollers}`, clock: systemClock, executor, observer,
+    pollers,
     wrapQueue: countingQueue,
     config: baseConfig({ lookaheadSeconds: 60, claimConcurrency: Math.max(1, Math.ceil(params.concurrency / params.shards)) }),
     execute: { batchSize: 10, concurrency: 8 },
@@ -275,12 +308,14 @@ async function racePhase(em: Emulators) {
   stack.startConsumers();
   const raceStart = performance.now();
   let lostRaces = 0;
-  bar = new ProgressBar(`${params.pollers} pollers racing`, n);
+  let refusedHolds = 0;
+  bar = new ProgressBar(`${pollers} poller(s) racing`, n);
   await Promise.all(
     stack.pollers.map(async (poller) => {
       for (let round = 0; round < 100; round++) {
         const s = await poller.run();
         lostRaces += s.lostRaces;
+        refusedHolds += s.contestedShards;
         bar.update([...claims.values()].length);
         if (s.claimed === 0 && s.lostRaces === 0 && s.truncatedShards === 0) return;
       }
@@ -308,6 +343,7 @@ async function racePhase(em: Emulators) {
     lost: groupIds.filter((id) => !executedIds.has(id)).length,
     notSucceeded: rows.filter((r) => r.status !== 'Succeeded').length,
     lostRaces,
+    refusedHolds,
     claimSeconds: raceSeconds,
     startSpread: percentiles(startSpread),
   };
@@ -383,10 +419,11 @@ async function main(): Promise<number> {
     const lateness = params.only.includes('lateness') ? await latenessPhase(em) : skippedLateness;
     const throughput = params.only.includes('throughput')
       ? await throughputPhase(em)
-      : { rawPerSecond: NaN, claimsPerSecond: NaN, claimed: 0, enqueued: 0, polls: 0, roundTrips: {}, roundTripsPerGroup: NaN };
-    const race = params.only.includes('race')
-      ? await racePhase(em)
-      : { duplicates: NaN, duplicateClaims: NaN, duplicateMessages: NaN, duplicateExecutions: NaN, lost: NaN, notSucceeded: NaN, lostRaces: NaN, claimSeconds: NaN, startSpread: percentiles([]) };
+      : { rawPerSecond: NaN, weightedPerSecond: NaN, claimsPerSecond: NaN, claimed: 0, enqueued: 0, polls: 0, roundTrips: {}, roundTripsPerGroup: NaN };
+    const noRace = { duplicates: NaN, duplicateClaims: NaN, duplicateMessages: NaN, duplicateExecutions: NaN, lost: NaN, notSucceeded: NaN, lostRaces: NaN, refusedHolds: NaN, claimSeconds: NaN, startSpread: percentiles([]) };
+    const race = params.only.includes('race') ? await racePhase(em) : noRace;
+    // The same race with one poller: what the racing pollers' claim time compares with.
+    const alone = params.only.includes('race') && params.pollers > 1 ? await racePhase(em, 1) : noRace;
     const noCli = { p50: NaN, p99: NaN, max: NaN };
     const cli = params.only.includes('cli') ? await cliPhase(em) : { list: noCli, schedule: noCli, help: noCli, runs: 0 };
     const api: ApiPhaseResult | undefined = params.only.includes('api')
@@ -398,7 +435,8 @@ async function main(): Promise<number> {
       return rcu ? { mean: rcu.mean, max: rcu.max } : { mean: NaN, max: NaN };
     };
     const m = machine();
-    const claimRatio = throughput.claimsPerSecond / throughput.rawPerSecond;
+    const claimRatio = throughput.claimsPerSecond / throughput.weightedPerSecond;
+    const claimRatioUnweighted = throughput.claimsPerSecond / throughput.rawPerSecond;
     const result = {
       lateness_ms: {
         with_lookahead: { p50: lateness.with.lateness.p50, p99: lateness.with.lateness.p99, max: lateness.with.lateness.max },
@@ -406,7 +444,14 @@ async function main(): Promise<number> {
       },
       claims_per_s: round(throughput.claimsPerSecond),
       raw_conditional_writes_per_s: round(throughput.rawPerSecond),
+      /** Raw conditional writes of a claim's weight (they move the index entry and write a history entry). */
+      raw_weighted_writes_per_s: round(throughput.weightedPerSecond),
+      /** Claims/s against raw writes of the same weight: what the poller adds. */
       claim_ratio: round(claimRatio, 3),
+      /** Claims/s against the lighter raw write (the figure before issue 15). */
+      claim_ratio_unweighted: round(claimRatioUnweighted, 3),
+      /** Claim writes lost to another poller, per group claimed, with `pollers` pollers racing. */
+      lost_races_per_claim: round(race.lostRaces / params.groups, 3),
       duplicates: race.duplicates,
       lost: race.lost,
       wcu_per_group: round(lateness.capacity.wcuPerGroup, 2),
@@ -445,7 +490,9 @@ async function main(): Promise<number> {
           duplicate_executions: race.duplicateExecutions,
           not_succeeded: race.notSucceeded,
           lost_races: race.lostRaces,
+          refused_holds: race.refusedHolds,
           claim_seconds: round(race.claimSeconds, 2),
+          one_poller: { claim_seconds: round(alone.claimSeconds, 2), duplicates: alone.duplicates, lost: alone.lost, start_after_instant_ms: alone.startSpread },
           start_after_instant_ms: race.startSpread,
         },
         cli: { runs: cli.runs, list_ms: cli.list, schedule_ms: cli.schedule, help_ms: cli.help },
@@ -461,7 +508,11 @@ async function main(): Promise<number> {
         ['lateness without look-ahead p50/p99/max (ms)', fmt(lateness.without.lateness).join(' / '), `≈ poll interval (${params.poll_interval_s} s)`],
         ['claims/s (claim + enqueue)', result.claims_per_s, ''],
         ['raw conditional UpdateItem/s', result.raw_conditional_writes_per_s, ''],
-        ['claim ratio', result.claim_ratio, '≥ 0.8'],
+        ['raw weighted UpdateItem/s (a claim\'s weight)', result.raw_weighted_writes_per_s, ''],
+        ['claim ratio (against the weighted raw write)', result.claim_ratio, '≥ 0.9'],
+        ['claim ratio, unweighted (before issue 15)', result.claim_ratio_unweighted, '≥ 0.8'],
+        [`lost races per claim (${params.pollers} pollers)`, result.lost_races_per_claim, '≤ 0.25'],
+        [`time to claim ${params.groups}: ${params.pollers} pollers / 1 poller (s)`, `${round(race.claimSeconds, 1)} / ${round(alone.claimSeconds, 1)}`, ''],
         [`duplicates (${params.pollers} pollers, ${params.groups} groups)`, result.duplicates, '0'],
         ['lost (not started)', result.lost, '0'],
         ['write units per group life', result.wcu_per_group, '≤ 10'],

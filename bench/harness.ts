@@ -101,7 +101,8 @@ export async function createStack(options: StackOptions): Promise<Stack> {
             ExpressionAttributeNames: { '#s': 'status' },
           }),
         );
-        for (const item of out.Items ?? []) rows.push(item as GroupRow);
+        // Items whose id holds '#' are not groups (idempotency records, partition holds).
+        for (const item of out.Items ?? []) if (!String(item.id).includes('#')) rows.push(item as GroupRow);
         key = out.LastEvaluatedKey;
       } while (key);
       return rows;

@@ -27,6 +27,7 @@ import {
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -50,6 +51,7 @@ import type {
   GroupStore,
   IdempotencyClaim,
   Page,
+  PartitionHold,
   TimerEntry,
   TransitionRequest,
   TransitionResult,
@@ -86,6 +88,11 @@ const MAX_ROUNDS_PER_PAGE = LISTING_ORDER.length + 1;
 /** Item id of the record an idempotency key leaves (`#` never occurs in a group id). */
 function idempotencyItemId(key: string): string {
   return `idempotency#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/** Item id of a timer partition's hold (`#` never occurs in a group id); in no index. */
+function holdItemId(kind: TimerKind, shard: number): string {
+  return `hold#${kind}#${shard}`;
 }
 
 /** `iso` minus one millisecond: an exclusive upper bound as an inclusive one. */
@@ -763,6 +770,50 @@ export class DynamoDbGroupStore implements GroupStore {
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async holdPartition(kind: TimerKind, shard: number, hold: PartitionHold): Promise<boolean> {
+    try {
+      const out = await this.send('holdPartition', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { id: holdItemId(kind, shard), owner: hold.owner, until: hold.until, [TTL_ATTRIBUTE]: Math.ceil(Date.parse(hold.until) / 1000) + 3600 },
+            // Why: one poller per partition at a time; a hold whose owner went silent lapses.
+            ConditionExpression: 'attribute_not_exists(#id) OR #until < :now OR #owner = :owner',
+            ExpressionAttributeNames: { '#id': 'id', '#until': 'until', '#owner': 'owner' },
+            ExpressionAttributeValues: { ':now': hold.now, ':owner': hold.owner },
+            ReturnConsumedCapacity: this.returnConsumedCapacity,
+          }),
+        ),
+      );
+      this.capacity('holdPartition', out.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async releasePartition(kind: TimerKind, shard: number, owner: string): Promise<void> {
+    try {
+      const out = await this.send('releasePartition', () =>
+        this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: { id: holdItemId(kind, shard) },
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': owner },
+            ReturnConsumedCapacity: this.returnConsumedCapacity,
+          }),
+        ),
+      );
+      this.capacity('releasePartition', out.ConsumedCapacity);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
       throw error;
     }
   }

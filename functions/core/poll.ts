@@ -33,7 +33,7 @@ import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
 import type { Clock, GroupStore, Page, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
 import { WORK_QUEUE_LIMITS } from './ports.ts';
-import { delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
+import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
 import { applyTransition } from './transition.ts';
 
 /** What one poll did. */
@@ -62,6 +62,11 @@ export interface PollSummary {
   truncatedShards: number;
   /** Shards whose store or queue calls failed (the rest of the poll went on). */
   failedShards: number;
+  /**
+   * Holds refused because another poller was draining that due partition (each a failed
+   * conditional write); a partition still held after the other shards is left to its holder.
+   */
+  contestedShards: number;
   /** What failed, one line per failed shard. */
   errors: string[];
 }
@@ -86,13 +91,19 @@ interface PollOptions {
 
 const EMPTY_SUMMARY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
-  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
+  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0, errors: [],
 };
 
 const PAGE_SIZE = 100;
 const POLLER = 'poller';
 /** Later than any lease: in {@link PollUseCase.takeBackEveryLease}, every lease counts as expired by it. */
 const END_OF_TIME = '9999-12-31T23:59:59.999Z';
+/**
+ * How long a poller holds a due partition it drains (renewed as it reads on): pollers running at
+ * once then drain different partitions instead of racing for the same entries, and one that
+ * died holds nothing for longer than this.
+ */
+export const PARTITION_HOLD_SECONDS = 15;
 
 type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | { stale: true } | { exhausted: true } | { error: unknown };
 
@@ -103,6 +114,8 @@ type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | {
  */
 export class PollUseCase {
   private readonly deps: Required<PollDeps>;
+  /** Who this poller's partition holds name. */
+  private readonly owner = randomUUID();
 
   constructor(deps: PollDeps) {
     this.deps = { observer: silentObserver, newToken: randomUUID, random: Math.random, ...deps };
@@ -145,14 +158,20 @@ export class PollUseCase {
     const count = this.deps.config.shardCount;
     const offset = Math.floor(this.deps.random() * count);
     const shards = Array.from({ length: count }, (_, i) => (i + offset) % count);
-    await mapWithConcurrency(shards, this.deps.config.pollConcurrency, async (shard) => {
+    // Due partitions another poller was draining: looked at again once the others are done.
+    const contested: number[] = [];
+    const pass = async (shard: number, kinds: readonly TimerKind[], last: boolean) => {
       // Each partition on its own: a failure in one must not cost the other (or other shards)
       // its poll; the caller sees it in the summary.
       const errors: string[] = [];
       let truncated = false;
-      for (const kind of ['due', 'lease'] as const) {
+      for (const kind of kinds) {
         try {
-          truncated = (await this.drain(kind, shard, summary, options, handled)) || truncated;
+          const drained = await this.drain(kind, shard, summary, options, handled);
+          if (drained === 'contested') {
+            summary.contestedShards++;
+            if (!last) contested.push(shard);
+          } else truncated = drained || truncated;
         } catch (error) {
           errors.push(`shard ${shard} (${kind}): ${describeError(error)}`);
         }
@@ -162,23 +181,34 @@ export class PollUseCase {
         summary.failedShards++;
         summary.errors.push(...errors);
       }
-    });
+    };
+    await mapWithConcurrency(shards, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due', 'lease'], false));
+    // Still held: its holder is draining it, and racing it would only cost lost writes.
+    await mapWithConcurrency(contested, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due'], true));
     return summary;
+  }
+
+  /** Hold (or renew the hold of) a due partition; a failing store call counts as held: the hold is advisory. */
+  private async hold(shard: number, now: Date): Promise<boolean> {
+    const hold = { owner: this.owner, now: now.toISOString(), until: addSeconds(now, PARTITION_HOLD_SECONDS) };
+    return this.deps.store.holdPartition('due', shard, hold).catch(() => true);
   }
 
   /**
    * Claim through one timer partition up to the batch limit, as a stream: `claimConcurrency`
    * claims stay in flight across page boundaries, the next page is read while this one is being
    * claimed, and won claims are sent in batches of ten as they come, without holding up claims.
-   * @returns true when it stopped at the batch limit with more entries left.
+   * A due partition with entries is held while it is drained (not during a recovery, which runs
+   * alone); one another poller holds is left alone.
+   * @returns true when it stopped at the batch limit with more entries left; `'contested'` when
+   *   another poller holds the partition (nothing was claimed).
    */
-  private async drain(kind: TimerKind, shard: number, summary: PollSummary, options: PollOptions, handled: Set<string>): Promise<boolean> {
+  private async drain(kind: TimerKind, shard: number, summary: PollSummary, options: PollOptions, handled: Set<string>): Promise<boolean | 'contested'> {
     const { store, clock, config } = this.deps;
     const now = clock.now();
     // Leases expired by this instant are taken back (in the query and in the writes' conditions).
     const leasesExpiredBy = options.everyLeaseLost ? END_OF_TIME : now.toISOString();
     const upTo = kind === 'due' ? dueHorizon(now, config.lookaheadSeconds) : leasesExpiredBy;
-    let truncated = false;
     // One entry more than may be handled: DynamoDB returns a cursor whenever the limit is
     // reached, so only an extra entry proves there is more left.
     const read = (remaining: number, cursor?: string): Promise<Page<TimerEntry>> => {
@@ -189,9 +219,43 @@ export class PollUseCase {
       return page;
     };
     const batchSize = config.batchSize;
+    const first = read(batchSize);
+    const holds = kind === 'due' && !options.everyLeaseLost;
+    let held = false;
+    if (holds && (await first).items.some((entry) => !handled.has(entry.id))) {
+      if (!(await this.hold(shard, now))) return 'contested';
+      held = true;
+    }
+    let heldAt = Date.now();
+    const renew = () => {
+      // A third of the hold gone: extend it while this poller reads on (advisory: failures ignored).
+      if (!held || Date.now() - heldAt < (PARTITION_HOLD_SECONDS * 1000) / 3) return;
+      heldAt = Date.now();
+      void this.hold(shard, clock.now());
+    };
+    try {
+      return await this.drainFrom(first, read, renew, kind, summary, leasesExpiredBy, handled);
+    } finally {
+      if (held) await this.deps.store.releasePartition('due', shard, this.owner).catch(() => undefined);
+    }
+  }
+
+  /** The stream of {@link drain} from its first page. */
+  private async drainFrom(
+    first: Promise<Page<TimerEntry>>,
+    read: (remaining: number, cursor?: string) => Promise<Page<TimerEntry>>,
+    renew: () => void,
+    kind: TimerKind,
+    summary: PollSummary,
+    leasesExpiredBy: string,
+    handled: Set<string>,
+  ): Promise<boolean> {
+    const { config } = this.deps;
+    const batchSize = config.batchSize;
+    let truncated = false;
     async function* entries(): AsyncGenerator<TimerEntry> {
       let given = 0;
-      let next: Promise<Page<TimerEntry>> | undefined = read(batchSize);
+      let next: Promise<Page<TimerEntry>> | undefined = first;
       while (next) {
         const page: Page<TimerEntry> = await next;
         const remaining = batchSize - given;
@@ -202,6 +266,7 @@ export class PollUseCase {
         truncated = fresh.length > remaining;
         given += items.length;
         next = page.cursor && !truncated && given < batchSize ? read(batchSize - given, page.cursor) : undefined;
+        if (next) renew();
         yield* items;
         // A full last page (a page holds at most 100, so the extra entry did not fit) with a
         // cursor: one entry more tells whether the batch limit left any behind.

@@ -158,6 +158,23 @@ export interface GroupStore {
    * @returns false when the group is no longer owned by that claim.
    */
   extendLease(id: string, expect: { version: number; claimToken: string }, leaseExpiresAt: string): Promise<boolean>;
+  /**
+   * Hold one timer partition until `until`, so that pollers running at once drain different
+   * partitions instead of racing for the same entries. Taken when it is free, expired (`until <
+   * now`) or already `owner`'s (which extends it). Advisory only: every claim stays a
+   * conditional write, so a lost or expired hold costs races, never a double run.
+   * @returns false when another owner holds it.
+   */
+  holdPartition(kind: TimerKind, shard: number, hold: PartitionHold): Promise<boolean>;
+  /** Give a hold back if `owner` still has it (otherwise nothing). */
+  releasePartition(kind: TimerKind, shard: number, owner: string): Promise<void>;
+}
+
+/** Who holds a timer partition, and until when (ISO-8601 UTC). */
+export interface PartitionHold {
+  owner: string;
+  now: string;
+  until: string;
 }
 
 /** The outcome of handing messages to the work queue. */

@@ -26,6 +26,7 @@ export function createHandler(deps: PollHandlerDeps): PollHandler {
       const counts: [string, number][] = [
         [METRIC.GroupsClaimed, summary.claimed],
         [METRIC.ClaimLostRaces, summary.lostRaces],
+        [METRIC.PartitionsContested, summary.contestedShards],
         [METRIC.LeasesRecovered, summary.recovered],
         [METRIC.MessagesResent, summary.resent],
         [METRIC.AttemptsExhausted, summary.exhausted],

@@ -10,6 +10,8 @@ export const METRIC = {
   // poll
   GroupsClaimed: 'GroupsClaimed',
   ClaimLostRaces: 'ClaimLostRaces',
+  /** Due partitions another poller held (a refused hold; that poller drains it). */
+  PartitionsContested: 'PartitionsContested',
   LeasesRecovered: 'LeasesRecovered',
   /** Never-started claims sent again after their lease ran out (a lost message, or a backlog longer than the lease). */
   MessagesResent: 'MessagesResent',

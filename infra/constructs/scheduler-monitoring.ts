@@ -140,6 +140,7 @@ export class SchedulerMonitoring extends Construct {
             left: [
               schedulerMetric(METRIC.GroupsClaimed, 'Sum', 'claimed'),
               schedulerMetric(METRIC.ClaimLostRaces, 'Sum', 'lost races'),
+              schedulerMetric(METRIC.PartitionsContested, 'Sum', 'partitions held elsewhere'),
               schedulerMetric(METRIC.LeasesRecovered, 'Sum', 'leases recovered'),
               schedulerMetric(METRIC.MessagesResent, 'Sum', 'messages re-sent'),
               schedulerMetric(METRIC.EnqueueFailed, 'Sum', 'enqueue failed'),

@@ -515,5 +515,46 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
         expect(await find('nope')).toBeUndefined();
       });
     });
+
+    describe('holdPartition / releasePartition', () => {
+      const hold = (owner: string, now: string, until: string) => ({ owner, now, until });
+
+      it('gives a partition to one owner at a time, lets the owner extend it, and hands it on when it lapses', async () => {
+        // Act
+        const a = await store.holdPartition('due', 0, hold('A', T0, at(15_000)));
+        const b = await store.holdPartition('due', 0, hold('B', at(1_000), at(16_000)));
+        const otherShard = await store.holdPartition('due', 1, hold('B', at(1_000), at(16_000)));
+        const renewed = await store.holdPartition('due', 0, hold('A', at(5_000), at(20_000)));
+        const stillA = await store.holdPartition('due', 0, hold('B', at(16_000), at(31_000)));
+        const lapsed = await store.holdPartition('due', 0, hold('B', at(20_001), at(35_000)));
+        // Assess
+        expect([a, b, otherShard, renewed, stillA, lapsed]).toEqual([true, false, true, true, false, true]);
+      });
+
+      it('releases only its owner\'s hold; a released partition is free at once', async () => {
+        // Prepare
+        await store.holdPartition('due', 2, hold('A', T0, at(15_000)));
+        // Act
+        await store.releasePartition('due', 2, 'B');
+        const whileA = await store.holdPartition('due', 2, hold('B', at(1_000), at(16_000)));
+        await store.releasePartition('due', 2, 'A');
+        const afterRelease = await store.holdPartition('due', 2, hold('B', at(1_000), at(16_000)));
+        await store.releasePartition('due', 3, 'nobody');
+        // Assess
+        expect([whileA, afterRelease]).toEqual([false, true]);
+      });
+
+      it('keeps holds out of every listing and timer query', async () => {
+        // Prepare
+        await create('g1', at(1_000));
+        await store.holdPartition('due', 0, hold('A', T0, at(15_000)));
+        // Act
+        const listed = await store.listGroups({}, { limit: 50 });
+        const timers = await Promise.all(Array.from({ length: shards }, (_, shard) => store.queryTimers('due', shard, FAR)));
+        // Assess
+        expect(listed.items.map((g) => g.id)).toEqual(['g1']);
+        expect(timers.flatMap((p) => p.items.map((e) => e.id))).toEqual(['g1']);
+      });
+    });
   });
 }

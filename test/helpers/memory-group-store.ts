@@ -52,6 +52,7 @@ import type {
   GroupStore,
   IdempotencyClaim,
   Page,
+  PartitionHold,
   TimerEntry,
   TransitionRequest,
   TransitionResult,
@@ -208,6 +209,24 @@ export class MemoryGroupStore implements GroupStore {
     return rows.length > page.length && last
       ? { items, cursor: Buffer.from(JSON.stringify({ q: digest, after: last.position })).toString('base64url') }
       : { items };
+  }
+
+  /** Partition holds: `<kind>#<shard>` → owner and until. */
+  readonly holds = new Map<string, { owner: string; until: string }>();
+
+  async holdPartition(kind: TimerKind, shard: number, hold: PartitionHold): Promise<boolean> {
+    await tick();
+    const key = `${kind}#${shard}`;
+    const held = this.holds.get(key);
+    if (held && held.owner !== hold.owner && held.until >= hold.now) return false;
+    this.holds.set(key, { owner: hold.owner, until: hold.until });
+    return true;
+  }
+
+  async releasePartition(kind: TimerKind, shard: number, owner: string): Promise<void> {
+    await tick();
+    const key = `${kind}#${shard}`;
+    if (this.holds.get(key)?.owner === owner) this.holds.delete(key);
   }
 
   async queryTimers(

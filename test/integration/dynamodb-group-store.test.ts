@@ -237,5 +237,7 @@ function bindAll(store: GroupStore): GroupStore {
     queryTimers: store.queryTimers.bind(store),
     transition: store.transition.bind(store),
     extendLease: store.extendLease.bind(store),
+    holdPartition: store.holdPartition.bind(store),
+    releasePartition: store.releasePartition.bind(store),
   };
 }

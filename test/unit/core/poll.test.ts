@@ -26,7 +26,7 @@ const BASE = {
 
 const EMPTY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
-  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, errors: [],
+  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0, errors: [],
 };
 
 function owned(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {
@@ -635,10 +635,11 @@ describe('PollUseCase', () => {
   });
 
   describe('concurrency', () => {
-    it('two pollers at once over 200 groups: every group claimed and enqueued exactly once', async () => {
-      // Prepare: 200 groups due at the same instant
+    it('two pollers at once over 200 groups whose holds both succeed (a hold lapsed): they race, and every group is claimed and enqueued exactly once', async () => {
+      // Prepare: 200 groups due at the same instant; both pollers believe they hold every partition
       const ids = Array.from({ length: 200 }, (_, i) => `group-${i}`);
       for (const id of ids) await schedule(id, T0);
+      store.holdPartition = async () => true;
       const a = poller({}, 'A');
       const b = poller({}, 'B');
       // Act
@@ -653,6 +654,37 @@ describe('PollUseCase', () => {
         expect(group).toMatchObject({ status: 'Queued', attempt: 1, version: 2, claimToken: sent.message.claimToken });
         expect(group?.history.filter((h) => h.to === 'Queued')).toHaveLength(1);
       }
+    });
+
+    it('two pollers at once over 200 groups drain different partitions: each group claimed once, no lost race, holds given back', async () => {
+      // Prepare
+      const ids = Array.from({ length: 200 }, (_, i) => `group-${i}`);
+      for (const id of ids) await schedule(id, T0);
+      const a = poller({ pollConcurrency: 1 }, 'A');
+      const b = poller({ pollConcurrency: 1 }, 'B');
+      // Act
+      const [sa, sb] = await Promise.all([a.run(), b.run()]);
+      // Assess
+      expect(sa.claimed + sb.claimed).toBe(200);
+      expect(sa.lostRaces + sb.lostRaces).toBe(0);
+      expect(sa.claimed).toBeGreaterThan(0);
+      expect(sb.claimed).toBeGreaterThan(0);
+      expect(queue.sentGroupIds().sort()).toEqual([...ids].sort());
+      expect(store.holds.size).toBe(0);
+    });
+
+    it('leaves a partition another poller holds to it, and takes one whose hold lapsed', async () => {
+      // Prepare: every partition held by someone else until T0 + 10 s
+      for (const id of ['g1', 'g2', 'g3', 'g4']) await schedule(id, T0);
+      for (let shard = 0; shard < BASE.shardCount; shard++) await store.holdPartition('due', shard, { owner: 'other', now: T0, until: ms(T0, 10_000) });
+      // Act
+      const held = await poller().run();
+      clock.set(ms(T0, 10_001));
+      const lapsed = await poller().run();
+      // Assess
+      expect(held).toMatchObject({ claimed: 0, lostRaces: 0, contestedShards: expect.any(Number) });
+      expect(held.contestedShards).toBeGreaterThan(0);
+      expect(lapsed).toMatchObject({ claimed: 4, contestedShards: 0 });
     });
   });
 });

@@ -18,7 +18,7 @@ const event: ScheduledEvent = {
 
 const summary: PollSummary = {
   claimed: 7, lostRaces: 2, recovered: 1, resent: 8, exhausted: 3, skipped: 4, late: 5,
-  stale: 6, enqueued: 6, enqueueFailed: 1, truncatedShards: 0, failedShards: 0, errors: [],
+  stale: 6, enqueued: 6, enqueueFailed: 1, truncatedShards: 0, failedShards: 0, contestedShards: 6, errors: [],
 };
 
 function spies() {
@@ -71,9 +71,10 @@ describe('poll handler', () => {
           ['MisfiresSkipped', 'Count', 4],
           ['MisfiresRunLate', 'Count', 5],
           ['EnqueueFailed', 'Count', 1],
+          ['PartitionsContested', 'Count', 6],
         ]),
       );
-      expect(metrics.addMetric).toHaveBeenCalledTimes(8);
+      expect(metrics.addMetric).toHaveBeenCalledTimes(9);
       expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
       expect(order.at(-1)).toBe('publish');
     });

@@ -31,8 +31,8 @@ import { describeError, StoreUnavailableError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
-import type { Clock, GroupStore, Page, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
-import { WORK_QUEUE_LIMITS } from './ports.ts';
+import type { Clock, GroupStore, Page, Sleeper, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
+import { realSleeper, WORK_QUEUE_LIMITS } from './ports.ts';
 import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
 import { applyTransition } from './transition.ts';
 
@@ -63,8 +63,8 @@ export interface PollSummary {
   /** Shards whose store or queue calls failed (the rest of the poll went on). */
   failedShards: number;
   /**
-   * Holds refused because another poller was draining that due partition (each a failed
-   * conditional write); a partition still held after the other shards is left to its holder.
+   * Times a due partition was found held by another poller (each at least one failed
+   * conditional write). The last look at one waits up to a hold's length for it to be free.
    */
   contestedShards: number;
   /** What failed, one line per failed shard. */
@@ -81,13 +81,20 @@ export interface PollDeps {
   newToken?: () => string;
   /** Picks the shard a poll starts at; `Math.random` unless a test fixes it. */
   random?: () => number;
+  /** Waits between looks at a partition another poller holds; real time unless a test fakes it. */
+  sleeper?: Sleeper;
 }
 
 /** Options of one poll. */
 interface PollOptions {
   /** Every lease counts as expired (see {@link PollUseCase.takeBackEveryLease}). */
   everyLeaseLost?: boolean;
+  /** Who this poll's partition holds name: one per poll, so two polls of one poller do not share a hold. */
+  owner?: string;
 }
+
+/** How often a poller looks again at a partition another poller holds, in its last look. */
+const HOLD_RETRY_MS = 1_000;
 
 const EMPTY_SUMMARY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
@@ -114,16 +121,14 @@ type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | {
  */
 export class PollUseCase {
   private readonly deps: Required<PollDeps>;
-  /** Who this poller's partition holds name. */
-  private readonly owner = randomUUID();
 
   constructor(deps: PollDeps) {
-    this.deps = { observer: silentObserver, newToken: randomUUID, random: Math.random, ...deps };
+    this.deps = { observer: silentObserver, newToken: randomUUID, random: Math.random, sleeper: realSleeper, ...deps };
   }
 
   /** Poll every shard once. Throws only when the store or queue fails outright. */
   run(): Promise<PollSummary> {
-    return this.poll({}, new Set());
+    return this.poll({ owner: randomUUID() }, new Set());
   }
 
   /**
@@ -160,38 +165,54 @@ export class PollUseCase {
     const shards = Array.from({ length: count }, (_, i) => (i + offset) % count);
     // Due partitions another poller was draining: looked at again once the others are done.
     const contested: number[] = [];
+    const truncatedShards = new Set<number>();
+    const failedShards = new Set<number>();
     const pass = async (shard: number, kinds: readonly TimerKind[], last: boolean) => {
       // Each partition on its own: a failure in one must not cost the other (or other shards)
       // its poll; the caller sees it in the summary.
-      const errors: string[] = [];
-      let truncated = false;
       for (const kind of kinds) {
         try {
-          const drained = await this.drain(kind, shard, summary, options, handled);
+          const drained = await this.drain(kind, shard, summary, options, handled, last);
           if (drained === 'contested') {
-            summary.contestedShards++;
             if (!last) contested.push(shard);
-          } else truncated = drained || truncated;
+          } else if (drained) truncatedShards.add(shard);
         } catch (error) {
-          errors.push(`shard ${shard} (${kind}): ${describeError(error)}`);
+          failedShards.add(shard);
+          summary.errors.push(`shard ${shard} (${kind}): ${describeError(error)}`);
         }
-      }
-      if (truncated) summary.truncatedShards++;
-      if (errors.length > 0) {
-        summary.failedShards++;
-        summary.errors.push(...errors);
       }
     };
     await mapWithConcurrency(shards, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due', 'lease'], false));
-    // Still held: its holder is draining it, and racing it would only cost lost writes.
+    // The last look waits for the holder to finish (or its hold to lapse: a holder that died, or
+    // stopped at its batch limit), then drains what it left; racing it would only cost lost writes.
     await mapWithConcurrency(contested, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due'], true));
+    summary.truncatedShards = truncatedShards.size;
+    summary.failedShards = failedShards.size;
     return summary;
   }
 
-  /** Hold (or renew the hold of) a due partition; a failing store call counts as held: the hold is advisory. */
-  private async hold(shard: number, now: Date): Promise<boolean> {
-    const hold = { owner: this.owner, now: now.toISOString(), until: addSeconds(now, PARTITION_HOLD_SECONDS) };
-    return this.deps.store.holdPartition('due', shard, hold).catch(() => true);
+  /**
+   * Hold (or renew the hold of) a due partition. A failing store call counts as held (the hold
+   * is advisory: the claims stay conditional) and is reported.
+   */
+  private async hold(shard: number, owner: string): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const hold = { owner, now: now.toISOString(), until: addSeconds(now, PARTITION_HOLD_SECONDS) };
+    return this.deps.store.holdPartition('due', shard, hold).catch((error: unknown) => {
+      this.deps.observer.notice('partition hold failed; draining without it', { shard, error: describeError(error) });
+      return true;
+    });
+  }
+
+  /** A hold, looking again every second while another poller holds it, for at most one hold's length. */
+  private async holdWhenFree(shard: number, owner: string): Promise<boolean> {
+    const deadline = this.deps.clock.now().getTime() + PARTITION_HOLD_SECONDS * 1000;
+    // Bounded by count too: a clock that stands still (a test's) must not keep it looking.
+    for (let look = 0; look * HOLD_RETRY_MS <= PARTITION_HOLD_SECONDS * 1000 && this.deps.clock.now().getTime() <= deadline; look++) {
+      await this.deps.sleeper.sleep(HOLD_RETRY_MS);
+      if (await this.hold(shard, owner)) return true;
+    }
+    return false;
   }
 
   /**
@@ -203,7 +224,14 @@ export class PollUseCase {
    * @returns true when it stopped at the batch limit with more entries left; `'contested'` when
    *   another poller holds the partition (nothing was claimed).
    */
-  private async drain(kind: TimerKind, shard: number, summary: PollSummary, options: PollOptions, handled: Set<string>): Promise<boolean | 'contested'> {
+  private async drain(
+    kind: TimerKind,
+    shard: number,
+    summary: PollSummary,
+    options: PollOptions,
+    handled: Set<string>,
+    lastLook = false,
+  ): Promise<boolean | 'contested'> {
     const { store, clock, config } = this.deps;
     const now = clock.now();
     // Leases expired by this instant are taken back (in the query and in the writes' conditions).
@@ -219,24 +247,34 @@ export class PollUseCase {
       return page;
     };
     const batchSize = config.batchSize;
-    const first = read(batchSize);
-    const holds = kind === 'due' && !options.everyLeaseLost;
+    let first = read(batchSize);
+    const owner = options.owner;
     let held = false;
-    if (holds && (await first).items.some((entry) => !handled.has(entry.id))) {
-      if (!(await this.hold(shard, now))) return 'contested';
+    if (kind === 'due' && owner !== undefined && !options.everyLeaseLost && (await first).items.some((entry) => !handled.has(entry.id))) {
+      if (!(await this.hold(shard, owner))) {
+        summary.contestedShards++;
+        if (!lastLook || !(await this.holdWhenFree(shard, owner))) return 'contested';
+        // Held at last: read again from the start, the holder claimed what it could.
+        first = read(batchSize);
+      }
       held = true;
     }
-    let heldAt = Date.now();
+    let heldAt = clock.now().getTime();
+    let renewing: Promise<unknown> = Promise.resolve();
     const renew = () => {
-      // A third of the hold gone: extend it while this poller reads on (advisory: failures ignored).
-      if (!held || Date.now() - heldAt < (PARTITION_HOLD_SECONDS * 1000) / 3) return;
-      heldAt = Date.now();
-      void this.hold(shard, clock.now());
+      // A third of the hold gone: extend it while this poller reads on.
+      if (!held || owner === undefined || clock.now().getTime() - heldAt < (PARTITION_HOLD_SECONDS * 1000) / 3) return;
+      heldAt = clock.now().getTime();
+      renewing = this.hold(shard, owner);
     };
     try {
       return await this.drainFrom(first, read, renew, kind, summary, leasesExpiredBy, handled);
     } finally {
-      if (held) await this.deps.store.releasePartition('due', shard, this.owner).catch(() => undefined);
+      if (held && owner !== undefined) {
+        // A renewal still in flight must not bring the hold back after it was given back.
+        await renewing.catch(() => undefined);
+        await this.deps.store.releasePartition('due', shard, owner).catch(() => undefined);
+      }
     }
   }
 

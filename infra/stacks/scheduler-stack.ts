@@ -133,6 +133,15 @@ export class SchedulerStack extends Stack {
     pollRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ClaimGroups', actions: ['dynamodb:UpdateItem'], resources: [tableArn] }),
     );
+    // Partition holds (docs/architecture.md, "Poll"): put and delete the hold items only.
+    pollRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'HoldPartitions',
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['hold#*'] } },
+      }),
+    );
     this.workQueue.grants.actions(pollRole, ['sqs:SendMessage']);
 
     // A poll that failed is not retried: the next scheduled poll does the same work.

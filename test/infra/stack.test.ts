@@ -322,6 +322,11 @@ describe('the permissions', () => {
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] }, `/index/${TIMER_INDEX.name}`]] },
       },
       { Sid: 'ClaimGroups', Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
+      {
+        Sid: 'HoldPartitions', Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['hold#*'] } },
+      },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } },
     ]);
   });

@@ -53,8 +53,10 @@ describe('PollUseCase', () => {
   const configOf = (over: Partial<Record<keyof SchedulerConfig, unknown>> = {}): SchedulerConfig =>
     validateSchedulerConfig({ ...BASE, ...over });
 
-  const poller = (over: Partial<Record<keyof SchedulerConfig, unknown>> = {}, tokens = 'tok') =>
-    new PollUseCase({ store, queue, clock, config: configOf(over), observer, newToken: sequentialTokens(tokens) });
+  /** Waiting moves the test's clock (a poller looking again at a held partition). */
+  const sleeper = { sleep: async (ms: number) => void clock.advance(ms) };
+  const poller = (over: Partial<Record<keyof SchedulerConfig, unknown>> = {}, tokens = 'tok', random?: () => number) =>
+    new PollUseCase({ store, queue, clock, config: configOf(over), observer, newToken: sequentialTokens(tokens), sleeper, ...(random ? { random } : {}) });
 
   const schedule = (id: string, scheduledAt: string) =>
     store.create({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt }, { at: ms(T0, -3_600_000), reason: 'test', by: 'test' });
@@ -660,8 +662,8 @@ describe('PollUseCase', () => {
       // Prepare
       const ids = Array.from({ length: 200 }, (_, i) => `group-${i}`);
       for (const id of ids) await schedule(id, T0);
-      const a = poller({ pollConcurrency: 1 }, 'A');
-      const b = poller({ pollConcurrency: 1 }, 'B');
+      const a = poller({ pollConcurrency: 1 }, 'A', () => 0);
+      const b = poller({ pollConcurrency: 1 }, 'B', () => 0.5);
       // Act
       const [sa, sb] = await Promise.all([a.run(), b.run()]);
       // Assess
@@ -673,18 +675,48 @@ describe('PollUseCase', () => {
       expect(store.holds.size).toBe(0);
     });
 
-    it('leaves a partition another poller holds to it, and takes one whose hold lapsed', async () => {
-      // Prepare: every partition held by someone else until T0 + 10 s
+    it('leaves a partition another poller holds to it while it is held, and takes what is left once the hold lapses', async () => {
+      // Prepare: every partition held by someone else for 30 s (longer than one look waits: 15 s)
       for (const id of ['g1', 'g2', 'g3', 'g4']) await schedule(id, T0);
-      for (let shard = 0; shard < BASE.shardCount; shard++) await store.holdPartition('due', shard, { owner: 'other', now: T0, until: ms(T0, 10_000) });
+      for (let shard = 0; shard < BASE.shardCount; shard++) await store.holdPartition('due', shard, { owner: 'other', now: T0, until: ms(T0, 30_000) });
       // Act
       const held = await poller().run();
-      clock.set(ms(T0, 10_001));
-      const lapsed = await poller().run();
+      const later = await poller().run(); // its last look waits until the holds lapse
       // Assess
-      expect(held).toMatchObject({ claimed: 0, lostRaces: 0, contestedShards: expect.any(Number) });
+      expect(held).toMatchObject({ claimed: 0, lostRaces: 0 });
       expect(held.contestedShards).toBeGreaterThan(0);
-      expect(lapsed).toMatchObject({ claimed: 4, contestedShards: 0 });
+      expect(later).toMatchObject({ claimed: 4, lostRaces: 0 });
+      // Its own holds given back; only the other owner's holds of empty shards are left.
+      expect([...store.holds.values()].map((h) => h.owner).filter((o) => o !== 'other')).toEqual([]);
+    });
+
+    it('waits in its last look for a holder that gives the partition back, then claims what it left', async () => {
+      // Prepare: one group per shard; each partition held by another poller that releases it 3 s on
+      for (const id of ['g1', 'g2', 'g3', 'g4']) await schedule(id, T0);
+      for (let shard = 0; shard < BASE.shardCount; shard++) await store.holdPartition('due', shard, { owner: 'other', now: T0, until: ms(T0, 15_000) });
+      const release = clock.now().getTime() + 3_000;
+      const waiting = { sleep: async (ms: number) => {
+        clock.advance(ms);
+        if (clock.now().getTime() >= release) for (let shard = 0; shard < BASE.shardCount; shard++) await store.releasePartition('due', shard, 'other');
+      } };
+      // Act
+      const summary = await new PollUseCase({ store, queue, clock, config: configOf({}), observer, newToken: sequentialTokens('w'), sleeper: waiting }).run();
+      // Assess
+      expect(summary).toMatchObject({ claimed: 4, lostRaces: 0 });
+      expect(clock.now().getTime()).toBeLessThan(Date.parse(T0) + 15_000);
+    });
+
+    it('drains without a hold when the hold cannot be written (it is advisory), and says so', async () => {
+      // Prepare
+      for (const id of ['g1', 'g2']) await schedule(id, T0);
+      store.holdPartition = async () => {
+        throw new Error('AccessDenied');
+      };
+      // Act
+      const summary = await poller().run();
+      // Assess
+      expect(summary).toMatchObject({ claimed: 2, failedShards: 0 });
+      expect(notices.some((n) => n.message.startsWith('partition hold failed'))).toBe(true);
     });
   });
 });

@@ -241,14 +241,19 @@ function readQuery(request: ApiRequest, allowed: readonly string[], issues: Fiel
   return out;
 }
 
-/** The issues of a validator, or none. */
-function issuesOf(validate: () => unknown): readonly FieldIssue[] {
+/**
+ * Run a validator, adding its issues (their fields given `prefix`, each field not named yet) to
+ * `issues`, so that one 400 names every bad field.
+ * @returns what it validated, or `undefined` when it refused.
+ */
+function checked<T>(validate: () => T, issues: FieldIssue[], prefix = ''): T | undefined {
   try {
-    validate();
-    return [];
+    return validate();
   } catch (error) {
-    if (error instanceof ValidationError) return error.issues;
-    throw error;
+    if (!(error instanceof ValidationError)) throw error;
+    const named = new Set(issues.map((issue) => issue.field));
+    issues.push(...prefixed(prefix, error.issues).filter((issue) => !named.has(issue.field)));
+    return undefined;
   }
 }
 
@@ -264,7 +269,7 @@ function groupIdOf(route: { rawId: string }, issues: FieldIssue[]): string {
     issues.push({ field: 'path:id', message: 'the group id in the path is not valid percent-encoding.' });
     return route.rawId;
   }
-  issues.push(...prefixed('path:', issuesOf(() => validateGroupId(id))));
+  checked(() => validateGroupId(id), issues, 'path:');
   return id;
 }
 
@@ -292,16 +297,15 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
         const inbox = deps.deadLetters;
         if (!inbox) throw new Refusal({ problem: problem('not-found', 404, 'No dead-letter queue', 'This API has no dead-letter queue configured.') });
         if (route.name === 'dead-letters') {
-          const query = readQuery(request, ['limit'], issues);
-          issues.push(...prefixed('query:', issuesOf(() => validateDeadLetterQuery(query))));
-          if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
-          return json(200, { items: await inbox().peek(validateDeadLetterQuery(query).limit) });
+          const query = checked(() => validateDeadLetterQuery(readQuery(request, ['limit'], issues)), issues, 'query:');
+          if (!query || issues.length) throw new Refusal({ problem: validationProblem(issues) });
+          return json(200, { items: await inbox().peek(query.limit) });
         }
         readQuery(request, [], issues);
         const body = readBody(request, issues);
-        if (!issues.some((i) => i.field === 'body')) issues.push(...issuesOf(() => validateRedriveBody(body)));
-        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
-        return json(200, await inbox().redrive(validateRedriveBody(body).limit));
+        const redrive = issues.some((i) => i.field === 'body') ? undefined : checked(() => validateRedriveBody(body), issues);
+        if (!redrive || issues.length) throw new Refusal({ problem: validationProblem(issues) });
+        return json(200, await inbox().redrive(redrive.limit));
       }
       case 'groups': {
         if (method === 'GET') {
@@ -309,8 +313,7 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
           const { cursor, ...filters } = query;
           if (issues.length) {
             // The filters' own issues too, every bad field at once (the cursor needs the store: it waits).
-            const named = new Set(issues.map((i) => i.field));
-            issues.push(...prefixed('query:', issuesOf(() => validateGroupQuery(filters as RawGroupQuery))).filter((i) => !named.has(i.field)));
+            checked(() => validateGroupQuery(filters as RawGroupQuery), issues, 'query:');
             throw new Refusal({ problem: validationProblem(issues) });
           }
           try {
@@ -324,7 +327,7 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
         readQuery(request, [], issues);
         const body = readBody(request, issues);
         if (issues.length) {
-          if (!issues.some((i) => i.field === 'body')) issues.push(...issuesOf(() => validateNewGroup(body)));
+          if (!issues.some((i) => i.field === 'body')) checked(() => validateNewGroup(body), issues);
           throw new Refusal({ problem: validationProblem(issues) });
         }
         const { group, replayed } = await commands.createOnce(body, headers.by, headers.idempotencyKey);
@@ -351,16 +354,17 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
           return groupResponse(200, group);
         }
         const body = readBody(request, issues);
-        const validate =
-          route.name === 'group' ? () => validateGroupChanges(body) : () => validateActionBody(body, route.name === 'retry' ? 'retry' : 'cancel');
-        if (issues.length) {
-          if (!issues.some((i) => i.field === 'body')) issues.push(...issuesOf(validate));
-          throw new Refusal({ problem: validationProblem(issues) });
-        }
+        const bodyReadable = !issues.some((i) => i.field === 'body');
+        // A change's body is the edit's to check (it names every field); it is checked here only
+        // to name its issues beside the others'.
+        if (route.name === 'group' && issues.length && bodyReadable) checked(() => validateGroupChanges(body), issues);
+        const action = route.name !== 'group' && bodyReadable ? checked(() => validateActionBody(body, route.name === 'retry' ? 'retry' : 'cancel'), issues) : undefined;
+        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
         const options = headers.expectVersion === undefined ? {} : { expectVersion: headers.expectVersion };
         try {
           if (route.name === 'group') return groupResponse(200, await commands.edit(id, body, headers.by, options));
-          const action = validateActionBody(body, route.name === 'retry' ? 'retry' : 'cancel');
+          // Checked above: a refused body added its issues, so it is here.
+          if (!action) throw new Error('an action body passed its check without a value');
           if (route.name === 'cancel') return groupResponse(200, await commands.cancel(id, headers.by, action.reason, options));
           return groupResponse(200, await commands.retry(id, headers.by, action.scheduledAt, { ...options, ...(action.reason ? { reason: action.reason } : {}) }));
         } catch (error) {

@@ -150,9 +150,9 @@ export class ConflictError extends PromotionSchedulerApiError {
   }
 }
 
-/** 429: API Gateway's stage throttling. Retry later, with back-off. */
-export class ThrottledError extends PromotionSchedulerApiError {
-  override readonly name = 'ThrottledError';
+/** An answer that says "try again later" (429, 503), with `Retry-After` when the API sent one. */
+export class RetryableApiError extends PromotionSchedulerApiError {
+  override readonly name: string = 'RetryableApiError';
   /** From `Retry-After`, when the answer has one. */
   readonly retryAfterSeconds: number | undefined;
 
@@ -162,16 +162,14 @@ export class ThrottledError extends PromotionSchedulerApiError {
   }
 }
 
-/** 503 (`store-unavailable`, or API Gateway's own): a passing failure. Safe to retry (a create with the same `Idempotency-Key`). */
-export class ServiceUnavailableError extends PromotionSchedulerApiError {
-  override readonly name = 'ServiceUnavailableError';
-  /** From `Retry-After`, when the answer has one. */
-  readonly retryAfterSeconds: number | undefined;
+/** 429: API Gateway's stage throttling. Retry later, with back-off. */
+export class ThrottledError extends RetryableApiError {
+  override readonly name = 'ThrottledError';
+}
 
-  constructor(init: ApiErrorInit) {
-    super(init);
-    this.retryAfterSeconds = init.retryAfterSeconds;
-  }
+/** 503 (`store-unavailable`, or API Gateway's own): a passing failure. Safe to retry (a create with the same `Idempotency-Key`). */
+export class ServiceUnavailableError extends RetryableApiError {
+  override readonly name = 'ServiceUnavailableError';
 }
 
 /**

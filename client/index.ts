@@ -14,6 +14,7 @@ export {
   PreconditionFailedError,
   PROBLEM_TYPE_PREFIX,
   PromotionSchedulerApiError,
+  RetryableApiError,
   ServiceUnavailableError,
   ThrottledError,
   ValidationError,

@@ -6,6 +6,7 @@ import {
   ApiUnreachableError,
   GroupNotFoundError,
   PromotionSchedulerApiError,
+  RetryableApiError,
   ServiceUnavailableError,
   ThrottledError,
   ValidationError,
@@ -74,7 +75,7 @@ export function exitCodeFor(error: unknown): number {
     return EXIT.unavailable;
   }
   if (error instanceof PromotionSchedulerApiError) {
-    return error instanceof ThrottledError || error instanceof ServiceUnavailableError || isForeignAnswer(error) ? EXIT.unavailable : EXIT.refused;
+    return error instanceof RetryableApiError || isForeignAnswer(error) ? EXIT.unavailable : EXIT.refused;
   }
   if (error instanceof SchedulerError) return EXIT.refused;
   const name = (error as { name?: string })?.name ?? '';

@@ -112,18 +112,26 @@ export async function buildCli(): Promise<CliBuild> {
  * or the installed dependencies) changed since — or `undefined` when it is current.
  */
 export async function cliBundleStaleness(): Promise<string | undefined> {
+  return staleness([CLI_BUNDLE], BUILD_RECORD, BUILD_INPUTS, `${relative(ROOT, CLI_BUNDLE)} is missing`);
+}
+
+/**
+ * Why a build's outputs are out of date: one is missing (`missing`), its record is unreadable,
+ * or an input it recorded (or one of `fixedInputs`, which may be absent) changed since it started.
+ */
+async function staleness(outputs: readonly string[], recordPath: string, fixedInputs: readonly string[], missing: string): Promise<string | undefined> {
   let record: BuildRecord;
   try {
-    await stat(CLI_BUNDLE);
-    record = JSON.parse(await readFile(BUILD_RECORD, 'utf8')) as BuildRecord;
+    await Promise.all(outputs.map((output) => stat(output)));
+    record = JSON.parse(await readFile(recordPath, 'utf8')) as BuildRecord;
   } catch {
-    return `${relative(ROOT, CLI_BUNDLE)} is missing`;
+    return missing;
   }
-  for (const input of [...record.inputs, ...BUILD_INPUTS]) {
+  for (const input of [...record.inputs, ...fixedInputs]) {
     try {
       if ((await stat(join(ROOT, input))).mtimeMs > record.startedAt) return `${input} changed since the last build`;
     } catch {
-      if (!BUILD_INPUTS.includes(input)) return `${input} is gone since the last build`;
+      if (!fixedInputs.includes(input)) return `${input} is gone since the last build`;
     }
   }
   return undefined;
@@ -241,21 +249,7 @@ function run(command: string, args: string[]): Promise<{ code: number | null; st
  * this script, a tsconfig, the installed dependencies) changed since — or `undefined` when current.
  */
 export async function clientStaleness(): Promise<string | undefined> {
-  let record: BuildRecord;
-  try {
-    await Promise.all([stat(CLIENT_MODULE), stat(CLIENT_DECLARATIONS)]);
-    record = JSON.parse(await readFile(CLIENT_RECORD, 'utf8')) as BuildRecord;
-  } catch {
-    return `${relative(ROOT, CLIENT_MODULE)} or its declarations are missing`;
-  }
-  for (const input of [...record.inputs, ...CLIENT_BUILD_INPUTS]) {
-    try {
-      if ((await stat(join(ROOT, input))).mtimeMs > record.startedAt) return `${input} changed since the last build`;
-    } catch {
-      if (!CLIENT_BUILD_INPUTS.includes(input)) return `${input} is gone since the last build`;
-    }
-  }
-  return undefined;
+  return staleness([CLIENT_MODULE, CLIENT_DECLARATIONS], CLIENT_RECORD, CLIENT_BUILD_INPUTS, `${relative(ROOT, CLIENT_MODULE)} or its declarations are missing`);
 }
 
 /**

@@ -739,81 +739,68 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async extendLease(id: string, expect: { version: number; claimToken: string }, leaseExpiresAt: string): Promise<boolean> {
-    try {
-      const out = await this.send('extendLease', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id },
-            UpdateExpression: 'SET #lease = :lease, #timerAt = :lease',
-            // Why: only the run that owns the group (same version, still Running, same token)
-            // may extend its lease; anything else means the group moved on.
-            ConditionExpression: '#version = :version AND #status = :running AND #claimToken = :token',
-            ExpressionAttributeNames: {
-              '#lease': 'leaseExpiresAt',
-              '#timerAt': TIMER_INDEX.sortKey,
-              '#version': 'version',
-              '#status': 'status',
-              '#claimToken': 'claimToken',
-            },
-            ExpressionAttributeValues: {
-              ':lease': leaseExpiresAt,
-              ':version': expect.version,
-              ':running': 'Running',
-              ':token': expect.claimToken,
-            },
-            ReturnConsumedCapacity: this.returnConsumedCapacity,
-          }),
-        ),
-      );
-      this.capacity('extendLease', out.ConsumedCapacity);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally('extendLease', () =>
+      this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { id },
+        UpdateExpression: 'SET #lease = :lease, #timerAt = :lease',
+        // Why: only the run that owns the group (same version, still Running, same token)
+        // may extend its lease; anything else means the group moved on.
+        ConditionExpression: '#version = :version AND #status = :running AND #claimToken = :token',
+        ExpressionAttributeNames: {
+          '#lease': 'leaseExpiresAt',
+          '#timerAt': TIMER_INDEX.sortKey,
+          '#version': 'version',
+          '#status': 'status',
+          '#claimToken': 'claimToken',
+        },
+        ExpressionAttributeValues: {
+          ':lease': leaseExpiresAt,
+          ':version': expect.version,
+          ':running': 'Running',
+          ':token': expect.claimToken,
+        },
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      })),
+    );
   }
 
   async holdPartition(kind: TimerKind, shard: number, hold: PartitionHold): Promise<boolean> {
-    try {
-      const out = await this.send('holdPartition', () =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { id: holdItemId(kind, shard), owner: hold.owner, until: hold.until, [TTL_ATTRIBUTE]: Math.ceil(Date.parse(hold.until) / 1000) + 3600 },
-            // Why: one poller per partition at a time; a hold whose owner went silent lapses.
-            ConditionExpression: 'attribute_not_exists(#id) OR #until < :now OR #owner = :owner',
-            ExpressionAttributeNames: { '#id': 'id', '#until': 'until', '#owner': 'owner' },
-            ExpressionAttributeValues: { ':now': hold.now, ':owner': hold.owner },
-            ReturnConsumedCapacity: this.returnConsumedCapacity,
-          }),
-        ),
-      );
-      this.capacity('holdPartition', out.ConsumedCapacity);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally('holdPartition', () =>
+      this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: { id: holdItemId(kind, shard), owner: hold.owner, until: hold.until, [TTL_ATTRIBUTE]: Math.ceil(Date.parse(hold.until) / 1000) + 3600 },
+        // Why: one poller per partition at a time; a hold whose owner went silent lapses.
+        ConditionExpression: 'attribute_not_exists(#id) OR #until < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#id': 'id', '#until': 'until', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':now': hold.now, ':owner': hold.owner },
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      })),
+    );
   }
 
   async releasePartition(kind: TimerKind, shard: number, owner: string): Promise<void> {
+    // A hold that is no longer this owner's is not ours to give back: nothing to do.
+    await this.conditionally('releasePartition', () =>
+      this.doc.send(new DeleteCommand({
+        TableName: this.tableName,
+        Key: { id: holdItemId(kind, shard) },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      })),
+    );
+  }
+
+  /** One conditional write: `true` when it was applied, `false` when its condition did not hold. */
+  private async conditionally(operation: string, write: () => Promise<{ ConsumedCapacity?: ConsumedCapacity }>): Promise<boolean> {
     try {
-      const out = await this.send('releasePartition', () =>
-        this.doc.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: { id: holdItemId(kind, shard) },
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':owner': owner },
-            ReturnConsumedCapacity: this.returnConsumedCapacity,
-          }),
-        ),
-      );
-      this.capacity('releasePartition', out.ConsumedCapacity);
+      const out = await this.send(operation, write);
+      this.capacity(operation, out.ConsumedCapacity);
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

@@ -1,19 +1,27 @@
 /**
  * `npm run bench -- [--groups N] [--pollers N] [--poll-interval S] [--lookahead S] [--shards N]
- *                   [--concurrency N] [--full-jit] [--quick] [--json]`
+ *                   [--concurrency N] [--full-jit] [--quick] [--json] [--only PHASES]`
  *
  * Precision and throughput of the scheduler on a local stack this script starts itself (DynamoDB
  * Local in memory, fauxqs in process, the real poll/execute/dead-letter handlers):
  * 1. Start lateness (startedAt − scheduledAt) with look-ahead and without (plain polling), both
- *    in the same run, groups spread over a window of scheduled times, pollers on a timer.
+ *    in the same run, groups spread over a window of scheduled times, pollers on a timer; each
+ *    group in a lane of its own (lane policy `queue`): lanes on, every lane idle.
  * 2. Raw conditional UpdateItem rate of this DynamoDB at `--concurrency` writes in flight, then
- *    claim + enqueue throughput of one poller with the same number of claims in flight.
- * 3. `--pollers` pollers racing for `--groups` groups due at one instant: duplicates and lost.
- * 4. Capacity units per group life (create → terminal) from ReturnConsumedCapacity INDEXES.
+ *    claim + enqueue throughput of one poller with the same number of claims in flight (lane
+ *    policy `parallel`: the claim path itself).
+ * 3. `--pollers` pollers racing for `--groups` groups due at one instant: duplicates and lost
+ *    (lane policy `parallel`, as 2).
+ * 4. Capacity units per group life (create → terminal) from ReturnConsumedCapacity INDEXES, in
+ *    the look-ahead run of 1 (lanes on).
  * 5. The operator CLI's start-up: whole `promotion-scheduler` processes against a stack of
  *    this run (its `stack.json` written as `npm start` writes it), one after another.
  * 6. The HTTP API through the typed client and the local loopback server: create and get
  *    latency, list page latency and read units with the table at 1 000 and 10 000 groups.
+ * 7. Lanes (issue 12, `bench/lanes-phase.ts`; runs after 3): 20 lanes × 10 groups due at one
+ *    instant, runs of 300 ms, beside 40 idle lanes: hand-off latency (holder's end → next
+ *    group's Running), idle lanes' start lateness, lane wait, order and overlap checks, capacity
+ *    per busy-lane group.
  *
  * Prints a table (stderr with --json), and with --json one JSON object on stdout.
  */
@@ -25,7 +33,6 @@ import { execFileSync } from 'node:child_process';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../functions/core/config.ts';
 import { mapWithConcurrency } from '../functions/core/concurrency.ts';
-import { isTerminal } from '../functions/core/group.ts';
 import type { SchedulerObserver } from '../functions/core/observer.ts';
 import { systemClock, type WorkQueue } from '../functions/core/ports.ts';
 import { startApiServer } from '../cli/local/api-server.ts';
@@ -33,9 +40,10 @@ import { LOCAL_REGION } from '../cli/local/aws-clients.ts';
 import { writeStackFile } from '../cli/stack-file.ts';
 import { apiPhase, type ApiPhaseResult } from './api-phase.ts';
 import { measureCliStartup } from './cli-startup.ts';
-import { clientsFor, createStack, RecordingExecutor, startEmulators, type Emulators, type Stack } from './harness.ts';
+import { clientsFor, createStack, RecordingExecutor, startEmulators, waitTerminal, type Emulators } from './harness.ts';
+import { LANES_PHASE, lanesPhase, type LanesPhaseResult } from './lanes-phase.ts';
 import { CallCounter, CapacityMeter } from './probes.ts';
-import { intOption, machine, parseArgs, percentiles, ProgressBar, rejectUnknown, sleep, table, type Percentiles } from './support.ts';
+import { intOption, machine, parseArgs, percentiles, ProgressBar, rejectUnknown, table, type Percentiles } from './support.ts';
 
 const args = parseArgs(process.argv.slice(2));
 rejectUnknown(args, ['api-requests', 'groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'cli-runs', 'only']);
@@ -58,8 +66,8 @@ const params = {
   cli_runs: intOption(args, 'cli-runs', quick ? 20 : 50),
   /** Creates and gets timed in the API phase. */
   api_requests: intOption(args, 'api-requests', quick ? 200 : 1_000),
-  /** Phases to run (for experiments): lateness, throughput, race, cli, api; all by default. */
-  only: String(args.get('only') ?? 'lateness,throughput,race,cli,api').split(','),
+  /** Phases to run (for experiments): lateness, throughput, race, lanes, cli, api; all by default. */
+  only: String(args.get('only') ?? 'lateness,throughput,race,lanes,cli,api').split(','),
 };
 const out = json ? process.stderr : process.stdout;
 const say = (line: string) => out.write(`${line}\n`);
@@ -76,22 +84,6 @@ function baseConfig(overrides: Partial<SchedulerConfig>): SchedulerConfig {
 }
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}-${randomUUID().slice(0, 8)}`);
-
-/** Wait until every group of the stacks is terminal, or the deadline; progress on stderr. */
-async function waitTerminal(stacks: Stack[], total: number, deadline: number, label: string): Promise<void> {
-  const bar = new ProgressBar(label, total);
-  try {
-    for (;;) {
-      const rows = (await Promise.all(stacks.map((s) => s.scan()))).flat();
-      const done = rows.filter((r) => isTerminal(r.status)).length;
-      bar.update(done);
-      if (done >= total || Date.now() > deadline) return;
-      await sleep(1_000);
-    }
-  } finally {
-    bar.done();
-  }
-}
 
 /** 1 + 4: lateness with and without look-ahead (same run, at the same time), capacity per group. */
 async function latenessPhase(em: Emulators) {
@@ -112,6 +104,7 @@ async function latenessPhase(em: Emulators) {
         }
         return handler(event, context);
       },
+      // Lanes on (the default policy `queue`), each group alone in its lane (see below).
       config: baseConfig({ lookaheadSeconds, claimConcurrency: 16 }),
       execute: { batchSize: 10, concurrency: 8 },
       ...(meter ? { onConsumedCapacity: meter.record } : {}),
@@ -127,8 +120,12 @@ async function latenessPhase(em: Emulators) {
   const timeOf = (i: number) => new Date(windowStart + Math.floor((i * params.window_s * 1000) / n) + Math.floor(Math.random() * 1000)).toISOString();
   const bar = new ProgressBar('create (lateness)', 2 * n);
   let made = 0;
+  // Each group in a lane of its own (`lane-<i>`), so lateness and units per group are measured
+  // with lanes on, in idle lanes: what serialisation costs a group that never waits.
   await Promise.all(
-    [withLa, without].map((s) => s.stack.createGroups(s.ids.map((id, i) => ({ id, scheduledAt: timeOf(i) })), 8, () => bar.update(++made))),
+    [withLa, without].map((s) =>
+      s.stack.createGroups(s.ids.map((id, i) => ({ id, scheduledAt: timeOf(i), targetBranch: `lane-${i}` })), 8, () => bar.update(++made)),
+    ),
   );
   bar.done();
   const createdLateMs = Date.now() - windowStart;
@@ -169,9 +166,11 @@ async function throughputPhase(em: Emulators) {
   counter.attach(dynamo, 'dynamodb:');
   counter.attach(sqs, 'sqs:');
   // One poller, `c` claims in flight (shards × claimConcurrency); the raw phase ignores the config.
+  // All groups are in one lane (bench/main): `parallel` measures the claim path itself, not a
+  // lane that would claim one group and queue the rest.
   const stack = await createStack({
     dynamo, sqs, prefix: 'bench-tp', clock: systemClock, executor: new RecordingExecutor(),
-    config: baseConfig({ lookaheadSeconds: 0, claimConcurrency: Math.max(1, Math.ceil(c / params.shards)) }),
+    config: baseConfig({ lookaheadSeconds: 0, claimConcurrency: Math.max(1, Math.ceil(c / params.shards)), laneOverlapPolicy: 'parallel' }),
   });
   const poller = stack.pollers[0]!;
   const groupIds = ids('tp', n);
@@ -299,7 +298,8 @@ async function racePhase(em: Emulators, pollers: number = params.pollers) {
     dynamo, sqs, prefix: `bench-race${pollers}`, clock: systemClock, executor, observer,
     pollers,
     wrapQueue: countingQueue,
-    config: baseConfig({ lookaheadSeconds: 60, claimConcurrency: Math.max(1, Math.ceil(params.concurrency / params.shards)) }),
+    // All groups are in one lane (bench/main): `parallel`, so the race is over claims, as before lanes.
+    config: baseConfig({ lookaheadSeconds: 60, claimConcurrency: Math.max(1, Math.ceil(params.concurrency / params.shards)), laneOverlapPolicy: 'parallel' }),
     execute: { batchSize: 10, concurrency: 8 },
   });
   const groupIds = ids('race', n);
@@ -430,6 +430,9 @@ async function main(): Promise<number> {
     const race = params.only.includes('race') ? await racePhase(em) : noRace;
     // The same race with one poller: what the racing pollers' claim time compares with.
     const alone = params.only.includes('race') && params.pollers > 1 ? await racePhase(em, 1) : noRace;
+    const lanes: LanesPhaseResult | undefined = params.only.includes('lanes')
+      ? await lanesPhase(em, { config: baseConfig({}), lookaheadSeconds: params.lookahead_s, pollIntervalMs: params.poll_interval_s * 1000, ids })
+      : undefined;
     const noCli = { p50: NaN, p99: NaN, max: NaN };
     const cli = params.only.includes('cli') ? await cliPhase(em) : { list: noCli, schedule: noCli, help: noCli, runs: 0 };
     const api: ApiPhaseResult | undefined = params.only.includes('api')
@@ -462,6 +465,17 @@ async function main(): Promise<number> {
       lost: race.lost,
       wcu_per_group: round(lateness.capacity.wcuPerGroup, 2),
       rcu_per_group: round(lateness.capacity.rcuPerGroup, 2),
+      /** Lanes phase: the busy lanes' holder end → next group's Running. */
+      handoff_ms: ms(lanes?.handoff),
+      /** Lanes phase: start lateness of the groups in idle lanes while 20 lanes are busy. */
+      idle_lane_lateness_ms: ms(lanes?.idleLateness),
+      /** Lanes phase: how long the busy lanes' groups waited for their lane (`laneWaitMs`). */
+      lane_wait_ms: ms(lanes?.laneWait),
+      /** Lanes phase: units per group life of a busy-lane group (waits, is handed the lane, hands it on). */
+      lane_wcu_per_group: round(lanes?.capacity.busy.wcuPerGroup ?? NaN, 2),
+      lane_rcu_per_group: round(lanes?.capacity.busy.rcuPerGroup ?? NaN, 2),
+      lane_order_violations: lanes?.orderViolations ?? NaN,
+      lane_overlaps: lanes?.overlaps ?? NaN,
       /** Wall-clock ms of one `promotion-scheduler list --json` process against a local stack. */
       cli_ms: cli.list,
       /** One request at a time through the typed client and the local API server. */
@@ -501,6 +515,33 @@ async function main(): Promise<number> {
           one_poller: { claim_seconds: round(alone.claimSeconds, 2), duplicates: alone.duplicates, lost: alone.lost, start_after_instant_ms: alone.startSpread },
           start_after_instant_ms: race.startSpread,
         },
+        lanes: lanes
+          ? {
+              ...LANES_PHASE,
+              groups: lanes.groups,
+              handoff_ms: lanes.handoff,
+              handoff_end_to_claim_ms: lanes.handoffParts.toClaim,
+              handoff_claim_to_running_ms: lanes.handoffParts.claimToRunning,
+              handoff_claim_to_arrival_ms: lanes.handoffParts.claimToArrival,
+              handoff_arrival_to_running_ms: lanes.handoffParts.arrivalToRunning,
+              idle_lane_lateness_ms: lanes.idleLateness,
+              lane_wait_ms: lanes.laneWait,
+              first_holder_lateness_ms: lanes.firstHolderLateness,
+              not_succeeded: lanes.notSucceeded,
+              not_first_attempt: lanes.notFirstAttempt,
+              running_to_queued: lanes.runningToQueued,
+              not_started: lanes.notStarted,
+              creation_finished_ms_after_instant: lanes.createdLateMs,
+              capacity: {
+                busy: { wcu_per_group: round(lanes.capacity.busy.wcuPerGroup, 2), rcu_per_group: round(lanes.capacity.busy.rcuPerGroup, 2), by_operation: lanes.capacity.busy.byOperation },
+                idle: { wcu_per_group: round(lanes.capacity.idle.wcuPerGroup, 2), rcu_per_group: round(lanes.capacity.idle.rcuPerGroup, 2), by_operation: lanes.capacity.idle.byOperation },
+                shared: { write: round(lanes.capacity.shared.write, 2), read: round(lanes.capacity.shared.read, 2), by_operation: lanes.capacity.shared.byOperation },
+                note: 'each store call attributed to the lane (or group) it is for; timer queries split by the entries they returned; partition holds split over all groups by count',
+              },
+              calls: lanes.calls,
+              evidence: lanes.evidence,
+            }
+          : null,
         cli: { runs: cli.runs, list_ms: cli.list, schedule_ms: cli.schedule, help_ms: cli.help },
         api: api ? { create_ms: api.create, create_wcu: api.createWcu, create_without_key_ms: api.createWithoutKey, get_ms: api.get, list_ms: api.list, list_pages: api.listPages } : null,
         wall_seconds: Math.round((Date.now() - started) / 1000),
@@ -523,6 +564,12 @@ async function main(): Promise<number> {
         ['lost (not started)', result.lost, '0'],
         ['write units per group life', result.wcu_per_group, '≤ 10'],
         ['read units per group life', result.rcu_per_group, '≤ 2'],
+        ['lanes: hand-off p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.handoff_ms }).join(' / '), 'p99 ≤ 250'],
+        ['lanes: idle-lane lateness p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.idle_lane_lateness_ms }).join(' / '), 'as lateness with look-ahead'],
+        ['lanes: lane wait p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.lane_wait_ms }).join(' / '), ''],
+        ['lanes: write / read units per busy-lane group life', `${result.lane_wcu_per_group} / ${result.lane_rcu_per_group}`, ''],
+        ['lanes: order violations / overlapping runs', `${result.lane_order_violations} / ${result.lane_overlaps}`, '0 / 0'],
+        ['lanes: not Succeeded / attempt > 1 / Running → Queued', lanes ? `${lanes.notSucceeded} / ${lanes.notFirstAttempt} / ${lanes.runningToQueued}` : 'NaN', '0 / 0 / 0'],
         ['CLI list p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.list }).join(' / '), '≈ 300'],
         ['CLI schedule p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.schedule }).join(' / '), ''],
         ['CLI --help p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.help }).join(' / '), ''],
@@ -545,6 +592,15 @@ async function main(): Promise<number> {
     say(`\nlook-ahead run: message arrival − scheduledAt p50/p99/max ${fmt(lateness.with.arrivalVsScheduled).join(' / ')} ms (negative = early); executor call − scheduledAt p50/p99/max ${fmt(lateness.with.executorCallLateness).join(' / ')} ms`);
     if (lateness.createdLateMs > 0) {
       say(`WARNING: group creation ended ${lateness.createdLateMs} ms after the lateness window opened (machine too busy); the first groups' lateness is the bench's, not the scheduler's.`);
+    }
+    if (lanes) {
+      say('');
+      say(table(
+        ['capacity by operation (lanes: busy-lane groups)', 'calls', 'table', 'index', 'total', 'per group'],
+        Object.entries(lanes.capacity.busy.byOperation).map(([op, e]) => [op, e.calls, round(e.table), round(e.index), round(e.total), round(e.total / Math.max(1, lanes.groups.busy), 2)]),
+      ));
+      if (lanes.evidence.length > 0) say(`lanes: ${lanes.evidence.join('; ')}`);
+      if (lanes.createdLateMs > 0) say(`WARNING: lanes: group creation ended ${lanes.createdLateMs} ms after the instant (machine too busy).`);
     }
     say(`race: ${race.lostRaces} lost races, claims done in ${round(race.claimSeconds, 1)} s; starts after the instant p50/p99/max ${fmt(race.startSpread).join(' / ')} ms`);
     say(`machine: ${m.cores} cores, ${m.cpu}, Node ${m.node}, load average at start ${m.loadavg_at_start.join(' ')}; wall ${result.details.wall_seconds} s`);

@@ -2,9 +2,11 @@
  * `npm run chaos -- [--groups N] [--quick] [--scenario NAME] [--json]`
  *
  * The fault matrix (see `bench/scenarios.ts`): each scenario over N groups (default 1 000,
- * `--quick` 100) on a local stack this script starts itself. Prints one row per scenario and
- * exits 1 if any invariant breaks (a group lost, a double start, a group not terminal by the
- * bound, a group ended without ever running), 0 otherwise. Stops DynamoDB Local on every exit path, also on Ctrl-C.
+ * `--quick` 100) on a local stack this script starts itself, the groups spread over lanes.
+ * Prints one row per scenario and exits 1 if any invariant breaks (a group lost, a double start,
+ * a group not terminal by the bound, a group ended without ever running, two Running in one
+ * lane, a lane taken from its holder, a lane started out of order, a stale outcome), 0 otherwise.
+ * Stops DynamoDB Local on every exit path, also on Ctrl-C.
  */
 import { startEmulators } from './harness.ts';
 import { runScenario, SCENARIOS, type ScenarioName, type ScenarioResult } from './scenarios.ts';
@@ -49,9 +51,10 @@ async function main(): Promise<number> {
     if (!interrupted) await em.stop();
   }
   out.write(`\n${table(
-    ['scenario', 'groups', 'lost', 'double starts', 'not terminal', 'succeeded', 'ended otherwise', 'of which never ran', 'rerun after success', 'executor calls', 'clock advances', 'injected', 's'],
+    ['scenario', 'groups', 'lanes', 'lost', 'double starts', 'not terminal', 'two Running in a lane (items / calls)', 'lane holds overlapping', 'lane order', 'stale outcomes', 'succeeded', 'ended otherwise', 'of which never ran', 'rerun after success', 'executor calls', 'clock advances', 'injected', 's'],
     results.map((r) => [
-      r.scenario, r.groups, r.lost, r.doubleStarts, r.notTerminal, r.succeeded,
+      r.scenario, r.groups, r.lanes, r.lost, r.doubleStarts, r.notTerminal, `${r.laneOverlaps} / ${r.laneCallOverlaps}`, r.laneHoldOverlaps,
+      r.scenario === 'dynamodb-throttling' ? `${r.laneOrderViolations} (not counted)` : r.laneOrderViolations, r.staleOutcomes, r.succeeded,
       Object.entries(r.failed).map(([k, v]) => `${k}: ${v}`).join('; ') || '-',
       r.endedWithoutRunning, r.rerunAfterSuccess, r.executorCalls, r.clockAdvances,
       Object.entries(r.injected).map(([k, v]) => `${k}: ${v}`).join('; ') || '-', r.seconds,

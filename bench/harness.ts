@@ -12,9 +12,10 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createLocalQueues, createLocalTable, type LocalQueues } from '../cli/local/aws-clients.ts';
 import { createLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from '../cli/local/pipeline.ts';
 import { mapWithConcurrency } from '../functions/core/concurrency.ts';
-import type { GroupStatus } from '../functions/core/group.ts';
+import { isTerminal, type GroupStatus, type Transition } from '../functions/core/group.ts';
 import type { Clock } from '../functions/core/ports.ts';
 import { RecordingDetector } from '../test/helpers/service-doubles.ts';
+import { ProgressBar, sleep } from './support.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -39,20 +40,36 @@ export interface GroupRow {
   id: string;
   status: GroupStatus;
   attempt: number;
+  repository: string;
+  targetBranch: string;
+  createdAt: string;
   scheduledAt?: string;
+  queuedAt?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** How long the run waited for its lane (absent: it did not wait). */
+  laneWaitMs?: number;
   timerKey?: string;
   outcome?: { status: string; reason?: string };
+  /** Only when the scan asked for it (`scan({ history: true })`). */
+  history?: Transition[];
+}
+
+/** A group to create: its lane is `repository`/`targetBranch` (default `bench`/`main`). */
+export interface GroupSpec {
+  id: string;
+  scheduledAt: string;
+  repository?: string;
+  targetBranch?: string;
 }
 
 export interface Stack extends LocalPipeline {
   tableName: string;
   queues: LocalQueues;
-  /** Create groups `id` due at `scheduledAt`, `concurrency` at a time. */
-  createGroups(groups: { id: string; scheduledAt: string }[], concurrency: number, onProgress?: (done: number) => void): Promise<void>;
-  /** Every group, strongly consistent. */
-  scan(): Promise<GroupRow[]>;
+  /** Create groups `id` due at `scheduledAt` in their lanes, `concurrency` at a time. */
+  createGroups(groups: GroupSpec[], concurrency: number, onProgress?: (done: number) => void): Promise<void>;
+  /** Every group, strongly consistent; with `history`, each group's history too (bigger reads). */
+  scan(options?: { history?: boolean }): Promise<GroupRow[]>;
 }
 
 /** Create a fresh table and queues and wire the scheduler to them (nothing started yet). */
@@ -82,13 +99,14 @@ export async function createStack(options: StackOptions): Promise<Stack> {
       let done = 0;
       await mapWithConcurrency(groups, concurrency, async (g) => {
         await pipeline.store.create(
-          { id: g.id, repository: 'bench', targetBranch: 'main', promotions: [{ source: 'feature/a' }, { source: 'feature/b' }], scheduledAt: g.scheduledAt },
+          { id: g.id, repository: g.repository ?? 'bench', targetBranch: g.targetBranch ?? 'main', promotions: [{ source: 'feature/a' }, { source: 'feature/b' }], scheduledAt: g.scheduledAt },
           { at: options.clock.now().toISOString(), by: 'bench', reason: `created, scheduled at ${g.scheduledAt}` },
         );
         onProgress?.(++done);
       });
     },
-    async scan() {
+    async scan(options = {}) {
+      const projection = 'id, #s, attempt, repository, targetBranch, createdAt, scheduledAt, queuedAt, startedAt, finishedAt, laneWaitMs, timerKey, outcome';
       const rows: GroupRow[] = [];
       let key: Record<string, unknown> | undefined;
       do {
@@ -97,15 +115,37 @@ export async function createStack(options: StackOptions): Promise<Stack> {
             TableName: tableName,
             ConsistentRead: true,
             ExclusiveStartKey: key,
-            ProjectionExpression: 'id, #s, attempt, scheduledAt, startedAt, finishedAt, timerKey, outcome',
+            ProjectionExpression: options.history ? `${projection}, history` : projection,
             ExpressionAttributeNames: { '#s': 'status' },
           }),
         );
-        // Items whose id holds '#' are not groups (idempotency records, partition holds).
-        for (const item of out.Items ?? []) if (!String(item.id).includes('#')) rows.push(item as GroupRow);
+        // Items whose id holds '#' are not groups (idempotency records, partition holds, lanes).
+        for (const item of out.Items ?? []) {
+          if (String(item.id).includes('#')) continue;
+          // The item keeps its history as a map keyed by version: as a list, oldest first.
+          const history = item.history as Record<string, Transition> | undefined;
+          if (history) item.history = Object.entries(history).sort(([a], [b]) => Number(a) - Number(b)).map(([, entry]) => entry);
+          rows.push(item as GroupRow);
+        }
         key = out.LastEvaluatedKey;
       } while (key);
       return rows;
     },
   };
+}
+
+/** Wait until every group of the stacks is terminal, or the deadline; progress on stderr. */
+export async function waitTerminal(stacks: Stack[], total: number, deadline: number, label: string): Promise<void> {
+  const bar = new ProgressBar(label, total);
+  try {
+    for (;;) {
+      const rows = (await Promise.all(stacks.map((s) => s.scan()))).flat();
+      const done = rows.filter((r) => isTerminal(r.status)).length;
+      bar.update(done);
+      if (done >= total || Date.now() > deadline) return;
+      await sleep(1_000);
+    }
+  } finally {
+    bar.done();
+  }
 }

@@ -61,12 +61,16 @@ export class CapacityMeter {
     this.byOperation.set(key, entry);
   };
 
-  /** Read operations (GetItem, Query, Scan) are counted as read units; the rest as write units. */
+  /**
+   * Read operations (GetItem, Query, BatchGetItem: `find`, `findLane`, `queryTimers`,
+   * `listGroups`, `listLanes`) are counted as read units; the rest (`changeLane` among them) as
+   * write units.
+   */
   totals(): { write: number; read: number } {
     let write = 0;
     let read = 0;
     for (const [operation, entry] of this.byOperation) {
-      if (/^(find|queryTimers|listGroups)$/.test(operation)) read += entry.total;
+      if (/^(find|findLane|queryTimers|listGroups|listLanes)$/.test(operation)) read += entry.total;
       else write += entry.total;
     }
     return { write, read };

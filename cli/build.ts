@@ -4,7 +4,7 @@
  *   included, into `dist/promotion-scheduler.mjs`, which `bin/promotion-scheduler.js` runs;
  * - the typed client (`promotion-scheduler/client`): esbuild bundles `client/index.ts` into
  *   `dist/client/index.js` (its dependencies stay imports), and tsc emits its declarations to
- *   `dist/client/` (with `dist/functions/core/group.d.ts`, the domain types they import), only
+ *   `dist/client/` (with the domain types they import under `dist/functions/core/`), only
  *   when a file they are made from changed: tsc takes seconds, esbuild milliseconds.
  *
  * `npm run build` runs it; `npm ci` does through `prepare`, and `npm start` and `npm test` build

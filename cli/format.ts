@@ -2,8 +2,9 @@
  * Output of the operator CLI: the JSON shapes machines read (`--json`) and the tables and text
  * people read. Pure functions of their input (and of `now` for "in 5m"), so tests can pin them.
  */
+import type { Lane, LaneDetail } from '../client/index.ts';
 import type { DeadLetterMessage as DeadLetterJson, RedriveResult as RedriveJson } from '../functions/core/ports.ts';
-import type { Conflict, Outcome, PromotionGroup } from '../functions/core/group.ts';
+import type { Conflict, GroupWaiting, Outcome, PromotionGroup } from '../functions/core/group.ts';
 
 /** One history entry as `--json` prints it. */
 export interface TransitionJson {
@@ -38,6 +39,12 @@ export interface GroupJson {
   /** The conflicts of a Conflicted outcome; empty otherwise. */
   conflicts: Conflict[];
   lastError: string | null;
+  /** While the group is due and waits for its lane: since when, and what it waited for when it began. */
+  waiting: GroupWaiting | null;
+  /** How long the run waited for its lane (ms); `null`: it did not wait. */
+  laneWaitMs: number | null;
+  /** It holds its lane (from its claim until it ends). */
+  holdsLane: boolean;
   /** Oldest first. */
   history: TransitionJson[];
 }
@@ -61,6 +68,9 @@ export function groupToJson(group: PromotionGroup): GroupJson {
     outcome: group.outcome ?? null,
     conflicts: conflictsOf(group),
     lastError: group.lastError ?? null,
+    waiting: group.waiting ?? null,
+    laneWaitMs: group.laneWaitMs ?? null,
+    holdsLane: group.holdsLane ?? false,
     history: group.history.map((entry) => ({
       from: entry.from,
       to: entry.to,
@@ -178,21 +188,45 @@ export function outcomeSummary(outcome: Outcome | undefined): string {
   }
 }
 
-/** `show`: everything about one group, in sections. */
-export function formatGroupDetail(group: PromotionGroup, now: Date): string {
+/**
+ * What a waiting group waits for, after `Waiting`: `since 2026-11-27T10:00:00Z (5m ago) for c1; 2 of 3
+ * in line`, or `since …: lane paused by operator:ann: release freeze`. From `lane` (its current
+ * holder and pause) when given, else from what the group recorded when it began to wait.
+ */
+export function waitingSummary(group: PromotionGroup & { waiting: GroupWaiting }, now: Date, lane?: Lane): string {
+  const { waiting } = group;
+  const since = `since ${shortTime(waiting.since)} (${relativeTime(waiting.since, now)})`;
+  const paused = lane ? lane.paused : waiting.paused;
+  const holder = lane ? lane.holder?.groupId : waiting.holder;
+  const place = lane ? lane.waiting.findIndex((w) => w.groupId === group.id) : -1;
+  const line = place >= 0 ? `; ${place + 1} of ${lane!.waiting.length} in line` : '';
+  const then = lane ? '' : ' (when it began to wait)';
+  if (paused) return `${since}: lane paused by ${paused.by}: ${paused.reason}${then}${line}`;
+  if (holder !== undefined && holder !== group.id) return `${since} for ${holder}${then}${line}`;
+  return `${since} for its turn${line}`;
+}
+
+/**
+ * `show`: everything about one group, in sections. A waiting group says what it waits for, from
+ * `lane` (the lane as it is now) when given ({@link waitingSummary}).
+ */
+export function formatGroupDetail(group: PromotionGroup, now: Date, lane?: Lane): string {
   const fields: [string, string][] = [
     ['Group', group.id],
     ['Status', group.status],
     ['Repository', group.repository],
     ['Target', group.targetBranch],
     ['Scheduled', group.scheduledAt ? `${shortTime(group.scheduledAt)} (${relativeTime(group.scheduledAt, now)})` : '- (no time yet)'],
+  ];
+  if (group.waiting) fields.push(['Waiting', waitingSummary({ ...group, waiting: group.waiting }, now, lane)]);
+  fields.push(
     ['Attempt', String(group.attempt)],
     ['Created', shortTime(group.createdAt)],
     ['Queued', shortTime(group.queuedAt)],
     ['Started', shortTime(group.startedAt)],
-    ['Finished', shortTime(group.finishedAt)],
-    ['Outcome', outcomeSummary(group.outcome)],
-  ];
+  );
+  if (group.laneWaitMs !== undefined) fields.push(['Lane wait', `${group.laneWaitMs} ms`]);
+  fields.push(['Finished', shortTime(group.finishedAt)], ['Outcome', outcomeSummary(group.outcome)]);
   if (group.lastError) fields.push(['Last error', group.lastError]);
   const width = Math.max(...fields.map(([label]) => label.length));
   let text = fields.map(([label, value]) => `${label.padEnd(width)}  ${value.replace(/\s*\n\s*/g, ' ')}\n`).join('');
@@ -265,4 +299,98 @@ export function formatRedrive(result: RedriveJson): string {
   let text = `Moved ${result.moved} message${result.moved === 1 ? '' : 's'} from the dead-letter queue to the work queue.\n`;
   for (const failure of result.failed) text += `Not moved: ${failure.messageId}: ${failure.error}\n`;
   return text;
+}
+
+/** `main in /srv/app`: a lane as a person names it. */
+function laneName(lane: Pick<Lane, 'repository' | 'targetBranch'>): string {
+  return `${lane.targetBranch} in ${lane.repository}`;
+}
+
+/** `queue`, or `queue (stack default)` when the lane sets none itself. */
+function policyText(lane: Lane, policy: 'overlapPolicy' | 'onFailure'): string {
+  return lane.own[policy] === undefined ? `${lane[policy]} (stack default)` : lane[policy];
+}
+
+/** `c1 holds it, 2 waiting`, `free, nothing waiting`. */
+function laneOccupancy(lane: Lane): string {
+  const holder = lane.holder ? `${lane.holder.groupId} holds it` : 'free';
+  return `${holder}, ${lane.waitingCount === 0 ? 'nothing waiting' : `${lane.waitingCount} waiting`}`;
+}
+
+/** `5m`, `1h 2m`: how long ago `iso` was (`0s` for now or later). */
+function elapsed(iso: string, now: Date): string {
+  const ago = relativeTime(iso, now);
+  return ago.endsWith(' ago') ? ago.slice(0, -' ago'.length) : '0s';
+}
+
+/** `lanes`: one row per lane, then a count. */
+export function formatLaneList(lanes: readonly Lane[]): string {
+  if (lanes.length === 0) return 'No lanes yet: a lane is listed once a group has held or waited for it, or it was paused or configured.\n';
+  const table = formatTable(
+    ['REPOSITORY', 'TARGET', 'HOLDER', 'WAITING', 'PAUSED', 'OVERLAP', 'ON FAILURE'],
+    lanes.map((lane) => [
+      lane.repository,
+      lane.targetBranch,
+      lane.holder?.groupId ?? '-',
+      String(lane.waitingCount),
+      lane.paused ? `by ${lane.paused.by}: ${lane.paused.reason}` : '-',
+      lane.overlapPolicy,
+      lane.onFailure,
+    ]),
+  );
+  const held = lanes.filter((lane) => lane.holder).length;
+  const waiting = lanes.reduce((sum, lane) => sum + lane.waitingCount, 0);
+  const paused = lanes.filter((lane) => lane.paused).length;
+  return `${table}\n${lanes.length} lane${lanes.length === 1 ? '' : 's'}: ${held} held, ${waiting} group${waiting === 1 ? '' : 's'} waiting, ${paused} paused\n`;
+}
+
+/** `lane show`: the lane's state and policies, then its waiting groups in the order they start. */
+export function formatLaneDetail(detail: LaneDetail, now: Date): string {
+  const holder = detail.holder
+    ? `${detail.holder.groupId}${detail.holderGroup ? ` (${detail.holderGroup.status}, attempt ${detail.holderGroup.attempt})` : ''} since ${shortTime(detail.holder.since)} (${relativeTime(detail.holder.since, now)})`
+    : '- (free)';
+  const paused = detail.paused ? `by ${detail.paused.by} at ${shortTime(detail.paused.at)} (${relativeTime(detail.paused.at, now)}): ${detail.paused.reason}` : 'no';
+  const fields: [string, string][] = [
+    ['Repository', detail.repository],
+    ['Target', detail.targetBranch],
+    ['Holder', holder],
+    ['Waiting', String(detail.waitingCount)],
+    ['Paused', paused],
+    ['Overlap', policyText(detail, 'overlapPolicy')],
+    ['On failure', policyText(detail, 'onFailure')],
+    ['Updated', shortTime(detail.updatedAt)],
+  ];
+  const width = Math.max(...fields.map(([label]) => label.length));
+  let text = fields.map(([label, value]) => `${label.padEnd(width)}  ${value.replace(/\s*\n\s*/g, ' ')}\n`).join('');
+  if (detail.waiting.length === 0) return `${text}\nNo group is waiting.\n`;
+  const groups = new Map(detail.waitingGroups.map((g) => [g.id, g]));
+  text += '\nWaiting, in the order they start:\n';
+  text += indent(
+    formatTable(
+      ['#', 'GROUP', 'SCHEDULED (UTC)', 'WAITING SINCE (UTC)', 'WAITED', 'SOURCES'],
+      detail.waiting.map((w, i) => {
+        const group = groups.get(w.groupId);
+        return [String(i + 1), w.groupId, shortTime(w.scheduledAt), shortTime(w.since), elapsed(w.since, now), group ? sourcesSummary(group) : '-'];
+      }),
+    ),
+  );
+  return text;
+}
+
+/**
+ * `lane pause`, `lane resume`, `lane set`: the lane after the change, in one line —
+ * `Lane main in /srv/app paused (release freeze): c1 holds it, 2 waiting`.
+ */
+export function formatLaneChange(action: 'pause' | 'resume' | 'set', lane: Lane): string {
+  const occupancy = laneOccupancy(lane);
+  switch (action) {
+    case 'pause':
+      return `Lane ${laneName(lane)} paused (${lane.paused?.reason ?? 'no reason'}): ${occupancy}\n`;
+    case 'resume':
+      return `Lane ${laneName(lane)} resumed: ${occupancy}\n`;
+    case 'set': {
+      const paused = lane.paused ? `, paused (${lane.paused.reason})` : '';
+      return `Lane ${laneName(lane)}: overlap ${policyText(lane, 'overlapPolicy')}, on failure ${policyText(lane, 'onFailure')}; ${occupancy}${paused}\n`;
+    }
+  }
 }

@@ -53,6 +53,8 @@ Options:
   --poll-interval SECONDS how often the poller runs (default 5)
   --lookahead SECONDS     claim groups due within this window (default 30, max 900)
   --tolerance SECONDS     lateness before the misfire policy applies (default 60)
+  --lane-overlap-policy P a lane's overlap policy unless it sets its own: queue (default), skip, parallel
+  --lane-on-failure P     a lane's failure policy unless it sets its own: continue (default), pause
   --api-port PORT         port of the HTTP API on 127.0.0.1 (default: a free one; see apiUrl in stack.json)
   --repo PATH             git repository to promote in (default: a demo repository in the data dir)
   --demo                  schedule a clean, a conflicting and a cancelled group and print how they end
@@ -80,6 +82,8 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       'poll-interval': { type: 'string' },
       lookahead: { type: 'string' },
       tolerance: { type: 'string' },
+      'lane-overlap-policy': { type: 'string' },
+      'lane-on-failure': { type: 'string' },
       repo: { type: 'string' },
       'api-port': { type: 'string' },
       demo: { type: 'boolean' },
@@ -95,6 +99,8 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       ...DEFAULT_SCHEDULER_CONFIG,
       lookaheadSeconds: values.lookahead ?? 30,
       toleranceSeconds: values.tolerance ?? 60,
+      laneOverlapPolicy: values['lane-overlap-policy'] ?? DEFAULT_SCHEDULER_CONFIG.laneOverlapPolicy,
+      laneOnFailure: values['lane-on-failure'] ?? DEFAULT_SCHEDULER_CONFIG.laneOnFailure,
       shardCount: 4,
     },
     'option',

@@ -4,7 +4,7 @@
  * since bundlers rename classes.
  */
 import { STATUS_CODES } from 'node:http';
-import type { GroupStatus, PromotionGroup } from './types.ts';
+import type { GroupStatus, Lane, PromotionGroup } from './types.ts';
 
 /** The prefix of every `type` the API's problem documents carry. */
 export const PROBLEM_TYPE_PREFIX = 'urn:promotion-scheduler:problem:';
@@ -26,8 +26,8 @@ export interface FieldError {
 }
 
 /** The 409 problem types. */
-export type ConflictProblemType = 'group-exists' | 'idempotency-key-reused' | 'transition-refused' | 'conflict';
-const CONFLICT_TYPES: readonly string[] = ['group-exists', 'idempotency-key-reused', 'transition-refused', 'conflict'] satisfies ConflictProblemType[];
+export type ConflictProblemType = 'group-exists' | 'idempotency-key-reused' | 'transition-refused' | 'conflict' | 'lane-state';
+const CONFLICT_TYPES: readonly string[] = ['group-exists', 'idempotency-key-reused', 'transition-refused', 'conflict', 'lane-state'] satisfies ConflictProblemType[];
 
 /** What the API answered, as {@link PromotionSchedulerApiError} keeps it. */
 export interface ApiErrorInit {
@@ -129,7 +129,9 @@ export class PreconditionFailedError extends PromotionSchedulerApiError {
  * 409: the change cannot be made as asked. `problemType` says why: `group-exists` (the `id` is
  * taken), `idempotency-key-reused` (the key was used for another body; `groupId` is the first
  * request's), `transition-refused` (the lifecycle forbids it from `currentStatus`; `allowedActions`
- * says what may be done), `conflict` (someone else changed the group meanwhile; send it again).
+ * says what may be done), `conflict` (someone else changed the group meanwhile; send it again),
+ * `lane-state` (a lane action that does not fit the lane: pause a paused lane, resume one that is
+ * not paused; `lane` is the lane as it is).
  */
 export class ConflictError extends PromotionSchedulerApiError {
   override readonly name = 'ConflictError';
@@ -140,6 +142,8 @@ export class ConflictError extends PromotionSchedulerApiError {
   readonly allowedActions: string[];
   /** `transition-refused`, `conflict`: the group as it is now. */
   readonly current: PromotionGroup | undefined;
+  /** `lane-state`: the lane as it is now (its pause, holder and waiting groups). */
+  readonly lane: Lane | undefined;
 
   constructor(init: ApiErrorInit) {
     super(init);
@@ -147,6 +151,7 @@ export class ConflictError extends PromotionSchedulerApiError {
     const allowed = init.problem?.['allowedActions'];
     this.allowedActions = Array.isArray(allowed) ? allowed.filter((a): a is string => typeof a === 'string') : [];
     this.current = groupMember(init.problem);
+    this.lane = laneMember(init.problem);
   }
 }
 
@@ -252,6 +257,11 @@ function stringMember(problem: ProblemDocument | undefined, member: string): str
 function groupMember(problem: ProblemDocument | undefined): PromotionGroup | undefined {
   const group = problem?.['group'];
   return group !== null && typeof group === 'object' && typeof (group as { id?: unknown }).id === 'string' ? (group as PromotionGroup) : undefined;
+}
+
+function laneMember(problem: ProblemDocument | undefined): Lane | undefined {
+  const lane = problem?.['lane'];
+  return lane !== null && typeof lane === 'object' && typeof (lane as { targetBranch?: unknown }).targetBranch === 'string' ? (lane as Lane) : undefined;
 }
 
 /** API Gateway's own error bodies: `{"message": "Forbidden"}`, `{"message": "Too Many Requests"}`… */

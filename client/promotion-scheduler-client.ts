@@ -14,9 +14,17 @@ import type {
   GroupChanges,
   GroupPage,
   Instant,
+  Lane,
+  LaneDetail,
+  LanePage,
+  LaneRef,
+  LaneSettings,
   ListGroupsPageQuery,
   ListGroupsQuery,
+  ListLanesPageQuery,
+  ListLanesQuery,
   OpenApiDocument,
+  PauseLaneInput,
   PreconditionOptions,
   PromotionGroup,
   RedriveResult,
@@ -244,6 +252,81 @@ export class PromotionSchedulerClient {
     return { moved: body.moved, failed: body.failed };
   }
 
+  /**
+   * Every lane, page after page (`GET /v1/lanes`), as one async iterator, by repository then
+   * target branch: `for await (const lane of client.listLanes())`. A lane is listed once it has
+   * been held, waited for, paused or configured. `limit` is the page size.
+   */
+  async *listLanes(query: ListLanesQuery = {}): AsyncGenerator<Lane, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listLanesPage({ ...query, ...(cursor !== undefined ? { cursor } : {}) });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * One page of lanes (`GET /v1/lanes`). A page may be empty while `nextCursor` is not `null`:
+   * stop only when it is.
+   * @throws ValidationError (a bad limit or cursor)
+   */
+  async listLanesPage(query: ListLanesPageQuery = {}): Promise<LanePage> {
+    const path = '/v1/lanes';
+    const pairs: [string, string][] = [];
+    if (query.limit !== undefined) pairs.push(['limit', String(query.limit)]);
+    if (query.cursor !== undefined) pairs.push(['cursor', query.cursor]);
+    const answer = await this.#send('GET', path, { query: pairs });
+    const body = answer.body as Partial<LanePage> | null;
+    if (body === null || typeof body !== 'object' || !Array.isArray(body.items) || (body.nextCursor !== null && typeof body.nextCursor !== 'string')) {
+      throw this.#unexpected(answer, 'GET', path, 'a page {items, nextCursor}');
+    }
+    return { items: body.items, nextCursor: body.nextCursor };
+  }
+
+  /**
+   * One lane with its holder's group and its waiting groups in the order they start
+   * (`GET /v1/lanes/show`). A lane that was never used is answered too: empty, version 0, the
+   * stack's policies.
+   * @throws ValidationError (a bad repository or target branch)
+   */
+  async showLane(lane: LaneRef): Promise<LaneDetail> {
+    const path = '/v1/lanes/show';
+    const answer = await this.#send('GET', path, { query: [['repository', lane.repository], ['targetBranch', lane.targetBranch]] });
+    const detail = this.#lane(answer, 'GET', path, 'a lane {repository, targetBranch, …, holderGroup, waitingGroups}') as Partial<LaneDetail>;
+    if (!Array.isArray(detail.waitingGroups)) throw this.#unexpected(answer, 'GET', path, 'a lane {repository, targetBranch, …, holderGroup, waitingGroups}');
+    return detail as LaneDetail;
+  }
+
+  /**
+   * Pause a lane (`POST /v1/lanes/pause`): it starts nothing (a running holder finishes) and
+   * groups that come due wait, until it is resumed. Who paused (the `actor`), when and why are kept.
+   * @throws ValidationError, ConflictError (`lane-state`: paused already; `lane` is the lane with the pause in force)
+   */
+  async pauseLane(input: PauseLaneInput): Promise<Lane> {
+    return this.#laneAction('pause', { repository: input.repository, targetBranch: input.targetBranch, reason: input.reason });
+  }
+
+  /**
+   * Resume a paused lane (`POST /v1/lanes/resume`): if nothing holds it, its first waiting group
+   * is handed the lane at once (the answer shows it as `holder`).
+   * @throws ValidationError, ConflictError (`lane-state`: not paused)
+   */
+  async resumeLane(lane: LaneRef): Promise<Lane> {
+    return this.#laneAction('resume', { repository: lane.repository, targetBranch: lane.targetBranch });
+  }
+
+  /**
+   * Set a lane's own policies (`POST /v1/lanes/set`; at least one of `overlapPolicy`,
+   * `onFailure`; the stack's apply where the lane sets none). A change to `parallel` starts every
+   * waiting group.
+   * @throws ValidationError
+   */
+  async setLane(settings: LaneSettings): Promise<Lane> {
+    const { repository, targetBranch, overlapPolicy, onFailure } = settings;
+    return this.#laneAction('set', withInstants({ repository, targetBranch, overlapPolicy, onFailure }, []));
+  }
+
   /** The API's OpenAPI 3.1 document (`GET /v1/openapi.json`). */
   async getOpenApiDocument(): Promise<OpenApiDocument> {
     const path = '/v1/openapi.json';
@@ -306,6 +389,17 @@ export class PromotionSchedulerClient {
     const group = answer.body as { id?: unknown } | null;
     if (group === null || typeof group !== 'object' || typeof group.id !== 'string') throw this.#unexpected(answer, method, path, 'a group');
     return group as PromotionGroup;
+  }
+
+  async #laneAction(verb: 'pause' | 'resume' | 'set', body: Record<string, unknown>): Promise<Lane> {
+    const path = `/v1/lanes/${verb}`;
+    return this.#lane(await this.#send('POST', path, { body }), 'POST', path, 'a lane {repository, targetBranch, …}');
+  }
+
+  #lane(answer: Answer, method: string, path: string, expected: string): Lane {
+    const lane = answer.body as Partial<Lane> | null;
+    if (lane === null || typeof lane !== 'object' || typeof lane.targetBranch !== 'string' || !Array.isArray(lane.waiting)) throw this.#unexpected(answer, method, path, expected);
+    return lane as Lane;
   }
 
   /** A success whose body is not what the route answers: a wrong base URL, or a proxy in between. */

@@ -1,11 +1,14 @@
 /**
  * What the client sends and returns. The group and its parts are the domain's own types (imported
  * for their types only: nothing of `functions/` runs in the client), so what the client returns
- * is what the CLI's formatting and the core accept.
+ * is what the CLI's formatting and the core accept. A lane is the API's document of it (docs/api.md,
+ * "Lanes"), whose parts are the domain's.
  */
 import type { GroupStatus, Promotion, PromotionGroup } from '../functions/core/group.ts';
+import type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWaiter } from '../functions/core/lane.ts';
 
-export type { Conflict, GroupStatus, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
+export type { Conflict, GroupStatus, GroupWaiting, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
+export type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWaiter } from '../functions/core/lane.ts';
 /** A dead-letter queue message (`GET /v1/dead-letters`) and what a redrive did. */
 export type { DeadLetterMessage as DeadLetter, RedriveResult } from '../functions/core/ports.ts';
 
@@ -98,4 +101,67 @@ export interface RetryOptions extends PreconditionOptions {
   reason?: string;
   /** When the new attempt runs (default: now). */
   scheduledAt?: Instant;
+}
+
+/**
+ * A lane (one repository and target branch) as the API answers it (`GET /v1/lanes`, and the
+ * answer of pause, resume and set). What it does not have is `null`, never absent.
+ */
+export interface Lane {
+  repository: string;
+  targetBranch: string;
+  /** Bumped by every change of the lane; 0: it has never been written (nothing held, the stack's policies). */
+  version: number;
+  /** The group that holds the lane (Queued or Running), and since when. */
+  holder: { groupId: string; since: string } | null;
+  /** The groups waiting for the lane, in the order they start (`scheduledAt`, creation, id). */
+  waiting: LaneWaiter[];
+  waitingCount: number;
+  /** Who paused the lane, when and why. */
+  paused: LanePause | null;
+  /** In force: the lane's own, else the stack's `laneOverlapPolicy`. */
+  overlapPolicy: LaneOverlapPolicy;
+  /** In force: the lane's own, else the stack's `laneOnFailure`. */
+  onFailure: LaneFailurePolicy;
+  /** What the lane sets itself (absent members: the stack's apply). */
+  own: { overlapPolicy?: LaneOverlapPolicy; onFailure?: LaneFailurePolicy };
+  updatedAt?: string;
+}
+
+/** One lane with its groups (`GET /v1/lanes/show`). */
+export interface LaneDetail extends Lane {
+  /** The holder's group, `null` when nothing holds the lane (or the group is gone). */
+  holderGroup: PromotionGroup | null;
+  /** The waiting groups, in the order they start. */
+  waitingGroups: PromotionGroup[];
+}
+
+/** One page of lanes. */
+export interface LanePage {
+  items: Lane[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  nextCursor: string | null;
+}
+
+/** The query of `GET /v1/lanes`. */
+export interface ListLanesQuery {
+  /** Lanes per page, 1–100 (server default 50). */
+  limit?: number;
+}
+
+/** One page's query: the page size, and the `nextCursor` of the previous page. */
+export interface ListLanesPageQuery extends ListLanesQuery {
+  cursor?: string;
+}
+
+/** The body of `POST /v1/lanes/pause`. */
+export interface PauseLaneInput extends LaneRef {
+  /** Why, up to 500 characters; kept on the lane and shown to whoever waits. */
+  reason: string;
+}
+
+/** The body of `POST /v1/lanes/set`: at least one policy. */
+export interface LaneSettings extends LaneRef {
+  overlapPolicy?: LaneOverlapPolicy;
+  onFailure?: LaneFailurePolicy;
 }

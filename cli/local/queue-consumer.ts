@@ -6,6 +6,7 @@
  * queue's redrive policy moves them to the dead-letter queue after `maxReceiveCount` receives).
  * A handler that throws fails the whole batch, as on Lambda.
  */
+import { setMaxListeners } from 'node:events';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -75,6 +76,8 @@ export class QueueConsumer {
       region: 'us-east-1',
       ...options,
     };
+    // Every receive loop listens to this one signal: more than ten loops is expected, not a leak.
+    setMaxListeners(Math.max(10, this.options.concurrency + 1), this.abort.signal);
   }
 
   start(): void {

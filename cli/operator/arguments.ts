@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ValidationError } from '../../functions/core/errors.ts';
 import { GROUP_STATUSES } from '../../functions/core/group.ts';
 import { INPUT_LIMITS } from '../../functions/core/group-input.ts';
+import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, type LaneFailurePolicy, type LaneOverlapPolicy } from '../../functions/core/lane.ts';
 import { parseInstant } from '../../functions/core/timing.ts';
 import type { StackOptions } from './stack.ts';
 
@@ -41,6 +42,8 @@ const OPTIONS = {
   status: { type: 'string', multiple: true },
   reason: { type: 'string' },
   limit: { type: 'string' },
+  overlap: { type: 'string' },
+  'on-failure': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 type OptionName = keyof typeof OPTIONS;
 
@@ -123,6 +126,80 @@ Example:
     details: `Example:
   ${PROGRAM} retry release-42 --at +1m`,
   },
+  lanes: {
+    args: [],
+    options: [],
+    synopsis: 'lanes',
+    summary: 'List the lanes: each target branch with its holder, waiting groups, pause and policies',
+    details: `A lane is one repository and target branch. In a lane at most one group runs at a time; the
+groups that come due meanwhile wait and start one after the other in schedule order (overlap
+policy queue). A lane is listed once a group has held or waited for it, or it was paused or
+configured. PAUSED shows who paused it and why; OVERLAP and ON FAILURE are the policies in force
+(the lane's own, else the stack's).
+
+Example:
+  ${PROGRAM} lanes`,
+  },
+  'lane show': {
+    args: [],
+    options: ['target', 'repo'],
+    synopsis: 'lane show --target BRANCH [--repo PATH]',
+    summary: 'One lane: its policies, its pause, the group that holds it and the waiting groups in order',
+    details: `Options:
+  --target BRANCH   the lane's target branch
+  --repo PATH       the lane's repository, as the groups name it (default on a local stack: the
+                    stack's repository; required with --stack-name or --api-url alone)
+
+Example:
+  ${PROGRAM} lane show --target main`,
+  },
+  'lane pause': {
+    args: [],
+    options: ['target', 'repo', 'reason'],
+    synopsis: 'lane pause --target BRANCH [--repo PATH] --reason TEXT',
+    summary: 'Pause a lane: it starts nothing more (a running group finishes); due groups wait',
+    details: `Options:
+  --target BRANCH   the lane's target branch
+  --repo PATH       the lane's repository (default on a local stack: the stack's repository)
+  --reason TEXT     why, kept on the lane and shown by 'show' of every group that waits
+
+A paused lane stays paused until 'lane resume'. Pausing a paused lane is refused (exit 1).
+
+Example:
+  ${PROGRAM} lane pause --target main --reason "release freeze"`,
+  },
+  'lane resume': {
+    args: [],
+    options: ['target', 'repo'],
+    synopsis: 'lane resume --target BRANCH [--repo PATH]',
+    summary: 'Resume a paused lane: its first waiting group starts at once',
+    details: `Options:
+  --target BRANCH   the lane's target branch
+  --repo PATH       the lane's repository (default on a local stack: the stack's repository)
+
+Resuming a lane that is not paused is refused (exit 1).
+
+Example:
+  ${PROGRAM} lane resume --target main`,
+  },
+  'lane set': {
+    args: [],
+    options: ['target', 'repo', 'overlap', 'on-failure'],
+    synopsis: 'lane set --target BRANCH [--repo PATH] [--overlap queue|skip|parallel] [--on-failure continue|pause]',
+    summary: "Set a lane's own policies (at least one; the stack's apply where the lane sets none)",
+    details: `Options:
+  --target BRANCH   the lane's target branch
+  --repo PATH       the lane's repository (default on a local stack: the stack's repository)
+  --overlap POLICY  what a group due while the lane is busy does: queue (wait its turn), skip
+                    (end Failed, 'skipped: lane busy with <id>') or parallel (run beside it;
+                    setting parallel starts every waiting group)
+  --on-failure POLICY
+                    what a group that ends Failed or Conflicted does to its lane: continue, or
+                    pause (the lane pauses, naming the group and why, until 'lane resume')
+
+Example:
+  ${PROGRAM} lane set --target main --overlap skip --on-failure pause`,
+  },
   'dlq list': {
     args: [],
     options: ['limit'],
@@ -157,8 +234,16 @@ export type Command =
   | { name: 'cancel'; id: string; reason?: string }
   | { name: 'reschedule'; id: string; at: string }
   | { name: 'retry'; id: string; at?: string }
+  | { name: 'lanes' }
+  | { name: 'lane show'; targetBranch: string; repo?: string }
+  | { name: 'lane pause'; targetBranch: string; repo?: string; reason: string }
+  | { name: 'lane resume'; targetBranch: string; repo?: string }
+  | { name: 'lane set'; targetBranch: string; repo?: string; overlapPolicy?: LaneOverlapPolicy; onFailure?: LaneFailurePolicy }
   | { name: 'dlq list'; limit: number }
   | { name: 'dlq redrive' };
+
+/** The commands that name a lane (`--target`, `--repo`). */
+export type LaneCommand = Extract<Command, { name: `lane ${string}` }>;
 
 /** A parsed command line: the command, `--json`, and where the stack is. */
 export interface ParsedCli {
@@ -166,6 +251,9 @@ export interface ParsedCli {
   json: boolean;
   stack: StackOptions;
 }
+
+/** What a required option's value is called in the message that asks for it. */
+const PLACEHOLDERS = { target: 'BRANCH', at: 'TIME', reason: 'TEXT' } as const;
 
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
 
@@ -187,6 +275,14 @@ function parseArgsProblem(error: unknown): UsageError {
     default:
       return new UsageError((message ?? String(error)).split('. ')[0] ?? String(error));
   }
+}
+
+/** A `--overlap` or `--on-failure` value: one of the policies, as the lane spells them. */
+function policy<P extends string>(value: string, option: string, policies: readonly P[], command: CommandName): P {
+  if (!(policies as readonly string[]).includes(value)) {
+    throw new UsageError(`${option} '${value}' is not one of ${policies.join(', ')}`, command);
+  }
+  return value as P;
 }
 
 function positiveInteger(value: string, option: string, max: number, command: CommandName): number {
@@ -225,14 +321,17 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     throw new UsageError('no command given');
   }
   let name: string = first;
-  if (first === 'dlq') {
+  const subcommands = first === 'dlq' ? ['list', 'redrive'] : first === 'lane' ? ['show', 'pause', 'resume', 'set'] : undefined;
+  if (subcommands) {
+    const choices = subcommands.map((sub) => `'${first} ${sub}'`);
+    const use = `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
     const sub = rest.shift();
     if (sub === undefined) {
       if (values.help) return { command: { name: 'help' }, json, stack };
-      throw new UsageError("dlq needs a subcommand: 'dlq list' or 'dlq redrive'");
+      throw new UsageError(`${first} needs a subcommand: ${use}`);
     }
-    name = `dlq ${sub}`;
-    if (!isCommandName(name)) throw new UsageError(`unknown command 'dlq ${sub}'; use 'dlq list' or 'dlq redrive'`);
+    name = `${first} ${sub}`;
+    if (!isCommandName(name)) throw new UsageError(`unknown command '${name}'; use ${use}`);
   }
   if (!isCommandName(name)) throw new UsageError(`unknown command '${first}'`);
   if (values.help) return { command: { name: 'help', topic: name }, json, stack };
@@ -245,12 +344,16 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   }
   if (rest.length < spec.args.length) throw new UsageError(`'${name}' needs ${spec.args.join(' ')}`, name);
   if (rest.length > spec.args.length) throw new UsageError(`unexpected argument '${rest[spec.args.length]}' for '${name}'`, name);
-  const required = (option: 'target' | 'at'): string => {
+  const required = (option: 'target' | 'at' | 'reason'): string => {
     const value = values[option];
     if (value === undefined || value.trim() === '') {
-      throw new UsageError(`'${name}' needs --${option} ${option === 'at' ? 'TIME' : 'BRANCH'}`, name);
+      throw new UsageError(`'${name}' needs --${option} ${PLACEHOLDERS[option]}`, name);
     }
     return value;
+  };
+  const lane = (): { targetBranch: string; repo?: string } => {
+    const targetBranch = required('target');
+    return values.repo === undefined ? { targetBranch } : { targetBranch, repo: values.repo };
   };
   const id = rest[0] ?? '';
 
@@ -283,6 +386,27 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     case 'retry':
       command = values.at === undefined ? { name, id } : { name, id, at: values.at };
       break;
+    case 'lanes':
+      command = { name };
+      break;
+    case 'lane show':
+    case 'lane resume':
+      command = { name, ...lane() };
+      break;
+    case 'lane pause':
+      command = { name, ...lane(), reason: required('reason') };
+      break;
+    case 'lane set': {
+      const overlap = values.overlap;
+      const onFailure = values['on-failure'];
+      if (overlap === undefined && onFailure === undefined) {
+        throw new UsageError(`'lane set' needs --overlap ${LANE_OVERLAP_POLICIES.join('|')} and/or --on-failure ${LANE_FAILURE_POLICIES.join('|')}`, name);
+      }
+      command = { name, ...lane() };
+      if (overlap !== undefined) command.overlapPolicy = policy(overlap, '--overlap', LANE_OVERLAP_POLICIES, name);
+      if (onFailure !== undefined) command.onFailure = policy(onFailure, '--on-failure', LANE_FAILURE_POLICIES, name);
+      break;
+    }
     case 'dlq list':
       command = { name, limit: values.limit === undefined ? INPUT_LIMITS.defaultDeadLetters : positiveInteger(values.limit, '--limit', INPUT_LIMITS.deadLetters, name) };
       break;

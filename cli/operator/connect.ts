@@ -1,21 +1,26 @@
 /**
  * What the CLI acts through once the stack is located: the HTTP API, for the group commands
- * ({@link ClientGroupOperations}) and the dead-letter commands ({@link ClientDeadLetterOperations})
- * alike. {@link connect} builds both; tests hand `runCli` their own {@link Connect}.
+ * ({@link ClientGroupOperations}), the lane commands ({@link ClientLaneOperations}) and the
+ * dead-letter commands ({@link ClientDeadLetterOperations}) alike. {@link connect} builds them;
+ * tests hand `runCli` their own {@link Connect}.
  */
 import type { FetchLike } from '../../client/index.ts';
 import { ClientDeadLetterOperations, type DeadLetterOperations } from './dead-letter-operations.ts';
 import { ClientGroupOperations, type ClientGroupOperationsOptions, type GroupOperations } from './group-operations.ts';
+import { ClientLaneOperations, type LaneOperations } from './lane-operations.ts';
 import { nodeFetch } from './node-fetch.ts';
 import type { StackLocation } from './stack.ts';
 
 export type { DeadLetterOperations } from './dead-letter-operations.ts';
 export type { GroupOperations } from './group-operations.ts';
+export type { LaneOperations } from './lane-operations.ts';
 
 /** A connected stack. */
 export interface Backend {
   /** Absent when the stack location names no API. */
   groups?: GroupOperations;
+  /** Absent when the stack location names no API. */
+  lanes?: LaneOperations;
   /** Absent when the stack location names no API. */
   deadLetters?: DeadLetterOperations;
   close(): void;
@@ -53,6 +58,12 @@ export function connectGroups(stack: StackLocation, context: ConnectContext): Gr
   return options && new ClientGroupOperations(options);
 }
 
+/** The lane commands of a stack location: the API's `/v1/lanes…`, or `undefined` when it names no API. */
+export function connectLanes(stack: StackLocation, context: ConnectContext): LaneOperations | undefined {
+  const options = clientOptions(stack, context);
+  return options && new ClientLaneOperations(options);
+}
+
 /** The dead-letter commands of a stack location: the API's `/v1/dead-letters`, or `undefined` when it names no API. */
 export function connectDeadLetters(stack: StackLocation, context: ConnectContext): DeadLetterOperations | undefined {
   const options = clientOptions(stack, context);
@@ -66,9 +77,11 @@ export function connectDeadLetters(stack: StackLocation, context: ConnectContext
  */
 export const connect: Connect = (stack, context) => {
   const groups = connectGroups(stack, context);
+  const lanes = connectLanes(stack, context);
   const deadLetters = connectDeadLetters(stack, context);
   return {
     ...(groups ? { groups } : {}),
+    ...(lanes ? { lanes } : {}),
     ...(deadLetters ? { deadLetters } : {}),
     close: () => {},
   };

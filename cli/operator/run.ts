@@ -1,10 +1,11 @@
 /**
  * Running a command line: {@link runCli} parses it, locates the stack, connects, runs the
  * command and prints the result, or one line and an exit code on failure. Every command goes
- * through the HTTP API: the group commands ({@link GroupOperations}) and the dead-letter ones
- * ({@link DeadLetterOperations}) alike.
+ * through the HTTP API: the group commands ({@link GroupOperations}), the lane ones
+ * ({@link LaneOperations}) and the dead-letter ones ({@link DeadLetterOperations}) alike.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { PromotionSchedulerApiError, type Lane } from '../../client/index.ts';
 import { SchedulerError } from '../../functions/core/errors.ts';
 import { GROUP_STATUSES, type PromotionGroup } from '../../functions/core/group.ts';
 import {
@@ -12,13 +13,16 @@ import {
   formatDeadLetters,
   formatGroupDetail,
   formatGroupList,
+  formatLaneChange,
+  formatLaneDetail,
+  formatLaneList,
   formatRedrive,
   formatScheduled,
   groupToJson,
   toJsonText,
 } from '../format.ts';
-import { parseCli, PROGRAM, resolveTime, UsageError, type ParsedCli } from './arguments.ts';
-import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations } from './connect.ts';
+import { parseCli, PROGRAM, resolveTime, UsageError, type CommandName, type ParsedCli } from './arguments.ts';
+import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations, type LaneOperations } from './connect.ts';
 import { EXIT, exitCodeFor, messageFor } from './errors.ts';
 import { helpText } from './help.ts';
 import { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation } from './stack.ts';
@@ -88,6 +92,37 @@ function looksLikePath(repository: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(repository) && !/^[^/]+@[^/]+:/.test(repository);
 }
 
+/**
+ * The repository a command names: `--repo`, else the local stack's. A relative path given on a
+ * local stack is resolved against the working directory (the local stack runs in another one),
+ * so `schedule` and the lane commands name the same repository the same way.
+ *
+ * @throws UsageError when there is neither (an AWS target without `--repo`), saying what `why` it needs.
+ */
+function repositoryFor(command: { name: CommandName; repo?: string }, stack: StackLocation, io: CliIo, why: string): string {
+  const repository = command.repo ?? stack.repository;
+  if (repository === undefined) throw new UsageError(`'${command.name}' needs --repo PATH on an AWS target: ${why}`, command.name);
+  if (command.repo !== undefined && stack.kind === 'local' && looksLikePath(repository) && !isAbsolute(repository)) {
+    return resolve(io.cwd ?? process.cwd(), repository);
+  }
+  return repository;
+}
+
+/**
+ * The lane of a waiting group as it is now (its holder and pause may have changed since the group
+ * began to wait), or `undefined` when the API cannot say (no lanes there): `show` then falls back
+ * to what the group recorded.
+ */
+async function currentLane(lanes: LaneOperations | undefined, group: PromotionGroup): Promise<Lane | undefined> {
+  if (!lanes) return undefined;
+  try {
+    return await lanes.show({ repository: group.repository, targetBranch: group.targetBranch });
+  } catch (error) {
+    if (error instanceof PromotionSchedulerApiError || error instanceof StackUnavailableError) return undefined;
+    throw error;
+  }
+}
+
 /** Run one parsed command on a connected stack and print its result; throws on any failure. */
 async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Backend, io: CliIo, now: () => Date): Promise<number> {
   const { command, json } = parsed;
@@ -101,6 +136,10 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
     if (!backend.groups) throw noApi();
     return backend.groups;
   };
+  const needLanes = (): LaneOperations => {
+    if (!backend.lanes) throw noApi();
+    return backend.lanes;
+  };
   const needDeadLetters = (): DeadLetterOperations => {
     if (!backend.deadLetters) throw noApi();
     return backend.deadLetters;
@@ -113,14 +152,7 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       return EXIT.ok;
     case 'schedule': {
       const groups = needGroups();
-      let repository = command.repo ?? stack.repository;
-      if (repository === undefined) {
-        throw new UsageError("'schedule' needs --repo PATH on an AWS target: the repository the executor promotes in", command.name);
-      }
-      if (command.repo !== undefined && stack.kind === 'local' && looksLikePath(repository) && !isAbsolute(repository)) {
-        // The local stack runs in another directory: give it the path as meant here.
-        repository = resolve(io.cwd ?? process.cwd(), repository);
-      }
+      const repository = repositoryFor(command, stack, io, 'the repository the executor promotes in');
       const scheduledAt = resolveTime(command.at, now());
       const group = await groups.create({
         ...(command.id !== undefined ? { id: command.id } : {}),
@@ -139,7 +171,13 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
     }
     case 'show': {
       const group = await needGroups().get(command.id);
-      out(json ? toJsonText(groupToJson(group)) : formatGroupDetail(group, now()));
+      if (json) {
+        out(toJsonText(groupToJson(group)));
+        return EXIT.ok;
+      }
+      // A waiting group waits for the lane's holder or pause as they are now, not as they were.
+      const lane = group.waiting ? await currentLane(backend.lanes, group) : undefined;
+      out(formatGroupDetail(group, now(), lane));
       return EXIT.ok;
     }
     case 'cancel':
@@ -154,6 +192,35 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       const groups = needGroups();
       const at = command.at === undefined ? undefined : resolveTime(command.at, now());
       printChange(await groups.retry(command.id, at));
+      return EXIT.ok;
+    }
+    case 'lanes': {
+      const lanes = await needLanes().list();
+      out(json ? toJsonText(lanes) : formatLaneList(lanes));
+      return EXIT.ok;
+    }
+    case 'lane show':
+    case 'lane pause':
+    case 'lane resume':
+    case 'lane set': {
+      const lanes = needLanes();
+      const ref = { repository: repositoryFor(command, stack, io, 'the repository of the lane, as its groups name it'), targetBranch: command.targetBranch };
+      if (command.name === 'lane show') {
+        const detail = await lanes.show(ref);
+        out(json ? toJsonText(detail) : formatLaneDetail(detail, now()));
+        return EXIT.ok;
+      }
+      let lane: Lane;
+      if (command.name === 'lane pause') lane = await lanes.pause(ref, command.reason);
+      else if (command.name === 'lane resume') lane = await lanes.resume(ref);
+      else {
+        lane = await lanes.set({
+          ...ref,
+          ...(command.overlapPolicy !== undefined ? { overlapPolicy: command.overlapPolicy } : {}),
+          ...(command.onFailure !== undefined ? { onFailure: command.onFailure } : {}),
+        });
+      }
+      out(json ? toJsonText(lane) : formatLaneChange(command.name.slice('lane '.length) as 'pause' | 'resume' | 'set', lane));
       return EXIT.ok;
     }
     case 'dlq list': {

@@ -16,7 +16,7 @@
  * own retries, throws {@link StoreUnavailableError}, so the use cases can tell "try again soon"
  * from a real failure without knowing the SDK.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   TransactionCanceledException,
@@ -42,7 +42,7 @@ import {
   badCursor,
   INPUT_LIMITS,
   LISTING_ORDER,
-  listingPartOf,
+  listingPartOfGroup,
   matchesQuery,
   queryDigest,
   type GroupQuery,
@@ -50,15 +50,19 @@ import {
 import type {
   GroupStore,
   IdempotencyClaim,
+  LaneChange,
+  LaneChangeResult,
   Page,
   PartitionHold,
   TimerEntry,
   TransitionRequest,
   TransitionResult,
 } from '../core/ports.ts';
+import { emptyLane, type Lane, type LaneRef } from '../core/lane.ts';
 import { shardOf } from '../core/timing.ts';
 import {
   LANE_INDEX,
+  LANES_LANE_KEY,
   laneKeyOf,
   listingKeyOf,
   TIMER_INDEX,
@@ -95,6 +99,31 @@ function holdItemId(kind: TimerKind, shard: number): string {
   return `hold#${kind}#${shard}`;
 }
 
+/** Item id of a lane (`#` never occurs in a group id); hashed, as a lane's key may be long. */
+function laneItemId(lane: LaneRef): string {
+  return `lane#${createHash('sha256').update(laneKeyOf(lane.repository, lane.targetBranch)).digest('base64url')}`;
+}
+
+/**
+ * The lane index sort key of a lane item: its key, or, where that is longer than DynamoDB's
+ * 1 024-byte limit for a sort key (a repository may take 1 024 bytes, a ref 255), its first
+ * 900 bytes and a digest of the whole (still unique; the listing stays in key order but for them).
+ */
+export function laneSortKey(key: string): string {
+  if (Buffer.byteLength(key, 'utf8') <= 1_000) return key;
+  let head = Buffer.from(key, 'utf8').subarray(0, 900).toString('utf8');
+  // A multi-byte character cut in two decodes as U+FFFD: leave it out.
+  head = head.replace(/\uFFFD+$/, '');
+  return `${head}#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/** A lane item → the domain lane (layout attributes dropped). */
+function toLane(item: Record<string, unknown>): Lane {
+  const { id: _id, kind: _kind, laneKey: _laneKey, laneAt: _laneAt, ...rest } = item;
+  const lane = rest as unknown as Lane;
+  return { ...lane, waiting: lane.waiting ?? [] };
+}
+
 /** `iso` minus one millisecond: an exclusive upper bound as an inclusive one. */
 function justBefore(iso: string): string {
   return new Date(Date.parse(iso) - 1).toISOString();
@@ -110,7 +139,7 @@ export interface DynamoDbGroupStoreOptions {
   onConsumedCapacity?: (operation: string, capacity: ConsumedCapacity) => void;
 }
 
-export function timerKeyOf(kind: TimerKind, shard: number): string {
+export function timerKeyOf(kind: TimerKind | 'waiting', shard: number): string {
   return `${kind}#${shard}`;
 }
 
@@ -518,7 +547,7 @@ export class DynamoDbGroupStore implements GroupStore {
     const groups = await this.readMany(picked.map((x) => x.id));
     // What the index said may be stale: keep a group only if it still is where it was found.
     const items = groups.filter(
-      (g, i): g is PromotionGroup => !!g && listingPartOf(g.status) === picked[i]!.part && matchesQuery(g, query),
+      (g, i): g is PromotionGroup => !!g && listingPartOfGroup(g) === picked[i]!.part && matchesQuery(g, query),
     );
     if (p >= LISTING_ORDER.length) return { items };
     return { items, cursor: encodeListingCursor({ q: queryDigest(query), p, s: shards }) };
@@ -539,8 +568,8 @@ export class DynamoDbGroupStore implements GroupStore {
     let keyCondition = '#k = :k';
     const filters: string[] = [];
     const bounded = query.dueAfter !== undefined || query.dueBefore !== undefined;
-    if (bounded && part === 'due') {
-      // In the due partitions timerAt is scheduledAt: the bounds are key conditions.
+    if (bounded && (part === 'due' || part === 'waiting')) {
+      // In the due and waiting partitions timerAt is scheduledAt: the bounds are key conditions.
       values[':from'] = query.dueAfter ?? '0';
       values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : LAST_TIME;
       keyCondition += ' AND #at BETWEEN :from AND :to';
@@ -607,14 +636,19 @@ export class DynamoDbGroupStore implements GroupStore {
    * answers in any order); `undefined` where no item has the id.
    */
   private async readMany(ids: readonly string[]): Promise<(PromotionGroup | undefined)[]> {
-    const found = new Map<string, PromotionGroup>();
+    return (await this.readItems(ids, 'listGroups')).map((item) => (item ? toGroup(item) : undefined));
+  }
+
+  /** The items with these ids (BatchGetItem, 100 per call), in the order of `ids`. */
+  private async readItems(ids: readonly string[], operation: string): Promise<(Record<string, unknown> | undefined)[]> {
+    const found = new Map<string, Record<string, unknown>>();
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = [...new Set(ids.slice(i, i + 100))].map((id) => ({ id }));
       for (let attempt = 1; keys && keys.length > 0; attempt++) {
         if (attempt > 6) throw new StoreUnavailableError('DynamoDB BatchGetItem left keys unprocessed after 6 tries');
         if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
         const request: Record<string, unknown>[] = keys;
-        const out: BatchGetCommandOutput = await this.send('listGroups', () =>
+        const out: BatchGetCommandOutput = await this.send(operation, () =>
           this.doc.send(
             new BatchGetCommand({
               RequestItems: { [this.tableName]: { Keys: request } },
@@ -622,8 +656,8 @@ export class DynamoDbGroupStore implements GroupStore {
             }),
           ),
         );
-        for (const consumed of out.ConsumedCapacity ?? []) this.capacity('listGroups', consumed);
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.id), toGroup(item));
+        for (const consumed of out.ConsumedCapacity ?? []) this.capacity(operation, consumed);
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.id), item);
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
@@ -663,12 +697,30 @@ export class DynamoDbGroupStore implements GroupStore {
       attemptBase: (item.attemptBase as number | undefined) ?? 0,
       ...(typeof item.startedAt === 'string' ? { startedAt: item.startedAt } : {}),
       ...(typeof item.claimToken === 'string' ? { claimToken: item.claimToken } : {}),
+      ...(typeof item.laneKey === 'string' ? { laneKey: item.laneKey } : {}),
+      ...(typeof item.createdAt === 'string' ? { createdAt: item.createdAt } : {}),
+      ...(item.holdsLane === true ? { holdsLane: true } : {}),
+      ...(typeof item.readyAt === 'string' ? { readyAt: item.readyAt } : {}),
     }));
     const cursor = encodeCursor(out.LastEvaluatedKey);
     return cursor ? { items, cursor } : { items };
   }
 
-  async transition(request: TransitionRequest): Promise<TransitionResult> {
+  /** The conditional update one transition is: the parameters of an UpdateItem, or of a transaction's Update. */
+  private transitionUpdate(request: TransitionRequest) {
+    const b = this.transitionExpression(request);
+    return {
+      TableName: this.tableName,
+      Key: { id: request.id },
+      UpdateExpression: b.update,
+      ConditionExpression: b.conditionExpression,
+      ExpressionAttributeNames: b.names,
+      ExpressionAttributeValues: b.values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+  }
+
+  private transitionExpression(request: TransitionRequest): UpdateBuilder {
     const b = new UpdateBuilder();
     const version = request.expect.version + 1;
     const history = b.name('history');
@@ -684,6 +736,7 @@ export class DynamoDbGroupStore implements GroupStore {
     if (request.timer === 'unchanged') {
       // The index entry keeps its keys; only its projected attributes change.
     } else if (request.timer) {
+      // `waiting` is a listing partition like `pending`: no poll reads it.
       b.set(b.name(TIMER_INDEX.partitionKey), timerKeyOf(request.timer.kind, shardOf(request.id, this.shardCount)));
       b.set(b.name(TIMER_INDEX.sortKey), request.timer.at);
     } else {
@@ -707,20 +760,14 @@ export class DynamoDbGroupStore implements GroupStore {
     if (request.expect.leaseExpiredAt !== undefined) {
       b.condition(`${b.name('leaseExpiresAt')} <= ${b.value(request.expect.leaseExpiredAt)}`);
     }
+    return b;
+  }
+
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    const version = request.expect.version + 1;
     try {
       const out = await this.send('transition', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: request.id },
-            UpdateExpression: b.update,
-            ConditionExpression: b.conditionExpression,
-            ExpressionAttributeNames: b.names,
-            ExpressionAttributeValues: b.values,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ReturnConsumedCapacity: this.returnConsumedCapacity,
-          }),
-        ),
+        this.doc.send(new UpdateCommand({ ...this.transitionUpdate(request), ReturnConsumedCapacity: this.returnConsumedCapacity })),
       );
       this.capacity(`transition:${request.expect.status}->${request.to}`, out.ConsumedCapacity);
       return { won: true, version };
@@ -791,6 +838,137 @@ export class DynamoDbGroupStore implements GroupStore {
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       })),
     );
+  }
+
+  async findLane(lane: LaneRef): Promise<Lane> {
+    const out = await this.send('findLane', () =>
+      this.doc.send(new GetCommand({
+        TableName: this.tableName,
+        Key: { id: laneItemId(lane) },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      })),
+    );
+    this.capacity('findLane', out.ConsumedCapacity);
+    return out.Item ? toLane(out.Item) : emptyLane(lane);
+  }
+
+  async listLanes(options: { limit: number; cursor?: string }): Promise<Page<Lane>> {
+    let start: Record<string, unknown> | undefined;
+    try {
+      start = decodeCursor(options.cursor);
+    } catch {
+      throw badCursor('not readable');
+    }
+    if (start !== undefined && (start === null || typeof start !== 'object' || start[LANE_INDEX.partitionKey] !== LANES_LANE_KEY || typeof start.id !== 'string' || typeof start[LANE_INDEX.sortKey] !== 'string')) {
+      throw badCursor('not a lane listing position');
+    }
+    const out = await fromCursor(() => this.send('listLanes', () =>
+      this.doc.send(new QueryCommand({
+        TableName: this.tableName,
+        IndexName: LANE_INDEX.name,
+        KeyConditionExpression: '#k = :k',
+        ExpressionAttributeNames: { '#k': LANE_INDEX.partitionKey },
+        ExpressionAttributeValues: { ':k': LANES_LANE_KEY },
+        ExclusiveStartKey: start,
+        Limit: Math.max(1, Math.min(options.limit, INPUT_LIMITS.page)),
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      })),
+    ));
+    this.capacity('listLanes', out.ConsumedCapacity);
+    const items = (await this.readItems((out.Items ?? []).map((i) => String(i.id)), 'listLanes')).filter((i) => i !== undefined).map(toLane);
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return cursor ? { items, cursor } : { items };
+  }
+
+  async changeLane(change: LaneChange): Promise<LaneChangeResult> {
+    const { lane, next } = change;
+    const version = lane.version + 1;
+    const key = laneKeyOf(lane.repository, lane.targetBranch);
+    const item = {
+      ...next,
+      id: laneItemId(lane),
+      kind: 'lane',
+      repository: lane.repository,
+      targetBranch: lane.targetBranch,
+      version,
+      // Listed by one Query of the lane index (see LANES_LANE_KEY).
+      [LANE_INDEX.partitionKey]: LANES_LANE_KEY,
+      [LANE_INDEX.sortKey]: laneSortKey(key),
+    };
+    const updates = change.transitions.map((request) => ({ Update: this.transitionUpdate(request) }));
+    // Why: one token for every try of this change. DynamoDB may apply a transaction and still
+    // answer with an error (a timeout, a 500); a retry with the same token (the SDK's, or the
+    // tries here) then answers success instead of failing its own conditions, so the caller
+    // learns that its change — and the hand-on in it — was made.
+    const token = randomUUID();
+    for (let tryNo = 1; ; tryNo++) {
+      try {
+        return await this.changeLaneOnce(change, item, updates, token);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || tryNo >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * tryNo + Math.random() * 50));
+      }
+    }
+  }
+
+  private async changeLaneOnce(
+    change: LaneChange,
+    item: Record<string, unknown>,
+    updates: { Update: ReturnType<DynamoDbGroupStore['transitionUpdate']> }[],
+    token: string,
+  ): Promise<LaneChangeResult> {
+    const { lane } = change;
+    const version = lane.version + 1;
+    try {
+      const out = await this.send('changeLane', () =>
+        this.doc.send(new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: item,
+                // Why: every lane change is conditional on the version it read; only one of two
+                // writers that read the same lane can win.
+                ConditionExpression: lane.version === 0 ? 'attribute_not_exists(#id)' : '#version = :version',
+                ExpressionAttributeNames: lane.version === 0 ? { '#id': 'id' } : { '#version': 'version' },
+                ...(lane.version === 0 ? {} : { ExpressionAttributeValues: { ':version': lane.version } }),
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            ...updates,
+          ],
+          ClientRequestToken: token,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        })),
+      );
+      for (const consumed of out.ConsumedCapacity ?? []) this.capacity('changeLane', consumed);
+      return { won: true, version, versions: change.transitions.map((t) => t.expect.version + 1) };
+    } catch (error) {
+      // The same token's transaction is still being applied: try again (it answers then).
+      if ((error as { name?: string }).name === 'TransactionInProgressException') {
+        throw new StoreUnavailableError('DynamoDB changeLane: the same change is still in progress', { cause: error });
+      }
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const [laneReason, ...groupReasons] = reasons;
+      if (laneReason?.Code === 'ConditionalCheckFailed') {
+        return { won: false, lane: laneReason.Item ? toLane(unmarshall(laneReason.Item)) : emptyLane(lane) };
+      }
+      const index = groupReasons.findIndex((r) => r?.Code === 'ConditionalCheckFailed');
+      if (index >= 0) {
+        const failed = groupReasons[index]!;
+        return { won: false, group: { index, current: failed.Item ? toGroup(unmarshall(failed.Item)) : undefined } };
+      }
+      if (reasons.some((r) => r?.Code === 'TransactionConflict')) {
+        // Another transaction on these items is in flight: give it a moment before deciding again.
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+        return { won: false, conflict: true };
+      }
+      // A request that can never pass (an item too large, a bad expression) is not retried.
+      if (reasons.some((r) => r?.Code === 'ValidationError')) throw error;
+      throw new StoreUnavailableError('DynamoDB changeLane was cancelled for a passing reason', { cause: error });
+    }
   }
 
   /** One conditional write: `true` when it was applied, `false` when its condition did not hold. */

@@ -7,6 +7,7 @@
  */
 import { WORK_QUEUE_LIMITS } from './ports.ts';
 import { ConfigurationError } from './errors.ts';
+import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, type LaneFailurePolicy, type LaneOverlapPolicy } from './lane.ts';
 
 export const MISFIRE_POLICIES = ['run-late', 'skip'] as const;
 export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
@@ -34,6 +35,10 @@ export interface SchedulerConfig {
   /** Back-off before a retry: base × 2^(n-1), capped, with equal jitter (half fixed, half random). */
   backoffBaseSeconds: number;
   backoffCapSeconds: number;
+  /** A lane's overlap policy unless the lane sets its own (`lane set --overlap`). */
+  laneOverlapPolicy: LaneOverlapPolicy;
+  /** A lane's failure policy unless the lane sets its own (`lane set --on-failure`). */
+  laneOnFailure: LaneFailurePolicy;
 }
 
 interface IntegerKey {
@@ -98,6 +103,14 @@ export const SCHEDULER_KEYS = {
   backoffCapSeconds: {
     kind: 'integer', min: 1, max: WORK_QUEUE_LIMITS.maxVisibilityTimeoutSeconds, default: 300, env: 'BACKOFF_CAP_SECONDS',
     description: 'Longest retry delay (SQS visibility timeouts allow at most 43 200 s).',
+  },
+  laneOverlapPolicy: {
+    kind: 'enum', values: LANE_OVERLAP_POLICIES, default: 'queue', env: 'LANE_OVERLAP_POLICY',
+    description: 'What a group due while its lane (repository, target branch) is busy does: `queue` waits its turn, `skip` ends Failed, `parallel` runs beside it. A lane may set its own.',
+  },
+  laneOnFailure: {
+    kind: 'enum', values: LANE_FAILURE_POLICIES, default: 'continue', env: 'LANE_ON_FAILURE',
+    description: 'What a lane holder that ends Failed or Conflicted does to its lane: `continue` hands it on, `pause` pauses the lane until someone resumes it. A lane may set its own.',
   },
 } as const satisfies Record<keyof SchedulerConfig, KeySpec>;
 

@@ -9,20 +9,26 @@
  *    finished one. A Running group is left alone: one claim may have several copies of its
  *    message (a re-send, a duplicate delivery), and another copy may be running it now; if
  *    that run dies, lease recovery takes the group back.
+ *    A group that holds its lane releases it in the same write, handed to the first waiter
+ *    (whose message is then sent).
  * 3. Anything else → dropped, with the reason.
  */
+import type { SchedulerConfig } from './config.ts';
 import { isTerminal, type WorkMessage } from './group.ts';
+import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
-import type { Clock, GroupStore } from './ports.ts';
-import { applyTransition } from './transition.ts';
+import type { Clock, GroupStore, WorkQueue } from './ports.ts';
+import { applyTransition, type TransitionSpec } from './transition.ts';
 
-export type DeadLetterResult = { kind: 'failed'; lastError?: string } | { kind: 'dropped'; reason: string };
+export type DeadLetterResult = { kind: 'failed'; lastError?: string; handedOn?: string } | { kind: 'dropped'; reason: string };
 
 export class DeadLetterUseCase {
   private readonly observer: SchedulerObserver;
+  private readonly lanes: LaneKeeper;
 
-  constructor(private readonly deps: { store: GroupStore; clock: Clock; observer?: SchedulerObserver }) {
+  constructor(private readonly deps: { store: GroupStore; clock: Clock; config: SchedulerConfig; queue: WorkQueue; observer?: SchedulerObserver }) {
     this.observer = deps.observer ?? silentObserver;
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.observer });
   }
 
   async run(message: WorkMessage, receiveCount: number): Promise<DeadLetterResult> {
@@ -40,15 +46,21 @@ export class DeadLetterUseCase {
     const now = this.deps.clock.now().toISOString();
     const lastError = group.lastError;
     const error = `retries exhausted after ${receiveCount} deliveries${lastError ? `; last error: ${lastError}` : ''}`;
-    const result = await applyTransition(this.deps.store, group, {
+    const spec: TransitionSpec = {
       to: 'Failed',
       expect: { claimToken: message.claimToken },
       entry: { at: now, by: 'dead-letter', reason: error },
       set: { finishedAt: now, outcome: { status: 'Failed', reason: 'retries exhausted', ...(lastError ? { error: lastError } : {}) } },
       clear: ['claimToken', 'leaseExpiresAt'],
       timer: null,
-    }, this.observer);
+    };
+    const result: { won: boolean; handedOn?: { message: WorkMessage; groupId: string } } = group.holdsLane
+      ? await this.lanes.end(group, laneOfGroup(group), spec, 'dead-letter')
+      : await applyTransition(this.deps.store, group, spec, this.observer);
     if (!result.won) return drop('group changed while the dead letter was handled');
-    return lastError ? { kind: 'failed', lastError } : { kind: 'failed' };
+    const handedOn = result.handedOn;
+    if (handedOn) await sendClaims({ ...this.deps, observer: this.observer }, [handedOn.message]);
+    return { kind: 'failed', ...(lastError ? { lastError } : {}), ...(handedOn ? { handedOn: handedOn.groupId } : {}) };
   }
+
 }

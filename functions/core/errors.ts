@@ -3,6 +3,7 @@
  * subclass carrying the context a reader needs (group id, expected and actual state).
  */
 import type { GroupStatus, PromotionGroup } from './group.ts';
+import type { LaneView } from './lane.ts';
 
 /** `Name: message` of an error (and of its cause, when it has one), for logs and stored reasons. */
 export function describeError(error: unknown): string {
@@ -137,6 +138,20 @@ export class PreconditionFailedError extends SchedulerError {
     super(
       `Promotion group '${groupId}' is at version ${current.version} (${current.status}), not ${expectedVersion}: read it again and decide anew.`,
     );
+  }
+}
+
+/**
+ * A lane action that does not fit the lane's state (pause a paused lane, resume one that is not
+ * paused). Nothing was written. Carries the lane as it is.
+ */
+export class LaneStateError extends SchedulerError {
+  override readonly name = 'LaneStateError';
+  constructor(
+    readonly lane: LaneView,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

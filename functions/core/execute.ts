@@ -42,14 +42,24 @@ import type {
 } from './ports.ts';
 import { realSleeper } from './ports.ts';
 import { addSeconds, backoffSeconds, epochMs, latenessMs, remainingWaitMs } from './timing.ts';
-import { applyTransition, type GroupSnapshot } from './transition.ts';
+import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
+import { applyTransition, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
 /** What became of one delivery. */
 export type ExecuteResult =
-  | { kind: 'finished'; status: 'Succeeded' | 'Failed' | 'Conflicted'; lateMs: number; reason: string }
+  | {
+      kind: 'finished';
+      status: 'Succeeded' | 'Failed' | 'Conflicted';
+      lateMs: number;
+      reason: string;
+      /** How long the run waited for its lane before it was handed the lane (absent: it did not wait). */
+      laneWaitMs?: number;
+      /** The group the lane was handed to when this one ended. */
+      handedOn?: string;
+    }
   | { kind: 'dropped'; reason: string }
   /** Comes back: the delivery's visibility is set to `delaySeconds`. */
-  | { kind: 'retry'; delaySeconds: number; error: string; lateMs?: number }
+  | { kind: 'retry'; delaySeconds: number; error: string; lateMs?: number; laneWaitMs?: number }
   /**
    * Not started: the store failed for a passing reason. Sent again as a new message after
    * `delaySeconds` (`resent`), or, when that send failed, this delivery comes back after them.
@@ -178,6 +188,7 @@ function staleReason(group: PromotionGroup, message: WorkMessage): string | unde
  */
 export class ExecuteUseCase {
   private readonly deps: Required<Omit<ExecuteDeps, 'heartbeatMs'>> & { heartbeatMs: number };
+  private readonly lanes: LaneKeeper;
 
   constructor(deps: ExecuteDeps) {
     this.deps = {
@@ -188,6 +199,7 @@ export class ExecuteUseCase {
       ...deps,
       heartbeatMs: deps.heartbeatMs ?? Math.max(1_000, (deps.config.executionLeaseSeconds * 1000) / 3),
     };
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.deps.observer });
   }
 
   async run(message: WorkMessage, delivery: DeliveryInfo): Promise<ExecuteResult> {
@@ -266,9 +278,12 @@ export class ExecuteUseCase {
     const stale = staleReason(group, message);
     if (stale) return this.drop(message, stale);
 
-    // 3. Queued → Running.
+    // 3. Queued → Running. A group that waited for its lane is late from when it got the lane:
+    // its wait is a figure of its own (laneWaitMs).
     const startedAt = clock.now();
-    const lateMs = latenessMs(message.scheduledAt, startedAt);
+    const readyAt = message.readyAt !== undefined && message.readyAt > message.scheduledAt ? message.readyAt : message.scheduledAt;
+    const lateMs = latenessMs(readyAt, startedAt);
+    const laneWaitMs = message.readyAt !== undefined ? group.laneWaitMs : undefined;
     const leaseMs = config.executionLeaseSeconds * 1000;
     // A start on time keeps the claim's lease (from scheduledAt) when it is nearly a whole lease
     // from now: the index entry then keeps its keys, one write unit less per group. Heartbeats
@@ -282,7 +297,7 @@ export class ExecuteUseCase {
       entry: {
         at: startedAt.toISOString(),
         by: EXECUTOR,
-        reason: `started ${lateMs} ms after scheduledAt (delivery ${delivery.receiveCount})`,
+        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : `it was handed the lane (waited ${laneWaitMs ?? 0} ms)`} (delivery ${delivery.receiveCount})`,
         // Why: a duplicate delivery may make the very same write in the same millisecond; only
         // this lets the store tell ours from theirs when the SDK retried an applied write.
         nonce: randomUUID().slice(0, 13),
@@ -311,7 +326,8 @@ export class ExecuteUseCase {
       if (heartbeat.lost()) return this.drop(message, 'lost the lease while running; the poller has taken the group back');
       // 6. Permanent → Failed now; anything else → retry after a back-off.
       if (!(error instanceof PermanentExecutionError)) {
-        return await this.retryLater(running, message, lateMs, delivery, finishBy, clip(describeError(error), TEXT_LIMIT));
+        const retry = await this.retryLater(running, message, lateMs, delivery, finishBy, clip(describeError(error), TEXT_LIMIT));
+        return retry.kind === 'retry' && laneWaitMs !== undefined ? { ...retry, laneWaitMs } : retry;
       }
       outcome = { status: 'Failed', reason: clip(error.message, TEXT_LIMIT), error: clip(describeError(error), TEXT_LIMIT) };
     } finally {
@@ -319,7 +335,8 @@ export class ExecuteUseCase {
     }
     // Outside the services' error handling: a store error here must not look like an executor
     // error (that would call the executor again for an outcome it already gave).
-    return this.finish(running, message, lateMs, finishBy, outcome);
+    const finished = await this.finish(running, group, message, lateMs, finishBy, outcome);
+    return finished.kind === 'finished' && laneWaitMs !== undefined ? { ...finished, laneWaitMs } : finished;
   }
 
   /** Steps 4 and 5: the conflict detector, then the executor; their answer as an outcome. */
@@ -396,22 +413,43 @@ export class ExecuteUseCase {
     return { kind: 'dropped', reason };
   }
 
-  /** Running → terminal, conditional on the claim; clears the claim so no older message can write. */
-  private async finish(running: GroupSnapshot, message: WorkMessage, lateMs: number, finishBy: Date | undefined, outcome: Outcome): Promise<ExecuteResult> {
+  /**
+   * Running → terminal, conditional on the claim; clears the claim so no older message can write.
+   * A lane's holder releases its lane in the same write, handing it to the first waiter, whose
+   * message is then sent.
+   */
+  private async finish(
+    running: GroupSnapshot,
+    group: PromotionGroup,
+    message: WorkMessage,
+    lateMs: number,
+    finishBy: Date | undefined,
+    outcome: Outcome,
+  ): Promise<ExecuteResult> {
     const now = this.deps.clock.now().toISOString();
     const reason = outcome.status === 'Succeeded' ? `succeeded${outcome.resultRef ? `: ${outcome.resultRef}` : ''}` : outcome.reason;
-    const write = () =>
-      applyTransition(this.deps.store, running, {
-        to: outcome.status,
-        expect: { claimToken: message.claimToken },
-        entry: { at: now, by: EXECUTOR, reason },
-        set: { finishedAt: now, outcome, ...(outcome.status === 'Failed' && outcome.error ? { lastError: outcome.error } : {}) },
-        clear: ['claimToken', 'leaseExpiresAt'],
-        timer: null,
-      }, this.deps.observer);
+    const spec: TransitionSpec = {
+      to: outcome.status,
+      expect: { claimToken: message.claimToken },
+      entry: { at: now, by: EXECUTOR, reason },
+      set: { finishedAt: now, outcome, ...(outcome.status === 'Failed' && outcome.error ? { lastError: outcome.error } : {}) },
+      clear: ['claimToken', 'leaseExpiresAt'],
+      timer: null,
+    };
+    const write = async (): Promise<{ won: boolean; handedOn?: { message: WorkMessage; groupId: string } }> => {
+      if (!group.holdsLane) return applyTransition(this.deps.store, running, spec, this.deps.observer);
+      return this.lanes.end({ ...running, holdsLane: true }, laneOfGroup(group), spec, EXECUTOR);
+    };
     const result = await this.persist(running.id, 'outcome', finishBy, write);
     if (!result.won) return this.drop(message, `lost ownership before the outcome (${outcome.status}) could be recorded`);
-    return { kind: 'finished', status: outcome.status as 'Succeeded' | 'Failed' | 'Conflicted', lateMs, reason };
+    if (result.handedOn) await sendClaims(this.deps, [result.handedOn.message]);
+    return {
+      kind: 'finished',
+      status: outcome.status as 'Succeeded' | 'Failed' | 'Conflicted',
+      lateMs,
+      reason,
+      ...(result.handedOn ? { handedOn: result.handedOn.groupId } : {}),
+    };
   }
 
   /** Running → Queued, still owned by this claim, lease covering the back-off. */

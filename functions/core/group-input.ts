@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { ValidationError, type FieldIssue } from './errors.ts';
 import { GROUP_STATUSES, isGroupStatus, type GroupStatus, type NewGroup, type Promotion, type PromotionGroup } from './group.ts';
+import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, type LaneFailurePolicy, type LaneOverlapPolicy } from './lane.ts';
 import { parseInstant } from './timing.ts';
 
 /** Ids are safe in keys, URLs, branch names (`promotion/<id>/<attempt>`) and shells. */
@@ -105,6 +106,13 @@ class Checker {
     return text;
   }
 
+  /** A repository: text (bounded in UTF-8 bytes, it is part of a key) without control characters. */
+  repository(value: unknown, field: string): string | undefined {
+    const repository = this.text(value, field, INPUT_LIMITS.repository, { bytes: true });
+    if (repository !== undefined && CONTROL.test(repository)) return this.add(field, `${field} contains control characters.`);
+    return repository;
+  }
+
   ref(value: unknown, field: string): string | undefined {
     const ref = this.text(value, field, INPUT_LIMITS.ref, { bytes: true });
     if (ref === undefined) return undefined;
@@ -182,8 +190,7 @@ export function validateNewGroup(input: unknown, newId: () => string = randomUUI
   const body = c.object(input, 'body', ['id', 'repository', 'targetBranch', 'promotions', 'scheduledAt', 'description']);
   if (!body) c.done();
   const id = body!['id'] === undefined ? newId() : checkId(c, body!['id']);
-  const repository = c.text(body!['repository'], 'repository', INPUT_LIMITS.repository, { bytes: true });
-  if (repository !== undefined && CONTROL.test(repository)) c.add('repository', 'repository contains control characters.');
+  const repository = c.repository(body!['repository'], 'repository');
   const targetBranch = c.ref(body!['targetBranch'], 'targetBranch');
   const promotions = c.promotions(body!['promotions'], 'promotions');
   const scheduledAt = body!['scheduledAt'] === undefined ? undefined : c.instant(body!['scheduledAt'], 'scheduledAt');
@@ -294,6 +301,8 @@ export function validateGroupQuery(raw: RawGroupQuery): { query: GroupQuery; lim
 export const LISTING_ORDER = [
   { part: 'pending', statuses: ['Pending'], by: 'createdAt' },
   { part: 'due', statuses: ['Scheduled'], by: 'scheduledAt' },
+  /** Scheduled groups that are due and wait for their lane (see `core/lane.ts`). */
+  { part: 'waiting', statuses: ['Scheduled'], by: 'scheduledAt' },
   { part: 'lease', statuses: ['Queued', 'Running'], by: 'leaseExpiresAt' },
   { part: 'succeeded', statuses: ['Succeeded'], by: 'finishedAt' },
   { part: 'failed', statuses: ['Failed'], by: 'finishedAt' },
@@ -302,9 +311,14 @@ export const LISTING_ORDER = [
 ] as const satisfies readonly { part: string; statuses: readonly GroupStatus[]; by: keyof PromotionGroup }[];
 export type ListingPart = (typeof LISTING_ORDER)[number]['part'];
 
-/** The listing part a status is kept in. */
+/** The listing part a status is kept in (a Scheduled group: `due`, unless it waits for its lane). */
 export function listingPartOf(status: GroupStatus): ListingPart {
   return LISTING_ORDER.find((p) => (p.statuses as readonly GroupStatus[]).includes(status))!.part;
+}
+
+/** The listing part a group is kept in. */
+export function listingPartOfGroup(group: Pick<PromotionGroup, 'status' | 'waiting'>): ListingPart {
+  return group.status === 'Scheduled' && group.waiting ? 'waiting' : listingPartOf(group.status);
 }
 
 /** True when the group matches every filter of the query. */
@@ -358,6 +372,75 @@ export function validateRedriveBody(input: unknown): { limit: number } {
   const c = new Checker();
   const body = c.object(input, 'body', ['limit']);
   const limit = deadLetterLimit(c, body?.['limit'], 'limit', 'body');
+  c.done();
+  return { limit };
+}
+
+/** A lane as a request names it. @throws ValidationError naming every bad field. */
+export function validateLaneRef(raw: { repository?: unknown; targetBranch?: unknown }): { repository: string; targetBranch: string } {
+  const c = new Checker();
+  const repository = c.repository(raw.repository, 'repository');
+  const targetBranch = c.ref(raw.targetBranch, 'targetBranch');
+  c.done();
+  return { repository: repository!, targetBranch: targetBranch! };
+}
+
+/** What a lane action's body names: the lane, and what the action needs. */
+export interface LaneAction {
+  lane: { repository: string; targetBranch: string };
+  /** pause: why (required). */
+  reason?: string;
+  /** set: the lane's own policies (at least one). */
+  settings?: { overlapPolicy?: LaneOverlapPolicy; onFailure?: LaneFailurePolicy };
+}
+
+const LANE_ACTION_MEMBERS = {
+  pause: ['repository', 'targetBranch', 'reason'],
+  resume: ['repository', 'targetBranch'],
+  set: ['repository', 'targetBranch', 'overlapPolicy', 'onFailure'],
+} as const;
+
+/**
+ * The body of `POST /v1/lanes/pause` (`{repository, targetBranch, reason}`), `…/resume`
+ * (`{repository, targetBranch}`) or `…/set` (`{repository, targetBranch, overlapPolicy?,
+ * onFailure?}`, at least one policy).
+ * @throws ValidationError naming every bad field.
+ */
+export function validateLaneAction(input: unknown, action: keyof typeof LANE_ACTION_MEMBERS): LaneAction {
+  const c = new Checker();
+  const body = c.object(input, 'body', LANE_ACTION_MEMBERS[action]);
+  if (!body) c.done();
+  const repository = c.repository(body!['repository'], 'repository');
+  const targetBranch = c.ref(body!['targetBranch'], 'targetBranch');
+  const out: LaneAction = { lane: { repository: repository ?? '', targetBranch: targetBranch ?? '' } };
+  if (action === 'pause') out.reason = c.text(body!['reason'], 'reason', INPUT_LIMITS.reason);
+  if (action === 'set') {
+    const settings: NonNullable<LaneAction['settings']> = {};
+    const overlap = body!['overlapPolicy'];
+    if (overlap !== undefined) {
+      if ((LANE_OVERLAP_POLICIES as readonly unknown[]).includes(overlap)) settings.overlapPolicy = overlap as LaneOverlapPolicy;
+      else c.add('overlapPolicy', `overlapPolicy must be one of ${LANE_OVERLAP_POLICIES.join(', ')}.`);
+    }
+    const onFailure = body!['onFailure'];
+    if (onFailure !== undefined) {
+      if ((LANE_FAILURE_POLICIES as readonly unknown[]).includes(onFailure)) settings.onFailure = onFailure as LaneFailurePolicy;
+      else c.add('onFailure', `onFailure must be one of ${LANE_FAILURE_POLICIES.join(', ')}.`);
+    }
+    if (overlap === undefined && onFailure === undefined) c.add('body', 'give overlapPolicy and/or onFailure.');
+    out.settings = settings;
+  }
+  c.done();
+  return out;
+}
+
+/** The query of `GET /v1/lanes` (`limit`). @throws ValidationError */
+export function validateLaneListQuery(raw: { limit?: string }): { limit: number } {
+  const c = new Checker();
+  let limit: number = INPUT_LIMITS.defaultPage;
+  if (raw.limit !== undefined) {
+    limit = /^\d{1,3}$/.test(raw.limit) ? Number(raw.limit) : NaN;
+    if (!(limit >= 1 && limit <= INPUT_LIMITS.page)) c.add('limit', `limit '${clip(raw.limit)}' is not allowed; expected an integer from 1 to ${INPUT_LIMITS.page}.`);
+  }
   c.done();
   return { limit };
 }

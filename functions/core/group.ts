@@ -104,8 +104,32 @@ export interface PromotionGroup {
   outcome?: Outcome;
   /** The last execution error, kept across retries (and on a dead-lettered group). */
   lastError?: string;
+  /**
+   * While the group is due and waits for its lane (still `Scheduled`): since when, and what it
+   * waited for when it began (the holder's id, or the lane's pause). See `core/lane.ts`.
+   */
+  waiting?: GroupWaiting;
+  /** How long the run waited for its lane before it was handed the lane (ms; absent: it did not wait). */
+  laneWaitMs?: number;
+  /**
+   * When the group was handed its lane, if that was after `scheduledAt` (ISO-8601 UTC): its start
+   * is late, or a misfire, only counted from here.
+   */
+  readyAt?: string;
+  /** True from the claim that took its lane until the group ends (only in lanes that serialise). */
+  holdsLane?: boolean;
   /** The last {@link HISTORY_LIMIT} transitions, oldest first. */
   history: Transition[];
+}
+
+/** What a waiting group waits for. */
+export interface GroupWaiting {
+  /** ISO-8601 UTC. */
+  since: string;
+  /** The group that held the lane when this one began to wait. */
+  holder?: string;
+  /** The lane was paused when this one began to wait. */
+  paused?: { by: string; at: string; reason: string };
 }
 
 /** How many transitions a group keeps. Older ones are dropped. */
@@ -129,6 +153,11 @@ export interface WorkMessage {
   claimToken: string;
   /** ISO-8601 UTC. */
   scheduledAt: string;
+  /**
+   * When the lane was handed to the group (ISO-8601 UTC), if it waited for it: its start is
+   * measured from the later of this and `scheduledAt`.
+   */
+  readyAt?: string;
   /**
    * How often this claim's message was sent again because the store failed for a passing
    * reason before the start (absent: never). Sets the back-off of the next resend.

@@ -12,7 +12,9 @@
 import { createHash } from 'node:crypto';
 import { GroupClaimedElsewhereError, GroupNotFoundError, PreconditionFailedError } from './errors.ts';
 import { assertAction, type OperatorAction } from './lifecycle.ts';
-import type { GroupStatus, NewGroup, PromotionGroup } from './group.ts';
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './config.ts';
+import { isTerminal, type GroupStatus, type NewGroup, type PromotionGroup } from './group.ts';
+import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
 import {
   validateGroupChanges,
   validateGroupId,
@@ -20,7 +22,7 @@ import {
   validateNewGroup,
   type RawGroupQuery,
 } from './group-input.ts';
-import type { Clock, GroupStore, Page } from './ports.ts';
+import type { Clock, GroupStore, Page, WorkQueue } from './ports.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import { addSeconds, parseInstant } from './timing.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
@@ -66,11 +68,20 @@ export class GroupCommands {
   private readonly store: GroupStore;
   private readonly clock: Clock;
   private readonly observer: SchedulerObserver;
+  private readonly lanes: LaneKeeper;
+  private readonly queue: WorkQueue | undefined;
 
-  constructor(deps: { store: GroupStore; clock: Clock; observer?: SchedulerObserver }) {
+  /**
+   * @param deps.config the stack's settings (lane policies, lease); default the defaults.
+   * @param deps.queue where the message of a group handed its lane goes (cancel of a lane's
+   *   holder); without one, lease recovery sends it.
+   */
+  constructor(deps: { store: GroupStore; clock: Clock; config?: SchedulerConfig; queue?: WorkQueue; observer?: SchedulerObserver }) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.observer = deps.observer ?? silentObserver;
+    this.queue = deps.queue;
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config ?? DEFAULT_SCHEDULER_CONFIG, observer: this.observer });
   }
 
   /**
@@ -222,7 +233,7 @@ export class GroupCommands {
         // A fresh budget of attempts for the new run.
         set: { scheduledAt, attemptBase: group.attempt },
         // The last run's error stays in the history; a dead letter of the new run must not report it.
-        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError'],
+        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError', 'laneWaitMs', 'readyAt'],
         timer: { kind: 'due', at: scheduledAt },
       },
     }));
@@ -240,12 +251,28 @@ export class GroupCommands {
     }
     const { spec, to } = build(group);
     assertAction(id, action, group.status, to);
-    const result = await applyTransition(this.store, group, spec, this.observer);
+    const result = await this.write(group, spec);
     if (!result.won) {
       if (!result.current) throw new GroupNotFoundError(id);
       if (options.expectVersion !== undefined) throw new PreconditionFailedError(id, options.expectVersion, result.current);
       throw new GroupClaimedElsewhereError(id, result.current, action);
     }
     return this.get(id);
+  }
+
+  /**
+   * The change as one write — with the group's lane where the group is in it: a holder that is
+   * cancelled releases the lane (handed on, its message sent); a waiting group that leaves its
+   * place (cancel, a new time) leaves the lane's list.
+   */
+  private async write(group: PromotionGroup, spec: TransitionSpec): Promise<{ won: true } | { won: false; current: PromotionGroup | undefined }> {
+    const ref = laneOfGroup(group);
+    if (group.holdsLane && isTerminal(spec.to)) {
+      const ended = await this.lanes.end(group, ref, spec, spec.entry.by ?? 'operator');
+      if (ended.won && ended.handedOn) await sendClaims({ queue: this.queue, clock: this.clock, observer: this.observer }, [ended.handedOn.message]);
+      return ended;
+    }
+    if (group.waiting && spec.timer !== 'unchanged') return this.lanes.leave(group, ref, spec);
+    return applyTransition(this.store, group, spec, this.observer);
   }
 }

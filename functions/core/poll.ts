@@ -29,12 +29,14 @@ import type { SchedulerConfig } from './config.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { describeError, StoreUnavailableError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
+import { laneRefOf, type Lane } from './lane.ts';
+import { LaneKeeper } from './lanes.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
 import type { Clock, GroupStore, Page, Sleeper, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
 import { realSleeper, WORK_QUEUE_LIMITS } from './ports.ts';
 import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
-import { applyTransition } from './transition.ts';
+import { applyTransition, type TransitionSpec } from './transition.ts';
 
 /** What one poll did. */
 export interface PollSummary {
@@ -67,7 +69,13 @@ export interface PollSummary {
    * conditional write). The last look at one waits up to a hold's length for it to be free.
    */
   contestedShards: number;
-  /** What failed, one line per failed shard. */
+  /** Due groups that began to wait for their lane (busy or paused). */
+  waited: number;
+  /** Due groups ended Failed because their lane was busy (overlap policy `skip`). */
+  laneSkipped: number;
+  /** The most groups waiting in one lane this poll decided for (0: none). */
+  laneDepth: number;
+  /** What failed, one line per failed shard (or lane). */
   errors: string[];
 }
 
@@ -98,7 +106,8 @@ const HOLD_RETRY_MS = 1_000;
 
 const EMPTY_SUMMARY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
-  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0, errors: [],
+  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0,
+  waited: 0, laneSkipped: 0, laneDepth: 0, errors: [],
 };
 
 const PAGE_SIZE = 100;
@@ -112,7 +121,31 @@ const END_OF_TIME = '9999-12-31T23:59:59.999Z';
  */
 export const PARTITION_HOLD_SECONDS = 15;
 
-type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | { stale: true } | { exhausted: true } | { error: unknown };
+/** What became of one entry; an ending of a lane's holder may hand the lane on (`message`). */
+type Claimed =
+  | { message: WorkMessage }
+  | { lost: true }
+  | { skipped: true; message?: WorkMessage }
+  | { stale: true }
+  | { exhausted: true; message?: WorkMessage }
+  /** Left to its lane's decision at the end of the pass. */
+  | { deferred: true }
+  | { error: unknown };
+
+/** A message's `readyAt`: when the group was handed its lane, if after its time. */
+function readyOf(entry: TimerEntry): { readyAt?: string } {
+  return entry.readyAt !== undefined && entry.readyAt > entry.scheduledAt ? { readyAt: entry.readyAt } : {};
+}
+
+/**
+ * One poll's lanes: each lane read once (its policies decide whether its entries are claimed as
+ * they come, or decided together at the end of the pass), and the due entries of the lanes that
+ * serialise, decided once every partition has been read.
+ */
+interface LaneCandidates {
+  lanes: Map<string, Promise<Lane>>;
+  due: Map<string, TimerEntry[]>;
+}
 
 /**
  * @example
@@ -121,9 +154,12 @@ type Claimed = { message: WorkMessage } | { lost: true } | { skipped: true } | {
  */
 export class PollUseCase {
   private readonly deps: Required<PollDeps>;
+  private readonly lanes: LaneKeeper;
 
   constructor(deps: PollDeps) {
     this.deps = { observer: silentObserver, newToken: randomUUID, random: Math.random, sleeper: realSleeper, ...deps };
+    const { store, clock, config, observer, newToken } = this.deps;
+    this.lanes = new LaneKeeper({ store, clock, config, observer, newToken });
   }
 
   /** Poll every shard once. Throws only when the store or queue fails outright. */
@@ -147,6 +183,7 @@ export class PollUseCase {
       const summary = await this.poll({ everyLeaseLost: true }, handled);
       for (const key of Object.keys(total) as (keyof PollSummary)[]) {
         if (key === 'errors') total.errors.push(...summary.errors);
+        else if (key === 'laneDepth') total.laneDepth = Math.max(total.laneDepth, summary.laneDepth);
         else if (key !== 'truncatedShards') total[key] += summary[key];
       }
       total.truncatedShards = summary.truncatedShards;
@@ -167,12 +204,13 @@ export class PollUseCase {
     const contested: number[] = [];
     const truncatedShards = new Set<number>();
     const failedShards = new Set<number>();
+    const candidates: LaneCandidates = { lanes: new Map(), due: new Map() };
     const pass = async (shard: number, kinds: readonly TimerKind[], last: boolean) => {
       // Each partition on its own: a failure in one must not cost the other (or other shards)
       // its poll; the caller sees it in the summary.
       for (const kind of kinds) {
         try {
-          const drained = await this.drain(kind, shard, summary, options, handled, last);
+          const drained = await this.drain(kind, shard, summary, options, handled, candidates, last);
           if (drained === 'contested') {
             if (!last) contested.push(shard);
           } else if (drained) truncatedShards.add(shard);
@@ -186,6 +224,10 @@ export class PollUseCase {
     // The last look waits for the holder to finish (or its hold to lapse: a holder that died, or
     // stopped at its batch limit), then drains what it left; racing it would only cost lost writes.
     await mapWithConcurrency(contested, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due'], true));
+    // Lanes decide once every due entry of the pass is known, so groups of one lane found in
+    // different partitions start in lane order.
+    // Lanes are independent: as many decided at once as claims are in flight in one shard.
+    await mapWithConcurrency([...candidates.due], this.deps.config.claimConcurrency, ([laneKey, entries]) => this.decideLane(laneKey, entries, summary, candidates));
     summary.truncatedShards = truncatedShards.size;
     summary.failedShards = failedShards.size;
     return summary;
@@ -230,6 +272,7 @@ export class PollUseCase {
     summary: PollSummary,
     options: PollOptions,
     handled: Set<string>,
+    candidates: LaneCandidates,
     lastLook = false,
   ): Promise<boolean | 'contested'> {
     const { store, clock, config } = this.deps;
@@ -268,11 +311,13 @@ export class PollUseCase {
       renewing = this.hold(shard, owner);
     };
     try {
-      return await this.drainFrom(first, read, renew, kind, summary, leasesExpiredBy, handled);
+      return await this.drainFrom(first, read, renew, kind, summary, leasesExpiredBy, handled, candidates);
     } finally {
       if (held && owner !== undefined) {
         // A renewal still in flight must not bring the hold back after it was given back.
         await renewing.catch(() => undefined);
+        // Given back before this poll decides the lanes of the entries it left to them: keeping
+        // it until then made two pollers wait for each other's holds in their last looks.
         await this.deps.store.releasePartition('due', shard, owner).catch(() => undefined);
       }
     }
@@ -287,6 +332,7 @@ export class PollUseCase {
     summary: PollSummary,
     leasesExpiredBy: string,
     handled: Set<string>,
+    candidates: LaneCandidates,
   ): Promise<boolean> {
     const { config } = this.deps;
     const batchSize = config.batchSize;
@@ -346,11 +392,11 @@ export class PollUseCase {
         // A failing claim write becomes a value: the claims won beside it are still sent
         // (otherwise they would wait a whole lease for recovery); `fail` decides whether the
         // partition goes on (a passing store error) or stops.
-        const outcome = await (kind === 'due' ? this.claimDue(item.value, summary) : this.reclaim(item.value, summary, leasesExpiredBy)).catch(
-          (error: unknown) => ({ error }),
-        );
+        const outcome = await (
+          kind === 'due' ? this.claimDue(item.value, summary, candidates) : this.reclaim(item.value, summary, leasesExpiredBy)
+        ).catch((error: unknown) => ({ error }));
         if (!('error' in outcome)) handled.add(item.value.id);
-        if ('message' in outcome) {
+        if ('message' in outcome && outcome.message) {
           unsent.push(outcome.message);
           if (unsent.length >= WORK_QUEUE_LIMITS.maxBatchEntries) send();
         } else if ('lost' in outcome) summary.lostRaces++;
@@ -366,8 +412,11 @@ export class PollUseCase {
     return truncated;
   }
 
-  /** Scheduled and due → claim (or, too late under `skip`, end as missed). */
-  private async claimDue(entry: TimerEntry, summary: PollSummary): Promise<Claimed> {
+  /**
+   * Scheduled and due → claim (or, too late under `skip`, end as missed); a group of a lane is
+   * left to its lane's decision ({@link decideLane}).
+   */
+  private async claimDue(entry: TimerEntry, summary: PollSummary, candidates: LaneCandidates): Promise<Claimed> {
     const { clock, config } = this.deps;
     if (entry.status !== 'Scheduled') return { stale: true };
     const now = clock.now();
@@ -379,12 +428,72 @@ export class PollUseCase {
       if (ended) summary.skipped++;
       return ended ? { skipped: true } : { lost: true };
     }
+    if (entry.laneKey !== undefined && (await this.serialises(entry.laneKey, candidates))) {
+      const list = candidates.due.get(entry.laneKey) ?? [];
+      list.push(entry);
+      candidates.due.set(entry.laneKey, list);
+      if (misfired) summary.late++;
+      return { deferred: true };
+    }
     const claimed = await this.claim(entry, now, `claimed${misfired ? ' late (misfire policy run-late)' : ''}`, lateMs);
     if ('message' in claimed) {
       summary.claimed++;
       if (misfired) summary.late++;
     }
     return claimed;
+  }
+
+  /**
+   * Whether a lane's due groups go through the lane (it serialises, or is paused), or are claimed
+   * as they come (`parallel`). The lane is read once per poll.
+   */
+  private async serialises(laneKey: string, candidates: LaneCandidates): Promise<boolean> {
+    let lane = candidates.lanes.get(laneKey);
+    if (!lane) {
+      lane = this.deps.store.findLane(laneRefOf(laneKey));
+      candidates.lanes.set(laneKey, lane);
+    }
+    const read = await lane;
+    return !!read.paused || this.lanes.policies(read).overlap !== 'parallel';
+  }
+
+  /**
+   * The due entries of one lane, in lane order: each takes the lane, waits for it or (under
+   * `skip`) ends Failed; in a lane that runs in parallel each is claimed as ever. A failure
+   * leaves the rest of the lane's entries for the next poll and is reported.
+   */
+  private async decideLane(laneKey: string, entries: TimerEntry[], summary: PollSummary, candidates: LaneCandidates): Promise<void> {
+    const messages: WorkMessage[] = [];
+    try {
+      const admitted = await this.lanes.admit(laneKey, entries, POLLER, candidates.lanes.get(laneKey));
+      summary.claimed += admitted.claimed;
+      summary.waited += admitted.waited;
+      summary.laneSkipped += admitted.skipped;
+      summary.lostRaces += admitted.lost;
+      summary.stale += admitted.stale;
+      summary.laneDepth = Math.max(summary.laneDepth, admitted.depth);
+      messages.push(...admitted.messages);
+      // The decisions stopped early; the claims won before are sent all the same (finally).
+      if (admitted.error !== undefined) summary.errors.push(`lane ${laneKey}: ${describeError(admitted.error)}`);
+      const now = this.deps.clock.now();
+      await mapWithConcurrency(admitted.parallel, this.deps.config.claimConcurrency, async (entry) => {
+        const lateMs = latenessMs(entry.scheduledAt, now);
+        const misfired = isMisfire(entry.scheduledAt, now, this.deps.config.toleranceSeconds);
+        const claimed = await this.claim(entry, now, `claimed${misfired ? ' late (misfire policy run-late)' : ''}`, lateMs);
+        if ('message' in claimed && claimed.message) {
+          summary.claimed++;
+          messages.push(claimed.message);
+        } else summary.lostRaces++;
+      });
+    } catch (error) {
+      summary.errors.push(`lane ${laneKey}: ${describeError(error)}`);
+    } finally {
+      for (let i = 0; i < messages.length; i += WORK_QUEUE_LIMITS.maxBatchEntries) {
+        await this.enqueue(messages.slice(i, i + WORK_QUEUE_LIMITS.maxBatchEntries), summary).catch((error: unknown) => {
+          summary.errors.push(`lane ${laneKey}: enqueue: ${describeError(error)}`);
+        });
+      }
+    }
   }
 
   /**
@@ -403,7 +512,10 @@ export class PollUseCase {
     const { clock, config } = this.deps;
     if (entry.status !== 'Queued' && entry.status !== 'Running') return { stale: true };
     const now = clock.now();
-    const lateMs = latenessMs(entry.scheduledAt, now);
+    // A group handed its lane after its time is late (and a misfire) only from then: waiting for
+    // a lane uses no misfire policy.
+    const since = entry.readyAt !== undefined && entry.readyAt > entry.scheduledAt ? entry.readyAt : entry.scheduledAt;
+    const lateMs = latenessMs(since, now);
     const expired =
       leasesExpiredBy === END_OF_TIME && entry.timerAt > now.toISOString()
         ? `attempt ${entry.attempt} was lost with the stack that stopped (its lease ran to ${entry.timerAt})`
@@ -412,11 +524,11 @@ export class PollUseCase {
       // `startedAt` absent means "not started in this run" only where the index projects it;
       // the claim token (always there while Queued) shows that it does.
       const neverStarted = entry.claimToken !== undefined && entry.startedAt === undefined;
-      if (config.misfirePolicy === 'skip' && neverStarted && isMisfire(entry.scheduledAt, now, config.toleranceSeconds)) {
-        const reason = `missed: still not started ${lateMs} ms after scheduledAt (${expired}), beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
+      if (config.misfirePolicy === 'skip' && neverStarted && isMisfire(since, now, config.toleranceSeconds)) {
+        const reason = `missed: still not started ${lateMs} ms after ${since === entry.scheduledAt ? 'scheduledAt' : 'it was handed its lane'} (${expired}), beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
         const ended = await this.fail(entry, now, 'missed', reason, lateMs, leasesExpiredBy);
         if (ended) summary.skipped++;
-        return ended ? { skipped: true } : { lost: true };
+        return ended ? { skipped: true, ...(typeof ended === 'object' ? ended : {}) } : { lost: true };
       }
       const sent = await this.resend(entry, now, `re-sent, not started: ${expired}`, lateMs, leasesExpiredBy);
       if ('message' in sent) summary.resent++;
@@ -426,7 +538,7 @@ export class PollUseCase {
       const reason = `attempts exhausted: ${expired} while running, and ${config.maxAttempts} attempts are allowed per run`;
       const ended = await this.fail(entry, now, 'attempts exhausted', reason, undefined, leasesExpiredBy);
       if (ended) summary.exhausted++;
-      return ended ? { exhausted: true } : { lost: true };
+      return ended ? { exhausted: true, ...(typeof ended === 'object' ? ended : {}) } : { lost: true };
     }
     const claimed = await this.claim(entry, now, `re-claimed: ${expired} while running`, lateMs, { attempt: entry.attempt + 1, leasesExpiredBy });
     if ('message' in claimed) summary.recovered++;
@@ -448,15 +560,23 @@ export class PollUseCase {
       lateMs,
     }, this.deps.observer);
     if (!result.won) return { lost: true };
-    return { message: { groupId: entry.id, attempt: entry.attempt, claimToken, scheduledAt: entry.scheduledAt } };
+    return { message: { groupId: entry.id, attempt: entry.attempt, claimToken, scheduledAt: entry.scheduledAt, ...readyOf(entry) } };
   }
 
   /**
    * End a group Failed from the poller; false when someone else changed it first. A group taken
-   * from a claim (`leasesExpiredBy` given) must still have its lease expired by then.
+   * from a claim (`leasesExpiredBy` given) must still have its lease expired by then. A lane's
+   * holder hands its lane on in the same write: the claim's message comes back, to be sent.
    */
-  private async fail(entry: TimerEntry, now: Date, outcomeReason: string, reason: string, lateMs: number | undefined, leasesExpiredBy?: string): Promise<boolean> {
-    const result = await applyTransition(this.deps.store, entry, {
+  private async fail(
+    entry: TimerEntry,
+    now: Date,
+    outcomeReason: string,
+    reason: string,
+    lateMs: number | undefined,
+    leasesExpiredBy?: string,
+  ): Promise<boolean | { message: WorkMessage }> {
+    const spec: TransitionSpec = {
       to: 'Failed',
       ...(leasesExpiredBy ? { expect: { leaseExpiredAt: leasesExpiredBy } } : {}),
       entry: { at: now.toISOString(), by: POLLER, reason },
@@ -464,7 +584,14 @@ export class PollUseCase {
       ...(leasesExpiredBy ? { clear: ['claimToken', 'leaseExpiresAt'] as const } : {}),
       timer: null,
       ...(lateMs === undefined ? {} : { lateMs }),
-    }, this.deps.observer);
+    };
+    if (entry.holdsLane && entry.laneKey !== undefined) {
+      // A lane's holder ends: the lane is released (and handed on) in the same write.
+      const ended = await this.lanes.end(entry, laneRefOf(entry.laneKey), spec, POLLER);
+      if (!ended.won) return false;
+      return ended.handedOn ? { message: ended.handedOn.message } : true;
+    }
+    const result = await applyTransition(this.deps.store, entry, spec, this.deps.observer);
     return result.won;
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
 import type { GroupQuery } from './group-input.ts';
+import type { Lane, LaneRef, LaneState } from './lane.ts';
 
 /** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
 export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
@@ -48,7 +49,22 @@ export interface TimerEntry {
   startedAt?: string;
   /** The owning claim's token while Queued/Running. */
   claimToken?: string;
+  /** The group's lane (`<repository>:<targetBranch>`); absent on entries written before lanes. */
+  laneKey?: string;
+  /** When the group was created (orders a lane's groups due at one instant). */
+  createdAt?: string;
+  /** The group holds its lane (see {@link PromotionGroup.holdsLane}). */
+  holdsLane?: boolean;
+  /** See {@link PromotionGroup.readyAt}. */
+  readyAt?: string;
 }
+
+/**
+ * Where a transition puts the group's timer: a poller's partition (`due`, `lease`), or `waiting`,
+ * the listing partition of a due group that waits for its lane (no poll reads it; the lane hands
+ * it on), with `at` = its `scheduledAt`.
+ */
+export type TimerPlace = { kind: TimerKind | 'waiting'; at: string };
 
 /** Attributes a transition may set besides the status. */
 export type GroupPatch = Partial<
@@ -66,6 +82,10 @@ export type GroupPatch = Partial<
     | 'lastError'
     | 'promotions'
     | 'description'
+    | 'waiting'
+    | 'laneWaitMs'
+    | 'readyAt'
+    | 'holdsLane'
   >
 >;
 
@@ -88,8 +108,32 @@ export interface TransitionRequest {
    * The group's timer after the change; `null` removes it (Pending and terminal groups);
    * `'unchanged'` leaves it as it is (no index key change: one index write unit less).
    */
-  timer: { kind: TimerKind; at: string } | null | 'unchanged';
+  timer: TimerPlace | null | 'unchanged';
 }
+
+/**
+ * One change of a lane, written together with the transitions of the groups it concerns (the
+ * claim of the group it is handed to, the end of its holder, a group that begins to wait): all
+ * of it or none of it.
+ */
+export interface LaneChange {
+  /** The lane as read: the write is conditional on its `version` (0: no item may exist yet). */
+  lane: Lane;
+  /** The lane's new state; it is written at `lane.version + 1`. */
+  next: LaneState;
+  /** Group transitions, each conditional as {@link GroupStore.transition} conditions it. */
+  transitions: TransitionRequest[];
+}
+
+/**
+ * A lane change either won (the lane is at `version`, each group at `versions[i]`), or lost: to a
+ * change of the lane (`lane`: as it is now) or of one of the groups (`group`: which one, and the
+ * group as it is now), or to a concurrent transaction on the same items (`conflict`: nothing
+ * known changed; read again and retry).
+ */
+export type LaneChangeResult =
+  | { won: true; version: number; versions: number[] }
+  | { won: false; lane?: Lane; group?: { index: number; current: PromotionGroup | undefined }; conflict?: true };
 
 /** A conditional write either won (and the group is now at `version`) or lost to someone else. */
 export type TransitionResult =
@@ -168,6 +212,14 @@ export interface GroupStore {
   holdPartition(kind: TimerKind, shard: number, hold: PartitionHold): Promise<boolean>;
   /** Give a hold back if `owner` still has it (otherwise nothing). */
   releasePartition(kind: TimerKind, shard: number, owner: string): Promise<void>;
+  /**
+   * The lane, read strongly consistent; a lane without an item is {@link emptyLane} (version 0).
+   */
+  findLane(lane: LaneRef): Promise<Lane>;
+  /** Every lane that has an item (held, waited for, paused or configured once), by repository then target. */
+  listLanes(options: { limit: number; cursor?: string }): Promise<Page<Lane>>;
+  /** One lane change with its group transitions, all or nothing; see {@link LaneChange}. */
+  changeLane(change: LaneChange): Promise<LaneChangeResult>;
 }
 
 /** Who holds a timer partition, and until when (ISO-8601 UTC). */

@@ -36,24 +36,35 @@ export async function applyTransition(
   spec: TransitionSpec,
   observer: SchedulerObserver,
 ): Promise<TransitionResult> {
+  const result = await store.transition(transitionRequest(group, spec));
+  if (result.won) reportTransition(observer, group, spec);
+  return result;
+}
+
+/**
+ * The store request for `spec` on `group` (for a write that goes with others, such as a lane
+ * change), after checking `from → to` against the lifecycle.
+ * @throws TransitionRefusedError when the lifecycle has no such transition.
+ */
+export function transitionRequest(group: GroupSnapshot, spec: TransitionSpec): TransitionRequest {
   assertTransition(group.id, group.status, spec.to);
-  const { expect, lateMs, entry, ...rest } = spec;
-  const attempt = spec.set?.attempt ?? group.attempt;
-  const result = await store.transition({
+  const { expect, lateMs: _lateMs, entry, ...rest } = spec;
+  return {
     ...rest,
-    entry: { ...entry, attempt },
+    entry: { ...entry, attempt: spec.set?.attempt ?? group.attempt },
     id: group.id,
     expect: { version: group.version, status: group.status, ...expect },
+  };
+}
+
+/** Tell the observer about a transition that was written. */
+export function reportTransition(observer: SchedulerObserver, group: GroupSnapshot, spec: TransitionSpec & { laneWaitMs?: number }): void {
+  observer.transition({
+    groupId: group.id,
+    from: group.status,
+    to: spec.to,
+    attempt: spec.set?.attempt ?? group.attempt,
+    reason: spec.entry.reason,
+    ...(spec.lateMs === undefined ? {} : { lateMs: spec.lateMs }),
   });
-  if (result.won) {
-    observer.transition({
-      groupId: group.id,
-      from: group.status,
-      to: spec.to,
-      attempt,
-      reason: spec.entry.reason,
-      ...(lateMs === undefined ? {} : { lateMs }),
-    });
-  }
-  return result;
 }

@@ -13,6 +13,7 @@ export function encodeWorkMessage(message: WorkMessage): string {
     attempt: message.attempt,
     claimToken: message.claimToken,
     scheduledAt: message.scheduledAt,
+    ...(message.readyAt ? { readyAt: message.readyAt } : {}),
     ...(message.resends ? { resends: message.resends } : {}),
   });
 }
@@ -45,12 +46,21 @@ export function parseWorkMessage(body: string | undefined): WorkMessage {
   } catch (error) {
     problems.push((error as Error).message);
   }
+  let readyAt: string | undefined;
+  if (record.readyAt !== undefined) {
+    try {
+      readyAt = parseInstant(record.readyAt, 'readyAt');
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
   if (problems.length) throw new MalformedMessageError(`malformed work message: ${problems.join('; ')}`);
   return {
     groupId: record.groupId as string,
     attempt: record.attempt as number,
     claimToken: record.claimToken as string,
     scheduledAt,
+    ...(readyAt ? { readyAt } : {}),
     ...(record.resends ? { resends: record.resends as number } : {}),
   };
 }

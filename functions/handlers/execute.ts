@@ -46,6 +46,8 @@ export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
     if ((result.kind === 'finished' || result.kind === 'retry') && result.lateMs !== undefined && receiveCount === 1) {
       m.addMetric(METRIC.GroupStarted, MetricUnit.Count, 1);
       m.addMetric(METRIC.StartLateness, MetricUnit.Milliseconds, Math.max(0, result.lateMs));
+      // A separate figure: how long the group waited for its lane before it could start.
+      if (result.laneWaitMs !== undefined) m.addMetric(METRIC.LaneWait, MetricUnit.Milliseconds, result.laneWaitMs);
     }
     switch (result.kind) {
       case 'finished':

@@ -33,12 +33,15 @@ export function createHandler(deps: PollHandlerDeps): PollHandler {
         [METRIC.MisfiresSkipped, summary.skipped],
         [METRIC.MisfiresRunLate, summary.late],
         [METRIC.EnqueueFailed, summary.enqueueFailed],
+        [METRIC.LaneWaitsBegun, summary.waited],
+        [METRIC.LaneSkipped, summary.laneSkipped],
       ];
       for (const [name, value] of counts) deps.metrics.addMetric(name, MetricUnit.Count, value);
-      if (summary.failedShards > 0) {
+      deps.metrics.addMetric(METRIC.LaneDepth, MetricUnit.Count, summary.laneDepth);
+      if (summary.failedShards > 0 || summary.errors.some((e) => e.startsWith('lane '))) {
         // The other shards were polled; failing the invocation makes the error visible (alarm).
-        deps.logger.error('poll failed on some shards', { failedShards: summary.failedShards, errors: summary.errors });
-        throw new Error(`poll failed on ${summary.failedShards} shard(s): ${summary.errors.join('; ')}`);
+        deps.logger.error('poll failed on some shards or lanes', { failedShards: summary.failedShards, errors: summary.errors });
+        throw new Error(`poll failed on ${summary.failedShards} shard(s) and ${summary.errors.filter((e) => e.startsWith('lane ')).length} lane(s): ${summary.errors.join('; ')}`);
       }
       return summary;
     } finally {

@@ -4,18 +4,45 @@
  * against it, so the two cannot drift apart silently.
  */
 import { GROUP_STATUSES } from '../core/group.ts';
+import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, LANE_WAITING_LIMIT } from '../core/lane.ts';
 import { INPUT_LIMITS } from '../core/group-input.ts';
 import { API_SETTINGS } from '../shared/definitions.ts';
 import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from './problems.ts';
 
 /** The API's version in `info.version`: bumped with any change of the contract. */
-export const API_VERSION = '1.0.0';
+export const API_VERSION = '1.1.0';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const instant = { type: 'string', description: 'ISO-8601 with a UTC offset or Z, e.g. 2026-12-24T09:00:00Z.' } as const;
 const utc = { type: 'string', format: 'date-time', description: 'ISO-8601 UTC (…Z).' } as const;
 const refName = { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.ref, description: 'A valid git reference name.' } as const;
 const problemContent = (schema = 'Problem') => ({ 'application/problem+json': { schema: ref(schema) } });
+
+/** A lane's members (docs/api.md, "Lanes"), shared by the Lane and LaneDetail schemas. */
+const laneProperties = {
+  repository: { type: 'string' },
+  targetBranch: { type: 'string' },
+  version: { type: 'integer', minimum: 0, description: '0: the lane has never been written (nothing held, default policies).' },
+  holder: {
+    oneOf: [
+      { type: 'object', additionalProperties: false, required: ['groupId', 'since'], properties: { groupId: { type: 'string' }, since: utc } },
+      { type: 'null' },
+    ],
+  },
+  waiting: { type: 'array', maxItems: LANE_WAITING_LIMIT, items: ref('LaneWaiter'), description: 'In the order they start.' },
+  waitingCount: { type: 'integer', minimum: 0 },
+  paused: { oneOf: [ref('LanePause'), { type: 'null' }] },
+  overlapPolicy: { type: 'string', enum: [...LANE_OVERLAP_POLICIES], description: 'In force: the lane’s own, else the stack’s laneOverlapPolicy.' },
+  onFailure: { type: 'string', enum: [...LANE_FAILURE_POLICIES], description: 'In force: the lane’s own, else the stack’s laneOnFailure.' },
+  own: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'What the lane sets itself.',
+    properties: { overlapPolicy: { type: 'string', enum: [...LANE_OVERLAP_POLICIES] }, onFailure: { type: 'string', enum: [...LANE_FAILURE_POLICIES] } },
+  },
+  updatedAt: utc,
+} as const;
+const laneRequired = ['repository', 'targetBranch', 'version', 'holder', 'waiting', 'waitingCount', 'paused', 'overlapPolicy', 'onFailure', 'own'] as const;
 
 const schemas = {
   Promotion: {
@@ -83,7 +110,73 @@ const schemas = {
       finishedAt: utc,
       outcome: ref('Outcome'),
       lastError: { type: 'string' },
+      waiting: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['since'],
+        description: 'While the group is due and waits for its lane: since when, and the holder or the pause it waited for when it began.',
+        properties: { since: utc, holder: { type: 'string' }, paused: ref('LanePause') },
+      },
+      laneWaitMs: { type: 'integer', minimum: 0, description: 'How long the run waited for its lane before it was handed the lane.' },
+      readyAt: { ...utc, description: 'When the group was handed its lane, if after scheduledAt: its lateness counts from here.' },
+      holdsLane: { type: 'boolean', description: 'The group holds its lane (from its claim until it ends).' },
       history: { type: 'array', maxItems: 50, items: ref('Transition') },
+    },
+  },
+  LanePause: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['by', 'at', 'reason'],
+    properties: { by: { type: 'string' }, at: utc, reason: { type: 'string' } },
+  },
+  LaneWaiter: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['groupId', 'scheduledAt', 'createdAt', 'since'],
+    properties: { groupId: { type: 'string' }, scheduledAt: utc, createdAt: utc, since: utc },
+  },
+  Lane: { type: 'object', additionalProperties: false, required: [...laneRequired], properties: laneProperties },
+  LaneDetail: {
+    type: 'object',
+    additionalProperties: false,
+    required: [...laneRequired, 'holderGroup', 'waitingGroups'],
+    properties: {
+      ...laneProperties,
+      holderGroup: { oneOf: [ref('Group'), { type: 'null' }] },
+      waitingGroups: { type: 'array', items: ref('Group'), description: 'The waiting groups, in the order they start.' },
+    },
+  },
+  LanePage: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: { type: 'array', maxItems: INPUT_LIMITS.page, items: ref('Lane') },
+      nextCursor: { type: ['string', 'null'], description: 'Pass back as cursor; null on the last page.' },
+    },
+  },
+  LanePauseRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['repository', 'targetBranch', 'reason'],
+    properties: { repository: { type: 'string' }, targetBranch: refName, reason: { type: 'string', minLength: 1, maxLength: INPUT_LIMITS.reason } },
+  },
+  LaneResumeRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['repository', 'targetBranch'],
+    properties: { repository: { type: 'string' }, targetBranch: refName },
+  },
+  LaneSettingsRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['repository', 'targetBranch'],
+    minProperties: 3,
+    properties: {
+      repository: { type: 'string' },
+      targetBranch: refName,
+      overlapPolicy: { type: 'string', enum: [...LANE_OVERLAP_POLICIES] },
+      onFailure: { type: 'string', enum: [...LANE_FAILURE_POLICIES] },
     },
   },
   CreateGroup: {
@@ -194,6 +287,7 @@ const schemas = {
       errors: { type: 'array', minItems: 1, items: ref('FieldIssue'), description: 'validation: every bad field.' },
       groupId: { type: 'string' },
       group: ref('Group'),
+      lane: ref('Lane'),
       currentStatus: ref('Status'),
       allowedActions: { type: 'array', items: { type: 'string', enum: ['cancel', 'reschedule', 'edit', 'retry'] } },
       allow: { type: 'array', items: { type: 'string' } },
@@ -245,7 +339,7 @@ const PROBLEM_STATUS_TEXT: Record<number, string> = {
   400: 'validation (every bad field in errors) or payload-too-large; nothing was written',
   404: 'not-found: no such group',
   405: 'method-not-allowed',
-  409: 'group-exists, idempotency-key-reused, transition-refused or conflict',
+  409: 'group-exists, idempotency-key-reused, transition-refused, conflict or lane-state',
   412: 'precondition-failed: If-Match names another version; group is the current one',
   415: 'unsupported-media-type: the body is not JSON',
   500: 'internal: a bug',
@@ -363,6 +457,55 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [parameters.actor],
           requestBody: { required: false, content: json('RedriveRequest') },
           responses: { '200': { description: 'What was moved, and what could not be', content: json('RedriveResult') }, ...problems(400, 404, 415, ...always) },
+        },
+      },
+      [`${base}/lanes`]: {
+        get: {
+          operationId: 'listLanes',
+          summary: 'A page of lanes (every lane that was ever held, waited for, paused or configured), by repository then target',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: INPUT_LIMITS.page, default: INPUT_LIMITS.defaultPage } },
+            { name: 'cursor', in: 'query', description: 'nextCursor of the previous page.', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'A page', content: json('LanePage') }, ...problems(400, 404, ...always) },
+        },
+      },
+      [`${base}/lanes/show`]: {
+        get: {
+          operationId: 'showLane',
+          summary: 'One lane: its holder and its waiting groups, in the order they start',
+          parameters: [
+            { name: 'repository', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'targetBranch', in: 'query', required: true, schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'The lane', content: json('LaneDetail') }, ...problems(400, 404, ...always) },
+        },
+      },
+      [`${base}/lanes/pause`]: {
+        post: {
+          operationId: 'pauseLane',
+          summary: 'Pause a lane: it starts nothing (a running holder finishes); due groups wait',
+          parameters: [parameters.actor],
+          requestBody: { required: true, content: json('LanePauseRequest') },
+          responses: { '200': { description: 'The paused lane', content: json('Lane') }, ...problems(400, 404, 409, 415, ...always) },
+        },
+      },
+      [`${base}/lanes/resume`]: {
+        post: {
+          operationId: 'resumeLane',
+          summary: 'Resume a paused lane: its first waiter starts at once if nothing holds it',
+          parameters: [parameters.actor],
+          requestBody: { required: true, content: json('LaneResumeRequest') },
+          responses: { '200': { description: 'The resumed lane', content: json('Lane') }, ...problems(400, 404, 409, 415, ...always) },
+        },
+      },
+      [`${base}/lanes/set`]: {
+        post: {
+          operationId: 'setLane',
+          summary: 'Set a lane’s own overlap and failure policies (parallel releases every waiter)',
+          parameters: [parameters.actor],
+          requestBody: { required: true, content: json('LaneSettingsRequest') },
+          responses: { '200': { description: 'The lane', content: json('Lane') }, ...problems(400, 404, 415, ...always) },
         },
       },
       [`${base}/openapi.json`]: {

@@ -8,6 +8,7 @@ import {
   GroupClaimedElsewhereError,
   GroupNotFoundError,
   IdempotencyKeyReusedError,
+  LaneStateError,
   PreconditionFailedError,
   StoreUnavailableError,
   TransitionRefusedError,
@@ -15,7 +16,7 @@ import {
   type FieldIssue,
 } from '../core/errors.ts';
 import { allowedActions } from '../core/lifecycle.ts';
-import { groupDocument } from './representation.ts';
+import { groupDocument, laneDocument } from './representation.ts';
 
 /** `type` of every problem the function answers: this prefix and a slug. */
 export const PROBLEM_TYPE_PREFIX = 'urn:promotion-scheduler:problem:';
@@ -30,6 +31,7 @@ export const PROBLEM_SLUGS = [
   'transition-refused',
   'conflict',
   'precondition-failed',
+  'lane-state',
   'unsupported-media-type',
   'store-unavailable',
   'internal',
@@ -95,6 +97,9 @@ export function problemForError(error: unknown): ProblemAnswer | undefined {
         group: groupDocument(error.current),
       }),
     };
+  }
+  if (error instanceof LaneStateError) {
+    return { problem: problem('lane-state', 409, 'The lane is not in a state for this action', error.message, { lane: laneDocument(error.lane) }) };
   }
   if (error instanceof StoreUnavailableError) {
     return {

@@ -3,6 +3,8 @@
  * what only the store uses, and its entity tag.
  */
 import type { PromotionGroup, Transition } from '../core/group.ts';
+import type { LaneView } from '../core/lane.ts';
+import type { LaneDetail } from '../core/manage-lanes.ts';
 
 /** One history entry as the API shows it (the store's write nonce left out). */
 export type TransitionDocument = Omit<Transition, 'nonce'>;
@@ -24,4 +26,35 @@ export function groupDocument(group: PromotionGroup): GroupDocument {
 /** The strong entity tag of a group: its version, quoted. */
 export function entityTag(group: Pick<PromotionGroup, 'version'>): string {
   return `"${group.version}"`;
+}
+
+/** A lane as the API answers it (docs/api.md, "Lanes"). */
+export function laneDocument(view: LaneView): Record<string, unknown> {
+  const { lane } = view;
+  return {
+    repository: lane.repository,
+    targetBranch: lane.targetBranch,
+    version: lane.version,
+    holder: lane.holder ?? null,
+    waiting: lane.waiting,
+    waitingCount: lane.waiting.length,
+    paused: lane.paused ?? null,
+    overlapPolicy: view.overlapPolicy,
+    onFailure: view.onFailure,
+    // What the lane sets itself (absent: the stack's default applies).
+    own: {
+      ...(lane.overlapPolicy ? { overlapPolicy: lane.overlapPolicy } : {}),
+      ...(lane.onFailure ? { onFailure: lane.onFailure } : {}),
+    },
+    ...(lane.updatedAt ? { updatedAt: lane.updatedAt } : {}),
+  };
+}
+
+/** A lane with its holder's and its waiting groups' documents (`GET /v1/lanes/show`). */
+export function laneDetailDocument(detail: LaneDetail): Record<string, unknown> {
+  return {
+    ...laneDocument(detail),
+    holderGroup: detail.holder ? groupDocument(detail.holder) : null,
+    waitingGroups: detail.waiting.map(groupDocument),
+  };
 }

@@ -10,6 +10,7 @@
  *    else is a bug: 500 `internal`, logged, its message not shown.
  */
 import type { GroupCommands } from '../core/manage-groups.ts';
+import type { LaneCommands } from '../core/manage-lanes.ts';
 import {
   TransitionRefusedError,
   ValidationError,
@@ -22,6 +23,9 @@ import {
   validateGroupChanges,
   validateGroupId,
   validateGroupQuery,
+  validateLaneAction,
+  validateLaneListQuery,
+  validateLaneRef,
   validateNewGroup,
   validateRedriveBody,
   type RawGroupQuery,
@@ -38,7 +42,7 @@ import {
   validationProblem,
   type Problem,
 } from './problems.ts';
-import { entityTag, groupDocument, transitionDocument } from './representation.ts';
+import { entityTag, groupDocument, laneDetailDocument, laneDocument, transitionDocument } from './representation.ts';
 
 /** A request as the router sees it, whatever carried it. */
 export interface ApiRequest {
@@ -70,6 +74,8 @@ export interface ApiResponse {
 
 export interface ApiRouterDeps {
   commands: Pick<GroupCommands, 'createOnce' | 'get' | 'list' | 'edit' | 'cancel' | 'retry'>;
+  /** The lane use cases (`/v1/lanes…`); absent: those routes answer 404. */
+  lanes?: Pick<LaneCommands, 'list' | 'show' | 'pause' | 'resume' | 'set'>;
   logger: LoggerLike;
   /** The dead-letter queue (`/v1/dead-letters`), built when first asked for; absent: those routes answer 404. */
   deadLetters?: () => DeadLetterInbox;
@@ -109,7 +115,9 @@ type Route =
   | { name: 'group'; rawId: string }
   | { name: 'cancel' | 'retry' | 'history'; rawId: string }
   | { name: 'openapi' }
-  | { name: 'dead-letters' | 'redrive' };
+  | { name: 'dead-letters' | 'redrive' }
+  | { name: 'lanes' | 'lane-show' }
+  | { name: 'lane-pause' | 'lane-resume' | 'lane-set' };
 
 const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   groups: ['GET', 'POST'],
@@ -120,7 +128,15 @@ const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   openapi: ['GET'],
   'dead-letters': ['GET'],
   redrive: ['POST'],
+  lanes: ['GET'],
+  'lane-show': ['GET'],
+  'lane-pause': ['POST'],
+  'lane-resume': ['POST'],
+  'lane-set': ['POST'],
 };
+
+/** `/v1/lanes/<verb>` → its route. */
+const LANE_VERBS = { show: 'lane-show', pause: 'lane-pause', resume: 'lane-resume', set: 'lane-set' } as const;
 
 function matchRoute(path: string): Route | undefined {
   const base = API_SETTINGS.basePath;
@@ -130,6 +146,12 @@ function matchRoute(path: string): Route | undefined {
   if (parts[0] === 'dead-letters') {
     if (parts.length === 1) return { name: 'dead-letters' };
     if (parts.length === 2 && parts[1] === 'redrive') return { name: 'redrive' };
+    return undefined;
+  }
+  if (parts[0] === 'lanes') {
+    if (parts.length === 1) return { name: 'lanes' };
+    const verb = parts[1] as keyof typeof LANE_VERBS;
+    if (parts.length === 2 && Object.hasOwn(LANE_VERBS, verb)) return { name: LANE_VERBS[verb] };
     return undefined;
   }
   if (parts[0] !== 'groups') return undefined;
@@ -306,6 +328,38 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
         const redrive = issues.some((i) => i.field === 'body') ? undefined : checked(() => validateRedriveBody(body), issues);
         if (!redrive || issues.length) throw new Refusal({ problem: validationProblem(issues) });
         return json(200, await inbox().redrive(redrive.limit));
+      }
+      case 'lanes':
+      case 'lane-show':
+      case 'lane-pause':
+      case 'lane-resume':
+      case 'lane-set': {
+        const lanes = deps.lanes;
+        if (!lanes) throw new Refusal({ problem: problem('not-found', 404, 'No lanes here', 'This API serves no lanes.') });
+        if (route.name === 'lanes') {
+          const { cursor, ...rest } = readQuery(request, ['limit', 'cursor'], issues);
+          const query = checked(() => validateLaneListQuery(rest), issues, 'query:');
+          if (!query || issues.length) throw new Refusal({ problem: validationProblem(issues) });
+          try {
+            const page = await lanes.list(rest, cursor);
+            return json(200, { items: page.items.map(laneDocument), nextCursor: page.cursor ?? null });
+          } catch (error) {
+            if (error instanceof ValidationError) throw new Refusal({ problem: validationProblem(prefixed('query:', error.issues)) });
+            throw error;
+          }
+        }
+        if (route.name === 'lane-show') {
+          const query = readQuery(request, ['repository', 'targetBranch'], issues);
+          checked(() => validateLaneRef(query), issues, 'query:');
+          if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+          return json(200, laneDetailDocument(await lanes.show(query)));
+        }
+        readQuery(request, [], issues);
+        const body = readBody(request, issues);
+        const verb = route.name === 'lane-pause' ? 'pause' : route.name === 'lane-resume' ? 'resume' : 'set';
+        if (!issues.some((i) => i.field === 'body')) checked(() => validateLaneAction(body, verb), issues);
+        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+        return json(200, laneDocument(await lanes[verb](body, headers.by)));
       }
       case 'groups': {
         if (method === 'GET') {

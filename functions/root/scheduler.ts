@@ -12,6 +12,7 @@ import type { SchedulerConfig } from '../core/config.ts';
 import { DeadLetterUseCase } from '../core/dead-letter.ts';
 import { ExecuteUseCase, type ExecuteDeps } from '../core/execute.ts';
 import { GroupCommands } from '../core/manage-groups.ts';
+import { LaneCommands } from '../core/manage-lanes.ts';
 import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
 import { PollUseCase } from '../core/poll.ts';
 import type { Clock, ConflictDetector, DeadLetterInbox, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
@@ -52,6 +53,8 @@ export interface Scheduler {
   deadLetter(): DeadLetterHandlerDeps;
   /** The operator use cases, on the same store and clock. */
   commands(): GroupCommands;
+  /** The operator use cases of lanes. */
+  lanes(): LaneCommands;
   /** The HTTP API's routes over {@link commands}. */
   api(): ApiHandlerDeps;
 }
@@ -66,6 +69,10 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
   const observer = parts.observer ?? silentObserver;
   const logger = parts.logger ?? silentLogger;
   const metrics = parts.metrics ?? noMetrics;
+  // Built when first sent to: the dead-letter function and the API send only when a lane is
+  // handed on, and need no queue otherwise.
+  let built: WorkQueue | undefined;
+  const lazyQueue: WorkQueue = { enqueue: (messages) => (built ??= parts.workQueue()).enqueue(messages) };
   return {
     poll: (queue) => ({ poll: new PollUseCase({ store, queue: queue ?? parts.workQueue(), clock, config, observer }), logger, metrics }),
     execute: () => {
@@ -75,10 +82,12 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
       });
       return { execute, logger, metrics };
     },
-    deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, observer }), logger, metrics }),
-    commands: () => new GroupCommands({ store, clock }),
+    deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, config, queue: lazyQueue, observer }), logger, metrics }),
+    commands: () => new GroupCommands({ store, clock, config, queue: lazyQueue }),
+    lanes: () => new LaneCommands({ store, clock, config, queue: lazyQueue }),
     api: () => ({
-      commands: new GroupCommands({ store, clock, observer }),
+      commands: new GroupCommands({ store, clock, config, queue: lazyQueue, observer }),
+      lanes: new LaneCommands({ store, clock, config, queue: lazyQueue, observer }),
       logger,
       ...(parts.deadLetterInbox ? { deadLetters: () => parts.deadLetterInbox!() } : {}),
     }),

@@ -23,7 +23,11 @@ export const TIMER_INDEX = {
    * (and to compute the SQS delay) without reading the item. The table key (`id`) and the
    * index keys are always projected.
    */
-  nonKeyAttributes: ['status', 'version', 'scheduledAt', 'attempt', 'attemptBase', 'startedAt', 'claimToken'] as const,
+  nonKeyAttributes: [
+    'status', 'version', 'scheduledAt', 'attempt', 'attemptBase', 'startedAt', 'claimToken',
+    // Lanes: which lane a due group joins, in what order, and whether a taken-back group holds it.
+    'laneKey', 'createdAt', 'holdsLane', 'readyAt',
+  ] as const,
 } as const;
 
 export { TIMER_KIND, type TimerKind } from '../core/ports.ts';
@@ -44,10 +48,14 @@ export const LANE_INDEX = {
 /** `laneAt` of a group without a time: sorts after every ISO time. */
 export const UNSCHEDULED_LANE_AT = '~';
 
-/** The lane index's partition key of a group. */
-export function laneKeyOf(repository: string, targetBranch: string): string {
-  return `${repository}:${targetBranch}`;
-}
+/** The lane index's partition key of a group (see `core/lane.ts`). */
+export { laneKeyOf } from '../core/lane.ts';
+
+/**
+ * The lane index's partition key of the lane items (`laneAt` = the lane's key), so that every
+ * lane can be listed by one Query. A group's lane key always holds a ':'; this one has none.
+ */
+export const LANES_LANE_KEY = '#lanes';
 
 /** The timer index's listing partition of a Pending or finished group (`pending#2`, `succeeded#0`…), which no poll reads. */
 export function listingKeyOf(status: GroupStatus, shard: number): string {

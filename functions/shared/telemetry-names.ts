@@ -19,9 +19,17 @@ export const METRIC = {
   MisfiresSkipped: 'MisfiresSkipped',
   MisfiresRunLate: 'MisfiresRunLate',
   EnqueueFailed: 'EnqueueFailed',
+  /** Due groups that began to wait for their lane (held or paused). */
+  LaneWaitsBegun: 'LaneWaitsBegun',
+  /** Due groups ended Failed because their lane was busy (overlap policy `skip`). */
+  LaneSkipped: 'LaneSkipped',
+  /** The most groups waiting in one lane, per poll (the lanes it decided for). */
+  LaneDepth: 'LaneDepth',
   // execute
   GroupStarted: 'GroupStarted',
   StartLateness: 'StartLateness',
+  /** How long a started group waited for its lane (ms); start lateness is measured from when it got the lane. */
+  LaneWait: 'LaneWait',
   GroupSucceeded: 'GroupSucceeded',
   GroupFailed: 'GroupFailed',
   GroupConflicted: 'GroupConflicted',

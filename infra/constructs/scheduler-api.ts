@@ -20,6 +20,11 @@ export const API_ROUTES = [
   { path: '/groups/{id}/history', methods: ['GET'] },
   { path: '/dead-letters', methods: ['GET'] },
   { path: '/dead-letters/redrive', methods: ['POST'] },
+  { path: '/lanes', methods: ['GET'] },
+  { path: '/lanes/show', methods: ['GET'] },
+  { path: '/lanes/pause', methods: ['POST'] },
+  { path: '/lanes/resume', methods: ['POST'] },
+  { path: '/lanes/set', methods: ['POST'] },
   { path: '/openapi.json', methods: ['GET'] },
 ] as const;
 
@@ -161,6 +166,8 @@ export class SchedulerApi extends Construct {
           for (const name of LIST_QUERY) requestParameters[`method.request.querystring.${name}`] = false;
         }
         if (route.path === '/dead-letters') requestParameters['method.request.querystring.limit'] = false;
+        if (route.path === '/lanes') for (const name of ['limit', 'cursor']) requestParameters[`method.request.querystring.${name}`] = false;
+        if (route.path === '/lanes/show') for (const name of ['repository', 'targetBranch']) requestParameters[`method.request.querystring.${name}`] = false;
         resource.addMethod(method, integration, {
           authorizationType: apigateway.AuthorizationType.IAM,
           requestValidator: validator,

@@ -204,6 +204,26 @@ export class SchedulerMonitoring extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
+            title: 'Lanes: waits begun, skipped, deepest lane',
+            width: 12,
+            left: [
+              schedulerMetric(METRIC.LaneWaitsBegun, 'Sum', 'began to wait'),
+              schedulerMetric(METRIC.LaneSkipped, 'Sum', 'skipped (lane busy)'),
+            ],
+            right: [schedulerMetric(METRIC.LaneDepth, 'Maximum', 'deepest lane (waiting)')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Lane wait (ms), separate from start lateness',
+            width: 12,
+            left: [
+              schedulerMetric(METRIC.LaneWait, 'p50', 'p50'),
+              schedulerMetric(METRIC.LaneWait, 'p99', 'p99'),
+              schedulerMetric(METRIC.LaneWait, 'Maximum', 'max'),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
             title: 'Function errors and throttles',
             width: 12,
             left: functions.flatMap(([name, fn]) => [

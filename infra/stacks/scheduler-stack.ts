@@ -38,6 +38,16 @@ const DEAD_LETTER_TIMEOUT_SECONDS = 30;
 /** Timeout of the api function: a few DynamoDB calls, or up to 1 000 dead-letter messages, inside API Gateway's 29 s. */
 const API_TIMEOUT_SECONDS = 25;
 
+/** Put the lane items (`lane#…`) only: a lane change writes the whole lane item. */
+function laneItemWrites(sid: string, tableArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['dynamodb:PutItem'],
+    resources: [tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lane#*'] } },
+  });
+}
+
 export class SchedulerStack extends Stack {
   readonly table: dynamodb.Table;
   readonly workQueue: sqs.Queue;
@@ -130,10 +140,12 @@ export class SchedulerStack extends Stack {
     // Poll: query the timer index; claim and recover with conditional UpdateItem (a lost race
     // returns the item with the error, so no GetItem); send the claimed work.
     pollRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'QueryTimerIndex', actions: ['dynamodb:Query'], resources: [timerIndexArn] }));
+    // Lanes (docs/architecture.md, "Lanes"): read the lane and its first waiter; a lane change is
+    // a TransactWriteItems authorised as its PutItem (the lane item) and UpdateItems (groups).
     pollRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ClaimGroups', actions: ['dynamodb:UpdateItem'], resources: [tableArn] }),
+      new iam.PolicyStatement({ sid: 'ClaimGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
     );
-    // Partition holds (docs/architecture.md, "Poll"): put and delete the hold items only.
+    // Partition holds (docs/architecture.md, "Poll") and lane items: put them, and delete holds.
     pollRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'HoldPartitions',
@@ -142,6 +154,7 @@ export class SchedulerStack extends Stack {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['hold#*'] } },
       }),
     );
+    pollRole.addToPrincipalPolicy(laneItemWrites('WriteLanes', tableArn));
     this.workQueue.grants.actions(pollRole, ['sqs:SendMessage']);
 
     // A poll that failed is not retried: the next scheduled poll does the same work.
@@ -171,6 +184,8 @@ export class SchedulerStack extends Stack {
     executeRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'RunGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
     );
+    // A holder's end releases its lane (and hands it on) in one transaction with the lane item.
+    executeRole.addToPrincipalPolicy(laneItemWrites('WriteLanes', tableArn));
     // A start the store refused for a passing reason is sent again as a new message (so
     // throttling uses up no receive): the execute function sends to the work queue too.
     this.workQueue.grants.actions(executeRole, ['sqs:SendMessage']);
@@ -208,6 +223,10 @@ export class SchedulerStack extends Stack {
     this.deadLetterFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'FailGroups', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }),
     );
+    // A dead-lettered holder releases its lane and hands it on: the lane item, and the next
+    // group's message.
+    this.deadLetterFunction.role.addToPrincipalPolicy(laneItemWrites('WriteLanes', tableArn));
+    this.workQueue.grants.actions(this.deadLetterFunction.role, ['sqs:SendMessage']);
     this.deadLetterFunction.function.addEventSource(
       new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );

@@ -13,6 +13,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { GroupAlreadyExistsError } from '../../functions/core/errors.ts';
 import { HISTORY_LIMIT, type NewGroup, type PromotionGroup } from '../../functions/core/group.ts';
 import type { GroupQuery } from '../../functions/core/group-input.ts';
+import { emptyLane, laneRefOf, type Lane, type LaneRef, type LaneState } from '../../functions/core/lane.ts';
 import type { GroupStore, Page, TimerEntry, TimerKind, TransitionRequest } from '../../functions/core/ports.ts';
 import { shardOf } from '../../functions/core/timing.ts';
 
@@ -115,7 +116,7 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
         expect(created.history).toEqual([{ from: null, to: 'Scheduled', at: T0, reason: 'created', by: 'operator:test', attempt: 0 }]);
         expect(await find('g1')).toEqual(created);
         expect(await timersOf('due', 'g1')).toEqual([
-          { id: 'g1', kind: 'due', shard: shardOf('g1', shards), timerAt: '2026-11-27T10:30:00.000Z', status: 'Scheduled', version: 1, scheduledAt: '2026-11-27T10:30:00.000Z', attempt: 0, attemptBase: 0 },
+          { id: 'g1', kind: 'due', shard: shardOf('g1', shards), timerAt: '2026-11-27T10:30:00.000Z', status: 'Scheduled', version: 1, scheduledAt: '2026-11-27T10:30:00.000Z', attempt: 0, attemptBase: 0, laneKey: 'app:main', createdAt: T0 },
         ]);
         expect(await timersOf('lease', 'g1')).toEqual([]);
       });
@@ -159,7 +160,7 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
         ]);
         expect(await timersOf('due', 'g1')).toEqual([]);
         expect(await timersOf('lease', 'g1')).toEqual([
-          { id: 'g1', kind: 'lease', shard: shardOf('g1', shards), timerAt: LEASE, status: 'Queued', version: 2, scheduledAt: T0, attempt: 1, attemptBase: 0, claimToken: 't1' },
+          { id: 'g1', kind: 'lease', shard: shardOf('g1', shards), timerAt: LEASE, status: 'Queued', version: 2, scheduledAt: T0, attempt: 1, attemptBase: 0, claimToken: 't1', laneKey: 'app:main', createdAt: T0 },
         ]);
       });
 
@@ -167,7 +168,7 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
         await running('g1');
         expect((await find('g1'))?.history.at(-1)).toEqual({ from: 'Queued', to: 'Running', at: at(2_000), reason: 'started', by: 'executor', attempt: 1, nonce: 'n-1' });
         expect(await timersOf('lease', 'g1')).toEqual([
-          { id: 'g1', kind: 'lease', shard: shardOf('g1', shards), timerAt: LEASE, status: 'Running', version: 3, scheduledAt: T0, attempt: 1, attemptBase: 0, startedAt: at(2_000), claimToken: 't1' },
+          { id: 'g1', kind: 'lease', shard: shardOf('g1', shards), timerAt: LEASE, status: 'Running', version: 3, scheduledAt: T0, attempt: 1, attemptBase: 0, startedAt: at(2_000), claimToken: 't1', laneKey: 'app:main', createdAt: T0 },
         ]);
       });
 
@@ -554,6 +555,230 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
         // Assess
         expect(listed.items.map((g) => g.id)).toEqual(['g1']);
         expect(timers.flatMap((p) => p.items.map((e) => e.id))).toEqual(['g1']);
+      });
+    });
+
+    describe('lanes', () => {
+      const ref: LaneRef = { repository: 'app', targetBranch: 'main' };
+      /** A lane state with every field set. */
+      const full: LaneState = {
+        holder: { groupId: 'h', since: at(1_000) },
+        waiting: [{ groupId: 'w', scheduledAt: T0, createdAt: T0, since: at(1_000) }],
+        paused: { by: 'operator:test', at: at(500), reason: 'release freeze' },
+        overlapPolicy: 'queue',
+        onFailure: 'pause',
+        updatedAt: at(1_000),
+      };
+      /** A lane change without transitions that must win; answers the lane as it then is. */
+      const put = async (lane: Lane, next: LaneState): Promise<Lane> => {
+        expect(await store.changeLane({ lane, next, transitions: [] })).toEqual({ won: true, version: lane.version + 1, versions: [] });
+        return store.findLane(lane);
+      };
+      /** Scheduled (version 1) → Scheduled, waiting for its lane (held by h) in its waiting partition. */
+      const wait = (id: string): TransitionRequest => ({
+        id,
+        expect: { version: 1, status: 'Scheduled' },
+        to: 'Scheduled',
+        entry: { at: at(1_000), reason: 'waiting for its lane (held by h)', by: 'poller', attempt: 0 },
+        set: { waiting: { since: at(1_000), holder: 'h' } },
+        timer: { kind: 'waiting', at: T0 },
+      });
+      const listAll = async (query: GroupQuery, limit: number): Promise<string[]> =>
+        (await allPages((cursor) => store.listGroups(query, cursor === undefined ? { limit } : { limit, cursor }), 400)).flatMap((p) => p.items.map((g) => g.id));
+
+      it('answers a lane without an item as empty (version 0, nothing held or waiting), and lists none', async () => {
+        expect(await store.findLane(ref)).toEqual({ repository: 'app', targetBranch: 'main', version: 0, waiting: [] });
+        expect(await store.listLanes({ limit: 10 })).toEqual({ items: [] });
+      });
+
+      it("creates the lane from version 0 at version 1 with next's state; findLane returns it, other lanes stay empty", async () => {
+        // Act
+        const result = await store.changeLane({ lane: emptyLane(ref), next: full, transitions: [] });
+        // Assess
+        expect(result).toEqual({ won: true, version: 1, versions: [] });
+        expect(await store.findLane(ref)).toEqual({ ...full, repository: 'app', targetBranch: 'main', version: 1 });
+        for (const other of [{ repository: 'app', targetBranch: 'release/1' }, { repository: 'other', targetBranch: 'main' }]) {
+          expect(await store.findLane(other)).toEqual(emptyLane(other));
+        }
+      });
+
+      it("writes exactly next's fields: what next leaves out is gone (a resume clears the pause)", async () => {
+        const v1 = await put(emptyLane(ref), full);
+        expect(await put(v1, { waiting: [], overlapPolicy: 'skip' })).toEqual({ repository: 'app', targetBranch: 'main', version: 2, waiting: [], overlapPolicy: 'skip' });
+      });
+
+      it.each<[string, number]>([
+        ['0 while the lane exists', 0],
+        ['a version changed since', 1],
+      ])('loses on a stale lane version (%s) with the lane as it is now, and writes none of its transitions', async (_case, stale) => {
+        // Prepare: the lane at version 2, a Scheduled group
+        await create('g1', T0);
+        const v2 = await put(await put(emptyLane(ref), full), { ...full, holder: { groupId: 'g0', since: at(2_000) } });
+        const before = await find('g1');
+        // Act
+        const result = await store.changeLane({ lane: { ...v2, version: stale }, next: { waiting: [] }, transitions: [claim('g1')] });
+        // Assess
+        expect(result).toEqual({ won: false, lane: v2 });
+        expect(await store.findLane(ref)).toEqual(v2);
+        expect(await find('g1')).toEqual(before);
+        expect(await timersOf('lease', 'g1')).toEqual([]);
+      });
+
+      it('loses with the empty lane when the lane read has a version but no item exists', async () => {
+        await create('g1', T0);
+        const result = await store.changeLane({ lane: { ...emptyLane(ref), version: 3 }, next: full, transitions: [claim('g1')] });
+        expect(result).toEqual({ won: false, lane: emptyLane(ref) });
+        expect(await store.findLane(ref)).toEqual(emptyLane(ref));
+        expect((await find('g1'))?.version).toBe(1);
+      });
+
+      it("loses on a stale group condition with that transition's index and the group as it is, writing neither the lane nor the other transitions", async () => {
+        // Prepare
+        await running('h');
+        await create('g1', T0);
+        await create('g2', T0);
+        const before = [await find('h'), await find('g1'), await find('g2')];
+        const end: TransitionRequest = {
+          id: 'h', expect: { version: 3, status: 'Running', claimToken: 't1' }, to: 'Succeeded',
+          entry: { at: at(3_000), reason: 'succeeded', by: 'executor', attempt: 1 },
+          set: { finishedAt: at(3_000), outcome: { status: 'Succeeded' } }, clear: ['claimToken', 'leaseExpiresAt'], timer: null,
+        };
+        // Act: g2 is not at version 7; then a group that does not exist
+        const stale = await store.changeLane({ lane: emptyLane(ref), next: full, transitions: [wait('g1'), claim('g2', { expect: { version: 7, status: 'Scheduled' } }), end] });
+        const missing = await store.changeLane({ lane: emptyLane(ref), next: full, transitions: [wait('g1'), claim('nope')] });
+        // Assess
+        expect(stale).toEqual({ won: false, group: { index: 1, current: before[2] } });
+        expect(missing).toEqual({ won: false, group: { index: 1, current: undefined } });
+        expect(await store.findLane(ref)).toEqual(emptyLane(ref));
+        expect([await find('h'), await find('g1'), await find('g2')]).toEqual(before);
+        expect(await find('nope')).toBeUndefined();
+        expect(await timersOf('due', 'g1')).toHaveLength(1);
+        expect(await timersOf('lease', 'h')).toHaveLength(1);
+      });
+
+      it('applies each transition of a winning change as transition() would (history, set, clear, timer), and answers their versions', async () => {
+        // Prepare: h running and w due, twice: one pair changed by one lane change, its twin by transition()
+        for (const suffix of ['', '-twin']) {
+          await running(`h${suffix}`);
+          await create(`w${suffix}`, T0);
+        }
+        const end = (id: string): TransitionRequest => ({
+          id, expect: { version: 3, status: 'Running', claimToken: 't1' }, to: 'Succeeded',
+          entry: { at: at(3_000), reason: 'succeeded', by: 'executor', attempt: 1 },
+          set: { finishedAt: at(3_000), outcome: { status: 'Succeeded', detail: 'promoted' } },
+          clear: ['claimToken', 'leaseExpiresAt', 'holdsLane'],
+          timer: null,
+        });
+        const handTo = (id: string): TransitionRequest => claim(id, {
+          entry: { at: at(3_000), reason: 'handed the lane by h', by: 'executor', attempt: 1 },
+          set: { attempt: 1, claimToken: 't2', leaseExpiresAt: LEASE, queuedAt: at(3_000), holdsLane: true, laneWaitMs: 3_000 },
+          clear: ['waiting'],
+        });
+        const next: LaneState = { holder: { groupId: 'w', since: at(3_000) }, waiting: [], updatedAt: at(3_000) };
+        // Act
+        const result = await store.changeLane({ lane: emptyLane(ref), next, transitions: [end('h'), handTo('w')] });
+        const alone = [await store.transition(end('h-twin')), await store.transition(handTo('w-twin'))];
+        // Assess
+        expect(result).toEqual({ won: true, version: 1, versions: [4, 2] });
+        expect(alone).toEqual([{ won: true, version: 4 }, { won: true, version: 2 }]);
+        expect(await store.findLane(ref)).toEqual({ ...next, repository: 'app', targetBranch: 'main', version: 1 });
+        for (const id of ['h', 'w']) expect(await find(id)).toEqual({ ...(await find(`${id}-twin`)), id });
+        const [h, w] = [(await find('h'))!, (await find('w'))!];
+        expect(h).toMatchObject({ status: 'Succeeded', version: 4, finishedAt: at(3_000), outcome: { status: 'Succeeded', detail: 'promoted' } });
+        expect(h).not.toHaveProperty('claimToken');
+        expect(h.history.at(-1)).toEqual({ from: 'Running', to: 'Succeeded', at: at(3_000), reason: 'succeeded', by: 'executor', attempt: 1 });
+        expect(w).toMatchObject({ status: 'Queued', version: 2, claimToken: 't2', holdsLane: true, laneWaitMs: 3_000, updatedAt: at(3_000) });
+        expect(w.history.at(-1)).toEqual({ from: 'Scheduled', to: 'Queued', at: at(3_000), reason: 'handed the lane by h', by: 'executor', attempt: 1 });
+        await noTimer('h');
+        expect(await timersOf('due', 'w')).toEqual([]);
+        expect(await timersOf('lease', 'w')).toEqual([
+          { id: 'w', kind: 'lease', shard: shardOf('w', shards), timerAt: LEASE, status: 'Queued', version: 2, scheduledAt: T0, attempt: 1, attemptBase: 0, claimToken: 't2', laneKey: 'app:main', createdAt: T0, holdsLane: true },
+        ]);
+      });
+
+      it("moves a group that waits for its lane out of its due partition; listings still have it, after the due ones", async () => {
+        // Prepare: two due groups later than the one that will wait, and a running one
+        await create('d-1', at(10_000));
+        await create('d-2', at(20_000));
+        await create('w', T0);
+        await running('r');
+        // Act
+        const result = await store.changeLane({
+          lane: emptyLane(ref),
+          next: { holder: { groupId: 'r', since: at(1_000) }, waiting: [{ groupId: 'w', scheduledAt: T0, createdAt: T0, since: at(1_000) }] },
+          transitions: [wait('w')],
+        });
+        // Assess
+        expect(result).toEqual({ won: true, version: 1, versions: [2] });
+        expect(await find('w')).toMatchObject({ status: 'Scheduled', version: 2, scheduledAt: T0, waiting: { since: at(1_000), holder: 'h' } });
+        await noTimer('w');
+        expect(await listAll({ status: 'Scheduled' }, 1)).toEqual(['d-1', 'd-2', 'w']);
+        expect(await listAll({ status: 'Scheduled' }, 100)).toEqual(['d-1', 'd-2', 'w']);
+        expect(await listAll({}, 2)).toEqual(['d-1', 'd-2', 'w', 'r']);
+        // The due bounds hold in the waiting part as in the due one (timerAt = scheduledAt).
+        expect(await listAll({ status: 'Scheduled', dueBefore: at(15_000) }, 1)).toEqual(['d-1', 'w']);
+        expect(await listAll({ status: 'Scheduled', dueAfter: at(1) }, 1)).toEqual(['d-1', 'd-2']);
+        expect(await listAll({ lane: ref, status: 'Scheduled' }, 1)).toEqual(['w', 'd-1', 'd-2']);
+        // Handed the lane, it leaves the waiting part.
+        expect(await store.transition(claim('w', { expect: { version: 2, status: 'Scheduled' }, clear: ['waiting'] }))).toEqual({ won: true, version: 3 });
+        expect(await listAll({ status: 'Scheduled' }, 1)).toEqual(['d-1', 'd-2']);
+        expect(await timersOf('lease', 'w')).toEqual([expect.objectContaining({ status: 'Queued', version: 3, laneKey: 'app:main', createdAt: T0 })]);
+      });
+
+      it.each([1, 2, 100])('lists every lane once, by %i a page, in lane key order', async (limit) => {
+        // Prepare: five lanes, written out of order
+        const keys = ['web:dev', 'app:release/1', 'api:main', 'app:main', 'zeta:main'];
+        for (const key of keys) await put(emptyLane(laneRefOf(key)), { waiting: [], updatedAt: T0 });
+        // Act
+        const pages = await allPages((cursor) => store.listLanes(cursor === undefined ? { limit } : { limit, cursor }));
+        // Assess
+        expect(pages.every((p) => p.items.length <= limit)).toBe(true);
+        expect(pages.flatMap((p) => p.items)).toEqual([...keys].sort().map((key) => ({ ...laneRefOf(key), version: 1, waiting: [], updatedAt: T0 })));
+      });
+
+      it("keeps lanes out of every listing of groups and every timer partition", async () => {
+        // Prepare
+        await create('g1', at(1_000));
+        await put(emptyLane(ref), { ...full, holder: { groupId: 'g1', since: T0 } });
+        await put(emptyLane({ repository: 'app', targetBranch: 'dev' }), { waiting: [] });
+        // Act / Assess
+        expect(await listAll({}, 50)).toEqual(['g1']);
+        expect(await listAll({ status: 'Scheduled' }, 1)).toEqual(['g1']);
+        expect(await listAll({ lane: ref }, 50)).toEqual(['g1']);
+        for (const kind of ['due', 'lease'] as const) {
+          const timers = await Promise.all(Array.from({ length: shards }, (_, shard) => store.queryTimers(kind, shard, FAR)));
+          expect(timers.flatMap((p) => p.items.map((e) => e.id))).toEqual(kind === 'due' ? ['g1'] : []);
+        }
+      });
+
+      it('refuses a cursor it did not make with a ValidationError on the cursor', async () => {
+        for (const id of idsOnShard('c', 0, shards, 2)) await create(id, T0);
+        await put(emptyLane(ref), { waiting: [] });
+        const timers = await store.queryTimers('due', 0, FAR, { limit: 1 });
+        expect(timers.cursor).toBeDefined();
+        for (const cursor of ['not-a-cursor', timers.cursor!, Buffer.from('null').toString('base64url'), Buffer.from('{"q":1}').toString('base64url')]) {
+          await expect(store.listLanes({ limit: 1, cursor }), cursor).rejects.toMatchObject({ name: 'ValidationError', field: 'cursor' });
+        }
+      });
+
+      it('lets exactly one of two changes of one lane version win; the loser sees the winner or a conflict', async () => {
+        // Prepare: ten lanes; for each, two changes race from version 0
+        const refs = Array.from({ length: 10 }, (_, i) => ({ repository: 'app', targetBranch: `race-${i}` }));
+        const take = (lane: LaneRef, groupId: string) => store.changeLane({ lane: emptyLane(lane), next: { holder: { groupId, since: T0 }, waiting: [] }, transitions: [] });
+        // Act
+        const results = await Promise.all(
+          refs.map(async (lane) => {
+            const [a, b] = await Promise.all([take(lane, 'a'), take(lane, 'b')]);
+            return { a, b, final: await store.findLane(lane) };
+          }),
+        );
+        // Assess
+        for (const { a, b, final } of results) {
+          expect([a.won, b.won].filter(Boolean)).toHaveLength(1);
+          const loser = a.won ? b : a;
+          expect(final).toMatchObject({ version: 1, holder: { groupId: a.won ? 'a' : 'b' } });
+          if (!loser.won && !loser.conflict) expect(loser.lane).toEqual(final);
+        }
       });
     });
   });

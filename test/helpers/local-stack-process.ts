@@ -3,12 +3,36 @@
  * (`bin/promotion-scheduler.js`, the bundle) as a child process against a stack's data
  * directory, and git in a test repository.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
+
+/** `npm start` as a child process, and everything it printed so far. */
+export interface LocalStackProcess {
+  child: ChildProcess;
+  output(): string;
+}
+
+/**
+ * Start the local stack (`cli/start.ts --data-dir DIR …args`) and wait until it says it runs
+ * (`stack.json` written, endpoints printed).
+ */
+export async function startLocalStack(dataDir: string, args: readonly string[], waitMs = 60_000): Promise<LocalStackProcess> {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + waitMs;
+  while (!(existsSync(join(dataDir, 'stack.json')) && /is running locally/.test(output))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the local stack did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, output: () => output };
+}
 
 export interface CliResult {
   code: number;
@@ -35,4 +59,41 @@ export function git(repo: string, ...args: string[]): string {
     encoding: 'utf8',
     env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
   }).trim();
+}
+
+/**
+ * A bare repository with `main` (and `release`, a copy of it) and feature branches: a/b/c/d
+ * apply cleanly, x/y conflict (both change shared.txt).
+ */
+export function makeRepository(dir: string): string {
+  const work = join(dir, 'work');
+  execFileSync('git', ['init', '-q', '-b', 'main', work]);
+  const commit = (file: string, content: string, message: string) => {
+    writeFileSync(join(work, file), content);
+    git(work, 'add', file);
+    git(work, 'commit', '-q', '-m', message);
+  };
+  commit('shared.txt', 'line=0\n', 'base');
+  git(work, 'branch', 'release', 'main');
+  for (const name of ['a', 'b', 'c', 'd']) {
+    git(work, 'checkout', '-q', '-b', `feature/${name}`, 'main');
+    commit(`${name}.txt`, `${name}\n`, `add ${name}`);
+  }
+  for (const [name, value] of [['x', '1'], ['y', '2']] as const) {
+    git(work, 'checkout', '-q', '-b', `feature/${name}`, 'main');
+    commit('shared.txt', `line=${value}\n`, `set line ${value}`);
+  }
+  const bare = join(dir, 'repo.git');
+  execFileSync('git', ['clone', '-q', '--bare', work, bare]);
+  return bare;
+}
+
+/** Whether `branch` of `repo` contains `ref`. */
+export function contains(repo: string, ref: string, branch = 'main'): boolean {
+  try {
+    execFileSync('git', ['-C', repo, 'merge-base', '--is-ancestor', ref, branch]);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -314,18 +314,23 @@ describe('the permissions', () => {
     }
   });
 
-  it('let the poller query the timer index, claim groups and send work, nothing else', () => {
+  it('let the poller query the timer index, claim groups, write lane items and send work, nothing else', () => {
     expect(statementsOfRole(full.template, 'Poll')).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PollLogs/), 'Arn'] } },
       {
         Sid: 'QueryTimerIndex', Action: 'dynamodb:Query', Effect: 'Allow',
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] }, `/index/${TIMER_INDEX.name}`]] },
       },
-      { Sid: 'ClaimGroups', Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
+      { Sid: 'ClaimGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
       {
         Sid: 'HoldPartitions', Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] },
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['hold#*'] } },
+      },
+      {
+        Sid: 'WriteLanes', Action: 'dynamodb:PutItem', Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lane#*'] } },
       },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } },
     ]);
@@ -341,6 +346,9 @@ describe('the permissions', () => {
     );
     expect(statements).toContainEqual(
       expect.objectContaining({ Sid: 'InvokeTargets', Action: 'lambda:InvokeFunction', Resource: [DETECTOR_ARN, EXECUTOR_ARN].sort() }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Sid: 'WriteLanes', Action: 'dynamodb:PutItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lane#*'] } } }),
     );
     // A start the store refused for a passing reason is sent again as a new message.
     expect(statements).toContainEqual(
@@ -361,11 +369,17 @@ describe('the permissions', () => {
     expect(actions).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  it('let the dead-letter function write groups and consume only the dead-letter queue', () => {
+  it('let the dead-letter function write groups and lane items, consume the dead-letter queue and send work only', () => {
     const statements = statementsOfRole(full.template, 'DeadLetter');
-    const queueArns = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:'))).map((s) => s.Resource);
-    expect(queueArns).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^DeadLetterQueue/), 'Arn'] }]);
+    const queueGrants = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:'))).map((s) => ({ actions: [s.Action].flat(), on: s.Resource }));
+    expect(queueGrants).toHaveLength(2);
+    expect(queueGrants).toContainEqual({ actions: expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']), on: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetterQueue/), 'Arn'] } });
+    // A dead-lettered lane holder hands its lane on: the next group's message, nothing else.
+    expect(queueGrants).toContainEqual({ actions: ['sqs:SendMessage'], on: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } });
     expect(statements).toContainEqual(expect.objectContaining({ Sid: 'FailGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Sid: 'WriteLanes', Action: 'dynamodb:PutItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lane#*'] } } }),
+    );
   });
 
   it('let the api function read and write groups, query both indexes, look after the dead-letter queue and send to the work queue, nothing else', () => {
@@ -504,8 +518,9 @@ describe('the HTTP API', () => {
       API_ROUTES.flatMap((r) => r.methods.map((method) => `${method} ${API_SETTINGS.basePath}${r.path}`)).sort(),
     );
     expect(routes).toEqual([
-      'GET /v1/dead-letters', 'GET /v1/groups', 'GET /v1/groups/{id}', 'GET /v1/groups/{id}/history', 'GET /v1/openapi.json',
-      'PATCH /v1/groups/{id}', 'POST /v1/dead-letters/redrive', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel', 'POST /v1/groups/{id}/retry',
+      'GET /v1/dead-letters', 'GET /v1/groups', 'GET /v1/groups/{id}', 'GET /v1/groups/{id}/history', 'GET /v1/lanes', 'GET /v1/lanes/show',
+      'GET /v1/openapi.json', 'PATCH /v1/groups/{id}', 'POST /v1/dead-letters/redrive', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel',
+      'POST /v1/groups/{id}/retry', 'POST /v1/lanes/pause', 'POST /v1/lanes/resume', 'POST /v1/lanes/set',
     ]);
     for (const [, resource] of resourcesOfType(full.template, 'AWS::ApiGateway::Resource')) {
       expect(resource.Properties['PathPart']).not.toMatch(/\+\}$/);

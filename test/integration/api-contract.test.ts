@@ -113,6 +113,11 @@ describe('GET /v1/openapi.json', () => {
       'POST /v1/groups/{id}/retry retryGroup',
       'GET /v1/dead-letters listDeadLetters',
       'POST /v1/dead-letters/redrive redriveDeadLetters',
+      'GET /v1/lanes listLanes',
+      'GET /v1/lanes/show showLane',
+      'POST /v1/lanes/pause pauseLane',
+      'POST /v1/lanes/resume resumeLane',
+      'POST /v1/lanes/set setLane',
     ].sort());
     for (const name of Object.keys(doc.components.schemas)) expect(() => api.contract.validator({ $ref: `#/components/schemas/${name}` }), name).not.toThrow();
     expect(api.contract.errorsOf('Problem', { type: slug('validation'), title: 't', status: 400, detail: 'd' })).toEqual([]);

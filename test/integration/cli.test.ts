@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '../../client/index.ts';
+import type { DeadLetter, Lane, LaneDetail } from '../../client/index.ts';
 import type { GroupJson } from '../../cli/format.ts';
 import { startApiServer, type ApiServer } from '../../cli/local/api-server.ts';
 import { LOCAL_REGION } from '../../cli/local/aws-clients.ts';
@@ -350,6 +350,52 @@ describe('promotion-scheduler on a local stack', () => {
       ].sort());
       expect(await cli('dlq', 'list')).toEqual({ code: 0, stdout: 'The dead-letter queue is empty.\n', stderr: '' });
       expect(await cliJson('dlq', 'redrive')).toEqual({ moved: 0, failed: [] });
+    });
+  });
+
+  describe('lanes', () => {
+    it('pauses, configures, shows and resumes a lane of the stack repository on the table, and lists it', async () => {
+      // Prepare: a target no other test schedules on (nothing polls here: the lane has no holder)
+      const repository = join(dir, 'repo');
+      const lane = ['--target', 'lanes/cli'];
+      // Act
+      const paused = await cli('lane', 'pause', ...lane, '--reason', 'release freeze');
+      const again = await cli('lane', 'pause', ...lane, '--reason', 'another');
+      const set = await cli('lane', 'set', ...lane, '--overlap', 'skip', '--on-failure', 'pause');
+      const shown = await cliJson<LaneDetail>('lane', 'show', ...lane);
+      const listed = await cliJson<Lane[]>('lanes');
+      const resumed = await cli('lane', 'resume', ...lane);
+      const table = await cli('lanes');
+      // Assess
+      expect(paused).toEqual({ code: 0, stdout: `Lane lanes/cli in ${repository} paused (release freeze): free, nothing waiting\n`, stderr: '' });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(ONE_LINE);
+      expect(again.stderr).toContain(`Lane ${repository}:lanes/cli is paused already (by operator:tester at `);
+      expect(set).toEqual({
+        code: 0,
+        stdout: `Lane lanes/cli in ${repository}: overlap skip, on failure pause; free, nothing waiting, paused (release freeze)\n`,
+        stderr: '',
+      });
+      expect(shown).toMatchObject({
+        repository,
+        targetBranch: 'lanes/cli',
+        holder: null,
+        waiting: [],
+        waitingCount: 0,
+        paused: { by: 'operator:tester', reason: 'release freeze' },
+        overlapPolicy: 'skip',
+        onFailure: 'pause',
+        own: { overlapPolicy: 'skip', onFailure: 'pause' },
+        holderGroup: null,
+        waitingGroups: [],
+      });
+      expect(listed.find((l) => l.targetBranch === 'lanes/cli')).toMatchObject({ repository, paused: { reason: 'release freeze' }, overlapPolicy: 'skip' });
+      expect(resumed).toEqual({ code: 0, stdout: `Lane lanes/cli in ${repository} resumed: free, nothing waiting\n`, stderr: '' });
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/^REPOSITORY\s+TARGET\s+HOLDER\s+WAITING\s+PAUSED\s+OVERLAP\s+ON FAILURE\n/);
+      const row = table.stdout.split('\n').find((line) => line.includes('lanes/cli'));
+      expect(row?.startsWith(repository)).toBe(true);
+      expect(row).toMatch(/\s+lanes\/cli\s+-\s+0\s+-\s+skip\s+pause$/);
     });
   });
 

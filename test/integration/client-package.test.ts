@@ -81,13 +81,21 @@ describe('promotion-scheduler/client (built)', () => {
     );
     await writeFile(
       join(project, 'use.ts'),
-      `import { PromotionSchedulerClient, PreconditionFailedError, type GroupStatus, type PromotionGroup, type Transition } from 'promotion-scheduler/client';
+      `import { ConflictError, PromotionSchedulerClient, PreconditionFailedError, type GroupStatus, type Lane, type LaneDetail, type PromotionGroup, type Transition } from 'promotion-scheduler/client';
       const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', actor: 'service:test' });
       const group: PromotionGroup = await client.createGroup({ repository: 'r', targetBranch: 'main', promotions: [{ source: 'a' }] }, { idempotencyKey: 'k' });
       for await (const g of client.listGroups({ status: 'Scheduled' })) console.log(g.id);
       try { await client.updateGroup(group.id, { description: 'moved' }, { ifMatch: group.version }); }
       catch (error) { if (error instanceof PreconditionFailedError) { const status: GroupStatus = error.current.status; console.log(status); } }
       const history: Transition[] = await client.getHistory(group.id);
+      for await (const l of client.listLanes()) console.log(l.targetBranch, l.holder?.groupId, l.paused?.reason);
+      const detail: LaneDetail = await client.showLane({ repository: 'r', targetBranch: 'main' });
+      console.log(detail.holderGroup?.status, detail.waitingGroups[0]?.waiting?.since);
+      try { const lane: Lane = await client.pauseLane({ repository: 'r', targetBranch: 'main', reason: 'freeze' }); console.log(lane.overlapPolicy); }
+      catch (error) { if (error instanceof ConflictError && error.problemType === 'lane-state') console.log(error.lane?.paused?.by); }
+      await client.setLane({ repository: 'r', targetBranch: 'main', overlapPolicy: 'skip' });
+      // @ts-expect-error an overlap policy is queue, skip or parallel
+      await client.setLane({ repository: 'r', targetBranch: 'main', overlapPolicy: 'serial' });
       // @ts-expect-error a status is one of the lifecycle's, not any string
       const wrong: 'Nope' = group.status;
       console.log(history, wrong);

@@ -239,5 +239,8 @@ function bindAll(store: GroupStore): GroupStore {
     extendLease: store.extendLease.bind(store),
     holdPartition: store.holdPartition.bind(store),
     releasePartition: store.releasePartition.bind(store),
+    findLane: store.findLane.bind(store),
+    listLanes: store.listLanes.bind(store),
+    changeLane: store.changeLane.bind(store),
   };
 }

@@ -48,6 +48,8 @@ async function harness(options: {
   const clock = options.clock ?? systemClock;
   const config: SchedulerConfig = {
     ...DEFAULT_SCHEDULER_CONFIG,
+    // Every group here is in one lane: in parallel, as each test is about one group's run (lanes: local-stack-lanes.e2e.test.ts).
+    laneOverlapPolicy: 'parallel',
     shardCount: 2,
     lookaheadSeconds: 10,
     backoffBaseSeconds: 1,

@@ -4,12 +4,12 @@
  * and check a real temporary git repository. Uses its own DynamoDB Local (the stack starts it),
  * not the shared one of the global setup.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, git, ROOT } from '../helpers/local-stack-process.ts';
+import { cliFor, contains, git, makeRepository, startLocalStack } from '../helpers/local-stack-process.ts';
 import { eventually } from '../helpers/service-doubles.ts';
 
 interface GroupJson {
@@ -17,42 +17,11 @@ interface GroupJson {
   status: string;
   scheduledAt: string;
   startedAt: string | null;
+  finishedAt?: string;
   attempt: number;
   outcome: { status: string; resultRef?: string; conflicts?: { source: string; paths: string[] }[] } | null;
   history: { from: string | null; to: string; reason: string }[];
 }
-
-/** A bare repository with main and feature branches: a/b/c/d apply cleanly, x/y conflict. */
-function makeRepository(dir: string): string {
-  const work = join(dir, 'work');
-  execFileSync('git', ['init', '-q', '-b', 'main', work]);
-  const commit = (file: string, content: string, message: string) => {
-    writeFileSync(join(work, file), content);
-    git(work, 'add', file);
-    git(work, 'commit', '-q', '-m', message);
-  };
-  commit('shared.txt', 'line=0\n', 'base');
-  for (const name of ['a', 'b', 'c', 'd']) {
-    git(work, 'checkout', '-q', '-b', `feature/${name}`, 'main');
-    commit(`${name}.txt`, `${name}\n`, `add ${name}`);
-  }
-  for (const [name, value] of [['x', '1'], ['y', '2']] as const) {
-    git(work, 'checkout', '-q', '-b', `feature/${name}`, 'main');
-    commit('shared.txt', `line=${value}\n`, `set line ${value}`);
-  }
-  const bare = join(dir, 'repo.git');
-  execFileSync('git', ['clone', '-q', '--bare', work, bare]);
-  return bare;
-}
-
-const contains = (repo: string, ref: string, branch = 'main') => {
-  try {
-    execFileSync('git', ['-C', repo, 'merge-base', '--is-ancestor', ref, branch]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
   let dir: string;
@@ -83,15 +52,11 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), 'promotion-e2e-'));
     dataDir = join(dir, 'data');
     repo = makeRepository(dir);
-    stack = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--in-memory', '--repo', repo, '--poll-interval', '1', '--lookahead', '10'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const started = await startLocalStack(dataDir, ['--in-memory', '--repo', repo, '--poll-interval', '1', '--lookahead', '10']);
+    stack = started.child;
+    output = started.output();
     stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // The stack prints its endpoints (Java's pid among them) right after writing stack.json.
-    await eventually(() => (existsSync(join(dataDir, 'stack.json')) && /is running locally/.test(output) ? true : undefined), 60_000, `the local stack to start:\n${output}`);
     javaPid = Number(/\(pid (\d+)\)/.exec(output)?.[1]);
   }, 90_000);
 
@@ -139,18 +104,18 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
     expect(contains(repo, 'feature/c')).toBe(false);
   });
 
-  it('promotes two groups into the same target at the same instant; both succeed', async () => {
+  it('promotes two groups into the same target at the same instant one after the other (its lane); both succeed, no retry', async () => {
     const at = new Date(Date.now() + 15_000).toISOString();
     await schedule('e2e-same-1', at, 'feature/c');
     await schedule('e2e-same-2', at, 'feature/d');
     const [one, two] = [await ended('e2e-same-1'), await ended('e2e-same-2')];
     expect([one.status, two.status], output).toEqual(['Succeeded', 'Succeeded']);
     expect(contains(repo, 'feature/c') && contains(repo, 'feature/d')).toBe(true);
-    // When their compare-and-swaps collided, the loser went back to the queue and ran again.
-    for (const group of [one, two]) {
-      const retries = group.history.filter((h) => h.from === 'Running' && h.to === 'Queued');
-      for (const retry of retries) expect(retry.reason).toMatch(/moved/);
-    }
+    // Before lanes, their compare-and-swaps on main collided and the loser ran again; now the
+    // second waits for the first (created first, so it goes first) and runs once.
+    for (const group of [one, two]) expect(group.history.filter((h) => h.from === 'Running' && h.to === 'Queued')).toEqual([]);
+    expect([one.attempt, two.attempt]).toEqual([1, 1]);
+    expect(Date.parse(two.startedAt!)).toBeGreaterThanOrEqual(Date.parse(one.finishedAt!));
   });
 
   it('runs a rescheduled group at its new time, not its old one', async () => {

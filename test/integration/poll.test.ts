@@ -18,8 +18,10 @@ import { createTestQueues, createTestTable, localAws, localClientConfig } from '
 import { drainQueue } from '../helpers/queue-reader.ts';
 
 const SHARDS = 4;
+/** Every group here is in one lane: lanes run in parallel, so these tests see the claim race itself (lanes: lanes.test.ts). */
 const config = (overrides: Partial<SchedulerConfig> = {}): SchedulerConfig => ({
   ...DEFAULT_SCHEDULER_CONFIG,
+  laneOverlapPolicy: 'parallel',
   shardCount: SHARDS,
   ...overrides,
 });

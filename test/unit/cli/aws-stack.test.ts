@@ -9,9 +9,11 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import {
   ClientDeadLetterOperations,
   ClientGroupOperations,
+  ClientLaneOperations,
   connect,
   connectDeadLetters,
   connectGroups,
+  connectLanes,
   locateStack,
   runCli,
   STACK_OUTPUTS,
@@ -92,13 +94,15 @@ describe('locateStack with --stack-name', () => {
 });
 
 describe('connect', () => {
-  it('builds the group and the dead-letter commands over the API the target names, and nothing without one', () => {
+  it('builds the group, lane and dead-letter commands over the API the target names, and nothing without one', () => {
     const withApi = connect({ kind: 'aws', description: 'x', region: 'eu-west-1', apiUrl: API }, { actor: 'operator:alice' });
     const without = connect({ kind: 'aws', description: "stack 'old'", stackName: 'old' }, { actor: 'operator:alice' });
     if (withApi instanceof Promise || without instanceof Promise) throw new Error('connect is synchronous');
     expect(withApi.groups).toBeInstanceOf(ClientGroupOperations);
+    expect(withApi.lanes).toBeInstanceOf(ClientLaneOperations);
     expect(withApi.deadLetters).toBeInstanceOf(ClientDeadLetterOperations);
     expect(without.groups).toBeUndefined();
+    expect(without.lanes).toBeUndefined();
     expect(without.deadLetters).toBeUndefined();
     for (const backend of [withApi, without]) backend.close();
   });
@@ -109,12 +113,24 @@ describe('the API client of a deployed stack', () => {
     id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }], status: 'Scheduled', scheduledAt: '2026-11-27T10:00:00.000Z',
     version: 1, attempt: 0, createdAt: '2026-11-27T09:00:00.000Z', updatedAt: '2026-11-27T09:00:00.000Z', history: [],
   };
-  /** Every request the client sent, answered with `group` (or, on the dead-letter routes, an empty queue). */
+  const lane = {
+    repository: 'git@example.com:app.git', targetBranch: 'main', version: 1, holder: null, waiting: [], waitingCount: 0, paused: null,
+    overlapPolicy: 'queue', onFailure: 'continue', own: {},
+  };
+  /** Every request the client sent, answered with `group` (or, on the dead-letter routes, an empty queue; on the lane routes, an empty lane). */
   let sent: { url: string; method: string; headers: Record<string, string>; body: string | undefined }[];
   const fetch = async (url: string, init: RequestInit): Promise<Response> => {
     sent.push({ url, method: init.method ?? 'GET', headers: init.headers as Record<string, string>, body: init.body as string | undefined });
     const path = new URL(url).pathname;
-    const answer = path.endsWith('/v1/dead-letters') ? { items: [] } : path.endsWith('/v1/dead-letters/redrive') ? { moved: 0, failed: [] } : group;
+    const answer = path.endsWith('/v1/dead-letters')
+      ? { items: [] }
+      : path.endsWith('/v1/dead-letters/redrive')
+        ? { moved: 0, failed: [] }
+        : path.endsWith('/v1/lanes/show')
+          ? { ...lane, holderGroup: null, waitingGroups: [] }
+          : path.includes('/v1/lanes')
+            ? lane
+            : group;
     return new Response(JSON.stringify(answer), { status: 200, headers: { 'Content-Type': 'application/json' } });
   };
 
@@ -153,6 +169,21 @@ describe('the API client of a deployed stack', () => {
     expect(sent.map((r) => [r.method, r.url, r.body])).toEqual([
       ['GET', `${API}/v1/dead-letters?limit=25`, undefined],
       ['POST', `${API}/v1/dead-letters/redrive`, '{"limit":1000}'],
+    ]);
+    for (const request of sent) {
+      expect(request.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, /);
+    }
+  });
+
+  it('signs the lane requests the same way, the query of lane show included', async () => {
+    // Act
+    const lanes = connectLanes(aws({}), { actor: 'operator:alice', fetch })!;
+    await lanes.show({ repository: 'git@example.com:app.git', targetBranch: 'main' });
+    await lanes.pause({ repository: 'git@example.com:app.git', targetBranch: 'main' }, 'release freeze');
+    // Assess
+    expect(sent.map((r) => [r.method, r.url, r.body])).toEqual([
+      ['GET', `${API}/v1/lanes/show?repository=git%40example.com%3Aapp.git&targetBranch=main`, undefined],
+      ['POST', `${API}/v1/lanes/pause`, '{"repository":"git@example.com:app.git","targetBranch":"main","reason":"release freeze"}'],
     ]);
     for (const request of sent) {
       expect(request.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, /);

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { Lane, LaneDetail } from '../../../client/index.ts';
 import type { PromotionGroup } from '../../../functions/core/group.ts';
 import {
   formatChange,
   formatDeadLetters,
   formatGroupDetail,
   formatGroupList,
+  formatLaneChange,
+  formatLaneDetail,
+  formatLaneList,
   formatRedrive,
   formatScheduled,
   formatTable,
@@ -77,10 +81,24 @@ describe('groupToJson', () => {
       outcome: null,
       conflicts: [],
       lastError: null,
+      waiting: null,
+      laneWaitMs: null,
+      holdsLane: false,
       history: [
         { from: null, to: 'Scheduled', at: '2026-11-27T09:00:00.000Z', reason: 'created, scheduled at 2026-11-27T10:05:00.000Z', by: 'operator:alice', attempt: 0 },
       ],
     });
+  });
+
+  it('carries what a lane adds to a group: what it waits for, how long it waited, whether it holds its lane', () => {
+    // Prepare
+    const waiting = { since: '2026-11-27T10:05:00.000Z', paused: { by: 'operator:ann', at: '2026-11-27T10:00:00.000Z', reason: 'release freeze' } };
+    // Act
+    const waiter = groupToJson(group({ waiting }));
+    const holder = groupToJson(group({ status: 'Running', laneWaitMs: 1_250, holdsLane: true }));
+    // Assess
+    expect([waiter.waiting, waiter.laneWaitMs, waiter.holdsLane]).toEqual([waiting, null, false]);
+    expect([holder.waiting, holder.laneWaitMs, holder.holdsLane]).toEqual([null, 1_250, true]);
   });
 
   it('lifts the conflicts of a Conflicted outcome to the top level', () => {
@@ -170,6 +188,134 @@ describe('formatGroupDetail', () => {
       .toContain('Cancelled by operator:bob: postponed');
     expect(formatGroupDetail(group({ status: 'Succeeded', outcome: { status: 'Succeeded', resultRef: 'abc123' } }), NOW)).toContain('Succeeded: result abc123');
     expect(formatGroupDetail(group({ scheduledAt: undefined, status: 'Pending' }), NOW)).toContain('Scheduled   - (no time yet)');
+  });
+});
+
+/** app:main held by release-41 since 10:00, release-42 and hotfix-3 waiting, the stack's policies. */
+function lane(over: Partial<Lane> = {}): Lane {
+  return {
+    repository: '/srv/app',
+    targetBranch: 'main',
+    version: 7,
+    holder: { groupId: 'release-41', since: '2026-11-27T09:55:00.000Z' },
+    waiting: [
+      { groupId: 'release-42', scheduledAt: '2026-11-27T09:55:00.000Z', createdAt: '2026-11-27T09:00:00.000Z', since: '2026-11-27T09:55:00.000Z' },
+      { groupId: 'hotfix-3', scheduledAt: '2026-11-27T09:56:00.000Z', createdAt: '2026-11-27T09:30:00.000Z', since: '2026-11-27T09:56:00.000Z' },
+    ],
+    waitingCount: 2,
+    paused: null,
+    overlapPolicy: 'queue',
+    onFailure: 'continue',
+    own: {},
+    updatedAt: '2026-11-27T09:56:00.000Z',
+    ...over,
+  };
+}
+
+const FREEZE = { by: 'operator:alice', at: '2026-11-27T09:45:00.000Z', reason: 'release freeze' };
+
+/** release/1.x: free, paused, with its own policies. */
+const frozen = (): Lane =>
+  lane({ targetBranch: 'release/1.x', holder: null, waiting: [], waitingCount: 0, paused: FREEZE, overlapPolicy: 'skip', onFailure: 'pause', own: { overlapPolicy: 'skip', onFailure: 'pause' } });
+
+describe('formatGroupDetail of a lane\'s group', () => {
+  const waiter = (waiting: PromotionGroup['waiting']): PromotionGroup => group({ id: 'hotfix-3', scheduledAt: '2026-11-27T09:56:00.000Z', waiting });
+
+  it('says whom a waiting group waits for now, since when and its place in line, from the lane', () => {
+    // Act: it began to wait behind release-40; release-41 holds the lane now
+    const text = formatGroupDetail(waiter({ since: '2026-11-27T09:56:00.000Z', holder: 'release-40' }), NOW, lane());
+    // Assess
+    expect(text).toContain('Scheduled   2026-11-27T09:56:00Z (4m ago)\nWaiting     since 2026-11-27T09:56:00Z (4m ago) for release-41; 2 of 2 in line\nAttempt');
+  });
+
+  it("says a waiting group waits for the lane's pause, by whom and why", () => {
+    const text = formatGroupDetail(waiter({ since: '2026-11-27T09:56:00.000Z', holder: 'release-40' }), NOW, lane({ holder: null, paused: FREEZE }));
+    expect(text).toContain('Waiting     since 2026-11-27T09:56:00Z (4m ago): lane paused by operator:alice: release freeze; 2 of 2 in line\n');
+  });
+
+  it('says a group waits for its turn when the lane is free and not paused (being handed on)', () => {
+    const text = formatGroupDetail(waiter({ since: '2026-11-27T09:56:00.000Z' }), NOW, lane({ holder: null }));
+    expect(text).toContain('Waiting     since 2026-11-27T09:56:00Z (4m ago) for its turn; 2 of 2 in line\n');
+  });
+
+  it('falls back to what the group recorded when the lane is not known, saying so', () => {
+    expect(formatGroupDetail(waiter({ since: '2026-11-27T09:56:00.000Z', holder: 'release-40' }), NOW)).toContain(
+      'Waiting     since 2026-11-27T09:56:00Z (4m ago) for release-40 (when it began to wait)\n',
+    );
+    expect(formatGroupDetail(waiter({ since: '2026-11-27T09:56:00.000Z', paused: FREEZE }), NOW)).toContain(
+      'Waiting     since 2026-11-27T09:56:00Z (4m ago): lane paused by operator:alice: release freeze (when it began to wait)\n',
+    );
+  });
+
+  it('shows the lane wait of a group that waited, beside its start, and no Waiting line once it runs', () => {
+    // Act
+    const text = formatGroupDetail(group({ status: 'Running', attempt: 1, startedAt: '2026-11-27T09:57:01.234Z', laneWaitMs: 61_234, holdsLane: true }), NOW);
+    // Assess
+    expect(text).toContain('Started     2026-11-27T09:57:01.234Z\nLane wait   61234 ms\nFinished');
+    expect(text).not.toContain('Waiting');
+    expect(formatGroupDetail(group(), NOW)).not.toContain('Lane wait');
+  });
+});
+
+describe('lane output', () => {
+  it('lists lanes in a table with holder, waiting count, pause, policies, and a count', () => {
+    // Act
+    const text = formatLaneList([lane(), frozen()]);
+    // Assess
+    expect(text).toBe(
+      'REPOSITORY  TARGET       HOLDER      WAITING  PAUSED                             OVERLAP  ON FAILURE\n' +
+        '/srv/app    main         release-41  2        -                                  queue    continue\n' +
+        '/srv/app    release/1.x  -           0        by operator:alice: release freeze  skip     pause\n' +
+        '\n2 lanes: 1 held, 2 groups waiting, 1 paused\n',
+    );
+    expect(formatLaneList([])).toBe('No lanes yet: a lane is listed once a group has held or waited for it, or it was paused or configured.\n');
+  });
+
+  it('shows a lane: holder with its status, pause, policies (the stack defaults marked), the waiting groups in order', () => {
+    // Prepare
+    const detail: LaneDetail = {
+      ...lane(),
+      holderGroup: group({ id: 'release-41', status: 'Running', attempt: 1 }),
+      waitingGroups: [group({ id: 'release-42' }), group({ id: 'hotfix-3', promotions: [{ source: 'hotfix/cve' }] })],
+    };
+    // Act / Assess
+    expect(formatLaneDetail(detail, NOW)).toBe(
+      [
+        'Repository  /srv/app',
+        'Target      main',
+        'Holder      release-41 (Running, attempt 1) since 2026-11-27T09:55:00Z (5m ago)',
+        'Waiting     2',
+        'Paused      no',
+        'Overlap     queue (stack default)',
+        'On failure  continue (stack default)',
+        'Updated     2026-11-27T09:56:00Z',
+        '',
+        'Waiting, in the order they start:',
+        '  #  GROUP       SCHEDULED (UTC)       WAITING SINCE (UTC)   WAITED  SOURCES',
+        '  1  release-42  2026-11-27T09:55:00Z  2026-11-27T09:55:00Z  5m      feature/a, feature/b',
+        '  2  hotfix-3    2026-11-27T09:56:00Z  2026-11-27T09:56:00Z  4m      hotfix/cve',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('shows a free, paused lane with its own policies and nobody waiting', () => {
+    const text = formatLaneDetail({ ...frozen(), holderGroup: null, waitingGroups: [] }, NOW);
+    expect(text).toContain('Holder      - (free)\n');
+    expect(text).toContain('Paused      by operator:alice at 2026-11-27T09:45:00Z (15m ago): release freeze\n');
+    expect(text).toContain('Overlap     skip\nOn failure  pause\n');
+    expect(text.endsWith('\nNo group is waiting.\n')).toBe(true);
+  });
+
+  it('states a lane change in one line, with who holds the lane and how many wait', () => {
+    expect(formatLaneChange('pause', lane({ paused: FREEZE }))).toBe('Lane main in /srv/app paused (release freeze): release-41 holds it, 2 waiting\n');
+    expect(formatLaneChange('resume', lane({ holder: { groupId: 'release-42', since: NOW.toISOString() }, waitingCount: 1 }))).toBe(
+      'Lane main in /srv/app resumed: release-42 holds it, 1 waiting\n',
+    );
+    expect(formatLaneChange('set', frozen())).toBe('Lane release/1.x in /srv/app: overlap skip, on failure pause; free, nothing waiting, paused (release freeze)\n');
+    expect(formatLaneChange('set', lane({ overlapPolicy: 'skip', own: { overlapPolicy: 'skip' } }))).toBe(
+      'Lane main in /srv/app: overlap skip, on failure continue (stack default); release-41 holds it, 2 waiting\n',
+    );
   });
 });
 

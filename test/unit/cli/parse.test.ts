@@ -65,12 +65,41 @@ describe('parseCli', () => {
       expect(parseCli(['dlq', 'redrive']).command).toEqual({ name: 'dlq redrive' });
     });
 
+    it('parses lanes, and the lane commands with --target and --repo as given', () => {
+      expect(parseCli(['lanes', '--json'])).toEqual({ command: { name: 'lanes' }, json: true, stack: {} });
+      expect(parseCli(['lane', 'show', '--target', 'main']).command).toEqual({ name: 'lane show', targetBranch: 'main' });
+      expect(parseCli(['lane', 'resume', '--target', 'release/1.x', '--repo', 'repos/app']).command).toEqual({
+        name: 'lane resume',
+        targetBranch: 'release/1.x',
+        repo: 'repos/app',
+      });
+      expect(parseCli(['lane', 'pause', '--target', 'main', '--reason', 'release freeze']).command).toEqual({
+        name: 'lane pause',
+        targetBranch: 'main',
+        reason: 'release freeze',
+      });
+    });
+
+    it('parses lane set with either policy or both', () => {
+      expect(parseCli(['lane', 'set', '--target', 'main', '--overlap', 'skip']).command).toEqual({ name: 'lane set', targetBranch: 'main', overlapPolicy: 'skip' });
+      expect(parseCli(['lane', 'set', '--target', 'main', '--on-failure', 'pause']).command).toEqual({ name: 'lane set', targetBranch: 'main', onFailure: 'pause' });
+      expect(parseCli(['lane', 'set', '--target', 'main', '--repo', '/srv/app', '--overlap', 'parallel', '--on-failure', 'continue']).command).toEqual({
+        name: 'lane set',
+        targetBranch: 'main',
+        repo: '/srv/app',
+        overlapPolicy: 'parallel',
+        onFailure: 'continue',
+      });
+    });
+
     it('parses --help alone, after a command and as `help COMMAND`', () => {
       expect(parseCli(['--help']).command).toEqual({ name: 'help' });
       expect(parseCli(['-h']).command).toEqual({ name: 'help' });
       expect(parseCli(['show', '--help']).command).toEqual({ name: 'help', topic: 'show' });
       expect(parseCli(['dlq', 'redrive', '--help']).command).toEqual({ name: 'help', topic: 'dlq redrive' });
       expect(parseCli(['help', 'dlq', 'list']).command).toEqual({ name: 'help', topic: 'dlq list' });
+      expect(parseCli(['lane', 'set', '--help']).command).toEqual({ name: 'help', topic: 'lane set' });
+      expect(parseCli(['help', 'lanes']).command).toEqual({ name: 'help', topic: 'lanes' });
     });
   });
 
@@ -134,6 +163,19 @@ describe('parseCli', () => {
       [['dlq', 'list', '--limit', '0'], /^--limit '0' is not a whole number from 1 to 1000$/],
       [['dlq', 'list', '--limit', '1001'], /^--limit '1001' is not a whole number from 1 to 1000$/],
       [['dlq', 'redrive', '--limit', '5'], /option --limit does not apply to 'dlq redrive'/],
+      [['lane'], /^lane needs a subcommand: 'lane show', 'lane pause', 'lane resume' or 'lane set'$/],
+      [['lane', 'list'], /^unknown command 'lane list'; use 'lane show', 'lane pause', 'lane resume' or 'lane set'$/],
+      [['lanes', 'main'], /unexpected argument 'main' for 'lanes'/],
+      [['lanes', '--target', 'main'], /option --target does not apply to 'lanes'/],
+      [['lane', 'show'], /^'lane show' needs --target BRANCH$/],
+      [['lane', 'resume', '--target', ' '], /^'lane resume' needs --target BRANCH$/],
+      [['lane', 'pause', '--target', 'main'], /^'lane pause' needs --reason TEXT$/],
+      [['lane', 'show', '--target', 'main', '--reason', 'x'], /option --reason does not apply to 'lane show'/],
+      [['lane', 'set', '--target', 'main'], /^'lane set' needs --overlap queue\|skip\|parallel and\/or --on-failure continue\|pause$/],
+      [['lane', 'set', '--target', 'main', '--overlap', 'serial'], /^--overlap 'serial' is not one of queue, skip, parallel$/],
+      [['lane', 'set', '--target', 'main', '--overlap', 'QUEUE'], /^--overlap 'QUEUE' is not one of queue, skip, parallel$/],
+      [['lane', 'set', '--target', 'main', '--on-failure', 'stop'], /^--on-failure 'stop' is not one of continue, pause$/],
+      [['lane', 'pause', '--target', 'main', '--reason', 'x', '--overlap', 'skip'], /option --overlap does not apply to 'lane pause'/],
     ])('%j → %s', (argv, message) => {
       expect(usageError(argv).message).toMatch(message);
     });
@@ -141,6 +183,7 @@ describe('parseCli', () => {
     it('names the command whose help to read', () => {
       expect(usageError(['schedule', '--target', 'main']).command).toBe('schedule');
       expect(usageError(['dlq', 'list', '--limit', '1001']).command).toBe('dlq list');
+      expect(usageError(['lane', 'set', '--target', 'main', '--on-failure', 'stop']).command).toBe('lane set');
       expect(usageError(['frobnicate']).command).toBeUndefined();
     });
   });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiErrorFrom, ApiUnreachableError, type ApiErrorInit, type ProblemDocument } from '../../../client/errors.ts';
+import type { Lane, LaneDetail } from '../../../client/index.ts';
 import type { GroupJson } from '../../../cli/format.ts';
 import { startApiServer, type ApiServer } from '../../../cli/local/api-server.ts';
 import {
@@ -32,9 +33,11 @@ import type { DeadLetterInbox, DeadLetterMessage, RedriveResult } from '../../..
 import { createHandler, type ApiHandler } from '../../../functions/handlers/api.ts';
 import { silentLogger } from '../../../functions/shared/powertools.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
+import { at as atT0, LaneWorld, REPO } from '../../helpers/lane-world.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
+const shortT0 = '2026-11-27T10:00:00Z';
 const ONE_LINE = /^promotion-scheduler: [^\n]+\n$/;
 
 /** A port nobody listens on. */
@@ -396,6 +399,242 @@ describe('runCli', () => {
     });
   });
 
+  describe('lanes', () => {
+    let world: LaneWorld;
+    const PAUSED_ALREADY = `promotion-scheduler: Lane ${REPO}:main is paused already (by operator:alice at ${T0}: release freeze); resume it first to pause it for another reason.\n`;
+
+    /** c1, b1, a1 of `app:main` due at T0, created in that order, and d1 of `app:release`; one poll: c1 holds main, b1 and a1 wait. */
+    const threeWaitingForOne = async (): Promise<void> => {
+      await world.schedule('c1', { createdAt: atT0(-3_000) });
+      await world.schedule('b1', { createdAt: atT0(-2_000) });
+      await world.schedule('a1', { createdAt: atT0(-1_000) });
+      await world.schedule('d1', { target: 'release' });
+      await world.poller().run();
+    };
+
+    /** From now on, the path of every request the API answers. */
+    const recordPaths = (): string[] => {
+      const paths: string[] = [];
+      const inner = handler;
+      handler = (event) => {
+        paths.push(event.path);
+        return inner(event);
+      };
+      return paths;
+    };
+
+    beforeEach(async () => {
+      // The lanes' world behind the API, on a local stack whose repository is the world's.
+      world = new LaneWorld();
+      store = world.store;
+      clock = world.clock;
+      handler = createHandler({ commands: world.groups(), lanes: world.lanes(), logger: silentLogger });
+      await writeStackFile(dataDir, stackFile({ apiUrl: api.url, repository: REPO }));
+    });
+
+    it('lists every lane with its holder, waiting count, pause and policies, as a table or the API documents', async () => {
+      // Prepare
+      await threeWaitingForOne();
+      await run('lane', 'set', '--target', 'release', '--overlap', 'skip');
+      // Act
+      const table = await run('lanes');
+      const json = await run('lanes', '--json');
+      // Assess
+      expect(table).toEqual({
+        code: 0,
+        stdout:
+          'REPOSITORY  TARGET   HOLDER  WAITING  PAUSED  OVERLAP  ON FAILURE\n' +
+          'app         main     c1      2        -       queue    continue\n' +
+          'app         release  d1      0        -       skip     continue\n' +
+          '\n2 lanes: 2 held, 2 groups waiting, 0 paused\n',
+        stderr: '',
+      });
+      const lanes = JSON.parse(json.stdout) as Lane[];
+      expect(lanes.map((l) => [l.targetBranch, l.holder?.groupId, l.waiting.map((w) => w.groupId), l.waitingCount, l.paused, l.overlapPolicy, l.own])).toEqual([
+        ['main', 'c1', ['b1', 'a1'], 2, null, 'queue', {}],
+        ['release', 'd1', [], 0, null, 'skip', { overlapPolicy: 'skip' }],
+      ]);
+    });
+
+    it('lists every page of lanes', async () => {
+      // Prepare
+      for (let i = 0; i < 130; i++) store.seedLane({ repository: REPO, targetBranch: `t-${String(i).padStart(3, '0')}`, version: 1, waiting: [] });
+      // Act
+      const lanes = JSON.parse((await run('lanes', '--json')).stdout) as Lane[];
+      // Assess
+      expect(lanes).toHaveLength(130);
+      expect(lanes.at(-1)?.targetBranch).toBe('t-129');
+    });
+
+    it('says so when there are no lanes, and prints [] with --json', async () => {
+      expect(await run('lanes')).toEqual({ code: 0, stdout: 'No lanes yet: a lane is listed once a group has held or waited for it, or it was paused or configured.\n', stderr: '' });
+      expect(await run('lanes', '--json')).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    });
+
+    it("shows a lane of the stack's repository: its holder and the waiting groups in the order they start", async () => {
+      // Prepare
+      await threeWaitingForOne();
+      clock.advance(90_000);
+      // Act
+      const text = await run('lane', 'show', '--target', 'main');
+      const json = await run('lane', 'show', '--target', 'main', '--json');
+      // Assess
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(`Repository  ${REPO}\nTarget      main\nHolder      c1 (Queued, attempt 1) since ${shortT0} (1m 30s ago)\nWaiting     2\nPaused      no\n`);
+      expect(text.stdout).toMatch(/\n {2}1 {2}b1\s+2026-11-27T10:00:00Z\s+2026-11-27T10:00:00Z\s+1m 30s\s+feature\/b1\n {2}2 {2}a1\s+/);
+      const detail = JSON.parse(json.stdout) as LaneDetail;
+      expect(detail).toMatchObject({ repository: REPO, targetBranch: 'main', holder: { groupId: 'c1' }, holderGroup: { id: 'c1', status: 'Queued', holdsLane: true } });
+      expect(detail.waitingGroups.map((g) => [g.id, g.waiting])).toEqual([
+        ['b1', { since: T0, holder: 'c1' }],
+        ['a1', { since: T0, holder: 'c1' }],
+      ]);
+    });
+
+    it('pauses a lane as the operator, and refuses to pause it again with the reason in force: exit 1', async () => {
+      // Prepare
+      await threeWaitingForOne();
+      // Act
+      const first = await run('lane', 'pause', '--target', 'main', '--reason', 'release freeze');
+      clock.advance(60_000);
+      const second = await run('lane', 'pause', '--target', 'main', '--reason', 'another');
+      // Assess
+      expect(first).toEqual({ code: 0, stdout: `Lane main in ${REPO} paused (release freeze): c1 holds it, 2 waiting\n`, stderr: '' });
+      expect(second).toEqual({ code: 1, stdout: '', stderr: PAUSED_ALREADY });
+      expect(world.lane()?.paused).toEqual({ by: 'operator:alice', at: T0, reason: 'release freeze' });
+    });
+
+    it('resumes a paused lane, handing it to its first waiter at once, and refuses to resume one that is not paused', async () => {
+      // Prepare: paused before anything came due, so all three wait
+      await run('lane', 'pause', '--target', 'main', '--reason', 'release freeze');
+      await threeWaitingForOne();
+      clock.advance(90_000);
+      // Act
+      const resumed = await run('lane', 'resume', '--target', 'main', '--json');
+      const again = await run('lane', 'resume', '--target', 'main');
+      // Assess
+      expect(resumed.code).toBe(0);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ holder: { groupId: 'c1', since: atT0(90_000) }, waitingCount: 2, paused: null });
+      expect(world.group('c1')).toMatchObject({ status: 'Queued', laneWaitMs: 90_000 });
+      expect(again).toEqual({ code: 1, stdout: '', stderr: `promotion-scheduler: Lane ${REPO}:main is not paused.\n` });
+    });
+
+    it('sets the policies given and keeps the others', async () => {
+      // Act
+      const overlap = await run('lane', 'set', '--target', 'main', '--overlap', 'skip');
+      const onFailure = await run('lane', 'set', '--target', 'main', '--on-failure', 'pause', '--json');
+      // Assess
+      expect(overlap).toEqual({ code: 0, stdout: `Lane main in ${REPO}: overlap skip, on failure continue (stack default); free, nothing waiting\n`, stderr: '' });
+      expect(JSON.parse(onFailure.stdout)).toMatchObject({ overlapPolicy: 'skip', onFailure: 'pause', own: { overlapPolicy: 'skip', onFailure: 'pause' } });
+      expect(world.lane()).toMatchObject({ overlapPolicy: 'skip', onFailure: 'pause' });
+    });
+
+    it.each([
+      [['lane', 'set', '--target', 'main', '--overlap', 'serial'], "promotion-scheduler: --overlap 'serial' is not one of queue, skip, parallel; run 'promotion-scheduler lane set --help' for usage\n"],
+      [['lane', 'set', '--target', 'main'], "promotion-scheduler: 'lane set' needs --overlap queue|skip|parallel and/or --on-failure continue|pause; run 'promotion-scheduler lane set --help' for usage\n"],
+      [['lane', 'pause', '--target', 'main'], "promotion-scheduler: 'lane pause' needs --reason TEXT; run 'promotion-scheduler lane pause --help' for usage\n"],
+    ])('%j: exit 2 with a one-line hint, before connecting', async (argv, stderr) => {
+      expect(await run(...argv)).toEqual({ code: 2, stdout: '', stderr });
+      expect(stacks).toEqual([]);
+      expect(world.lane()).toBeUndefined();
+    });
+
+    it("passes the API's refusal of a bad target on: exit 1", async () => {
+      const result = await run('lane', 'show', '--target', 'main..x');
+      expect(result).toEqual({ code: 1, stdout: '', stderr: "promotion-scheduler: 'main..x' is not a valid git reference name.\n" });
+    });
+
+    it('resolves a relative --repo against the working directory on a local stack, as schedule does', async () => {
+      const result = await run('lane', 'pause', '--target', 'main', '--repo', 'repos/app', '--reason', 'freeze');
+      expect(result.stdout).toBe(`Lane main in ${join(dir, 'repos/app')} paused (freeze): free, nothing waiting\n`);
+      expect(store.rawLane({ repository: join(dir, 'repos/app'), targetBranch: 'main' })?.paused?.reason).toBe('freeze');
+    });
+
+    it('needs --repo on an AWS target, and takes it as given there', async () => {
+      // Act
+      const without = await run('lane', 'show', '--api-url', api.url, '--target', 'main');
+      const given = await run('lane', 'pause', '--api-url', api.url, '--repo', 'git@example.com:app.git', '--target', 'main', '--reason', 'freeze');
+      // Assess
+      expect(without).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: "promotion-scheduler: 'lane show' needs --repo PATH on an AWS target: the repository of the lane, as its groups name it; run 'promotion-scheduler lane show --help' for usage\n",
+      });
+      expect(given.code).toBe(0);
+      expect(store.rawLane({ repository: 'git@example.com:app.git', targetBranch: 'main' })?.paused?.by).toBe('operator:alice');
+    });
+
+    it('exits 3 when the API serves no lanes', async () => {
+      handler = createHandler({ commands: world.groups(), logger: silentLogger });
+      const result = await run('lanes');
+      expect(result).toEqual({ code: 3, stdout: '', stderr: `promotion-scheduler: the API at ${api.url} serves no lanes (404 No lanes here): it was built without them\n` });
+    });
+
+    describe('show of a group', () => {
+      it('says whom a waiting group waits for now, since when and its place in line', async () => {
+        // Prepare
+        await threeWaitingForOne();
+        clock.advance(90_000);
+        const paths = recordPaths();
+        // Act
+        const result = await run('show', 'a1');
+        // Assess
+        expect(paths).toEqual(['/v1/groups/a1', '/v1/lanes/show']);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain(`Scheduled   ${shortT0} (1m 30s ago)\nWaiting     since ${shortT0} (1m 30s ago) for c1; 2 of 2 in line\nAttempt     0\n`);
+      });
+
+      it("says a waiting group waits for the lane's pause as it is now, not as it was when it began to wait", async () => {
+        // Prepare: b1 began to wait behind c1; the lane was paused since
+        await threeWaitingForOne();
+        await run('lane', 'pause', '--target', 'main', '--reason', 'release freeze');
+        // Act
+        const result = await run('show', 'b1');
+        // Assess
+        expect(result.stdout).toContain(`Waiting     since ${shortT0} (now): lane paused by operator:alice: release freeze; 1 of 2 in line\n`);
+      });
+
+      it('falls back to what the group recorded when the API serves no lanes', async () => {
+        // Prepare
+        await threeWaitingForOne();
+        handler = createHandler({ commands: world.groups(), logger: silentLogger });
+        // Act
+        const result = await run('show', 'b1');
+        // Assess
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain(`Waiting     since ${shortT0} (now) for c1 (when it began to wait)\n`);
+      });
+
+      it('shows how long a group waited for its lane, and asks nothing of the lanes for a group that does not wait', async () => {
+        // Prepare: c1 waited 90 s behind a pause
+        await run('lane', 'pause', '--target', 'main', '--reason', 'release freeze');
+        await threeWaitingForOne();
+        clock.advance(90_000);
+        await run('lane', 'resume', '--target', 'main');
+        const paths = recordPaths();
+        // Act
+        const result = await run('show', 'c1');
+        // Assess
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain('Lane wait   90000 ms\n');
+        expect(result.stdout).not.toContain('Waiting ');
+        expect(paths).toEqual(['/v1/groups/c1']);
+      });
+
+      it('prints the new members with --json, and reads no lane for it', async () => {
+        // Prepare
+        await threeWaitingForOne();
+        const paths = recordPaths();
+        // Act
+        const waiting = JSON.parse((await run('show', 'b1', '--json')).stdout) as GroupJson;
+        const holder = JSON.parse((await run('show', 'c1', '--json')).stdout) as GroupJson;
+        // Assess
+        expect([waiting.waiting, waiting.laneWaitMs, waiting.holdsLane]).toEqual([{ since: T0, holder: 'c1' }, null, false]);
+        expect([holder.waiting, holder.holdsLane]).toEqual([null, true]);
+        expect(paths).toEqual(['/v1/groups/b1', '/v1/groups/c1']);
+      });
+    });
+  });
+
   describe('dlq', () => {
     const message: DeadLetterMessage = { messageId: 'm-1', groupId: 'g1', attempt: 2, receiveCount: 6, sentAt: T0, body: '{"groupId":"g1","attempt":2}' };
 
@@ -561,7 +800,7 @@ describe('runCli', () => {
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(/^Usage: promotion-scheduler COMMAND \[options\]/);
-      for (const command of ['schedule', 'list', 'show', 'cancel', 'reschedule', 'retry', 'dlq list', 'dlq redrive']) {
+      for (const command of ['schedule', 'list', 'show', 'cancel', 'reschedule', 'retry', 'lanes', 'lane show', 'lane pause', 'lane resume', 'lane set', 'dlq list', 'dlq redrive']) {
         expect(result.stdout).toContain(`\n  ${command}`);
       }
       expect(stacks).toEqual([]);

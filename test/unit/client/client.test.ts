@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiUnreachableError, PromotionSchedulerApiError, PromotionSchedulerClient } from '../../../client/index.ts';
-import { aGroup, fakeFetch, type FakeFetch } from './fake-fetch.ts';
+import { aGroup, aLane, fakeFetch, type FakeFetch } from './fake-fetch.ts';
 
 const LOCAL = 'http://127.0.0.1:4010';
 
@@ -290,6 +290,133 @@ describe('PromotionSchedulerClient', () => {
       // Assess
       expect(fetch.sent.url.pathname).toBe('/v1/groups/release-42/history');
       expect(transitions).toEqual(history);
+    });
+  });
+
+  describe('lanes', () => {
+    const MAIN = { repository: 'git@example.com:app.git', targetBranch: 'release/2026 (q4)' };
+
+    it('listLanesPage sends limit and cursor, strictly encoded, and returns the page', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: { items: [aLane()], nextCursor: 'next' } });
+
+      // Act
+      const page = await localClient(fetch).listLanesPage({ limit: 10, cursor: 'ab+/c=' });
+
+      // Assess
+      expect(fetch.sent.method).toBe('GET');
+      expect(fetch.sent.url.pathname).toBe('/v1/lanes');
+      expect(fetch.sent.url.search).toBe('?limit=10&cursor=ab%2B%2Fc%3D');
+      expect(page).toEqual({ items: [aLane()], nextCursor: 'next' });
+    });
+
+    it('listLanes iterates over every page, an empty one with a cursor included, until nextCursor is null', async () => {
+      // Prepare
+      const fetch = fakeFetch(
+        { body: { items: [aLane({ targetBranch: 'a' })], nextCursor: 'c1' } },
+        { body: { items: [], nextCursor: 'c2' } },
+        { body: { items: [aLane({ targetBranch: 'b' })], nextCursor: null } },
+      );
+
+      // Act
+      const targets: string[] = [];
+      for await (const lane of localClient(fetch).listLanes()) targets.push(lane.targetBranch);
+
+      // Assess
+      expect(targets).toEqual(['a', 'b']);
+      expect(fetch.requests.map((r) => r.url.search)).toEqual(['', '?cursor=c1', '?cursor=c2']);
+    });
+
+    it('listLanesPage refuses a success that is no page', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: { lanes: [] } });
+
+      // Act
+      const error = await localClient(fetch).listLanesPage().catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(PromotionSchedulerApiError);
+      expect((error as Error).message).toContain("not a page {items, nextCursor}: is http://127.0.0.1:4010 the API's base URL (without /v1)?");
+    });
+
+    it('showLane names the lane in the query and returns its groups', async () => {
+      // Prepare
+      const detail = { ...aLane(), holderGroup: aGroup({ id: 'release-41', status: 'Running' }), waitingGroups: [aGroup({ waiting: { since: '2026-12-24T09:00:00.000Z', holder: 'release-41' } })] };
+      const fetch = fakeFetch({ body: detail });
+
+      // Act
+      const lane = await localClient(fetch).showLane(MAIN);
+
+      // Assess
+      expect(fetch.sent.method).toBe('GET');
+      expect(fetch.sent.url.pathname).toBe('/v1/lanes/show');
+      expect(fetch.sent.url.search).toBe('?repository=git%40example.com%3Aapp.git&targetBranch=release%2F2026%20%28q4%29');
+      expect(lane).toEqual(detail);
+    });
+
+    it('showLane refuses a lane without its groups', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aLane() });
+
+      // Act
+      const error = await localClient(fetch).showLane(MAIN).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(PromotionSchedulerApiError);
+      expect((error as Error).message).toContain('holderGroup, waitingGroups}');
+    });
+
+    it('pauseLane POSTs the lane and the reason as the actor, and returns the lane', async () => {
+      // Prepare
+      const paused = aLane({ version: 4, paused: { by: 'service:release-train', at: '2026-12-24T09:01:00.000Z', reason: 'release freeze' } });
+      const fetch = fakeFetch({ body: paused });
+
+      // Act
+      const lane = await localClient(fetch, { actor: 'service:release-train' }).pauseLane({ ...MAIN, reason: 'release freeze' });
+
+      // Assess
+      expect(fetch.sent.method).toBe('POST');
+      expect(fetch.sent.url.pathname).toBe('/v1/lanes/pause');
+      expect(fetch.sent.headers).toMatchObject({ 'content-type': 'application/json', 'x-promotion-scheduler-actor': 'service:release-train' });
+      expect(fetch.sent.body).toBe(JSON.stringify({ ...MAIN, reason: 'release freeze' }));
+      expect(lane).toEqual(paused);
+    });
+
+    it('resumeLane POSTs the lane alone', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aLane() });
+
+      // Act
+      await localClient(fetch).resumeLane({ ...MAIN, reason: 'ignored' } as typeof MAIN);
+
+      // Assess
+      expect(fetch.sent.url.pathname).toBe('/v1/lanes/resume');
+      expect(fetch.sent.body).toBe(JSON.stringify(MAIN));
+    });
+
+    it('setLane POSTs the policies given, and no member left undefined', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aLane({ overlapPolicy: 'skip', own: { overlapPolicy: 'skip' } }) });
+
+      // Act
+      const lane = await localClient(fetch).setLane({ ...MAIN, overlapPolicy: 'skip', onFailure: undefined });
+
+      // Assess
+      expect(fetch.sent.url.pathname).toBe('/v1/lanes/set');
+      expect(fetch.sent.body).toBe(JSON.stringify({ ...MAIN, overlapPolicy: 'skip' }));
+      expect(lane.own).toEqual({ overlapPolicy: 'skip' });
+    });
+
+    it('refuses a lane action answered with something that is no lane', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aGroup() });
+
+      // Act
+      const error = await localClient(fetch).resumeLane(MAIN).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(PromotionSchedulerApiError);
+      expect((error as Error).message).toMatch(/^POST \/v1\/lanes\/resume answered 200 with .*, not a lane \{repository, targetBranch, …\}/);
     });
   });
 

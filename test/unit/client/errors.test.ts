@@ -9,7 +9,7 @@ import {
   ThrottledError,
   ValidationError,
 } from '../../../client/index.ts';
-import { aGroup, fakeFetch, PROBLEM, type Answer } from './fake-fetch.ts';
+import { aGroup, aLane, fakeFetch, PROBLEM, type Answer } from './fake-fetch.ts';
 
 const NOW = new Date('2026-12-24T09:00:00Z');
 
@@ -123,6 +123,30 @@ describe('the client errors', () => {
     // Assess
     expect(error).toBeInstanceOf(ConflictError);
     expect(error).toMatchObject({ problemType: 'transition-refused', currentStatus: 'Running', allowedActions: [], current });
+  });
+
+  it('409 lane-state: ConflictError with the lane as it is', async () => {
+    // Prepare
+    const lane = aLane({ paused: { by: 'operator:ann', at: '2026-12-24T08:00:00.000Z', reason: 'release freeze' } });
+    const detail = 'Lane git@example.com:app.git:main is paused already (by operator:ann at 2026-12-24T08:00:00.000Z: release freeze); resume it first to pause it for another reason.';
+    const fetch = fakeFetch({ status: 409, body: { type: `${PROBLEM}lane-state`, title: 'The lane is not in a state for this action', status: 409, detail, lane } });
+    const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', fetch });
+
+    // Act
+    const error = await client.pauseLane({ repository: lane.repository, targetBranch: 'main', reason: 'again' }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ name: 'ConflictError', status: 409, problemType: 'lane-state', detail, lane, current: undefined, groupId: undefined, allowedActions: [] });
+    expect((error as Error).message).toBe(`POST /v1/lanes/pause answered 409 The lane is not in a state for this action: ${detail}`);
+  });
+
+  it('409 of a group type: ConflictError without a lane', async () => {
+    // Act
+    const error = await errorFor({ status: 409, body: { type: `${PROBLEM}conflict`, title: 'Conflict', status: 409, groupId: 'release-42', group: aGroup() } });
+
+    // Assess
+    expect((error as ConflictError).lane).toBeUndefined();
   });
 
   it('429 from API Gateway: ThrottledError, its message as title', async () => {

@@ -1,7 +1,7 @@
 /**
  * An injectable fetch for the client's unit tests: records every call, answers from a queue.
  */
-import type { PromotionGroup } from '../../../client/index.ts';
+import type { Lane, PromotionGroup } from '../../../client/index.ts';
 
 export interface SentRequest {
   url: URL;
@@ -72,6 +72,24 @@ export function aGroup(overrides: Partial<PromotionGroup> = {}): PromotionGroup 
     createdAt: '2026-12-01T10:00:00.000Z',
     updatedAt: '2026-12-01T10:00:00.000Z',
     history: [{ from: null, to: 'Scheduled', at: '2026-12-01T10:00:00.000Z', reason: 'created', attempt: 0, by: 'local' }],
+    ...overrides,
+  };
+}
+
+/** A lane as the API answers it: app:main held by release-41, release-42 waiting. */
+export function aLane(overrides: Partial<Lane> = {}): Lane {
+  return {
+    repository: 'git@example.com:app.git',
+    targetBranch: 'main',
+    version: 3,
+    holder: { groupId: 'release-41', since: '2026-12-24T09:00:00.000Z' },
+    waiting: [{ groupId: 'release-42', scheduledAt: '2026-12-24T09:00:00.000Z', createdAt: '2026-12-01T10:00:00.000Z', since: '2026-12-24T09:00:00.000Z' }],
+    waitingCount: 1,
+    paused: null,
+    overlapPolicy: 'queue',
+    onFailure: 'continue',
+    own: {},
+    updatedAt: '2026-12-24T09:00:00.000Z',
     ...overrides,
   };
 }

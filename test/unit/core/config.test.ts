@@ -38,6 +38,8 @@ describe('validateSchedulerConfig', () => {
         executionLeaseSeconds: 300,
         backoffBaseSeconds: 2,
         backoffCapSeconds: 300,
+        laneOverlapPolicy: 'queue',
+        laneOnFailure: 'continue',
       });
       expect(DEFAULT_SCHEDULER_CONFIG).toEqual(config);
     });
@@ -122,6 +124,8 @@ describe('schedulerConfigFromEnv / schedulerConfigToEnv', () => {
     executionLeaseSeconds: 600,
     backoffBaseSeconds: 5,
     backoffCapSeconds: 60,
+    laneOverlapPolicy: 'skip',
+    laneOnFailure: 'pause',
   };
 
   it('round-trips a config through the environment', () => {

@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DeadLetterUseCase } from '../../../functions/core/dead-letter.ts';
 import type { GroupStatus, PromotionGroup, WorkMessage } from '../../../functions/core/group.ts';
 import type { SchedulerObserver, TransitionEvent } from '../../../functions/core/observer.ts';
-import { SettableClock } from '../../helpers/fakes.ts';
+import { DEFAULT_SCHEDULER_CONFIG } from '../../../functions/core/config.ts';
+import { RecordingWorkQueue, SettableClock } from '../../helpers/fakes.ts';
 import { MemoryGroupStore, type StoredGroupItem } from '../../helpers/memory-group-store.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
@@ -38,7 +39,7 @@ describe('DeadLetterUseCase', () => {
   let notices: { message: string; context: Record<string, unknown> }[];
   let observer: SchedulerObserver;
 
-  const deadLetter = () => new DeadLetterUseCase({ store, clock, observer });
+  const deadLetter = () => new DeadLetterUseCase({ store, clock, observer, config: DEFAULT_SCHEDULER_CONFIG, queue: new RecordingWorkQueue() });
 
   beforeEach(() => {
     store = new MemoryGroupStore({ shardCount: 4 });

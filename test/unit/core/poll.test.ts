@@ -11,8 +11,12 @@ import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
 const T0 = '2026-11-27T10:00:00.000Z';
 const ms = (iso: string, delta: number): string => new Date(Date.parse(iso) + delta).toISOString();
 
-/** Fixed settings, written out so that the expectations below can be computed by hand. */
+/**
+ * Fixed settings, written out so that the expectations below can be computed by hand. Lanes run
+ * in parallel here (the claim stream as it is without lanes); poll-lanes.test.ts tests lanes.
+ */
 const BASE = {
+  laneOverlapPolicy: 'parallel',
   shardCount: 4,
   lookaheadSeconds: 60,
   toleranceSeconds: 60,
@@ -26,7 +30,8 @@ const BASE = {
 
 const EMPTY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
-  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0, errors: [],
+  stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0,
+  waited: 0, laneSkipped: 0, laneDepth: 0, errors: [],
 };
 
 function owned(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {

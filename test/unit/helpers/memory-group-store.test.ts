@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { realSleeper, type Sleeper, type TransitionRequest } from '../../../functions/core/ports.ts';
+import { emptyLane } from '../../../functions/core/lane.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
 import { describeGroupStoreContract } from '../../helpers/group-store-contract.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
@@ -98,6 +99,26 @@ describe('MemoryGroupStore', () => {
       });
       expect((await store.transition(toQueued())).won).toBe(false);
       expect((await store.transition(toQueued({ expect: { version: 9, status: 'Scheduled' } }))).won).toBe(true);
+    });
+
+    it('runs before a transition inside a lane change too, and interfereLane before the next change of a lane', async () => {
+      // Prepare
+      const store = await storeWith(['g1', T0]);
+      const lane = emptyLane({ repository: 'app', targetBranch: 'main' });
+      store.interfere('g1', (_s, item) => {
+        item!.version = 9;
+      });
+      store.interfereLane(lane, async (s) => {
+        expect(await s.changeLane({ lane, next: { waiting: [], paused: { by: 'op', at: T0, reason: 'freeze' } }, transitions: [] })).toMatchObject({ won: true });
+      });
+      // Act
+      const first = await store.changeLane({ lane, next: { waiting: [] }, transitions: [toQueued()] });
+      const second = await store.changeLane({ lane: store.rawLane(lane)!, next: { waiting: [] }, transitions: [toQueued()] });
+      // Assess
+      expect(first).toEqual({ won: false, lane: { ...lane, version: 1, paused: { by: 'op', at: T0, reason: 'freeze' } } });
+      expect(second).toEqual({ won: false, group: { index: 0, current: store.peek('g1') } });
+      expect(store.peek('g1')).toMatchObject({ version: 9, status: 'Scheduled' });
+      expect(store.laneChanges).toHaveLength(3);
     });
   });
 });

@@ -3,10 +3,9 @@
  * HTTP API's typed client by {@link ClientDeadLetterOperations} (`/v1/dead-letters`). The API
  * holds the queues and their rights; the CLI needs neither a queue URL nor SQS credentials.
  */
-import { PromotionSchedulerApiError, type DeadLetter, type PromotionSchedulerClient, type RedriveResult } from '../../client/index.ts';
+import type { DeadLetter, PromotionSchedulerClient, RedriveResult } from '../../client/index.ts';
 import { INPUT_LIMITS } from '../../functions/core/group-input.ts';
-import { createApiClient, type ClientGroupOperationsOptions } from './group-operations.ts';
-import { StackUnavailableError } from './stack.ts';
+import { ApiClientOperations } from './group-operations.ts';
 
 /** Messages one redrive request may move: the API's maximum, so a redrive takes as few requests as it can. */
 export const REDRIVE_BATCH = INPUT_LIMITS.deadLetters;
@@ -26,21 +25,9 @@ export interface DeadLetterOperations {
  * @throws (from any method) what `createApiClient` throws; StackUnavailableError when the API
  *   has no dead-letter queue configured; the client's errors otherwise.
  */
-export class ClientDeadLetterOperations implements DeadLetterOperations {
-  readonly #options: ClientGroupOperationsOptions;
-  #client: PromotionSchedulerClient | undefined;
-
-  constructor(options: ClientGroupOperationsOptions) {
-    this.#options = options;
-  }
-
-  get #api(): PromotionSchedulerClient {
-    this.#client ??= createApiClient(this.#options);
-    return this.#client;
-  }
-
+export class ClientDeadLetterOperations extends ApiClientOperations implements DeadLetterOperations {
   async peek(limit: number): Promise<DeadLetter[]> {
-    return this.#unconfigured(() => this.#api.listDeadLetters({ limit }));
+    return this.#ask(() => this.client.listDeadLetters({ limit }));
   }
 
   /**
@@ -52,22 +39,15 @@ export class ClientDeadLetterOperations implements DeadLetterOperations {
     let moved = 0;
     const failed: RedriveResult['failed'] = [];
     for (;;) {
-      const result = await this.#unconfigured(() => this.#api.redriveDeadLetters({ limit: REDRIVE_BATCH }));
+      const result = await this.#ask(() => this.client.redriveDeadLetters({ limit: REDRIVE_BATCH }));
       moved += result.moved;
       failed.push(...result.failed);
       if (result.moved === 0 || result.moved + result.failed.length < REDRIVE_BATCH) return { moved, failed };
     }
   }
 
-  /** The router's 404 for an API built without a dead-letter queue, as what it is: the target lacks it (exit 3). */
-  async #unconfigured<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof PromotionSchedulerApiError && error.status === 404 && error.problemType === 'not-found' && error.title === 'No dead-letter queue') {
-        throw new StackUnavailableError(`the API at ${this.#options.apiUrl} has no dead-letter queue (404 ${error.title}): it was built without one`, { cause: error });
-      }
-      throw error;
-    }
+  /** The API's answer, or what a target built without a dead-letter queue means (exit 3). */
+  #ask<T>(call: () => Promise<T>): Promise<T> {
+    return this.served(call, { title: 'No dead-letter queue', lacks: 'has no dead-letter queue', without: 'one' });
   }
 }

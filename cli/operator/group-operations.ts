@@ -3,7 +3,7 @@
  * typed client by {@link ClientGroupOperations}. The server owns validation, the lifecycle,
  * optimistic concurrency and shard placement; the CLI only says what it wants.
  */
-import { PromotionSchedulerClient, type CreateGroupInput, type FetchLike } from '../../client/index.ts';
+import { PromotionSchedulerApiError, PromotionSchedulerClient, type CreateGroupInput, type FetchLike } from '../../client/index.ts';
 import type { PromotionGroup } from '../../functions/core/group.ts';
 import { UsageError } from './arguments.ts';
 import { StackUnavailableError } from './stack.ts';
@@ -65,13 +65,11 @@ export function createApiClient(options: ClientGroupOperationsOptions): Promotio
 }
 
 /**
- * {@link GroupOperations} over {@link PromotionSchedulerClient} ({@link createApiClient}). The
- * client is made on the first call, so a command line that never calls the API never fails over
- * its URL.
- *
- * @throws (from any method) what {@link createApiClient} throws, and the client's errors.
+ * Operations over one {@link PromotionSchedulerClient} of the target, made when first used (a
+ * command that fails its own checks makes none). The group, dead-letter and lane operations
+ * extend it.
  */
-export class ClientGroupOperations implements GroupOperations {
+export abstract class ApiClientOperations {
   readonly #options: ClientGroupOperationsOptions;
   #client: PromotionSchedulerClient | undefined;
 
@@ -84,6 +82,32 @@ export class ClientGroupOperations implements GroupOperations {
     this.#client ??= createApiClient(this.#options);
     return this.#client;
   }
+
+  /**
+   * `call`, with the router's 404 for a part the API was built without (the problem's `title`)
+   * as what it is: the target lacks it (StackUnavailableError, exit 3): "the API at <url>
+   * `lacks` (404 <title>): it was built without `without`".
+   */
+  protected async served<T>(call: () => Promise<T>, part: { title: string; lacks: string; without: string }): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof PromotionSchedulerApiError && error.status === 404 && error.problemType === 'not-found' && error.title === part.title) {
+        throw new StackUnavailableError(`the API at ${this.#options.apiUrl} ${part.lacks} (404 ${error.title}): it was built without ${part.without}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * {@link GroupOperations} over {@link PromotionSchedulerClient} ({@link createApiClient}). The
+ * client is made on the first call, so a command line that never calls the API never fails over
+ * its URL.
+ *
+ * @throws (from any method) what {@link createApiClient} throws, and the client's errors.
+ */
+export class ClientGroupOperations extends ApiClientOperations implements GroupOperations {
 
   async create(input: CreateGroupInput): Promise<PromotionGroup> {
     return this.client.createGroup(input);

@@ -4,15 +4,13 @@
  * pauses and policies, and hands a lane on; the CLI only says what it wants.
  */
 import {
-  PromotionSchedulerApiError,
   type Lane,
   type LaneDetail,
   type LaneRef,
   type LaneSettings,
   type PromotionSchedulerClient,
 } from '../../client/index.ts';
-import { createApiClient, type ClientGroupOperationsOptions } from './group-operations.ts';
-import { StackUnavailableError } from './stack.ts';
+import { ApiClientOperations } from './group-operations.ts';
 
 /** Lanes per page the CLI asks for: the API's maximum, so a listing takes as few requests as it can. */
 const PAGE_SIZE = 100;
@@ -38,52 +36,33 @@ export interface LaneOperations {
  * @throws (from any method) what `createApiClient` throws; StackUnavailableError when the API
  *   serves no lanes; the client's errors otherwise.
  */
-export class ClientLaneOperations implements LaneOperations {
-  readonly #options: ClientGroupOperationsOptions;
-  #client: PromotionSchedulerClient | undefined;
-
-  constructor(options: ClientGroupOperationsOptions) {
-    this.#options = options;
-  }
-
-  get #api(): PromotionSchedulerClient {
-    this.#client ??= createApiClient(this.#options);
-    return this.#client;
-  }
-
+export class ClientLaneOperations extends ApiClientOperations implements LaneOperations {
   async list(): Promise<Lane[]> {
-    return this.#served(async () => {
+    return this.#ask(async () => {
       const lanes: Lane[] = [];
-      for await (const lane of this.#api.listLanes({ limit: PAGE_SIZE })) lanes.push(lane);
+      for await (const lane of this.client.listLanes({ limit: PAGE_SIZE })) lanes.push(lane);
       return lanes;
     });
   }
 
   async show(lane: LaneRef): Promise<LaneDetail> {
-    return this.#served(() => this.#api.showLane(lane));
+    return this.#ask(() => this.client.showLane(lane));
   }
 
   async pause(lane: LaneRef, reason: string): Promise<Lane> {
-    return this.#served(() => this.#api.pauseLane({ ...lane, reason }));
+    return this.#ask(() => this.client.pauseLane({ ...lane, reason }));
   }
 
   async resume(lane: LaneRef): Promise<Lane> {
-    return this.#served(() => this.#api.resumeLane(lane));
+    return this.#ask(() => this.client.resumeLane(lane));
   }
 
   async set(settings: LaneSettings): Promise<Lane> {
-    return this.#served(() => this.#api.setLane(settings));
+    return this.#ask(() => this.client.setLane(settings));
   }
 
-  /** The router's 404 for an API built without lanes, as what it is: the target lacks them (exit 3). */
-  async #served<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof PromotionSchedulerApiError && error.status === 404 && error.problemType === 'not-found' && error.title === 'No lanes here') {
-        throw new StackUnavailableError(`the API at ${this.#options.apiUrl} serves no lanes (404 ${error.title}): it was built without them`, { cause: error });
-      }
-      throw error;
-    }
+  /** The API's answer, or what a target built without lanes means (exit 3). */
+  #ask<T>(call: () => Promise<T>): Promise<T> {
+    return this.served(call, { title: 'No lanes here', lacks: 'serves no lanes', without: 'them' });
   }
 }

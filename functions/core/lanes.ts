@@ -83,6 +83,16 @@ function after(lane: Lane, next: LaneState, version: number): Lane {
   return { repository: lane.repository, targetBranch: lane.targetBranch, ...next, version };
 }
 
+/**
+ * `state` with `waiting` less the waiters found gone (`dropped`) and, when the lane is handed
+ * on `to` a waiter, that waiter as holder and out of the list.
+ */
+function handedState(state: LaneState, waiting: readonly LaneWaiter[], dropped: readonly string[], to: string | undefined, now: Date): LaneState {
+  const next: LaneState = { ...state, waiting: waiting.filter((w) => !dropped.includes(w.groupId) && w.groupId !== to) };
+  if (to !== undefined) next.holder = { groupId: to, since: now.toISOString() };
+  return next;
+}
+
 /** The lane a group belongs to. */
 export function laneOfGroup(group: Pick<PromotionGroup, 'repository' | 'targetBranch'>): LaneRef {
   return { repository: group.repository, targetBranch: group.targetBranch };
@@ -131,7 +141,7 @@ export class LaneKeeper {
       .sort((a, b) => compareWaiters(a.key, b.key));
     for (const { entry, key } of sorted) {
       const candidate: Candidate = { ...entry, createdAt: key.createdAt };
-      decide: for (let round = 0; ; round++) {
+      for (let round = 0; ; round++) {
         if (round >= MAX_ROUNDS) throw new StoreUnavailableError(`lane ${laneKey} kept changing; ${entry.id} is left for the next poll`);
         if (entry.status !== 'Scheduled') {
           result.stale++;
@@ -163,20 +173,16 @@ export class LaneKeeper {
         if (free) {
           const claim = this.claimRequest(candidate, now, by, `claimed: its lane ${laneKey} was free`, {});
           const next: LaneState = { ...laneState(lane), holder: { groupId: entry.id, since: now.toISOString() }, updatedAt: now.toISOString() };
-          const written = await store.changeLane({ lane, next, transitions: [claim.request] });
-          if (written.won) {
-            reportTransition(this.deps.observer, candidate, claim.spec);
-            lane = after(lane, next, written.version);
-            result.messages.push(claim.message);
-            result.claimed++;
-            break;
-          }
-          if (written.group) {
+          const written = await this.decision(lane, next, candidate, claim.spec);
+          if (written === 'lost') {
             result.lost++;
             break;
           }
-          lane = written.lane ?? (await store.findLane(ref));
-          continue;
+          lane = written.lane;
+          if (!written.won) continue;
+          result.messages.push(claim.message);
+          result.claimed++;
+          break;
         }
         if (overlap === 'skip' && !lane.paused && lane.holder) {
           const reason = `skipped: lane busy with ${lane.holder.groupId}`;
@@ -189,20 +195,15 @@ export class LaneKeeper {
           };
           // With the lane, conditional on its version: the lane must still be busy as read (a
           // holder that ended meanwhile makes this lose, and the group is decided again).
-          const next: LaneState = { ...laneState(lane), updatedAt: now.toISOString() };
-          const written = await store.changeLane({ lane, next, transitions: [transitionRequest(candidate, spec)] });
-          if (written.won) {
-            reportTransition(this.deps.observer, candidate, spec);
-            lane = after(lane, next, written.version);
-            result.skipped++;
-            break;
-          }
-          if (written.group) {
+          const written = await this.decision(lane, { ...laneState(lane), updatedAt: now.toISOString() }, candidate, spec);
+          if (written === 'lost') {
             result.lost++;
             break;
           }
-          lane = written.lane ?? (await store.findLane(ref));
-          continue;
+          lane = written.lane;
+          if (!written.won) continue;
+          result.skipped++;
+          break;
         }
         if (lane.waiting.length >= LANE_WAITING_LIMIT) {
           this.deps.observer.notice('lane is full; the group stays due and is looked at again by the next poll', {
@@ -226,23 +227,34 @@ export class LaneKeeper {
           },
           timer: { kind: 'waiting', at: entry.scheduledAt },
         };
-        const next: LaneState = { ...laneState(lane), waiting, updatedAt: now.toISOString() };
-        const written = await store.changeLane({ lane, next, transitions: [transitionRequest(candidate, spec)] });
-        if (written.won) {
-          reportTransition(this.deps.observer, candidate, spec);
-          lane = after(lane, next, written.version);
-          result.waited++;
-          break decide;
-        }
-        if (written.group) {
+        const written = await this.decision(lane, { ...laneState(lane), waiting, updatedAt: now.toISOString() }, candidate, spec);
+        if (written === 'lost') {
           result.lost++;
           break;
         }
-        lane = written.lane ?? (await store.findLane(ref));
+        lane = written.lane;
+        if (!written.won) continue;
+        result.waited++;
+        break;
       }
     }
     result.depth = lane.waiting.length;
     return result;
+  }
+
+  /**
+   * One of {@link admit}'s decisions for `candidate`, written with the lane as `next`: `won` with
+   * the lane as it now is; `'lost'` when the group changed first (the entry is done with); else
+   * the lane as another writer left it, to decide again from.
+   */
+  private async decision(lane: Lane, next: LaneState, candidate: Candidate, spec: TransitionSpec): Promise<{ won: boolean; lane: Lane } | 'lost'> {
+    const written = await this.deps.store.changeLane({ lane, next, transitions: [transitionRequest(candidate, spec)] });
+    if (written.won) {
+      reportTransition(this.deps.observer, candidate, spec);
+      return { won: true, lane: after(lane, next, written.version) };
+    }
+    if (written.group) return 'lost';
+    return { won: false, lane: written.lane ?? (await this.deps.store.findLane({ repository: lane.repository, targetBranch: lane.targetBranch })) };
   }
 
   /**
@@ -268,16 +280,12 @@ export class LaneKeeper {
       const paused = pauses
         ? { by, at: now.toISOString(), reason: `${group.id} ended ${spec.to}: ${spec.entry.reason}`.slice(0, 1000) }
         : lane.paused;
-      const base: LaneState = { ...laneState(lane), updatedAt: now.toISOString() };
-      delete base.holder;
-      if (paused) base.paused = paused;
+      const released: LaneState = { ...laneState(lane), updatedAt: now.toISOString() };
+      delete released.holder;
+      if (paused) released.paused = paused;
       const next = paused ? null : await this.nextWaiter(lane);
-      if (next?.dropped.length) base.waiting = lane.waiting.filter((w) => !next.dropped.includes(w.groupId));
       const handOn = next?.waiter ? this.handOnClaim(next.waiter, next.group, now, by, `handed the lane by ${group.id} (${spec.to})`) : undefined;
-      if (handOn) {
-        base.holder = { groupId: handOn.candidate.id, since: now.toISOString() };
-        base.waiting = base.waiting.filter((w) => w.groupId !== handOn.candidate.id);
-      }
+      const base = handedState(released, lane.waiting, next?.dropped ?? [], handOn?.candidate.id, now);
       const written = await store.changeLane({
         lane,
         next: base,
@@ -358,16 +366,11 @@ export class LaneKeeper {
         continue;
       }
       const next = await this.nextWaiter(changed);
-      const base: LaneState = { ...state, updatedAt: now.toISOString() };
-      base.waiting = changed.waiting.filter((w) => !next.dropped.includes(w.groupId));
       // A dropped head may leave a first live waiter that goes after `before`: then `before` goes first.
       const first = next.waiter && !(before && compareWaiters(next.waiter, before) > 0) ? next.waiter : undefined;
       const handOn = first ? this.handOnClaim(first, next.group, now, by, `handed the lane: ${why}`) : undefined;
       if (!handOn && !change && next.dropped.length === 0) return { lane };
-      if (handOn) {
-        base.holder = { groupId: handOn.candidate.id, since: now.toISOString() };
-        base.waiting = base.waiting.filter((w) => w.groupId !== handOn.candidate.id);
-      }
+      const base = handedState({ ...state, updatedAt: now.toISOString() }, changed.waiting, next.dropped, handOn?.candidate.id, now);
       const written = await store.changeLane({ lane, next: base, transitions: handOn ? [handOn.request] : [] });
       if (written.won) {
         const handed = after(lane, base, written.version);

@@ -42,6 +42,11 @@ export function schedulerMetric(name: MetricName, statistic = 'Sum', label?: str
   });
 }
 
+/** A duration's p50, p99 and max, labelled so. */
+function spread(name: MetricName): cloudwatch.Metric[] {
+  return [schedulerMetric(name, 'p50', 'p50'), schedulerMetric(name, 'p99', 'p99'), schedulerMetric(name, 'Maximum', 'max')];
+}
+
 /** Alarms (DLQ not empty, function errors, start lateness, API 5XX) and a dashboard. */
 export class SchedulerMonitoring extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -159,9 +164,7 @@ export class SchedulerMonitoring extends Construct {
             title: 'Start lateness (ms)',
             width: 8,
             left: [
-              schedulerMetric(METRIC.StartLateness, 'p50', 'p50'),
-              schedulerMetric(METRIC.StartLateness, 'p99', 'p99'),
-              schedulerMetric(METRIC.StartLateness, 'Maximum', 'max'),
+              ...spread(METRIC.StartLateness),
             ],
             leftAnnotations: [{ value: props.toleranceSeconds * 1000, label: 'tolerance' }],
           }),
@@ -216,9 +219,7 @@ export class SchedulerMonitoring extends Construct {
             title: 'Lane wait (ms), separate from start lateness',
             width: 12,
             left: [
-              schedulerMetric(METRIC.LaneWait, 'p50', 'p50'),
-              schedulerMetric(METRIC.LaneWait, 'p99', 'p99'),
-              schedulerMetric(METRIC.LaneWait, 'Maximum', 'max'),
+              ...spread(METRIC.LaneWait),
             ],
           }),
         ],

@@ -24,6 +24,9 @@ export const at = (delta: number): string => new Date(Date.parse(T0) + delta).to
 
 export const REPO = 'app';
 
+/** The lane most tests use: `app:main`. */
+export const MAIN = { repository: REPO, targetBranch: 'main' };
+
 /**
  * Fixed settings, written out so that leases and times can be computed by hand: a lease of
  * 300 s, a look-ahead of 60 s, three attempts.
@@ -147,4 +150,15 @@ export class LaneWorld {
   waitingIds(target = 'main'): string[] {
     return (this.lane(target)?.waiting ?? []).map((w) => w.groupId);
   }
+}
+
+/**
+ * c1, b1, a1 of `app:main`, due at T0 and created in that order, then one poll: in a free lane
+ * c1 holds, b1 and a1 wait (in a paused one, all three wait).
+ */
+export async function scheduleThreeAndPoll(world: LaneWorld): Promise<void> {
+  await world.schedule('c1', { createdAt: at(-3_000) });
+  await world.schedule('b1', { createdAt: at(-2_000) });
+  await world.schedule('a1', { createdAt: at(-1_000) });
+  await world.poller().run();
 }

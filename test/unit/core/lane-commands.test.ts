@@ -5,17 +5,9 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LaneStateError, StoreUnavailableError, ValidationError } from '../../../functions/core/errors.ts';
-import { at, LaneWorld, REPO, T0 } from '../../helpers/lane-world.ts';
+import { at, LaneWorld, MAIN, REPO, T0, scheduleThreeAndPoll } from '../../helpers/lane-world.ts';
 
-const MAIN = { repository: REPO, targetBranch: 'main' };
 
-/** c1, b1, a1 of `app:main`, due at T0 and created in that order; one poll: c1 holds, b1 and a1 wait. */
-async function threeWaitingForOne(world: LaneWorld): Promise<void> {
-  await world.schedule('c1', { createdAt: at(-3_000) });
-  await world.schedule('b1', { createdAt: at(-2_000) });
-  await world.schedule('a1', { createdAt: at(-1_000) });
-  await world.poller().run();
-}
 
 /** The error `promise` rejects with (fails the test if it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -37,7 +29,7 @@ describe('LaneCommands', () => {
   describe('list', () => {
     it('lists every lane with an item, by lane key, with its holder, waiting groups, pause and the policies in force', async () => {
       // Prepare: app:main held with two waiting (stack policies); app:release paused with its own policies
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       const pause = { by: 'operator:ann', at: at(-60_000), reason: 'freeze' };
       world.store.seedLane({ ...MAIN, targetBranch: 'release', version: 2, waiting: [], paused: pause, overlapPolicy: 'skip', onFailure: 'pause' });
       // Act
@@ -67,7 +59,7 @@ describe('LaneCommands', () => {
   describe('show', () => {
     it('shows the holder’s group and the waiting groups in the order they start, each saying what it waits for', async () => {
       // Prepare
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       // Act
       const detail = await world.lanes().show(MAIN);
       // Assess
@@ -136,7 +128,7 @@ describe('LaneCommands', () => {
 
     it('is decided again when another writer changed the lane first, and written once', async () => {
       // Prepare: c1 holds; a concurrent writer bumps the lane between the read and the write
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       world.store.interfereLane(MAIN, (_s, lane) => {
         if (lane) lane.version += 1;
       });
@@ -151,7 +143,7 @@ describe('LaneCommands', () => {
   describe('resume', () => {
     it('refuses to resume a lane that is not paused with LaneStateError', async () => {
       // Prepare
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       // Act
       const error = await rejection(world.lanes().resume(MAIN, 'operator:ann'));
       // Assess
@@ -162,7 +154,7 @@ describe('LaneCommands', () => {
 
     it('lifts the pause of a held lane and hands nothing on: the holder keeps it', async () => {
       // Prepare
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       const lanes = world.lanes();
       await lanes.pause({ ...MAIN, reason: 'freeze' }, 'operator:ann');
       // Act
@@ -177,7 +169,7 @@ describe('LaneCommands', () => {
       // Prepare: the lane was paused before anything came due
       const lanes = world.lanes();
       await lanes.pause({ ...MAIN, reason: 'freeze' }, 'operator:ann');
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       expect(world.lane()?.holder).toBeUndefined();
       expect(world.waitingIds()).toEqual(['c1', 'b1', 'a1']);
       world.clock.advance(90_000);
@@ -193,7 +185,7 @@ describe('LaneCommands', () => {
       // Prepare
       const lanes = world.lanes();
       await lanes.pause({ ...MAIN, reason: 'freeze' }, 'operator:ann');
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       const changeLane = world.store.changeLane.bind(world.store);
       let failNext = true;
       // The write that hands the lane on (the one with a group's claim in it) fails.
@@ -221,7 +213,7 @@ describe('LaneCommands', () => {
       // Prepare
       const lanes = world.lanes();
       await lanes.pause({ ...MAIN, reason: 'freeze' }, 'operator:ann');
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       const before = world.store.laneChanges.length;
       // Act
       await lanes.resume(MAIN, 'operator:bob');
@@ -236,7 +228,7 @@ describe('LaneCommands', () => {
     it('claims every waiter of a paused parallel lane when it is resumed', async () => {
       // Prepare
       world.store.seedLane({ ...MAIN, version: 1, waiting: [], overlapPolicy: 'parallel', paused: { by: 'operator:ann', at: at(-1_000), reason: 'freeze' } });
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       expect(world.waitingIds()).toEqual(['c1', 'b1', 'a1']);
       // Act
       const view = await world.lanes().resume(MAIN, 'operator:bob');
@@ -251,7 +243,7 @@ describe('LaneCommands', () => {
   describe('set', () => {
     it('to parallel claims every waiter at once, in order; the holder keeps running; no waiter holds the lane', async () => {
       // Prepare
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       world.clock.advance(3_000);
       // Act
       const view = await world.lanes().set({ ...MAIN, overlapPolicy: 'parallel' }, 'operator:ann');
@@ -270,7 +262,7 @@ describe('LaneCommands', () => {
 
     it('to parallel sends the messages of the waiters it claimed before a write failed, and reports the failure', async () => {
       // Prepare: b1 is claimed; the write that claims a1 is refused (throttled)
-      await threeWaitingForOne(world);
+      await scheduleThreeAndPoll(world);
       const changeLane = world.store.changeLane.bind(world.store);
       world.store.changeLane = async (change) => {
         if (change.transitions.some((t) => t.id === 'a1')) throw new StoreUnavailableError('DynamoDB lane change failed for a passing reason: throttled');

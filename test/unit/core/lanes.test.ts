@@ -11,23 +11,20 @@ import type { ExecuteResult } from '../../../functions/core/execute.ts';
 import type { TimerEntry } from '../../../functions/core/ports.ts';
 import { LaneKeeper } from '../../../functions/core/lanes.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
-import { at, LaneWorld, REPO, T0 } from '../../helpers/lane-world.ts';
+import { at, LaneWorld, MAIN, T0, scheduleThreeAndPoll } from '../../helpers/lane-world.ts';
 import { deferred } from '../../helpers/service-doubles.ts';
 
-const MAIN = { repository: REPO, targetBranch: 'main' };
 
-/** c1, b1, a1 of `app:main`, due at T0 and created in that order; one poll: c1 holds, b1 and a1 wait. */
-async function threeWaitingForOne(world: LaneWorld): Promise<void> {
-  await world.schedule('c1', { createdAt: at(-3_000) });
-  await world.schedule('b1', { createdAt: at(-2_000) });
-  await world.schedule('a1', { createdAt: at(-1_000) });
-  await world.poller().run();
-  expect(world.lane()).toMatchObject({ holder: { groupId: 'c1' }, waiting: [{ groupId: 'b1' }, { groupId: 'a1' }] });
-}
 
 /** Let the memory store's pending calls (each yields once) run. */
 async function settle(turns = 50): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** {@link scheduleThreeAndPoll}, and the lane as it then is: c1 holds, b1 and a1 wait. */
+async function threeWaitingForOne(world: LaneWorld): Promise<void> {
+  await scheduleThreeAndPoll(world);
+  expect(world.lane()).toMatchObject({ holder: { groupId: 'c1' }, waiting: [{ groupId: 'b1' }, { groupId: 'a1' }] });
 }
 
 describe('lanes: hand-on when a holder ends', () => {

@@ -7,9 +7,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../../functions/core/errors.ts';
 import type { Lane } from '../../../functions/core/lane.ts';
 import { shardOf } from '../../../functions/core/timing.ts';
-import { at, LaneWorld, REPO, T0 } from '../../helpers/lane-world.ts';
+import { at, LaneWorld, MAIN, T0 } from '../../helpers/lane-world.ts';
 
-const MAIN = { repository: REPO, targetBranch: 'main' };
 
 /**
  * Three groups of `app:main`, due at T0, created in the order c1, b1, a1, so that the lane order

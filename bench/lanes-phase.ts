@@ -13,6 +13,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import type { SchedulerConfig } from '../functions/core/config.ts';
+import { FOLLOW_ON_NOTE } from '../functions/core/execute.ts';
 import { systemClock, type Page, type TimerEntry } from '../functions/core/ports.ts';
 import { clientsFor, createStack, RecordingExecutor, waitTerminal, type Emulators, type GroupRow, type Stack } from './harness.ts';
 import { laneOrderViolations, laneOverlaps, runningSpans } from './lane-checks.ts';
@@ -42,6 +43,14 @@ export interface LanesPhaseResult {
    * at the message's arrival at the execute handler.
    */
   handoffParts: { toClaim: Percentiles; claimToRunning: Percentiles; claimToArrival: Percentiles; arrivalToRunning: Percentiles };
+  /**
+   * Hand-offs whose next group ran in its holder's invocation (a follow-on run: no message hop;
+   * its history says so), and those started by their message (the two arrival parts above are
+   * theirs only).
+   */
+  handoffPaths: { followOn: number; message: number };
+  /** The hand-off split by when it came: each lane's first (its holder ends while the poll may still write waits) and the others. */
+  handoffByTurn: { first: Percentiles; later: Percentiles };
   /** `startedAt − scheduledAt` of the idle lanes' groups. */
   idleLateness: Percentiles;
   /** `laneWaitMs` of the busy lanes' groups that waited. */
@@ -141,7 +150,8 @@ export async function lanesPhase(em: Emulators, options: LanesPhaseOptions): Pro
     return { status: 'Succeeded', resultRef: `ok-${request.idempotencyKey}` };
   });
   let record: (operation: string, capacity: ConsumedCapacity) => void = () => {};
-  // When the first message of a group handed its lane (it carries `readyAt`) reached the handler.
+  // When the first message of a group handed its lane (it carries `readyAt`) reached the handler
+  // (a follow-on run has none).
   const arrivals = new Map<string, number>();
   const stack = await createStack({
     dynamo, sqs, prefix: 'bench-lanes', clock: systemClock, executor,
@@ -202,6 +212,8 @@ export async function lanesPhase(em: Emulators, options: LanesPhaseOptions): Pro
   const claimToRunning: number[] = [];
   const claimToArrival: number[] = [];
   const arrivalToRunning: number[] = [];
+  const handoffPaths = { followOn: 0, message: 0 };
+  const byTurn = { first: [] as number[], later: [] as number[] };
   const firstHolders: GroupRow[] = [];
   for (const lane of byLane.values()) {
     const started = lane.filter((r) => r.startedAt).sort((a, b) => at(a.startedAt) - at(b.startedAt));
@@ -209,8 +221,12 @@ export async function lanesPhase(em: Emulators, options: LanesPhaseOptions): Pro
     for (let i = 1; i < started.length; i++) {
       const [previous, next] = [started[i - 1]!, started[i]!];
       handoffs.push(at(next.startedAt) - at(previous.finishedAt));
+      (i === 1 ? byTurn.first : byTurn.later).push(at(next.startedAt) - at(previous.finishedAt));
       toClaim.push(at(next.queuedAt) - at(previous.finishedAt));
       claimToRunning.push(at(next.startedAt) - at(next.queuedAt));
+      const start = [...(next.history ?? [])].reverse().find((e) => e.to === 'Running');
+      if (start?.reason.endsWith(`(${FOLLOW_ON_NOTE})`)) handoffPaths.followOn++;
+      else handoffPaths.message++;
       const arrived = arrivals.get(next.id);
       if (arrived !== undefined) {
         claimToArrival.push(arrived - at(next.queuedAt));
@@ -240,6 +256,8 @@ export async function lanesPhase(em: Emulators, options: LanesPhaseOptions): Pro
       claimToArrival: percentiles(claimToArrival.filter(Number.isFinite)),
       arrivalToRunning: percentiles(arrivalToRunning.filter(Number.isFinite)),
     },
+    handoffPaths,
+    handoffByTurn: { first: percentiles(byTurn.first), later: percentiles(byTurn.later) },
     idleLateness: percentiles(idle.filter((r) => r.startedAt).map((r) => at(r.startedAt) - at(r.scheduledAt))),
     laneWait: percentiles(busy.filter((r) => r.laneWaitMs !== undefined).map((r) => r.laneWaitMs as number)),
     firstHolderLateness: percentiles(firstHolders.map((r) => at(r.startedAt) - at(r.scheduledAt))),

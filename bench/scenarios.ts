@@ -20,6 +20,7 @@
  * - no stale outcome: the late answer of a dead invocation never lands.
  * Used by `bench/chaos.ts` (N = 1 000 / 100) and `test/integration/chaos.test.ts` (small N).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../functions/core/config.ts';
@@ -248,13 +249,15 @@ export async function runScenario(
    * until it is released (late) to check that a stale outcome cannot land.
    */
   const dyingInvocations = (dies: (request: PromotionRequest) => boolean) => {
-    const watchers = new Map<string, () => void>();
+    // Which invocation a call belongs to: its records' runs and the follow-on runs it chains
+    // (groups handed the lane, run in the same invocation) all die with it.
+    const invocation = new AsyncLocalStorage<() => void>();
     executor.behave((request, { call }) => {
       if (dies(request)) {
         count('invocations died');
         call.ended = 'died';
         call.end = Date.now();
-        watchers.get(request.groupId)?.();
+        invocation.getStore()?.();
         const late = deferred<PromotionResult>();
         released.push({ groupId: request.groupId, attempt: request.attempt, release: () => late.resolve({ status: 'Failed', reason: LATE_ANSWER }) });
         return late.promise;
@@ -264,15 +267,9 @@ export async function runScenario(
     stackOptions.executeTuning = { heartbeatMs: 3_600_000 };
     stackOptions.wrapExecuteHandler = (handler) => async (event, context) => {
       const died = deferred<'died'>();
-      const groupIds = event.Records.map((r) => (JSON.parse(r.body) as { groupId?: string }).groupId ?? '');
-      for (const id of groupIds) watchers.set(id, () => died.resolve('died'));
-      try {
-        const outcome = await Promise.race([handler(event, context), died.promise]);
-        if (outcome === 'died') return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-        return outcome;
-      } finally {
-        for (const id of groupIds) watchers.delete(id);
-      }
+      const outcome = await Promise.race([invocation.run(() => died.resolve('died'), () => handler(event, context)), died.promise]);
+      if (outcome === 'died') return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+      return outcome;
     };
   };
 

@@ -24,11 +24,20 @@
  *
  * This use case owns the redelivery policy and performs it through its ports (`visibility`,
  * `queue`); the caller only reports the delivery failed when {@link comesBack} says so.
+ *
+ * A lane's holder looks at its lane and first waiter while the services work, so its end need
+ * not read first; and when its end hands the lane on and the invocation has time left, the
+ * group handed the lane runs next in this same invocation (a *follow-on run*, result `next`),
+ * without the queue's hop and without a message. Should the invocation die before that run
+ * ends, the group is Queued or Running under a lease, as any run whose invocation died, and lease
+ * recovery brings it back. A follow-on run that must retry, or that could not start because the
+ * store failed for a passing reason, sends a message of its own.
  */
 import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
 import { describeError, PermanentExecutionError, StoreUnavailableError } from './errors.ts';
 import { isTerminal, type Conflict, type Outcome, type PromotionGroup, type WorkMessage } from './group.ts';
+import type { Lane } from './lane.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type {
   Clock,
@@ -42,7 +51,7 @@ import type {
 } from './ports.ts';
 import { realSleeper } from './ports.ts';
 import { addSeconds, backoffSeconds, epochMs, latenessMs, remainingWaitMs } from './timing.ts';
-import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
+import { laneOfGroup, LaneKeeper, sendClaims, type HandedOn, type LaneLook } from './lanes.ts';
 import { applyTransition, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
 /** What became of one delivery. */
@@ -56,6 +65,8 @@ export type ExecuteResult =
       laneWaitMs?: number;
       /** The group the lane was handed to when this one ended. */
       handedOn?: string;
+      /** What became of the group handed the lane, run next in this invocation (a follow-on run), if it was. */
+      next?: ExecuteResult;
     }
   | { kind: 'dropped'; reason: string }
   /** Comes back: the delivery's visibility is set to `delaySeconds`. */
@@ -78,6 +89,11 @@ export interface DeliveryInfo {
   receiveCount: number;
   /** How long the invocation may still take (Lambda's remaining time less a margin), if known. */
   timeLeftMs?: number;
+  /**
+   * A follow-on run: no delivery of its own (`receipt` is empty, nothing to delay). What would
+   * make a delivery come back (a retry, a store failure before the start) sends a message instead.
+   */
+  followOn?: true;
 }
 
 export interface ExecuteDeps {
@@ -109,6 +125,14 @@ const KEEP_CLAIM_LEASE_SHARE = 0.9;
 const OUTCOME_WRITE_MAX_PAUSE_MS = 5_000;
 /** Time kept for one try of such a write (with the SDK's own retries). */
 const OUTCOME_WRITE_ALLOWANCE_MS = 2_000;
+/** A follow-on run needs at least this much of the invocation left… */
+const FOLLOW_ON_MIN_TIME_LEFT_MS = 10_000;
+/** …and this many times the run that handed it the lane took. */
+const FOLLOW_ON_RUNS_LEFT = 3;
+/** How a follow-on run's start (and retry) says where it ran. */
+export const FOLLOW_ON_NOTE = "in its holder's invocation";
+/** A holder's look at its lane is used for its end if taken at most this long before. */
+const LANE_LOOK_FRESH_MS = 5_000;
 
 /**
  * Bounds on what a group keeps of a conflict report: a DynamoDB item holds at most 400 KB, and
@@ -202,18 +226,58 @@ export class ExecuteUseCase {
     this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.deps.observer });
   }
 
-  async run(message: WorkMessage, delivery: DeliveryInfo): Promise<ExecuteResult> {
+  /**
+   * Run one delivery, and the follow-on runs after it. `known`: the group as a follow-on run
+   * knows it (from the write that handed it the lane), so it is not read again.
+   */
+  async run(message: WorkMessage, delivery: DeliveryInfo, known?: { group: PromotionGroup; lane: Lane }): Promise<ExecuteResult> {
     const arrived = this.deps.clock.now();
     const finishBy = delivery.timeLeftMs === undefined ? undefined : new Date(arrived.getTime() + delivery.timeLeftMs);
-    let result: ExecuteResult;
+    let ran: { result: ExecuteResult; followOn?: HandedOn };
     try {
-      result = await this.runMessage(message, delivery, arrived, finishBy);
+      ran = await this.runMessage(message, delivery, arrived, finishBy, known);
     } catch (error) {
       if (!(error instanceof NotStartedError)) throw error;
       return this.sendAgain(message, delivery, clip(describeError(error.cause), TEXT_LIMIT));
     }
-    if (result.kind === 'retry') await this.delayDelivery(message, delivery, result.delaySeconds);
-    return result;
+    const { result, followOn } = ran;
+    if (result.kind === 'retry' && !delivery.followOn) await this.delayDelivery(message, delivery, result.delaySeconds);
+    if (!followOn || result.kind !== 'finished' || finishBy === undefined) return result;
+    try {
+      const next = await this.run(
+        followOn.message,
+        { receipt: '', receiveCount: 1, followOn: true, timeLeftMs: finishBy.getTime() - this.deps.clock.now().getTime() },
+        { group: followOn.group, lane: followOn.lane },
+      );
+      return { ...result, next };
+    } catch (error) {
+      // This delivery's own run is done and recorded; what failed is the next group's, which its
+      // lease brings back (lease recovery sends its message again).
+      this.deps.observer.notice('the follow-on run failed; lease recovery brings the group back', {
+        groupId: followOn.groupId, attempt: followOn.message.attempt, error: describeError(error),
+      });
+      return result;
+    }
+  }
+
+  /**
+   * Whether the group handed the lane runs next in this invocation: it has time left, enough for
+   * a few runs like the one that just ended (`ranMs`).
+   */
+  private followsOn(finishBy: Date | undefined, ranMs: number): boolean {
+    if (finishBy === undefined) return false;
+    const left = finishBy.getTime() - this.deps.clock.now().getTime();
+    return left >= Math.max(FOLLOW_ON_MIN_TIME_LEFT_MS, FOLLOW_ON_RUNS_LEFT * ranMs);
+  }
+
+  /**
+   * A holder's look at its lane and first waiter, taken while its services work, for its end
+   * (see {@link LaneKeeper.end}'s `read`); `known`: the lane as a follow-on run's hand-on left it.
+   * A failed look is no failure: the end reads then.
+   */
+  private lookAtLane(group: PromotionGroup, known?: Lane): { at: number; look: Promise<LaneLook | undefined> } {
+    const look = this.lanes.look(laneOfGroup(group), known).catch(() => undefined);
+    return { at: this.deps.clock.now().getTime(), look };
   }
 
   /**
@@ -245,6 +309,12 @@ export class ExecuteUseCase {
       .catch((sendError: unknown) => ({ failed: [{ message: again, error: describeError(sendError) }] }));
     const context = { groupId: message.groupId, attempt: message.attempt, resends, delaySeconds, error };
     const failed = sent.failed[0];
+    if (failed && delivery.followOn) {
+      observer.notice('not started: the store failed for a passing reason, and the message could not be sent; lease recovery sends it', {
+        ...context, sendError: failed.error,
+      });
+      return { kind: 'deferred', resent: false, delaySeconds, error: `not started (${error}); could not send it (${failed.error}); lease recovery sends it` };
+    }
     if (failed) {
       await this.delayDelivery(message, delivery, delaySeconds);
       observer.notice('not started: the store failed for a passing reason, and the message could not be sent again; the delivery comes back', {
@@ -256,27 +326,39 @@ export class ExecuteUseCase {
     return { kind: 'deferred', resent: true, delaySeconds, error };
   }
 
-  private async runMessage(message: WorkMessage, delivery: DeliveryInfo, arrived: Date, finishBy: Date | undefined): Promise<ExecuteResult> {
+  /**
+   * Steps 1–6 for one message; `known`: the group as a follow-on run knows it (from the write that
+   * handed it the lane), so it is not read again. `followOn`: the group this run handed its lane
+   * to, to run next in this invocation.
+   */
+  private async runMessage(
+    message: WorkMessage,
+    delivery: DeliveryInfo,
+    arrived: Date,
+    finishBy: Date | undefined,
+    known?: { group: PromotionGroup; lane: Lane },
+  ): Promise<{ result: ExecuteResult; followOn?: HandedOn }> {
     const { store, clock, sleeper, config, observer } = this.deps;
+    const only = (result: ExecuteResult) => ({ result });
     // 1. Land the start on the scheduled instant.
     const wait = remainingWaitMs(message.scheduledAt, arrived);
     if (wait > this.deps.maxInlineWaitMs) {
       const delaySeconds = Math.floor(wait / 1000);
       observer.notice('work message arrived early; returned to the queue', { groupId: message.groupId, attempt: message.attempt, earlyMs: wait, delaySeconds });
-      return { kind: 'retry', delaySeconds, error: `arrived ${wait} ms early; returned to the queue` };
+      return only({ kind: 'retry', delaySeconds, error: `arrived ${wait} ms early; returned to the queue` });
     }
     // 2. Is this message still the group's current claim? Read while waiting, so the start is
     // not late by a read: a change during the wait (a cancel) still makes the conditional
     // Running write below lose, since it checks version and claim token.
-    const reading = store.find(message.groupId, { consistent: true });
+    const reading = known ? Promise.resolve(known.group) : store.find(message.groupId, { consistent: true });
     // A failed read is handled where it is awaited; not an unhandled rejection meanwhile.
     reading.catch(() => {});
     // Timers may fire a millisecond early against the clock: wait until the instant has come.
     for (let left = wait; left > 0; left = remainingWaitMs(message.scheduledAt, clock.now())) await sleeper.sleep(left);
     const group = await notStartedOnPassingError(reading);
-    if (!group) return this.drop(message, 'group does not exist');
+    if (!group) return only(this.drop(message, 'group does not exist'));
     const stale = staleReason(group, message);
-    if (stale) return this.drop(message, stale);
+    if (stale) return only(this.drop(message, stale));
 
     // 3. Queued → Running. A group that waited for its lane is late from when it got the lane:
     // its wait is a figure of its own (laneWaitMs).
@@ -297,7 +379,7 @@ export class ExecuteUseCase {
       entry: {
         at: startedAt.toISOString(),
         by: EXECUTOR,
-        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : `it was handed the lane (waited ${laneWaitMs ?? 0} ms)`} (delivery ${delivery.receiveCount})`,
+        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : `it was handed the lane (waited ${laneWaitMs ?? 0} ms)`} (${delivery.followOn ? FOLLOW_ON_NOTE : `delivery ${delivery.receiveCount}`})`,
         // Why: a duplicate delivery may make the very same write in the same millisecond; only
         // this lets the store tell ours from theirs when the SDK retried an applied write.
         nonce: randomUUID().slice(0, 13),
@@ -307,7 +389,7 @@ export class ExecuteUseCase {
       lateMs,
     }, observer));
     if (!start.won) {
-      return this.drop(message, start.current ? (staleReason(start.current, message) ?? 'group changed before it could start') : 'group was deleted');
+      return only(this.drop(message, start.current ? (staleReason(start.current, message) ?? 'group changed before it could start') : 'group was deleted'));
     }
     const running: GroupSnapshot = { id: group.id, status: 'Running', version: start.version, attempt: group.attempt };
     const plan: PromotionPlan = {
@@ -319,15 +401,17 @@ export class ExecuteUseCase {
     };
 
     const heartbeat = this.startHeartbeat(running, message.claimToken);
+    // While the services work: the lane and its first waiter, so the end need not read them.
+    const looking = group.holdsLane ? this.lookAtLane(group, known?.lane) : undefined;
     let outcome: Outcome;
     try {
       outcome = await this.callServices(group, plan, new Date(lease), finishBy, heartbeat.signal);
     } catch (error) {
-      if (heartbeat.lost()) return this.drop(message, 'lost the lease while running; the poller has taken the group back');
+      if (heartbeat.lost()) return only(this.drop(message, 'lost the lease while running; the poller has taken the group back'));
       // 6. Permanent → Failed now; anything else → retry after a back-off.
       if (!(error instanceof PermanentExecutionError)) {
         const retry = await this.retryLater(running, message, lateMs, delivery, finishBy, clip(describeError(error), TEXT_LIMIT));
-        return retry.kind === 'retry' && laneWaitMs !== undefined ? { ...retry, laneWaitMs } : retry;
+        return only(retry.kind === 'retry' && laneWaitMs !== undefined ? { ...retry, laneWaitMs } : retry);
       }
       outcome = { status: 'Failed', reason: clip(error.message, TEXT_LIMIT), error: clip(describeError(error), TEXT_LIMIT) };
     } finally {
@@ -335,8 +419,10 @@ export class ExecuteUseCase {
     }
     // Outside the services' error handling: a store error here must not look like an executor
     // error (that would call the executor again for an outcome it already gave).
-    const finished = await this.finish(running, group, message, lateMs, finishBy, outcome);
-    return finished.kind === 'finished' && laneWaitMs !== undefined ? { ...finished, laneWaitMs } : finished;
+    const ranMs = clock.now().getTime() - startedAt.getTime();
+    const finished = await this.finish(running, group, message, lateMs, { finishBy, ranMs, looking }, outcome);
+    const result = finished.result.kind === 'finished' && laneWaitMs !== undefined ? { ...finished.result, laneWaitMs } : finished.result;
+    return { result, ...(finished.followOn ? { followOn: finished.followOn } : {}) };
   }
 
   /** Steps 4 and 5: the conflict detector, then the executor; their answer as an outcome. */
@@ -416,16 +502,18 @@ export class ExecuteUseCase {
   /**
    * Running → terminal, conditional on the claim; clears the claim so no older message can write.
    * A lane's holder releases its lane in the same write, handing it to the first waiter, whose
-   * message is then sent.
+   * message is then sent — or, when the invocation has time for it, that waiter is run next here
+   * (`followOn`), without a message.
    */
   private async finish(
     running: GroupSnapshot,
     group: PromotionGroup,
     message: WorkMessage,
     lateMs: number,
-    finishBy: Date | undefined,
+    run: { finishBy: Date | undefined; ranMs: number; looking?: ReturnType<ExecuteUseCase['lookAtLane']> },
     outcome: Outcome,
-  ): Promise<ExecuteResult> {
+  ): Promise<{ result: ExecuteResult; followOn?: HandedOn }> {
+    const { finishBy } = run;
     const now = this.deps.clock.now().toISOString();
     const reason = outcome.status === 'Succeeded' ? `succeeded${outcome.resultRef ? `: ${outcome.resultRef}` : ''}` : outcome.reason;
     const spec: TransitionSpec = {
@@ -436,23 +524,37 @@ export class ExecuteUseCase {
       clear: ['claimToken', 'leaseExpiresAt'],
       timer: null,
     };
-    const write = async (): Promise<{ won: boolean; handedOn?: { message: WorkMessage; groupId: string } }> => {
+    // The look taken while the services worked, if recent (a long run's look is likely stale:
+    // waiters join meanwhile); only for the first try, a retried write reads afresh.
+    let look = run.looking && this.deps.clock.now().getTime() - run.looking.at <= LANE_LOOK_FRESH_MS ? await run.looking.look : undefined;
+    const write = async (): Promise<{ won: boolean; handedOn?: HandedOn }> => {
       if (!group.holdsLane) return applyTransition(this.deps.store, running, spec, this.deps.observer);
-      return this.lanes.end({ ...running, holdsLane: true }, laneOfGroup(group), spec, EXECUTOR);
+      const read = look;
+      look = undefined;
+      return this.lanes.end({ ...running, holdsLane: true }, laneOfGroup(group), spec, EXECUTOR, read);
     };
     const result = await this.persist(running.id, 'outcome', finishBy, write);
-    if (!result.won) return this.drop(message, `lost ownership before the outcome (${outcome.status}) could be recorded`);
-    if (result.handedOn) await sendClaims(this.deps, [result.handedOn.message]);
+    if (!result.won) return { result: this.drop(message, `lost ownership before the outcome (${outcome.status}) could be recorded`) };
+    const handedOn = result.handedOn;
+    const followOn = handedOn !== undefined && this.followsOn(finishBy, run.ranMs);
+    if (handedOn && !followOn) await sendClaims(this.deps, [handedOn.message]);
     return {
-      kind: 'finished',
-      status: outcome.status as 'Succeeded' | 'Failed' | 'Conflicted',
-      lateMs,
-      reason,
-      ...(result.handedOn ? { handedOn: result.handedOn.groupId } : {}),
+      result: {
+        kind: 'finished',
+        status: outcome.status as 'Succeeded' | 'Failed' | 'Conflicted',
+        lateMs,
+        reason,
+        ...(handedOn ? { handedOn: handedOn.groupId } : {}),
+      },
+      ...(handedOn && followOn ? { followOn: handedOn } : {}),
     };
   }
 
-  /** Running → Queued, still owned by this claim, lease covering the back-off. */
+  /**
+   * Running → Queued, still owned by this claim, lease covering the back-off. A follow-on run has
+   * no delivery to come back: it sends its claim's message, delayed by the back-off (if that send
+   * fails, lease recovery sends it when the lease runs out).
+   */
   private async retryLater(
     running: GroupSnapshot,
     message: WorkMessage,
@@ -465,16 +567,20 @@ export class ExecuteUseCase {
     const delaySeconds = backoffSeconds(delivery.receiveCount, config.backoffBaseSeconds, config.backoffCapSeconds, random);
     const now = clock.now();
     const lease = addSeconds(now, delaySeconds + config.executionLeaseSeconds);
+    const after = delivery.followOn ? `its run ${FOLLOW_ON_NOTE}` : `delivery ${delivery.receiveCount}`;
     const result = await this.persist(running.id, 'retry', finishBy, () =>
       applyTransition(this.deps.store, running, {
         to: 'Queued',
         expect: { claimToken: message.claimToken },
-        entry: { at: now.toISOString(), by: EXECUTOR, reason: `retry in ${delaySeconds} s after delivery ${delivery.receiveCount}: ${error}` },
+        entry: { at: now.toISOString(), by: EXECUTOR, reason: `retry in ${delaySeconds} s after ${after}: ${error}` },
         set: { lastError: error, leaseExpiresAt: lease },
         timer: { kind: 'lease', at: lease },
       }, this.deps.observer),
     );
     if (!result.won) return this.drop(message, 'lost ownership before the retry could be recorded');
+    if (delivery.followOn) {
+      await sendClaims(this.deps, [message], { atLeastSeconds: delaySeconds });
+    }
     return { kind: 'retry', delaySeconds, error, lateMs };
   }
 

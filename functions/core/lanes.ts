@@ -31,7 +31,7 @@ import {
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type { Clock, GroupStore, TimerEntry, TransitionRequest, TransitionResult, WorkQueue } from './ports.ts';
 import { delaySeconds, epochMs, latenessMs, leaseExpiry } from './timing.ts';
-import { reportTransition, transitionRequest, type GroupSnapshot, type TransitionSpec } from './transition.ts';
+import { groupAfter, reportTransition, transitionRequest, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
 /** How often one decision reads the lane again after a write lost to another writer of the lane. */
 const MAX_ROUNDS = 25;
@@ -69,8 +69,32 @@ export interface AdmitResult {
 
 /** The end of a lane's holder, and what it handed on. */
 export type EndResult =
-  | { won: true; version: number; handedOn?: { message: WorkMessage; groupId: string; laneWaitMs: number }; paused?: boolean }
+  | { won: true; version: number; handedOn?: HandedOn; paused?: boolean }
   | { won: false; current: PromotionGroup | undefined };
+
+/** The group a lane was handed to by its holder's end: its claim's message, and the group as the claim left it. */
+export interface HandedOn {
+  message: WorkMessage;
+  groupId: string;
+  laneWaitMs: number;
+  /** The group as the hand-on's write left it (Queued, holding the lane; its history as read before). */
+  group: PromotionGroup;
+  /** The lane as the hand-on's write left it (the group its holder). */
+  lane: Lane;
+}
+
+/** A lane as read, with its first waiter that still waits (none looked for when the lane is paused). */
+export interface LaneLook {
+  lane: Lane;
+  next: NextWaiter | null;
+}
+
+/** A lane's first waiter that still waits (read strongly consistent), and the waiters found not to. */
+export interface NextWaiter {
+  waiter?: LaneWaiter;
+  group?: PromotionGroup;
+  dropped: string[];
+}
 
 /** The group snapshot a lane write needs, with what orders it in its lane. */
 type Candidate = GroupSnapshot & { scheduledAt: string; createdAt: string; attemptBase?: number };
@@ -262,11 +286,16 @@ export class LaneKeeper {
    * the lane in the same write: handed to the first waiter, or, when the lane pauses on this
    * failure (`laneOnFailure: pause`) or is paused, kept for no one. A group that does not hold
    * its lane just ends.
+   *
+   * `read`: the lane and its first waiter as the caller looked at them already ({@link look}, while
+   * the holder ran), used for the first try; a stale look only costs one lost write (every write
+   * is conditional on the versions read), after which the lane is read again.
    */
-  async end(group: GroupSnapshot & { holdsLane?: boolean }, ref: LaneRef, spec: TransitionSpec, by: string): Promise<EndResult> {
+  async end(group: GroupSnapshot & { holdsLane?: boolean }, ref: LaneRef, spec: TransitionSpec, by: string, read?: LaneLook): Promise<EndResult> {
     const { store, observer } = this.deps;
     const ending: TransitionSpec = { ...spec, clear: [...new Set([...(spec.clear ?? []), 'holdsLane' as const])] };
-    let lane = await store.findLane(ref);
+    let lane = read?.lane ?? (await store.findLane(ref));
+    let looked = read?.next;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (lane.holder?.groupId !== group.id) {
         const written = await store.transition(transitionRequest(group, group.holdsLane ? ending : spec));
@@ -283,7 +312,8 @@ export class LaneKeeper {
       const released: LaneState = { ...laneState(lane), updatedAt: now.toISOString() };
       delete released.holder;
       if (paused) released.paused = paused;
-      const next = paused ? null : await this.nextWaiter(lane);
+      const next = paused ? null : (looked ?? (await this.nextWaiter(lane)));
+      looked = undefined;
       const handOn = next?.waiter ? this.handOnClaim(next.waiter, next.group, now, by, `handed the lane by ${group.id} (${spec.to})`) : undefined;
       const base = handedState(released, lane.waiting, next?.dropped ?? [], handOn?.candidate.id, now);
       const written = await store.changeLane({
@@ -298,7 +328,17 @@ export class LaneKeeper {
         return {
           won: true,
           version: written.versions[0]!,
-          ...(handOn ? { handedOn: { message: handOn.message, groupId: handOn.candidate.id, laneWaitMs: handOn.laneWaitMs } } : {}),
+          ...(handOn
+            ? {
+                handedOn: {
+                  message: handOn.message,
+                  groupId: handOn.candidate.id,
+                  laneWaitMs: handOn.laneWaitMs,
+                  group: groupAfter(next!.group!, handOn.spec, written.versions[1]!),
+                  lane: after(lane, base, written.version),
+                },
+              }
+            : {}),
           ...(pauses ? { paused: true } : {}),
         };
       }
@@ -306,6 +346,16 @@ export class LaneKeeper {
       lane = written.lane ?? (await store.findLane(ref));
     }
     throw new StoreUnavailableError(`lane ${ref.repository}:${ref.targetBranch} kept changing while ${group.id} ended`);
+  }
+
+  /**
+   * The lane and its first waiter that still waits, read now (a holder looks while it runs, so its
+   * end need not read first: see {@link end}'s `read`). `known`: the lane as the caller's own
+   * write just left it (a group run on knows its lane from its hand-on), so only its waiter is read.
+   */
+  async look(ref: LaneRef, known?: Lane): Promise<LaneLook> {
+    const lane = known ?? (await this.deps.store.findLane(ref));
+    return { lane, next: lane.paused ? null : await this.nextWaiter(lane) };
   }
 
   /**
@@ -423,7 +473,7 @@ export class LaneKeeper {
    * The first waiter that still waits (read strongly consistent), and the waiters found not to
    * (cancelled, rescheduled, gone: dropped from the list with the same write).
    */
-  private async nextWaiter(lane: Lane): Promise<{ waiter?: LaneWaiter; group?: PromotionGroup; dropped: string[] }> {
+  private async nextWaiter(lane: Lane): Promise<NextWaiter> {
     const dropped: string[] = [];
     for (const waiter of lane.waiting) {
       const group = await this.deps.store.find(waiter.groupId, { consistent: true });
@@ -495,16 +545,21 @@ export class LaneKeeper {
  * Send the messages of claims a lane write made (the groups it was handed to). One that cannot be
  * sent is not lost: its group is Queued with a lease, and lease recovery sends it again.
  */
-export async function sendClaims(deps: { queue?: WorkQueue; clock: Clock; observer: SchedulerObserver }, messages: WorkMessage[]): Promise<void> {
+export async function sendClaims(
+  deps: { queue?: WorkQueue; clock: Clock; observer: SchedulerObserver },
+  messages: WorkMessage[],
+  options: { atLeastSeconds?: number } = {},
+): Promise<void> {
   if (messages.length === 0) return;
   const { queue, clock, observer } = deps;
+  const least = options.atLeastSeconds ?? 0;
   if (!queue) {
     observer.notice('no work queue here: the groups handed the lane are sent when their lease runs out', { groups: messages.map((m) => m.groupId) });
     return;
   }
   const now = clock.now();
   const sent = await queue
-    .enqueue(messages.map((message) => ({ message, delaySeconds: delaySeconds(message.scheduledAt, now) })))
+    .enqueue(messages.map((message) => ({ message, delaySeconds: Math.max(least, delaySeconds(message.scheduledAt, now)) })))
     .catch((error: unknown) => ({ failed: messages.map((message) => ({ message, error: describeError(error) })) }));
   for (const failure of sent.failed) {
     observer.notice('could not send the message of a group handed its lane; it is sent again when its lease runs out', {

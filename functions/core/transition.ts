@@ -4,7 +4,7 @@
  * comes back as a value.
  */
 import { assertTransition } from './lifecycle.ts';
-import type { GroupStatus } from './group.ts';
+import type { GroupStatus, PromotionGroup } from './group.ts';
 import type { GroupStore, TransitionRequest, TransitionResult } from './ports.ts';
 import type { SchedulerObserver } from './observer.ts';
 
@@ -67,4 +67,14 @@ export function reportTransition(observer: SchedulerObserver, group: GroupSnapsh
     reason: spec.entry.reason,
     ...(spec.lateMs === undefined ? {} : { lateMs: spec.lateMs }),
   });
+}
+
+/**
+ * `group` as a transition by `spec` that won at `version` left it (its history as read): what a
+ * writer knows of the group without reading it again.
+ */
+export function groupAfter(group: PromotionGroup, spec: TransitionSpec, version: number): PromotionGroup {
+  const next: PromotionGroup = { ...group, ...spec.set, status: spec.to, version };
+  for (const key of spec.clear ?? []) delete next[key];
+  return next;
 }

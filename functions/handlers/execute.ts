@@ -5,7 +5,7 @@
  * Record handling (parse, malformed drop, partial batch response) is `sqs-records.ts`'s.
  */
 import type { Context } from 'aws-lambda';
-import { comesBack, type DeliveryInfo, type ExecuteUseCase } from '../core/execute.ts';
+import { comesBack, type DeliveryInfo, type ExecuteResult, type ExecuteUseCase } from '../core/execute.ts';
 import { SchedulerError } from '../core/errors.ts';
 import { lambdaEntry } from '../root/lambda.ts';
 import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
@@ -41,31 +41,40 @@ export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
       ? { receipt, receiveCount, timeLeftMs: context.getRemainingTimeInMillis() - FINISH_MARGIN_MS }
       : { receipt, receiveCount };
     const result = await execute.run(message, delivery);
-    // Starts and their lateness count once per attempt: a redelivery after a back-off is a
-    // retry, and its lateness (back-off included) would make the lateness alarm cry wolf.
-    if ((result.kind === 'finished' || result.kind === 'retry') && result.lateMs !== undefined && receiveCount === 1) {
-      m.addMetric(METRIC.GroupStarted, MetricUnit.Count, 1);
-      m.addMetric(METRIC.StartLateness, MetricUnit.Milliseconds, Math.max(0, result.lateMs));
-      // A separate figure: how long the group waited for its lane before it could start.
-      if (result.laneWaitMs !== undefined) m.addMetric(METRIC.LaneWait, MetricUnit.Milliseconds, result.laneWaitMs);
-    }
-    switch (result.kind) {
-      case 'finished':
-        m.addMetric(OUTCOME_METRIC[result.status], MetricUnit.Count, 1);
-        break;
-      case 'dropped':
-        m.addMetric(METRIC.StaleDeliveryDropped, MetricUnit.Count, 1);
-        break;
-      case 'retry':
-        m.addMetric(METRIC.ExecutionRetried, MetricUnit.Count, 1);
-        break;
-      case 'deferred':
-        m.addMetric(METRIC.StartDeferred, MetricUnit.Count, 1);
-        break;
+    // This delivery's run, then the follow-on runs of the groups it handed its lane to (each a
+    // first delivery of its own: none was received).
+    for (let run: ExecuteResult | undefined = result, count = receiveCount; run; run = run.kind === 'finished' ? run.next : undefined, count = 1) {
+      countRun(m, run, count);
     }
     // The use case has set the delivery's visibility to the back-off already.
     if (comesBack(result)) throw new RetryLaterError(`retry in ${result.delaySeconds} s: ${result.error}`);
   });
+}
+
+/** The metrics of one run. */
+function countRun(m: MetricsLike, result: ExecuteResult, receiveCount: number): void {
+  // Starts and their lateness count once per attempt: a redelivery after a back-off is a
+  // retry, and its lateness (back-off included) would make the lateness alarm cry wolf.
+  if ((result.kind === 'finished' || result.kind === 'retry') && result.lateMs !== undefined && receiveCount === 1) {
+    m.addMetric(METRIC.GroupStarted, MetricUnit.Count, 1);
+    m.addMetric(METRIC.StartLateness, MetricUnit.Milliseconds, Math.max(0, result.lateMs));
+    // A separate figure: how long the group waited for its lane before it could start.
+    if (result.laneWaitMs !== undefined) m.addMetric(METRIC.LaneWait, MetricUnit.Milliseconds, result.laneWaitMs);
+  }
+  switch (result.kind) {
+    case 'finished':
+      m.addMetric(OUTCOME_METRIC[result.status], MetricUnit.Count, 1);
+      break;
+    case 'dropped':
+      m.addMetric(METRIC.StaleDeliveryDropped, MetricUnit.Count, 1);
+      break;
+    case 'retry':
+      m.addMetric(METRIC.ExecutionRetried, MetricUnit.Count, 1);
+      break;
+    case 'deferred':
+      m.addMetric(METRIC.StartDeferred, MetricUnit.Count, 1);
+      break;
+  }
 }
 
 export const handler: ExecuteHandler = lambdaEntry((scheduler) => createHandler(scheduler.execute()));

@@ -131,9 +131,13 @@ export class LaneWorld {
     return sent.message;
   }
 
-  /** Deliver the last message sent for a group to the execute use case (a new receipt each time). */
-  deliver(groupId: string, message: WorkMessage = this.messageFor(groupId)): Promise<ExecuteResult> {
-    return this.executeUseCase().run(message, { receipt: `rh-${++this.deliveries}`, receiveCount: 1 });
+  /**
+   * Deliver the last message sent for a group to the execute use case (a new receipt each time).
+   * `timeLeftMs`: the invocation's time left (as Lambda's context tells it); none by default, so
+   * no follow-on run.
+   */
+  deliver(groupId: string, message: WorkMessage = this.messageFor(groupId), options: { timeLeftMs?: number } = {}): Promise<ExecuteResult> {
+    return this.executeUseCase().run(message, { receipt: `rh-${++this.deliveries}`, receiveCount: 1, ...options });
   }
 
   lane(target = 'main'): Lane | undefined {

@@ -127,6 +127,30 @@ describe('execute handler', () => {
       expect(logger.warn).not.toHaveBeenCalled();
     });
 
+    it('counts each follow-on run as a start of its own (a first delivery), with its outcome and lane wait; the record is acknowledged', async () => {
+      const { handler, metricLines } = harness({
+        holder: () => ({
+          ...finished('Succeeded', 5),
+          handedOn: 'b',
+          next: { ...finished('Failed', 7), laneWaitMs: 300, next: { kind: 'retry', delaySeconds: 4, error: 'busy', lateMs: 9, laneWaitMs: 600 } },
+        }),
+      });
+      // A redelivered holder (receive 2): its own start is not counted again, its follow-on runs are.
+      const response = await handler(eventOf(work('holder', '2')));
+      expect(response.batchItemFailures).toEqual([]);
+      expect(metricLines()).toEqual([
+        'ExecutionRetried Count 1',
+        'GroupFailed Count 1',
+        'GroupStarted Count 1',
+        'GroupStarted Count 1',
+        'GroupSucceeded Count 1',
+        'LaneWait Milliseconds 300',
+        'LaneWait Milliseconds 600',
+        'StartLateness Milliseconds 7',
+        'StartLateness Milliseconds 9',
+      ]);
+    });
+
     it('counts a start and its lateness once per attempt: not again on a redelivery after a back-off', async () => {
       const { handler, metricLines } = harness({ again: () => finished('Succeeded', 9_000) });
       await handler(eventOf(work('again', '3')));

@@ -94,6 +94,8 @@ export interface DeliveryInfo {
    * make a delivery come back (a retry, a store failure before the start) sends a message instead.
    */
   followOn?: true;
+  /** The time the invocation had left when its delivery arrived (a follow-on run inherits it). */
+  budgetMs?: number;
 }
 
 export interface ExecuteDeps {
@@ -127,8 +129,12 @@ const OUTCOME_WRITE_MAX_PAUSE_MS = 5_000;
 const OUTCOME_WRITE_ALLOWANCE_MS = 2_000;
 /** A follow-on run needs at least this much of the invocation left… */
 const FOLLOW_ON_MIN_TIME_LEFT_MS = 10_000;
-/** …and this many times the run that handed it the lane took. */
+/** …and this many times the run that handed it the lane took… */
 const FOLLOW_ON_RUNS_LEFT = 3;
+/** …and this share of what the invocation had when its delivery arrived (what a delivery of its own would get, about). */
+const FOLLOW_ON_BUDGET_SHARE = 0.5;
+/** Longest wait for a holder's look at its end: a slower look is not waited for (the end reads). */
+const LANE_LOOK_WAIT_MS = 1_000;
 /** How a follow-on run's start (and retry) says where it ran. */
 export const FOLLOW_ON_NOTE = "in its holder's invocation";
 /** A holder's look at its lane is used for its end if taken at most this long before. */
@@ -175,6 +181,17 @@ export function boundConflicts(conflicts: Conflict[]): Conflict[] {
   const dropped = conflicts.length - kept.length;
   if (dropped > 0) kept.push({ source: '(more)', paths: [], detail: `${dropped} more conflicting promotion(s) not kept` });
   return kept;
+}
+
+/** `promise`'s value, or undefined if it takes longer than `ms` (or fails). */
+async function within<T>(promise: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  try {
+    return await Promise.race([promise.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The store failed for a passing reason before the start: nothing happened to the group yet. */
@@ -244,9 +261,16 @@ export class ExecuteUseCase {
     if (result.kind === 'retry' && !delivery.followOn) await this.delayDelivery(message, delivery, result.delaySeconds);
     if (!followOn || result.kind !== 'finished' || finishBy === undefined) return result;
     try {
+      const budgetMs = delivery.budgetMs ?? delivery.timeLeftMs;
       const next = await this.run(
         followOn.message,
-        { receipt: '', receiveCount: 1, followOn: true, timeLeftMs: finishBy.getTime() - this.deps.clock.now().getTime() },
+        {
+          receipt: '',
+          receiveCount: 1,
+          followOn: true,
+          timeLeftMs: finishBy.getTime() - this.deps.clock.now().getTime(),
+          ...(budgetMs === undefined ? {} : { budgetMs }),
+        },
         { group: followOn.group, lane: followOn.lane },
       );
       return { ...result, next };
@@ -261,13 +285,17 @@ export class ExecuteUseCase {
   }
 
   /**
-   * Whether the group handed the lane runs next in this invocation: it has time left, enough for
-   * a few runs like the one that just ended (`ranMs`).
+   * Whether the group handed the lane runs next in this invocation: it is due now (a group handed
+   * the lane before its time gets its message, delayed to its time), and the invocation has time
+   * left — enough for a few runs like the one that just ended (`ranMs`), and at least half of
+   * what it had when its delivery arrived, so a run on gets about what a delivery would.
    */
-  private followsOn(finishBy: Date | undefined, ranMs: number): boolean {
+  private followsOn(handedOn: HandedOn, finishBy: Date | undefined, ranMs: number, budgetMs: number | undefined): boolean {
     if (finishBy === undefined) return false;
-    const left = finishBy.getTime() - this.deps.clock.now().getTime();
-    return left >= Math.max(FOLLOW_ON_MIN_TIME_LEFT_MS, FOLLOW_ON_RUNS_LEFT * ranMs);
+    const now = this.deps.clock.now();
+    if (remainingWaitMs(handedOn.message.scheduledAt, now) > 0) return false;
+    const left = finishBy.getTime() - now.getTime();
+    return left >= Math.max(FOLLOW_ON_MIN_TIME_LEFT_MS, FOLLOW_ON_RUNS_LEFT * ranMs, FOLLOW_ON_BUDGET_SHARE * (budgetMs ?? 0));
   }
 
   /**
@@ -420,7 +448,8 @@ export class ExecuteUseCase {
     // Outside the services' error handling: a store error here must not look like an executor
     // error (that would call the executor again for an outcome it already gave).
     const ranMs = clock.now().getTime() - startedAt.getTime();
-    const finished = await this.finish(running, group, message, lateMs, { finishBy, ranMs, looking }, outcome);
+    const budgetMs = delivery.budgetMs ?? delivery.timeLeftMs;
+    const finished = await this.finish(running, group, message, lateMs, { finishBy, ranMs, looking, ...(budgetMs === undefined ? {} : { budgetMs }) }, outcome);
     const result = finished.result.kind === 'finished' && laneWaitMs !== undefined ? { ...finished.result, laneWaitMs } : finished.result;
     return { result, ...(finished.followOn ? { followOn: finished.followOn } : {}) };
   }
@@ -510,7 +539,7 @@ export class ExecuteUseCase {
     group: PromotionGroup,
     message: WorkMessage,
     lateMs: number,
-    run: { finishBy: Date | undefined; ranMs: number; looking?: ReturnType<ExecuteUseCase['lookAtLane']> },
+    run: { finishBy: Date | undefined; ranMs: number; budgetMs?: number; looking?: ReturnType<ExecuteUseCase['lookAtLane']> },
     outcome: Outcome,
   ): Promise<{ result: ExecuteResult; followOn?: HandedOn }> {
     const { finishBy } = run;
@@ -526,7 +555,7 @@ export class ExecuteUseCase {
     };
     // The look taken while the services worked, if recent (a long run's look is likely stale:
     // waiters join meanwhile); only for the first try, a retried write reads afresh.
-    let look = run.looking && this.deps.clock.now().getTime() - run.looking.at <= LANE_LOOK_FRESH_MS ? await run.looking.look : undefined;
+    let look = run.looking && this.deps.clock.now().getTime() - run.looking.at <= LANE_LOOK_FRESH_MS ? await within(run.looking.look, LANE_LOOK_WAIT_MS) : undefined;
     const write = async (): Promise<{ won: boolean; handedOn?: HandedOn }> => {
       if (!group.holdsLane) return applyTransition(this.deps.store, running, spec, this.deps.observer);
       const read = look;
@@ -536,7 +565,7 @@ export class ExecuteUseCase {
     const result = await this.persist(running.id, 'outcome', finishBy, write);
     if (!result.won) return { result: this.drop(message, `lost ownership before the outcome (${outcome.status}) could be recorded`) };
     const handedOn = result.handedOn;
-    const followOn = handedOn !== undefined && this.followsOn(finishBy, run.ranMs);
+    const followOn = handedOn !== undefined && this.followsOn(handedOn, finishBy, run.ranMs, run.budgetMs);
     if (handedOn && !followOn) await sendClaims(this.deps, [handedOn.message]);
     return {
       result: {
@@ -564,10 +593,12 @@ export class ExecuteUseCase {
     error: string,
   ): Promise<ExecuteResult> {
     const { config, clock, random } = this.deps;
-    const delaySeconds = backoffSeconds(delivery.receiveCount, config.backoffBaseSeconds, config.backoffCapSeconds, random);
+    // Tries of this claim so far: this delivery's receives, and the runs before its message.
+    const tries = delivery.receiveCount + (message.priorTries ?? 0);
+    const delaySeconds = backoffSeconds(tries, config.backoffBaseSeconds, config.backoffCapSeconds, random);
     const now = clock.now();
     const lease = addSeconds(now, delaySeconds + config.executionLeaseSeconds);
-    const after = delivery.followOn ? `its run ${FOLLOW_ON_NOTE}` : `delivery ${delivery.receiveCount}`;
+    const after = delivery.followOn ? `its run ${FOLLOW_ON_NOTE}` : `delivery ${delivery.receiveCount}${message.priorTries ? ` (try ${tries})` : ''}`;
     const result = await this.persist(running.id, 'retry', finishBy, () =>
       applyTransition(this.deps.store, running, {
         to: 'Queued',
@@ -579,7 +610,7 @@ export class ExecuteUseCase {
     );
     if (!result.won) return this.drop(message, 'lost ownership before the retry could be recorded');
     if (delivery.followOn) {
-      await sendClaims(this.deps, [message], { atLeastSeconds: delaySeconds });
+      await sendClaims(this.deps, [{ ...message, priorTries: tries }], { atLeastSeconds: delaySeconds });
     }
     return { kind: 'retry', delaySeconds, error, lateMs };
   }

@@ -163,4 +163,10 @@ export interface WorkMessage {
    * reason before the start (absent: never). Sets the back-off of the next resend.
    */
   resends?: number;
+  /**
+   * Runs of this claim made before this message outside the queue's receive count (absent: none):
+   * a follow-on run that must retry sends a message of its own, whose receives start again at 1.
+   * Added to the receive count for the back-off and for counting a start once.
+   */
+  priorTries?: number;
 }

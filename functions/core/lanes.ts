@@ -29,7 +29,7 @@ import {
   laneState,
 } from './lane.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
-import type { Clock, GroupStore, TimerEntry, TransitionRequest, TransitionResult, WorkQueue } from './ports.ts';
+import { WORK_QUEUE_LIMITS, type Clock, type GroupStore, type TimerEntry, type TransitionRequest, type TransitionResult, type WorkQueue } from './ports.ts';
 import { delaySeconds, epochMs, latenessMs, leaseExpiry } from './timing.ts';
 import { groupAfter, reportTransition, transitionRequest, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
@@ -552,7 +552,8 @@ export async function sendClaims(
 ): Promise<void> {
   if (messages.length === 0) return;
   const { queue, clock, observer } = deps;
-  const least = options.atLeastSeconds ?? 0;
+  // SQS delays a message by at most 900 s.
+  const least = Math.min(WORK_QUEUE_LIMITS.maxDelaySeconds, options.atLeastSeconds ?? 0);
   if (!queue) {
     observer.notice('no work queue here: the groups handed the lane are sent when their lease runs out', { groups: messages.map((m) => m.groupId) });
     return;

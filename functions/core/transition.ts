@@ -74,7 +74,8 @@ export function reportTransition(observer: SchedulerObserver, group: GroupSnapsh
  * writer knows of the group without reading it again.
  */
 export function groupAfter(group: PromotionGroup, spec: TransitionSpec, version: number): PromotionGroup {
-  const next: PromotionGroup = { ...group, ...spec.set, status: spec.to, version };
+  const next: PromotionGroup = { ...group, status: spec.to, version, updatedAt: spec.entry.at };
+  for (const [key, value] of Object.entries(spec.set ?? {})) if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
   for (const key of spec.clear ?? []) delete next[key];
   return next;
 }

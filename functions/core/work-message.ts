@@ -15,6 +15,7 @@ export function encodeWorkMessage(message: WorkMessage): string {
     scheduledAt: message.scheduledAt,
     ...(message.readyAt ? { readyAt: message.readyAt } : {}),
     ...(message.resends ? { resends: message.resends } : {}),
+    ...(message.priorTries ? { priorTries: message.priorTries } : {}),
   });
 }
 
@@ -40,6 +41,9 @@ export function parseWorkMessage(body: string | undefined): WorkMessage {
   if (record.resends !== undefined && (!Number.isInteger(record.resends) || (record.resends as number) < 0)) {
     problems.push('resends must be an integer ≥ 0 when present');
   }
+  if (record.priorTries !== undefined && (!Number.isInteger(record.priorTries) || (record.priorTries as number) < 0)) {
+    problems.push('priorTries must be an integer ≥ 0 when present');
+  }
   let scheduledAt = '';
   try {
     scheduledAt = parseInstant(record.scheduledAt, 'scheduledAt');
@@ -62,5 +66,6 @@ export function parseWorkMessage(body: string | undefined): WorkMessage {
     scheduledAt,
     ...(readyAt ? { readyAt } : {}),
     ...(record.resends ? { resends: record.resends as number } : {}),
+    ...(record.priorTries ? { priorTries: record.priorTries as number } : {}),
   };
 }

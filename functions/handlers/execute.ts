@@ -43,7 +43,9 @@ export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
     const result = await execute.run(message, delivery);
     // This delivery's run, then the follow-on runs of the groups it handed its lane to (each a
     // first delivery of its own: none was received).
-    for (let run: ExecuteResult | undefined = result, count = receiveCount; run; run = run.kind === 'finished' ? run.next : undefined, count = 1) {
+    // A message of a follow-on run's retry carries the tries before it: its start counted then.
+    const first = receiveCount + (message.priorTries ?? 0);
+    for (let run: ExecuteResult | undefined = result, count = first; run; run = run.kind === 'finished' ? run.next : undefined, count = 1) {
       countRun(m, run, count);
     }
     // The use case has set the delivery's visibility to the back-off already.

@@ -115,6 +115,8 @@ describe('follow-on runs: a holder runs the group it handed its lane to', () => 
     expect(world.group('b1')).toMatchObject({ status: 'Queued', attempt: 1, claimToken: retry.message.claimToken, holdsLane: true });
     expect(world.group('b1').history.at(-1)?.reason).toMatch(/^retry in \d+ s after its run in its holder's invocation: /);
     expect(world.delays).toEqual([]);
+    // The message counts the run it follows: its back-off and its start's metrics go on from there.
+    expect(retry.message.priorTries).toBe(1);
     // Act: the message arrives after the back-off
     world.clock.advance(retry.delaySeconds * 1000);
     const again = await world.deliver('b1', retry.message);
@@ -122,6 +124,35 @@ describe('follow-on runs: a holder runs the group it handed its lane to', () => 
     expect(again).toMatchObject({ kind: 'finished', status: 'Succeeded', handedOn: 'a1' });
     expect(world.group('b1')).toMatchObject({ status: 'Succeeded', attempt: 1 });
     expect(world.executor.callsFor('b1').map((c) => c.idempotencyKey)).toEqual(['b1:1', 'b1:1']);
+  });
+
+  it('does not follow on to a group handed the lane before its time: its message is sent, delayed to its time', async () => {
+    // Prepare: a lane of its own: h1 due now holds it, w1 (due 30 s later, claimed ahead by the look-ahead) waits
+    await world.schedule('h1', { target: 'ahead' });
+    await world.schedule('w1', { target: 'ahead', scheduledAt: at(30_000) });
+    await world.poller().run();
+    expect(world.lane('ahead')).toMatchObject({ holder: { groupId: 'h1' }, waiting: [{ groupId: 'w1' }] });
+    // Act: h1 runs 5 s, ends 25 s before w1's time
+    const result = await world.deliver('h1', undefined, { timeLeftMs: PLENTY_MS });
+    // Assess
+    expect(chain(result)).toEqual([expect.objectContaining({ kind: 'finished', handedOn: 'w1' })]);
+    // (delays are whole seconds, rounded down: the message arrives a little early, by design)
+    expect(world.queue.sentFor('w1')).toMatchObject({ message: { groupId: 'w1', scheduledAt: at(30_000) }, delaySeconds: 24 });
+    expect(world.group('w1')).toMatchObject({ status: 'Queued', holdsLane: true });
+  });
+
+  it('follows on only while half of the time the invocation had is left (a run on gets about what a delivery would)', async () => {
+    // Prepare: one lane of eight groups, runs of 4 s, 50 s at the start: at most 25 s may be used
+    const lane = new LaneWorld({}, 4_000);
+    for (let i = 0; i < 8; i++) await lane.schedule(`g${i}`, { target: 'long', createdAt: at(-10_000 + i) });
+    await lane.poller().run();
+    // Act
+    const result = await lane.deliver('g0', undefined, { timeLeftMs: 50_000 });
+    // Assess: g0…g6 end with 46, 42, 38, 34, 30, 26, 22 s left: six follow-on runs (g1…g6), then g7's message
+    const runs = chain(result);
+    expect(runs).toHaveLength(7);
+    expect(lane.queue.sentFor('g7')).toBeDefined();
+    expect(lane.group('g7').status).toBe('Queued');
   });
 
   it('does not follow on without a known time left (the message is sent as ever)', async () => {

@@ -32,6 +32,11 @@ describe('work message', () => {
       expect(parseWorkMessage(body({ resends: 0 }))).toEqual(MESSAGE);
     });
 
+    it('round-trips the tries a follow-on run’s retry made before its message, and leaves a zero count out', () => {
+      expect(parseWorkMessage(encodeWorkMessage({ ...MESSAGE, priorTries: 1 }))).toEqual({ ...MESSAGE, priorTries: 1 });
+      expect(parseWorkMessage(body({ priorTries: 0 }))).toEqual(MESSAGE);
+    });
+
     it('encodes exactly the four fields (and resends when set), whatever else the object carries', () => {
       const encoded = encodeWorkMessage({ ...MESSAGE, extra: 'x' } as WorkMessage);
       expect(JSON.parse(encoded)).toEqual(MESSAGE);
@@ -69,6 +74,7 @@ describe('work message', () => {
       ['a missing scheduledAt', body({}, ['scheduledAt']), /scheduledAt is missing/],
       ['a negative resends', body({ resends: -1 }), /resends must be an integer ≥ 0 when present/],
       ["resends '2'", body({ resends: '2' }), /resends must be an integer ≥ 0 when present/],
+      ['a negative priorTries', body({ priorTries: -1 }), /priorTries must be an integer ≥ 0 when present/],
     ])('%s with a MalformedMessageError that says what is wrong', (_case, text, message) => {
       const error = parseError(text);
       expect(error.message).toMatch(message);

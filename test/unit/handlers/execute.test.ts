@@ -151,6 +151,12 @@ describe('execute handler', () => {
       ]);
     });
 
+    it('does not count the start again for the message of a follow-on run’s retry (its first receive is its second try)', async () => {
+      const { handler, metricLines } = harness({ again: () => finished('Succeeded', 9_000) });
+      await handler(eventOf(record('m-again', encodeWorkMessage({ ...message('again'), priorTries: 1 }))));
+      expect(metricLines()).toEqual(['GroupSucceeded Count 1']);
+    });
+
     it('counts a start and its lateness once per attempt: not again on a redelivery after a back-off', async () => {
       const { handler, metricLines } = harness({ again: () => finished('Succeeded', 9_000) });
       await handler(eventOf(work('again', '3')));

@@ -41,6 +41,8 @@ export interface StackFile {
   repository: string;
   /** Timer shards of the local poller; writers of groups must use the same count. */
   shardCount: number;
+  /** Absolute path of the events file (JSON lines, docs/events.md); `promotion-scheduler events` reads it. */
+  eventsFile?: string;
 }
 
 /** No `stack.json` in the data directory: no local stack runs there. */
@@ -105,6 +107,7 @@ export function stackFileProblem(data: unknown): string | undefined {
   for (const field of STRING_FIELDS) {
     if (typeof record[field] !== 'string' || record[field] === '') return `${field} is missing or not a non-empty string`;
   }
+  if (record.eventsFile !== undefined && (typeof record.eventsFile !== 'string' || record.eventsFile === '')) return 'eventsFile is not a non-empty string';
   for (const field of ['pid', 'shardCount'] as const) {
     if (!Number.isInteger(record[field]) || (record[field] as number) < 1) return `${field} is missing or not a positive integer`;
   }

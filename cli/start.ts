@@ -17,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GitConflictDetector } from '../functions/adapters/git-conflict-detector.ts';
 import { GitPromotionExecutor } from '../functions/adapters/git-promotion-executor.ts';
@@ -33,6 +34,7 @@ import {
 import { ensureDemoRepository } from './local/demo-repo.ts';
 import { runDemo } from './local/demo.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.ts';
+import { EventsFileSink } from './local/events-file.ts';
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
 import { startApiServer, type ApiServer } from './local/api-server.ts';
@@ -56,6 +58,7 @@ Options:
   --lane-overlap-policy P a lane's overlap policy unless it sets its own: queue (default), skip, parallel
   --lane-on-failure P     a lane's failure policy unless it sets its own: continue (default), pause
   --api-port PORT         port of the HTTP API on 127.0.0.1 (default: a free one; see apiUrl in stack.json)
+  --events-file PATH      where state-change events go, one JSON line each (default DIR/events.jsonl)
   --repo PATH             git repository to promote in (default: a demo repository in the data dir)
   --demo                  schedule a clean, a conflicting and a cancelled group and print how they end
   --verbose               also print the handlers' informational log lines
@@ -69,6 +72,7 @@ interface StartOptions {
   config: SchedulerConfig;
   repo: string | undefined;
   apiPort: number;
+  eventsFile: string;
   demo: boolean;
   verbose: boolean;
 }
@@ -86,6 +90,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       'lane-on-failure': { type: 'string' },
       repo: { type: 'string' },
       'api-port': { type: 'string' },
+      'events-file': { type: 'string' },
       demo: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -114,8 +119,11 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
   if (!/^\d{1,5}$/.test(apiPort) || Number(apiPort) > 65535) {
     throw new SchedulerError(`option '--api-port' is '${apiPort}'; expected a port from 1 to 65535 (or 0 for a free one).`);
   }
+  const dataDir = resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
+  if (values['events-file'] === '') throw new SchedulerError(`option '--events-file' is empty; expected a file path.`);
   return {
-    dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
+    dataDir,
+    eventsFile: resolve(values['events-file'] ?? resolve(dataDir, 'events.jsonl')),
     apiPort: Number(apiPort),
     inMemory: values['in-memory'] ?? false,
     pollIntervalSeconds: Number(interval),
@@ -193,7 +201,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     sqsServer = await startSqsServer();
     const dynamoClient = new DynamoDBClient(localClientConfig(dynamo.endpoint));
     const sqs = new SQSClient(localSqsClientConfig(sqsServer.endpoint));
-    await createLocalTable(dynamoClient, LOCAL_NAMES.table);
+    const table = await createLocalTable(dynamoClient, LOCAL_NAMES.table, { stream: true });
     const queues = await createLocalQueues(
       sqs,
       { workQueue: LOCAL_NAMES.workQueue, deadLetterQueue: LOCAL_NAMES.deadLetterQueue },
@@ -211,7 +219,10 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       observer: terminalObserver(terminal),
       logger: terminalLogger(terminal, opts.verbose),
       onError: (where, error) => terminal.err(`${where}: ${error instanceof Error ? error.message : String(error)}`),
+      // A kept table's earlier writes were published by the run that made them.
+      events: { streams: new DynamoDBStreamsClient(localClientConfig(dynamo.endpoint)), sinks: [new EventsFileSink(opts.eventsFile)], from: table.created ? 'trim-horizon' : 'latest' },
     });
+    await pipeline.startEvents();
     // 3. Nothing survived the last run of this stack: no message (the queue server starts
     // empty) and no run (no consumer outlives the process).
     const recovered = await pipeline.pollers[0]!.takeBackEveryLease();
@@ -241,6 +252,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       ...queues,
       repository,
       shardCount: opts.config.shardCount,
+      eventsFile: opts.eventsFile,
     };
     const stackPath = await writeStackFile(opts.dataDir, stack);
     terminal.out(
@@ -249,6 +261,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
         `  HTTP API       ${api.url} (routes under /v1: curl ${api.url}/v1/groups)`,
         `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
         `  repository     ${repository}`,
+        `  events         ${opts.eventsFile} (npx promotion-scheduler events --follow)`,
         `  stack file     ${stackPath}`,
         `Schedule a group:  npx promotion-scheduler schedule --target main --source feature/greeting --at +30s`,
         'Press Ctrl-C to stop.',

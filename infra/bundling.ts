@@ -18,6 +18,7 @@ export const HANDLER_FILES = {
   execute: 'functions/handlers/execute.ts',
   deadLetter: 'functions/handlers/dead-letter.ts',
   api: 'functions/handlers/api.ts',
+  publish: 'functions/handlers/publish.ts',
 } as const;
 export type FunctionName = keyof typeof HANDLER_FILES;
 

@@ -136,6 +136,10 @@ export const INFRA_KEYS = {
     kind: 'retention', values: RETENTION_DAYS, default: 30,
     description: 'Retention of the functions\' log groups and the API\'s access log group (a CloudWatch Logs retention period; 9999 = never expire).',
   },
+  eventArchiveRetentionDays: {
+    kind: 'integer', min: 1, max: 3_650, default: 30,
+    description: 'Days the EventBridge archive keeps the state-change events published on the stack\'s bus (events can be replayed from it for that long).',
+  },
   logLevel: {
     kind: 'enum', values: LOG_LEVELS, default: 'INFO',
     description: 'Powertools log level of the functions (`POWERTOOLS_LOG_LEVEL`); any case.',
@@ -182,6 +186,8 @@ export interface StackConfig {
   apiThrottleRateLimit: number;
   apiThrottleBurstLimit: number;
   logRetentionDays: number;
+  /** Days the event bus's archive keeps state-change events. */
+  eventArchiveRetentionDays: number;
   logLevel: LogLevel;
   removalPolicy: RemovalPolicyName;
   deletionProtection: boolean;
@@ -261,6 +267,7 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
   const apiThrottleRateLimit = parseInteger('apiThrottleRateLimit', get('apiThrottleRateLimit'));
   const apiThrottleBurstLimit = parseInteger('apiThrottleBurstLimit', get('apiThrottleBurstLimit'));
   const logRetentionDays = parseRetention('logRetentionDays', get('logRetentionDays'));
+  const eventArchiveRetentionDays = parseInteger('eventArchiveRetentionDays', get('eventArchiveRetentionDays'));
   const logLevel = parseEnum('logLevel', upper(get('logLevel'))) as LogLevel;
   const removalPolicy = parseEnum('removalPolicy', get('removalPolicy')) as RemovalPolicyName;
   const deletionProtection = parseBoolean('deletionProtection', get('deletionProtection'));
@@ -314,6 +321,7 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     apiThrottleRateLimit,
     apiThrottleBurstLimit,
     logRetentionDays,
+    eventArchiveRetentionDays,
     logLevel,
     removalPolicy,
     deletionProtection,

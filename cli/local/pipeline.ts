@@ -8,6 +8,7 @@
  * consumed capacity.
  */
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
@@ -18,15 +19,17 @@ import type { SchedulerConfig } from '../../functions/core/config.ts';
 import type { GroupCommands } from '../../functions/core/manage-groups.ts';
 import type { SchedulerObserver } from '../../functions/core/observer.ts';
 import type { PollSummary, PollUseCase } from '../../functions/core/poll.ts';
-import { systemClock, type Clock, type ConflictDetector, type PromotionExecutor, type WorkQueue } from '../../functions/core/ports.ts';
+import { systemClock, type Clock, type ConflictDetector, type EventSink, type PromotionExecutor, type WorkQueue } from '../../functions/core/ports.ts';
 import { createHandler as createApiHandler, type ApiHandler } from '../../functions/handlers/api.ts';
 import { createHandler as createDeadLetterHandler } from '../../functions/handlers/dead-letter.ts';
 import { createHandler as createExecuteHandler, type ExecuteHandler } from '../../functions/handlers/execute.ts';
 import { createHandler as createPollHandler } from '../../functions/handlers/poll.ts';
+import { createHandler as createPublishHandler } from '../../functions/handlers/publish.ts';
 import { buildScheduler, type ExecuteTuning } from '../../functions/root/scheduler.ts';
 import type { LoggerLike, MetricsLike } from '../../functions/shared/powertools.ts';
 import type { LocalQueues } from './aws-clients.ts';
 import { QueueConsumer, type SqsHandler } from './queue-consumer.ts';
+import { StreamConsumer } from './stream-consumer.ts';
 
 export interface LocalPipelineOptions {
   dynamo: DynamoDBClient;
@@ -52,6 +55,12 @@ export interface LocalPipelineOptions {
   logger?: LoggerLike;
   metrics?: MetricsLike;
   onError?: (where: string, error: unknown) => void;
+  /**
+   * State-change events: the publish handler on the table's stream (read with `streams`), to
+   * `sinks`; from the stream's oldest record (`trim-horizon`, default: a new table) or only what
+   * comes (`latest`: a table kept from an earlier run, whose events were published then).
+   */
+  events?: { streams: DynamoDBStreamsClient; sinks: EventSink[]; from?: 'trim-horizon' | 'latest'; pollIntervalMs?: number };
 }
 
 export interface LocalPipeline {
@@ -69,6 +78,8 @@ export interface LocalPipeline {
   startPolling(intervalMs: number): void;
   /** Start the execute and dead-letter consumers (the event source mappings). */
   startConsumers(): void;
+  /** Start the stream's publisher (when `events` was given): resolves once its starting points are taken. */
+  startEvents(): Promise<void>;
   /** Stop timers and consumers; resolves when the polls and invocations in flight are done. */
   stop(): Promise<void>;
 }
@@ -106,6 +117,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.executeTuning ? { executeTuning: options.executeTuning } : {}),
+    ...(options.events ? { eventSinks: () => options.events!.sinks } : {}),
   });
 
   const polls = Array.from({ length: options.pollers ?? 1 }, (_, index) => {
@@ -135,6 +147,17 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     }),
   ];
 
+  const streamConsumer = options.events
+    ? new StreamConsumer({
+        dynamo: options.dynamo,
+        streams: options.events.streams,
+        tableName: options.tableName,
+        handler: createPublishHandler(scheduler.publish()),
+        from: options.events.from ?? 'trim-horizon',
+        ...(options.events.pollIntervalMs ? { pollIntervalMs: options.events.pollIntervalMs } : {}),
+        onError: (error) => onError('publish', error),
+      })
+    : undefined;
   const timers: NodeJS.Timeout[] = [];
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -175,6 +198,9 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       consumersStarted = true;
       for (const consumer of consumers) consumer.start();
     },
+    async startEvents() {
+      await streamConsumer?.start();
+    },
     async stop() {
       stopped = true;
       for (const timer of timers) {
@@ -183,6 +209,8 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       }
       await Promise.allSettled([...inFlight]);
       if (consumersStarted) await Promise.all(consumers.map((c) => c.stop()));
+      // Last: what the consumers wrote while stopping is published too, when the stream has it.
+      await streamConsumer?.stop();
     },
   };
 }

@@ -44,6 +44,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   overlap: { type: 'string' },
   'on-failure': { type: 'string' },
+  follow: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 type OptionName = keyof typeof OPTIONS;
 
@@ -200,6 +201,26 @@ Example:
 Example:
   ${PROGRAM} lane set --target main --overlap skip --on-failure pause`,
   },
+  events: {
+    args: [],
+    options: ['follow'],
+    synopsis: 'events [--follow]',
+    summary: "Print the local stack's state-change events (with --follow, as they come, until Ctrl-C)",
+    details: `Every transition of every group is an event (docs/events.md): created, queued, running,
+succeeded, failed, conflicted, cancelled, waiting, changed, and the facts misfired,
+lease-recovered, resent, dead-lettered and handed-on. The local stack's publisher reads the
+table's change stream and appends each event to its events file (stack.json eventsFile;
+\`npm start -- --events-file PATH\`); this command prints that file, oldest first, one event a
+line: time, type, group, from → to, who and why. --json prints each event's envelope as one
+line of JSON (JSON lines), as the file holds it. A deployed stack publishes to its EventBridge
+bus instead (docs/events.md).
+
+Options:
+  --follow          keep printing events as they are published, until Ctrl-C
+
+Example:
+  ${PROGRAM} events --follow`,
+  },
   'dlq list': {
     args: [],
     options: ['limit'],
@@ -239,6 +260,7 @@ export type Command =
   | { name: 'lane pause'; targetBranch: string; repo?: string; reason: string }
   | { name: 'lane resume'; targetBranch: string; repo?: string }
   | { name: 'lane set'; targetBranch: string; repo?: string; overlapPolicy?: LaneOverlapPolicy; onFailure?: LaneFailurePolicy }
+  | { name: 'events'; follow: boolean }
   | { name: 'dlq list'; limit: number }
   | { name: 'dlq redrive' };
 
@@ -407,6 +429,9 @@ export function parseCli(argv: readonly string[]): ParsedCli {
       if (onFailure !== undefined) command.onFailure = policy(onFailure, '--on-failure', LANE_FAILURE_POLICIES, name);
       break;
     }
+    case 'events':
+      command = { name, follow: values.follow ?? false };
+      break;
     case 'dlq list':
       command = { name, limit: values.limit === undefined ? INPUT_LIMITS.defaultDeadLetters : positiveInteger(values.limit, '--limit', INPUT_LIMITS.deadLetters, name) };
       break;

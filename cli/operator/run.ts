@@ -24,6 +24,7 @@ import {
 import { parseCli, PROGRAM, resolveTime, UsageError, type CommandName, type ParsedCli } from './arguments.ts';
 import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations, type LaneOperations } from './connect.ts';
 import { EXIT, exitCodeFor, messageFor } from './errors.ts';
+import { printEvents } from './events-command.ts';
 import { helpText } from './help.ts';
 import { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation } from './stack.ts';
 
@@ -38,6 +39,8 @@ export interface CliIo {
   cwd?: string;
   /** How to connect to a stack (default: {@link connect}). */
   connect?: Connect;
+  /** Ends a command that runs until stopped (`events --follow`); default: SIGINT / SIGTERM. */
+  signal?: AbortSignal;
 }
 
 /** Some dead-letter messages could not be moved (they are listed on stdout). Exit 1. */
@@ -150,6 +153,9 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
     case 'help':
       out(helpText(command.topic));
       return EXIT.ok;
+    case 'events':
+      // Handled before connecting (runCli): it reads the events file, not the API.
+      return EXIT.usage;
     case 'schedule': {
       const groups = needGroups();
       const repository = repositoryFor(command, stack, io, 'the repository the executor promotes in');
@@ -269,6 +275,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.ok;
     }
     stack = await locateStack(parsed.stack, io.cwd);
+    if (parsed.command.name === 'events') {
+      // Reads the stack's events file; no API call.
+      await printEvents(stack.eventsFile, { follow: parsed.command.follow, json: parsed.json, out: (text) => io.stdout.write(text), signal: io.signal ?? stopSignal() });
+      return EXIT.ok;
+    }
     backend = await (io.connect ?? connect)(stack, { actor: operatorIdentity(io.env) });
     return await runCommand(parsed, stack, backend, io, now);
   } catch (error) {
@@ -277,6 +288,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } finally {
     backend?.close();
   }
+}
+
+/** Aborted on the first SIGINT or SIGTERM (Ctrl-C ends `events --follow` with exit 0). */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface StackLocation {
   apiUrl?: string;
   /** The default `--repo` (a local stack's repository). */
   repository?: string;
+  /** A local stack's events file (`events` reads it). */
+  eventsFile?: string;
 }
 
 /** The stack cannot be used: stack not found, an output missing, AWS refused. Exit 3. */
@@ -97,5 +99,6 @@ export async function locateStack(options: StackOptions, cwd: string = process.c
     description: `the local stack in ${dataDir}`,
     apiUrl: options.apiUrl ?? stack.apiUrl,
     repository: stack.repository,
+    ...(stack.eventsFile ? { eventsFile: stack.eventsFile } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * `functions/adapters/` implement them (technology-first names: `DynamoDbGroupStore`,
  * `SqsWorkQueue`…); tests use fakes.
  */
+import type { GroupEvent } from './events.ts';
 import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
 import type { GroupQuery } from './group-input.ts';
 import type { Lane, LaneRef, LaneState } from './lane.ts';
@@ -233,6 +234,17 @@ export interface PartitionHold {
 export interface EnqueueResult {
   /** Messages that could not be sent after retries, with the reason. */
   failed: { message: WorkMessage; error: string }[];
+}
+
+/**
+ * Where state-change events go (an EventBridge bus, a local events file, webhook deliveries).
+ * Publishes all of them or throws: the caller then publishes them again (at least once; an
+ * event's `id` makes a duplicate recognisable).
+ */
+export interface EventSink {
+  /** For logs and errors: `eventbridge:<bus>`, `file:<path>`. */
+  readonly name: string;
+  publish(events: GroupEvent[]): Promise<void>;
 }
 
 /** The work queue between the poller and the execute function. */

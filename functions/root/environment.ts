@@ -37,3 +37,8 @@ export function readWorkQueueUrl(env: Record<string, string | undefined>): strin
 export function readDeadLetterQueueUrl(env: Record<string, string | undefined>): string {
   return requireEnv(env, ENV.deadLetterQueueUrl);
 }
+
+/** The publish function's EventBridge bus. @throws ConfigurationError */
+export function readEventBusName(env: Record<string, string | undefined>): string {
+  return requireEnv(env, ENV.eventBusName);
+}

@@ -3,15 +3,17 @@
  * validated at cold start), and the Lambda entry point around a handler.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.ts';
+import { EventBridgeEventSink } from '../adapters/eventbridge-event-sink.ts';
 import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.ts';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.ts';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue.ts';
 import { systemClock } from '../core/ports.ts';
 import { logger, loggingObserver, metrics } from '../shared/powertools.ts';
-import { readDeadLetterQueueUrl, readTableEnvironment, readWorkQueueUrl } from './environment.ts';
+import { readDeadLetterQueueUrl, readEventBusName, readTableEnvironment, readWorkQueueUrl } from './environment.ts';
 import { buildScheduler, type Scheduler } from './scheduler.ts';
 import { servicesFromEnvironment } from './services.ts';
 
@@ -19,8 +21,8 @@ type Env = Record<string, string | undefined>;
 
 /**
  * The scheduler from a function's environment: the table and settings (every function), the
- * work queue (poll, execute, api), the services (execute) and the dead-letter queue (api) when a
- * function first asks for them.
+ * work queue (poll, execute, api), the services (execute), the dead-letter queue (api) and the
+ * event bus (publish) when a function first asks for them.
  * @throws ConfigurationError naming a missing or bad variable.
  */
 export function lambdaScheduler(env: Env): Scheduler {
@@ -36,6 +38,7 @@ export function lambdaScheduler(env: Env): Scheduler {
     services: () => servicesFromEnvironment(env),
     deadLetterInbox: () =>
       new SqsDeadLetterQueue({ client: (sqs ??= new SQSClient({})), deadLetterQueueUrl: readDeadLetterQueueUrl(env), workQueueUrl: readWorkQueueUrl(env) }),
+    eventSinks: () => [new EventBridgeEventSink({ client: new EventBridgeClient({}), busName: readEventBusName(env) })],
     observer: loggingObserver(logger),
     logger,
     metrics,

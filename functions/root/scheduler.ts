@@ -15,11 +15,13 @@ import { GroupCommands } from '../core/manage-groups.ts';
 import { LaneCommands } from '../core/manage-lanes.ts';
 import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
 import { PollUseCase } from '../core/poll.ts';
-import type { Clock, ConflictDetector, DeadLetterInbox, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
+import type { Clock, ConflictDetector, DeadLetterInbox, EventSink, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
+import { PublishUseCase } from '../core/publish.ts';
 import type { ApiHandlerDeps } from '../handlers/api.ts';
 import type { DeadLetterHandlerDeps } from '../handlers/dead-letter.ts';
 import type { ExecuteHandlerDeps } from '../handlers/execute.ts';
 import type { PollHandlerDeps } from '../handlers/poll.ts';
+import type { PublishHandlerDeps } from '../handlers/publish.ts';
 import { noMetrics, silentLogger, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
 
 /** Settings of the execute use case that tests and the benchmark tune (heartbeat, jitter, waits). */
@@ -38,6 +40,8 @@ export interface SchedulerParts {
   services(): { executor: PromotionExecutor; detector: ConflictDetector };
   /** The dead-letter queue as operators see it (the API's `/v1/dead-letters`); absent: not offered. */
   deadLetterInbox?(): DeadLetterInbox;
+  /** Where the publish function sends state-change events (the bus, an events file); absent: nowhere. */
+  eventSinks?(): EventSink[];
   /** Transitions and notices (default: dropped). */
   observer?: SchedulerObserver;
   logger?: LoggerLike;
@@ -57,6 +61,8 @@ export interface Scheduler {
   lanes(): LaneCommands;
   /** The HTTP API's routes over {@link commands}. */
   api(): ApiHandlerDeps;
+  /** The change stream's publisher. */
+  publish(): PublishHandlerDeps;
 }
 
 /**
@@ -90,6 +96,11 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
       lanes: new LaneCommands({ store, clock, config, queue: lazyQueue, observer }),
       logger,
       ...(parts.deadLetterInbox ? { deadLetters: () => parts.deadLetterInbox!() } : {}),
+    }),
+    publish: () => ({
+      publish: new PublishUseCase({ sinks: parts.eventSinks?.() ?? [], settings: { toleranceSeconds: config.toleranceSeconds }, observer }),
+      logger,
+      metrics,
     }),
   };
 }

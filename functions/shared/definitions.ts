@@ -68,6 +68,15 @@ export function listingKeyOf(status: GroupStatus, shard: number): string {
  */
 export const TTL_ATTRIBUTE = 'expiresAtEpoch';
 
+/**
+ * The table's change stream (issue 13): new and old images, so the publisher sees each write's
+ * before and after. The CDK stack and the local stack enable it alike.
+ */
+export const TABLE_STREAM_VIEW = 'NEW_AND_OLD_IMAGES' as const;
+
+/** The events' `source` on the bus (and in every envelope): see functions/core/events.ts. */
+export const EVENTS_SOURCE = 'promotion-scheduler' as const;
+
 /** Attribute definitions as both CreateTable and CDK need them (all keys are strings). */
 export const TABLE_ATTRIBUTES = [
   TABLE_PARTITION_KEY,

@@ -42,6 +42,9 @@ export const METRIC = {
   MalformedMessageDropped: 'MalformedMessageDropped',
   // dead-letter
   GroupDeadLettered: 'GroupDeadLettered',
+  /** Publish function: events published (to every sink), and stream records handed back after a sink refused. */
+  EventsPublished: 'EventsPublished',
+  EventPublishFailed: 'EventPublishFailed',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
@@ -59,4 +62,6 @@ export const ENV = {
   /** The bearer token itself (local use; prefer the secret on AWS). */
   executorToken: 'EXECUTOR_TOKEN',
   conflictDetectorToken: 'CONFLICT_DETECTOR_TOKEN',
+  /** The publish function's EventBridge bus. */
+  eventBusName: 'EVENT_BUS_NAME',
 } as const;

@@ -18,10 +18,14 @@ export interface SchedulerMonitoringProps {
   executeFunction: IFunction;
   deadLetterFunction: IFunction;
   apiFunction: IFunction;
+  /** Reads the table's stream (its IteratorAge metric is the events' lag). */
+  publishFunction: IFunction;
   /** The HTTP API (its 4XX/5XX, count and latency metrics). */
   api: RestApiBase;
   workQueue: IQueue;
   deadLetterQueue: IQueue;
+  /** The publish function's on-failure destination. */
+  publishFailureQueue: IQueue;
   /** The lateness alarm fires when p99 start lateness exceeds this. */
   toleranceSeconds: number;
   /** Existing SNS topic every alarm notifies, if any. */
@@ -29,6 +33,8 @@ export interface SchedulerMonitoringProps {
 }
 
 const PERIOD = Duration.minutes(5);
+/** The publish lag alarm fires when the stream's oldest unread record is older than this. */
+export const PUBLISH_LAG_ALARM_SECONDS = 60;
 
 /** A scheduler metric, as the functions emit it. */
 export function schedulerMetric(name: MetricName, statistic = 'Sum', label?: string): cloudwatch.Metric {
@@ -47,14 +53,17 @@ function spread(name: MetricName): cloudwatch.Metric[] {
   return [schedulerMetric(name, 'p50', 'p50'), schedulerMetric(name, 'p99', 'p99'), schedulerMetric(name, 'Maximum', 'max')];
 }
 
-/** Alarms (DLQ not empty, function errors, start lateness, API 5XX) and a dashboard. */
+/** Alarms (DLQ and publish failures not empty, function errors, start lateness, publish lag, API 5XX) and a dashboard. */
 export class SchedulerMonitoring extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: SchedulerMonitoringProps) {
     super(scope, id);
-    const { pollFunction, executeFunction, deadLetterFunction, apiFunction, api, workQueue, deadLetterQueue } = props;
+    const { pollFunction, executeFunction, deadLetterFunction, apiFunction, publishFunction, api, workQueue, deadLetterQueue, publishFailureQueue } = props;
+    /** How far the publish function is behind the table's writes (Lambda's IteratorAge, ms). */
+    const publishLag = (period: Duration, label?: string) =>
+      publishFunction.metric('IteratorAge', { period, statistic: 'Maximum', ...(label ? { label } : {}) });
     /** A function failed as a whole (Lambda's Errors metric) in the periods given (default: one of one). */
     const functionErrors = (id: string, fn: IFunction, alarmDescription: string, periods: { evaluationPeriods: number; datapointsToAlarm?: number } = { evaluationPeriods: 1 }) =>
       new cloudwatch.Alarm(this, id, {
@@ -66,16 +75,23 @@ export class SchedulerMonitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
 
-    this.alarms.push(
-      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
-        alarmDescription:
-          'Work messages stay in the dead-letter queue: the dead-letter function is not draining it (see its errors). promotion-scheduler dlq list shows them.',
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+    // A queue that should stay empty (a dead-letter destination): any visible message alarms.
+    const queueNotEmpty = (id: string, queue: IQueue, alarmDescription: string) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      });
+
+    this.alarms.push(
+      queueNotEmpty(
+        'DeadLetterQueueNotEmpty',
+        deadLetterQueue,
+        'Work messages stay in the dead-letter queue: the dead-letter function is not draining it (see its errors). promotion-scheduler dlq list shows them.',
+      ),
       // The dead-letter function drains the DLQ within seconds, so its depth alone rarely shows
       // a dead-lettered group; the function's own metric does.
       new cloudwatch.Alarm(this, 'GroupsDeadLettered', {
@@ -104,6 +120,24 @@ export class SchedulerMonitoring extends Construct {
         'The dead-letter function failed: dead-lettered groups are not being ended Failed. See the dead-letter logs.'),
       functionErrors('ApiErrors', apiFunction,
         'The api function failed as a whole (crash or timeout): callers got a 5XX from API Gateway. See the api logs.'),
+      functionErrors('PublishErrors', publishFunction,
+        'The publish function failed as a whole (crash or timeout, not a refused event): the stream hands the batch again, and state-change events are late. See the publish logs.'),
+      // Normally under a second; three minutes in a row above the threshold means a batch is
+      // being retried (a sink refusing) or the function cannot keep up.
+      new cloudwatch.Alarm(this, 'PublishLag', {
+        alarmDescription:
+          `State-change events are more than ${PUBLISH_LAG_ALARM_SECONDS} s behind the table's writes (publish IteratorAge) for 3 minutes: a batch is being retried or the publish function cannot keep up. See the publish logs and EventPublishFailed.`,
+        metric: publishLag(Duration.minutes(1)),
+        threshold: PUBLISH_LAG_ALARM_SECONDS * 1000,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      queueNotEmpty(
+        'PublishFailuresNotEmpty',
+        publishFailureQueue,
+        'Stream batches the publish function could not publish after its retries are in the publish-failures queue (the PublishFailureQueueUrl output): their state-change events are missing from the bus. Each message names the shard and sequence numbers; the stream keeps the records for 24 hours.',
+      ),
       // Two of three periods: one passing DynamoDB hiccup (a 503 the caller retries) does not page.
       new cloudwatch.Alarm(this, 'Api5xx', {
         alarmDescription:
@@ -130,6 +164,7 @@ export class SchedulerMonitoring extends Construct {
       ['execute', executeFunction],
       ['dead-letter', deadLetterFunction],
       ['api', apiFunction],
+      ['publish', publishFunction],
     ];
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -221,6 +256,23 @@ export class SchedulerMonitoring extends Construct {
             left: [
               ...spread(METRIC.LaneWait),
             ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'State-change events',
+            width: 12,
+            left: [
+              schedulerMetric(METRIC.EventsPublished, 'Sum', 'published'),
+              schedulerMetric(METRIC.EventPublishFailed, 'Sum', 'handed back (not published)'),
+              publishFailureQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'publish failures (batches)' }),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Event lag: publish iterator age (ms)',
+            width: 12,
+            left: [publishLag(Duration.minutes(1), 'max')],
+            leftAnnotations: [{ value: PUBLISH_LAG_ALARM_SECONDS * 1000, label: 'alarm' }],
           }),
         ],
         [

@@ -3,20 +3,31 @@
  *
  * EventBridge rule → poll function → DynamoDB table (timer index) → SQS work queue →
  * execute function → executor / conflict detector; work queue → dead-letter queue →
- * dead-letter function; API Gateway (AWS_IAM) → api function → table. Plus alarms, a dashboard
- * and outputs.
+ * dead-letter function; API Gateway (AWS_IAM) → api function → table. State-change events:
+ * table stream (new and old images) → publish function → the stack's own EventBridge bus
+ * (`<stackName>-events`, archived); stream batches that cannot be published → "event publish
+ * failures" queue. Plus alarms, a dashboard and outputs.
  */
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { schedulerConfigToEnv } from '../../functions/core/config.ts';
-import { LANE_INDEX, QUEUE_SETTINGS, TABLE_PARTITION_KEY, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
+import {
+  EVENTS_SOURCE,
+  LANE_INDEX,
+  QUEUE_SETTINGS,
+  TABLE_PARTITION_KEY,
+  TABLE_STREAM_VIEW,
+  TIMER_INDEX,
+  TTL_ATTRIBUTE,
+} from '../../functions/shared/definitions.ts';
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { configWarnings } from '../config.ts';
 import type { StackConfig } from '../config.ts';
@@ -37,6 +48,28 @@ export interface SchedulerStackProps extends StackProps {
 const DEAD_LETTER_TIMEOUT_SECONDS = 30;
 /** Timeout of the api function: a few DynamoDB calls, or up to 1 000 dead-letter messages, inside API Gateway's 29 s. */
 const API_TIMEOUT_SECONDS = 25;
+/** Timeout of the publish function: up to 10 PutEvents calls in a row (ten entries each) per batch of 100 records. */
+const PUBLISH_TIMEOUT_SECONDS = 60;
+
+/**
+ * How the publish function reads the table's stream (docs/architecture.md, "Events"; docs/events.md).
+ * - Oldest record first (TRIM_HORIZON), so the first deployment and a re-created mapping skip
+ *   nothing the stream still holds.
+ * - No batching window: the stream is polled about 4 times a second per shard and, with one
+ *   invocation per shard at a time, records that arrive during an invocation make the next batch
+ *   larger anyway; a window would only add its length to every event's lag when traffic is low.
+ * - One batch per shard at a time (parallelization factor 1): the events of one group keep the
+ *   order of its writes.
+ * - A batch that keeps failing is split (bisect) and retried a bounded number of times, at most
+ *   a day (the stream's own retention); then its metadata goes to the publish-failures queue.
+ */
+const PUBLISH_STREAM = {
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  parallelizationFactor: 1,
+  retryAttempts: 10,
+  maxRecordAgeHours: 24,
+} as const;
 
 /** Put the lane items (`lane#…`) only: a lane change writes the whole lane item. */
 function laneItemWrites(sid: string, tableArn: string): iam.PolicyStatement {
@@ -52,10 +85,14 @@ export class SchedulerStack extends Stack {
   readonly table: dynamodb.Table;
   readonly workQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly publishFailureQueue: sqs.Queue;
+  readonly eventBus: events.EventBus;
+  readonly eventArchive: events.Archive;
   readonly pollFunction: SchedulerFunction;
   readonly executeFunction: SchedulerFunction;
   readonly deadLetterFunction: SchedulerFunction;
   readonly apiFunction: SchedulerFunction;
+  readonly publishFunction: SchedulerFunction;
   readonly api: SchedulerApi;
   readonly pollRule: events.Rule;
   readonly monitoring: SchedulerMonitoring;
@@ -78,6 +115,8 @@ export class SchedulerStack extends Stack {
       deletionProtection: config.deletionProtection,
       // Idempotency records of creates expire; groups never carry this attribute.
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      // The publish function turns each write into a state-change event: it needs both images.
+      stream: dynamodb.StreamViewType[TABLE_STREAM_VIEW],
       removalPolicy,
     });
     // Sparse: only groups carrying a timer (Scheduled, Queued, Running) are in the index.
@@ -112,6 +151,32 @@ export class SchedulerStack extends Stack {
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(config.workQueueVisibilityTimeoutSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.scheduler.maxAttempts },
+    });
+    // The publish function's on-failure destination: the metadata (shard, sequence numbers) of
+    // stream batches that could not be published. Nothing consumes it; the records stay readable
+    // in the stream for its 24 hours.
+    this.publishFailureQueue = new sqs.Queue(this, 'PublishFailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(QUEUE_SETTINGS.deadLetterRetentionSeconds),
+    });
+    Validations.of(this.publishFailureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter destination (the on-failure destination of the publish function\'s stream mapping); nothing consumes it.',
+    });
+
+    // ── Events ───────────────────────────────────────────────────────────────────────────
+    // A bus of our own: consumers subscribe with rules on it, and no other application's events
+    // share its archive or its permissions.
+    this.eventBus = new events.EventBus(this, 'EventBus', {
+      eventBusName: `${this.stackName}-events`,
+      description: 'promotion-scheduler: state changes of promotion groups',
+    });
+    this.eventArchive = new events.Archive(this, 'EventArchive', {
+      sourceEventBus: this.eventBus,
+      description: `promotion-scheduler: state-change events, kept ${config.eventArchiveRetentionDays} day(s) for replay`,
+      eventPattern: { source: [EVENTS_SOURCE] },
+      retention: Duration.days(config.eventArchiveRetentionDays),
     });
 
     // ── Functions ────────────────────────────────────────────────────────────────────────
@@ -256,6 +321,38 @@ export class SchedulerStack extends Stack {
     this.deadLetterQueue.grants.actions(this.apiFunction.role, ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']);
     this.workQueue.grants.actions(this.apiFunction.role, ['sqs:SendMessage']);
 
+    this.publishFunction = new SchedulerFunction(this, 'Publish', {
+      ...common,
+      // The table and settings every function validates at cold start, and the bus; no queue.
+      environment: { ...tableEnvironment, [ENV.eventBusName]: this.eventBus.eventBusName },
+      entry: entries.publish,
+      description: 'promotion-scheduler: publishes state changes of promotion groups to the event bus',
+      timeout: Duration.seconds(PUBLISH_TIMEOUT_SECONDS),
+    });
+    // It reads the table only through the stream (the event source grants the stream reads),
+    // and writes only events to its bus.
+    this.eventBus.grants.actions(this.publishFunction.role, ['events:PutEvents']);
+    this.publishFunction.function.addEventSource(
+      new DynamoEventSource(this.table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: PUBLISH_STREAM.batchSize,
+        maxBatchingWindow: Duration.seconds(PUBLISH_STREAM.maxBatchingWindowSeconds),
+        parallelizationFactor: PUBLISH_STREAM.parallelizationFactor,
+        bisectBatchOnError: true,
+        retryAttempts: PUBLISH_STREAM.retryAttempts,
+        maxRecordAge: Duration.hours(PUBLISH_STREAM.maxRecordAgeHours),
+        // The handler names the first record not published; the mapping resumes from it.
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.publishFailureQueue),
+      }),
+    );
+    Validations.of(this.publishFunction.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, which the stream event source needs, supports no resource-level permissions (only "*"); it lists stream ARNs, not data. ' +
+        'The reads (DescribeStream, GetRecords, GetShardIterator) are on this table\'s stream only.',
+    });
+
     // ── API ──────────────────────────────────────────────────────────────────────────────
     this.api = new SchedulerApi(this, 'HttpApi', {
       handler: this.apiFunction.function,
@@ -271,9 +368,11 @@ export class SchedulerStack extends Stack {
       executeFunction: this.executeFunction.function,
       deadLetterFunction: this.deadLetterFunction.function,
       apiFunction: this.apiFunction.function,
+      publishFunction: this.publishFunction.function,
       api: this.api.restApi,
       workQueue: this.workQueue,
       deadLetterQueue: this.deadLetterQueue,
+      publishFailureQueue: this.publishFailureQueue,
       toleranceSeconds: config.scheduler.toleranceSeconds,
       alarmTopicArn: config.alarmTopicArn,
     });
@@ -282,6 +381,13 @@ export class SchedulerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'DynamoDB table of promotion groups' });
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl, description: 'SQS work queue' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'SQS dead-letter queue' });
+    new CfnOutput(this, 'PublishFailureQueueUrl', {
+      value: this.publishFailureQueue.queueUrl,
+      description: 'SQS queue of stream batches the publish function could not publish',
+    });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName, description: 'EventBridge bus of state-change events' });
+    new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn, description: 'EventBridge bus of state-change events (ARN)' });
+    new CfnOutput(this, 'EventArchiveName', { value: this.eventArchive.archiveName, description: 'EventBridge archive of state-change events (for replay)' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL (AWS_IAM; routes under /v1)' });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,

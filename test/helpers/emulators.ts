@@ -49,10 +49,14 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().replaceAll('-', '').slice(0, 8)}`;
 }
 
-/** Creates a fresh table shaped like the real one (shared definitions) and returns its name. */
-export async function createTestTable(prefix = 'groups'): Promise<string> {
+/**
+ * Creates a fresh table shaped like the real one (shared definitions) and returns its name;
+ * with `stream`, its change stream too (the events tests: DynamoDB Local slows every write of a
+ * table with a stream, so the others go without).
+ */
+export async function createTestTable(prefix = 'groups', options: { stream?: boolean } = {}): Promise<string> {
   const tableName = uniqueName(prefix);
-  await createLocalTable(localAws().dynamo, tableName);
+  await createLocalTable(localAws().dynamo, tableName, options);
   return tableName;
 }
 

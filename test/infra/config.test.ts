@@ -36,6 +36,7 @@ describe('validateStackConfig', () => {
         alarmTopicArn: undefined,
         apiThrottleRateLimit: 50,
         apiThrottleBurstLimit: 100,
+        eventArchiveRetentionDays: 30,
       });
     });
 
@@ -89,6 +90,9 @@ describe('validateStackConfig', () => {
       [{ apiThrottleBurstLimit: '5001' }, 'apiThrottleBurstLimit', 'an integer from 1 to 5000'],
       [{ apiThrottleBurstLimit: 'lots' }, 'apiThrottleBurstLimit', 'an integer from 1 to 5000'],
       [{ logRetentionDays: '10' }, 'logRetentionDays', 'one of 1, 3, 5, 7, 14, 30'],
+      [{ eventArchiveRetentionDays: '0' }, 'eventArchiveRetentionDays', 'an integer from 1 to 3650'],
+      [{ eventArchiveRetentionDays: '3651' }, 'eventArchiveRetentionDays', 'an integer from 1 to 3650'],
+      [{ eventArchiveRetentionDays: 'a month' }, 'eventArchiveRetentionDays', 'an integer from 1 to 3650'],
       [{ logLevel: 'VERBOSE' }, 'logLevel', "one of 'TRACE', 'DEBUG'"],
       [{ removalPolicy: 'snapshot' }, 'removalPolicy', "one of 'retain', 'destroy'"],
       [{ alarmTopicArn: 'arn:aws:sqs:eu-west-1:123456789012:q' }, 'alarmTopicArn', 'an SNS topic ARN'],

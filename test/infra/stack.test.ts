@@ -11,9 +11,10 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
-import { API_SETTINGS, LANE_INDEX, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
+import { API_SETTINGS, EVENTS_SOURCE, LANE_INDEX, TABLE_STREAM_VIEW, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { ACCESS_LOG_FORMAT, API_ROUTES, GATEWAY_PROBLEM_TYPE } from '../../infra/constructs/scheduler-api.ts';
+import { PUBLISH_LAG_ALARM_SECONDS } from '../../infra/constructs/scheduler-monitoring.ts';
 import type { SchedulerStack } from '../../infra/stacks/scheduler-stack.ts';
 import { allStatements, buildStack, statementsOfRole } from './support.ts';
 
@@ -75,6 +76,7 @@ beforeAll(() => {
       alarmTopicArn: TOPIC_ARN,
       apiThrottleRateLimit: '200',
       apiThrottleBurstLimit: '400',
+      eventArchiveRetentionDays: '365',
     },
   );
   tuned = { stack: b.stack, template: Template.fromStack(b.stack) };
@@ -144,6 +146,11 @@ describe('the table', () => {
     });
   });
 
+  it('streams every change with its new and old images, for the publish function', () => {
+    expect(TABLE_STREAM_VIEW).toBe('NEW_AND_OLD_IMAGES');
+    full.template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: TABLE_STREAM_VIEW } });
+  });
+
   it('takes deletion protection and removal policy from context', () => {
     tuned.template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
     tuned.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
@@ -156,7 +163,7 @@ describe('the queues', () => {
       expect(queue.Properties['SqsManagedSseEnabled']).toBe(true);
     }
     const policies = resourcesOfType(full.template, 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const [, policy] of policies) {
       expect((policy.Properties['PolicyDocument'] as { Statement: unknown[] }).Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -171,8 +178,11 @@ describe('the queues', () => {
     tuned.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 7 }) });
   });
 
-  it('keep dead letters for 14 days', () => {
-    full.template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600 });
+  it('keep dead letters and publish failures for 14 days', () => {
+    for (const prefix of ['DeadLetterQueue', 'PublishFailureQueue']) {
+      const [, queue] = resourcesOfType(full.template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(prefix))!;
+      expect(queue.Properties['MessageRetentionPeriod'], prefix).toBe(14 * 24 * 3600);
+    }
   });
 
   it('hide a message for at least 6 × the timeout of the function consuming it', () => {
@@ -194,7 +204,7 @@ describe('the functions', () => {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(fn.Properties['LoggingConfig']).toMatchObject({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
     }
-    full.template.resourceCountIs('AWS::Lambda::Function', 4);
+    full.template.resourceCountIs('AWS::Lambda::Function', 5);
     full.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     tuned.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
@@ -236,6 +246,22 @@ describe('the functions', () => {
     expect(envOf(tuned.template, 'Api')).toMatchObject({ TOLERANCE_SECONDS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   });
 
+  it('give the publish function the table, every scheduling key and the event bus, but no queue', () => {
+    const env = envOf(full.template, 'Publish');
+    expect(env).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      [ENV.tableName]: { Ref: expect.stringMatching(/^Groups/) },
+      [ENV.eventBusName]: { Ref: expect.stringMatching(/^EventBus/) },
+    });
+    for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
+    expect(env[ENV.workQueueUrl]).toBeUndefined();
+    expect(env[ENV.deadLetterQueueUrl]).toBeUndefined();
+    expect(functionProps(full.template, 'Publish')).toMatchObject({ Timeout: 60 });
+    expect(envOf(tuned.template, 'Publish')).toMatchObject({ TOLERANCE_SECONDS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  });
+
   it('give the api function 25 s (inside API Gateway\'s 29 s) and the memory of the others', () => {
     expect(functionProps(full.template, 'Api')).toMatchObject({ Timeout: 25, MemorySize: 512 });
   });
@@ -257,11 +283,11 @@ describe('the functions', () => {
     expect(envOf(full.template, 'Poll')[ENV.executorTarget]).toBeUndefined();
   });
 
-  it('are the four real handlers, each bundled with the shared options (minified, names kept)', () => {
-    full.template.resourceCountIs('AWS::Lambda::Function', 4);
-    full.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  it('are the five real handlers, each bundled with the shared options (minified, names kept)', () => {
+    full.template.resourceCountIs('AWS::Lambda::Function', 5);
+    full.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     const bundles = Object.fromEntries(
-      ['Poll', 'Execute', 'DeadLetter', 'Api'].map((prefix) => {
+      ['Poll', 'Execute', 'DeadLetter', 'Api', 'Publish'].map((prefix) => {
         const key = (functionProps(full.template, prefix)['Code'] as { S3Key: string }).S3Key;
         return [prefix, readFileSync(join(outdir, 'full', `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8')];
       }),
@@ -293,6 +319,26 @@ describe('the event sources', () => {
     });
   });
 
+  it('feed the table stream to the publish function in order, retrying a bounded number of times, failures to their queue', () => {
+    const mappings = resourcesOfType(full.template, 'AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+      JSON.stringify(m.Properties['FunctionName']).includes('PublishFunction'),
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]![1].Properties).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'StreamArn'] },
+      FunctionName: { Ref: expect.stringMatching(/^PublishFunction/) },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 0,
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 24 * 3600,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^PublishFailureQueue/), 'Arn'] } } },
+    });
+  });
+
   it('feed the dead-letter queue to the dead-letter function with batch item failures', () => {
     full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetterQueue'), 'Arn'] },
@@ -302,11 +348,41 @@ describe('the event sources', () => {
   });
 });
 
+describe('the event bus', () => {
+  it('is the stack\'s own, named after the stack', () => {
+    full.template.resourceCountIs('AWS::Events::EventBus', 1);
+    full.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'PromotionScheduler-events' });
+  });
+
+  it('archives the scheduler\'s events for eventArchiveRetentionDays (30 by default)', () => {
+    const archive = (RetentionDays: number) => ({
+      SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventBus'), 'Arn'] },
+      EventPattern: { source: [EVENTS_SOURCE] },
+      RetentionDays,
+    });
+    full.template.resourceCountIs('AWS::Events::Archive', 1);
+    full.template.hasResourceProperties('AWS::Events::Archive', archive(30));
+    // GIVEN -c eventArchiveRetentionDays=365  THEN a year
+    tuned.template.hasResourceProperties('AWS::Events::Archive', archive(365));
+  });
+
+  it('refuses an archive retention out of range, naming the key', () => {
+    for (const value of ['0', '3651', '7.5', 'forever']) {
+      expect(() => buildStack({ [SKIP_BUNDLING]: [], eventArchiveRetentionDays: value }), value).toThrow(
+        /context key 'eventArchiveRetentionDays' is .*; expected an integer from 1 to 3650/,
+      );
+    }
+  });
+});
+
 describe('the permissions', () => {
-  it('contain no wildcard action and no wildcard resource', () => {
+  it('contain no wildcard action and no wildcard resource, except where IAM allows only "*"', () => {
     const statements = [full, tuned].flatMap(({ template }) => allStatements(template));
     expect(statements.length).toBeGreaterThan(0);
-    for (const statement of statements) {
+    // dynamodb:ListStreams supports no resource-level permissions (the stream event source needs it).
+    const listStreams = (s: (typeof statements)[number]) => s.Action === 'dynamodb:ListStreams' && s.Resource === '*';
+    expect(statements.filter(listStreams)).toHaveLength(2);
+    for (const statement of statements.filter((s) => !listStreams(s))) {
       for (const action of [statement.Action].flat()) expect(action, JSON.stringify(statement)).not.toMatch(/\*/);
       // Literal strings only: tokens (Ref, GetAtt) resolve to one resource's ARN.
       const literals = JSON.stringify(statement.Resource).match(/"[^"]*"/g) ?? [];
@@ -400,6 +476,25 @@ describe('the permissions', () => {
     ]);
   });
 
+  it('let the publish function read the table\'s stream, put events on its bus only and report failed batches, nothing else', () => {
+    expect(statementsOfRole(full.template, 'Publish')).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PublishLogs/), 'Arn'] } },
+      { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EventBus/), 'Arn'] } },
+      {
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PublishFailureQueue/), 'Arn'] },
+      },
+      { Action: 'dynamodb:ListStreams', Effect: 'Allow', Resource: '*' },
+      {
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'StreamArn'] },
+      },
+    ]);
+    // No other role may put events.
+    const putters = resourcesOfType(full.template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties['PolicyDocument']).includes('events:PutEvents'));
+    expect(putters.map(([id]) => id)).toEqual([expect.stringMatching(/^PublishRoleDefaultPolicy/)]);
+  });
+
   it('let API Gateway invoke the api function from its own methods on the stage only', () => {
     const permissions = resourcesOfType(full.template, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties['Principal'] === 'apigateway.amazonaws.com');
     expect(permissions).toHaveLength(API_ROUTES.flatMap((r) => r.methods).length);
@@ -438,8 +533,30 @@ describe('the alarms and the dashboard', () => {
     });
   });
 
-  it('alarm on poll, execute, dead-letter and api function errors', () => {
-    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction', 'ApiFunction']) {
+  it('alarm when the publish-failures queue has visible messages', () => {
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PublishFailureQueue'), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('alarm when state-change events lag the table\'s writes by more than a minute (publish iterator age, maximum)', () => {
+    expect(PUBLISH_LAG_ALARM_SECONDS).toBe(60);
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^PublishFunction') } }],
+      Statistic: 'Maximum',
+      Threshold: 60_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('alarm on poll, execute, dead-letter, api and publish function errors', () => {
+    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction', 'ApiFunction', 'PublishFunction']) {
       full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Errors',
         Namespace: 'AWS/Lambda',
@@ -468,7 +585,7 @@ describe('the alarms and the dashboard', () => {
 
   it('notify the alarm topic when one is configured', () => {
     const alarms = resourcesOfType(tuned.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(8); // every alarm of this stack, the dead-lettered-groups and API ones included
+    expect(alarms.length).toBe(11); // every alarm of this stack, the dead-lettered-groups, API and publish ones included
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN], OKActions: [TOPIC_ARN] });
     }
@@ -484,14 +601,21 @@ describe('the alarms and the dashboard', () => {
     expect(body).toContain('Errors');
     expect(body).toContain('AWS/ApiGateway');
     expect(body).toContain('5XXError');
+    expect(body).toContain('IteratorAge');
   });
 });
 
 describe('the outputs', () => {
-  it('name the table, the queues, the API and the dashboard, and nothing else', () => {
+  it('name the table, the queues, the event bus and its archive, the API and the dashboard, and nothing else', () => {
     const outputs = full.template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
     // No ShardCount: the API places groups; no caller needs the poller's shard count.
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'DashboardUrl', 'DeadLetterQueueUrl', 'TableName', 'WorkQueueUrl']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl', 'DashboardUrl', 'DeadLetterQueueUrl', 'EventArchiveName', 'EventBusArn', 'EventBusName', 'PublishFailureQueueUrl', 'TableName', 'WorkQueueUrl',
+    ]);
+    expect(outputs['EventBusName']!.Value).toEqual({ Ref: expect.stringMatching(/^EventBus/) });
+    expect(outputs['EventBusArn']!.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EventBus/), 'Arn'] });
+    expect(outputs['EventArchiveName']!.Value).toEqual({ Ref: expect.stringMatching(/^EventArchive/) });
+    expect(outputs['PublishFailureQueueUrl']!.Value).toEqual({ Ref: expect.stringMatching(/^PublishFailureQueue/) });
     expect(JSON.stringify(outputs['DashboardUrl']!.Value)).toContain('#dashboards:name=');
   });
 });

@@ -15,7 +15,7 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createLocalTable } from '../../cli/local/aws-clients.ts';
 import { TIMER_INDEX } from '../../functions/shared/definitions.ts';
-import { createTestQueues, createTestTable, localAws } from '../helpers/emulators.ts';
+import { createTestQueues, createTestTable, localAws, uniqueName } from '../helpers/emulators.ts';
 
 describe('integration harness', () => {
   const aws = localAws();
@@ -76,7 +76,24 @@ describe('integration harness', () => {
       );
       // and a table of this version is fine to create again
       const current = await createTestTable();
-      await expect(createLocalTable(aws.dynamo, current)).resolves.toBeUndefined();
+      await expect(createLocalTable(aws.dynamo, current)).resolves.toEqual({ created: false });
+    });
+
+    it('creates the table with its change stream when asked, and gives a kept table without one a stream', async () => {
+      // Prepare
+      const fresh = uniqueName('stream');
+      const kept = await createTestTable('kept');
+      // Act
+      const created = await createLocalTable(aws.dynamo, fresh, { stream: true });
+      const again = await createLocalTable(aws.dynamo, kept, { stream: true });
+      // Assess
+      expect(created).toEqual({ created: true });
+      expect(again).toEqual({ created: false });
+      for (const name of [fresh, kept]) {
+        const { Table } = await aws.dynamo.send(new DescribeTableCommand({ TableName: name }));
+        expect(Table?.StreamSpecification, name).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+        expect(Table?.LatestStreamArn, name).toBeDefined();
+      }
     });
 
     it('puts and gets an item, and finds it through the timer index', async () => {

@@ -1,5 +1,5 @@
 /**
- * The artifact is what is tested: the three Lambda bundles, built with the options the stack
+ * The artifact is what is tested: the Lambda bundles, built with the options the stack
  * bundles them with (`infra/bundling.ts`: minified ESM, AWS SDK included), each run in a fresh
  * Node process that imports the bundle and calls its `handler` — configured from the
  * environment the stack sets (see cli/invoke-environment.ts), pointed at the emulators — with
@@ -7,12 +7,13 @@
  * outcomes and in the errors these assert on.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyResult, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyResult, DynamoDBBatchResponse, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localFunctionEnvironment } from '../../cli/invoke-environment.ts';
@@ -90,7 +91,7 @@ describe('the Lambda bundles as the stack ships them', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('are minified: no class keeps its source name as an identifier', () => {
-    for (const name of ['poll', 'execute', 'deadLetter', 'api'] as const) {
+    for (const name of ['poll', 'execute', 'deadLetter', 'api', 'publish'] as const) {
       const code = readFileSync(join(outdir, name, 'index.mjs'), 'utf8');
       expect(code, name).not.toMatch(/class SchedulerError\b/);
     }
@@ -158,6 +159,62 @@ describe('the Lambda bundles as the stack ships them', () => {
     expect(problem.type).toBe('urn:promotion-scheduler:problem:validation');
     expect(problem.errors.map((e) => e.field).sort()).toEqual(['colour', 'promotions[0].source', 'scheduledAt']);
     expect(await store.find('sample-release-42', { consistent: true })).toMatchObject({ status: 'Scheduled', version: 1 });
+  });
+
+  /**
+   * A stand-in for EventBridge's PutEvents (JSON 1.1 over HTTP, as the SDK speaks it): records
+   * every request and answers with `answer(entries)`'s failed count.
+   */
+  async function eventBridgeStub(answer: (entries: unknown[]) => number): Promise<{ url: string; requests: { target: string; body: { Entries: Record<string, unknown>[] } }[]; server: Server }> {
+    const requests: { target: string; body: { Entries: Record<string, unknown>[] } }[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        const body = JSON.parse(text) as { Entries: Record<string, unknown>[] };
+        requests.push({ target: String(req.headers['x-amz-target']), body });
+        const failed = answer(body.Entries);
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({
+          FailedEntryCount: failed,
+          Entries: body.Entries.map((_, i) => (i < failed ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' } : { EventId: `ev-${i}` })),
+        }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}`, requests, server };
+  }
+
+  it('publish turns the sample stream batch into one event on the bus (the heartbeat makes none), and reports a refused batch by its first record', async () => {
+    // Prepare
+    let refuse = false;
+    const stub = await eventBridgeStub((entries) => (refuse ? entries.length : 0));
+    const busEnv = { EVENT_BUS_NAME: 'scheduler-events', AWS_ENDPOINT_URL_EVENTBRIDGE: stub.url };
+    try {
+      // Act
+      const [published] = await invoke<DynamoDBBatchResponse>('publish', [event('publish/stream-batch.json')], busEnv);
+      refuse = true;
+      const [refused] = await invoke<DynamoDBBatchResponse>('publish', [event('publish/stream-batch.json')], busEnv);
+      // Assess
+      expect(published?.value).toEqual({ batchItemFailures: [] });
+      expect(stub.requests[0]?.target).toBe('AWSEvents.PutEvents');
+      const entries = stub.requests[0]!.body.Entries;
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ EventBusName: 'scheduler-events', Source: 'promotion-scheduler', DetailType: 'promotion-group.succeeded.v1' });
+      expect(JSON.parse(String(entries[0]!['Detail']))).toMatchObject({
+        id: 'sample-1:4', type: 'promotion-group.succeeded.v1', from: 'Running', to: 'Succeeded', by: 'executor', outcome: { status: 'Succeeded', resultRef: '9f2c1e7' },
+      });
+      // Refused: the batch comes back from its first record (both are in the one chunk).
+      expect(refused?.value).toEqual({ batchItemFailures: [{ itemIdentifier: '100000000000000000001' }] });
+    } finally {
+      stub.server.close();
+    }
+  });
+
+  it('publish fails its cold start without EVENT_BUS_NAME, naming it', async () => {
+    const [result] = await invoke('publish', [event('publish/stream-batch.json')]);
+    expect(result?.error).toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/EVENT_BUS_NAME/) });
   });
 
   it('execute and dead-letter drop the sample events that must not run: malformed, stale, unknown group', async () => {

@@ -79,6 +79,29 @@ describe('local stack driven through the CLI', { timeout: 120_000 }, () => {
     expect(Date.parse(group.startedAt!) - Date.parse(group.scheduledAt)).toBeLessThan(1_500);
   });
 
+  it('publishes every transition of a group from the change stream: `events --json` prints them in order, signed by who wrote them', async () => {
+    // Prepare
+    await schedule('e2e-events', '+8s', 'feature/a');
+    expect((await ended('e2e-events')).status, output).toBe('Succeeded');
+    // Act: the shipped CLI reads the stack's events file (stack.json eventsFile)
+    const events = await eventually(async () => {
+      const result = await cli('events', '--json');
+      expect(result.code, result.stderr).toBe(0);
+      const mine = result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { groupId: string; id: string; type: string; by: string })
+        .filter((e) => e.groupId === 'e2e-events');
+      return mine.some((e) => e.type === 'promotion-group.succeeded.v1') ? mine : undefined;
+    }, 15_000, 'the events of e2e-events');
+    // Assess
+    expect(events.map((e) => [e.id, e.type, e.by])).toEqual([
+      ['e2e-events:1', 'promotion-group.created.v1', expect.stringMatching(/operator:/)],
+      ['e2e-events:2', 'promotion-group.queued.v1', 'poller'],
+      ['e2e-events:3', 'promotion-group.running.v1', 'executor'],
+      ['e2e-events:4', 'promotion-group.succeeded.v1', 'executor'],
+    ]);
+    const text = await cli('events');
+    expect(text.stdout).toMatch(/succeeded\s+e2e-events {2}Running → Succeeded {2}\(executor\)/);
+  });
+
   it('ends a conflicting group Conflicted, naming the paths, and leaves the target unchanged', async () => {
     const before = git(repo, 'rev-parse', 'main');
     await schedule('e2e-conflict', '+10s', 'feature/x', 'feature/y');

@@ -1,0 +1,180 @@
+/**
+ * State-change events (issue 13): what the publisher makes of one change of a group item, as the
+ * table's change stream reports it (the item before and after one write).
+ *
+ * One event per transition the write recorded (a history entry of a version the item did not
+ * have before), and one more for the facts that matter without being a status of their own:
+ * a misfire (a start found later than the tolerance, run late or skipped), a lease recovered
+ * (a run's owner gone: re-claimed, or ended `attempts exhausted`), a claim's message sent again,
+ * a dead letter, a group handed its lane. A write that records no transition (a heartbeat
+ * extending a lease) makes no event. Pure functions: no clock, no I/O.
+ *
+ * An event's `id` names the fact, not the delivery: `<groupId>:<version>` for the transition,
+ * `<groupId>:<version>:<fact>` for a fact, so every re-delivery of it carries the same id.
+ */
+import { isTerminal, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
+
+export const EVENT_SOURCE = 'promotion-scheduler';
+
+/** The facts that are events of their own, beside the transition they came with. */
+export const EVENT_FACTS = ['misfired', 'lease-recovered', 'resent', 'dead-lettered', 'handed-on'] as const;
+export type EventFact = (typeof EVENT_FACTS)[number];
+
+/** The envelope every consumer can rely on. */
+export interface GroupEvent {
+  /** Stable for one fact: duplicates of it share it. */
+  id: string;
+  /** Dotted and versioned: `promotion-group.<what>.v1`. */
+  type: string;
+  /** When the write happened (its history entry's time), ISO-8601 UTC. */
+  time: string;
+  source: typeof EVENT_SOURCE;
+  groupId: string;
+  /** The group's version after the write. */
+  version: number;
+  repository: string;
+  targetBranch: string;
+  /** `null` for the creation. */
+  from: GroupStatus | null;
+  to: GroupStatus;
+  attempt: number;
+  reason: string;
+  /** Who wrote it: `poller`, `executor`, `dead-letter`, `operator:<name>`, `api:<caller>`… */
+  by: string;
+  scheduledAt: string | null;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Starts and misfires: how late against `scheduledAt` (or the hand-on, for a group that waited). */
+  lateMs?: number;
+  /** Terminal events: what the run came to. */
+  outcome?: Outcome;
+  /** Lane events: how long the group waited for its lane. */
+  laneWaitMs?: number;
+}
+
+/** One write of a group item: the item before (absent: created) and after, and the transitions it recorded. */
+export interface GroupChange {
+  before?: PromotionGroup;
+  after: PromotionGroup;
+  /** The history entries of versions `before` did not have, with their version, oldest first. */
+  entries: { version: number; entry: Transition }[];
+}
+
+/** What the events need to know of the stack's settings. */
+export interface EventSettings {
+  /** Beyond this lateness a start is a misfire. */
+  toleranceSeconds: number;
+}
+
+const POLLER = 'poller';
+const DEAD_LETTER = 'dead-letter';
+
+/** `promotion-group.<what>.v1`. */
+export function eventType(what: string): string {
+  return `promotion-group.${what}.v1`;
+}
+
+/** Every event type, for the docs and for subscription filters. */
+export const EVENT_TYPES = [
+  'created',
+  'scheduled',
+  'waiting',
+  'changed',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'conflicted',
+  'cancelled',
+  ...EVENT_FACTS,
+].map(eventType);
+
+const ms = (iso: string | undefined) => (iso === undefined ? NaN : Date.parse(iso));
+
+/** When a group could start: its time, or when it was handed its lane if that was later. */
+function readyOf(group: PromotionGroup): string | undefined {
+  return group.readyAt !== undefined && group.scheduledAt !== undefined && group.readyAt > group.scheduledAt ? group.readyAt : group.scheduledAt;
+}
+
+/** What the transition itself is called. */
+function transitionWhat(entry: Transition, before: PromotionGroup | undefined, after: PromotionGroup): string {
+  if (entry.from === null) return 'created';
+  if (entry.from === entry.to) {
+    // A group that begins to wait for its lane stays Scheduled.
+    if (entry.to === 'Scheduled' && after.waiting && !before?.waiting) return 'waiting';
+    if (entry.to === 'Scheduled' || entry.to === 'Pending') return 'changed';
+  }
+  return entry.to.toLowerCase();
+}
+
+/** The facts a transition carries, read from what it changed and who wrote it. */
+function factsOf(entry: Transition, before: PromotionGroup | undefined, after: PromotionGroup, settings: EventSettings): { fact: EventFact; lateMs?: number }[] {
+  const facts: { fact: EventFact; lateMs?: number }[] = [];
+  const ready = readyOf(after);
+  const lateAt = (iso: string) => Math.max(0, ms(iso) - ms(ready));
+  if (entry.by === POLLER) {
+    // A claim found later than the tolerance (run late), or a group ended `missed` (skipped).
+    if (entry.from === 'Scheduled' && entry.to === 'Queued' && ready !== undefined && lateAt(entry.at) > settings.toleranceSeconds * 1000) {
+      facts.push({ fact: 'misfired', lateMs: lateAt(entry.at) });
+    }
+    if (entry.to === 'Failed' && after.outcome?.status === 'Failed' && after.outcome.reason === 'missed') {
+      facts.push({ fact: 'misfired', ...(ready === undefined ? {} : { lateMs: lateAt(entry.at) }) });
+    }
+    // A run whose owner is gone: taken back (re-claimed), or ended with its attempts used up.
+    if (entry.from === 'Running' && (entry.to === 'Queued' || entry.to === 'Failed')) facts.push({ fact: 'lease-recovered' });
+    // A claim that never started, its message sent again.
+    if (entry.from === 'Queued' && entry.to === 'Queued') facts.push({ fact: 'resent' });
+  }
+  if (entry.by === DEAD_LETTER && isTerminal(entry.to)) facts.push({ fact: 'dead-lettered' });
+  if (entry.from === 'Scheduled' && entry.to === 'Queued' && before?.waiting && !after.waiting) facts.push({ fact: 'handed-on' });
+  return facts;
+}
+
+/**
+ * The events of one change, in order: per recorded transition, the transition's event, then its
+ * facts'. A change that recorded none (a heartbeat, an index-only rewrite) has none.
+ */
+export function eventsOfChange(change: GroupChange, settings: EventSettings): GroupEvent[] {
+  const { before, after } = change;
+  const events: GroupEvent[] = [];
+  for (const { version, entry } of change.entries) {
+    const base = {
+      time: entry.at,
+      source: EVENT_SOURCE,
+      groupId: after.id,
+      version,
+      repository: after.repository,
+      targetBranch: after.targetBranch,
+      from: entry.from,
+      to: entry.to,
+      attempt: entry.attempt,
+      reason: entry.reason,
+      by: entry.by ?? 'unknown',
+      scheduledAt: after.scheduledAt ?? null,
+      ...(after.startedAt === undefined ? {} : { startedAt: after.startedAt }),
+      ...(after.finishedAt === undefined ? {} : { finishedAt: after.finishedAt }),
+    } as const;
+    const what = transitionWhat(entry, before, after);
+    const ready = readyOf(after);
+    const started = entry.to === 'Running' && after.startedAt !== undefined && ready !== undefined;
+    events.push({
+      id: `${after.id}:${version}`,
+      type: eventType(what),
+      ...base,
+      ...(started ? { lateMs: Math.max(0, ms(after.startedAt) - ms(ready)) } : {}),
+      ...(isTerminal(entry.to) && after.outcome ? { outcome: after.outcome } : {}),
+      ...(after.laneWaitMs !== undefined && (what === 'queued' || what === 'running') ? { laneWaitMs: after.laneWaitMs } : {}),
+    });
+    for (const { fact, lateMs } of factsOf(entry, before, after, settings)) {
+      events.push({
+        id: `${after.id}:${version}:${fact}`,
+        type: eventType(fact),
+        ...base,
+        ...(lateMs === undefined ? {} : { lateMs }),
+        ...(isTerminal(entry.to) && after.outcome ? { outcome: after.outcome } : {}),
+        ...(fact === 'handed-on' && after.laneWaitMs !== undefined ? { laneWaitMs: after.laneWaitMs } : {}),
+      });
+    }
+  }
+  return events;
+}

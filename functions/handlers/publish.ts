@@ -1,0 +1,45 @@
+/**
+ * Publish function: the groups table's change stream (DynamoDB Streams, new and old images) →
+ * state-change events → the sinks (the EventBridge bus on AWS; the local stack's events file).
+ *
+ * Records are taken in the stream's order. When a sink refuses, the handler reports the first
+ * record not published as the batch item failure: the event source mapping then hands the batch
+ * again from that record on (and bisects, retries and finally sends it to the on-failure
+ * destination), so no event is lost and none overtakes an earlier one of its group.
+ */
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { changeOfStreamRecord } from '../adapters/dynamodb-stream-change.ts';
+import type { PublishUseCase } from '../core/publish.ts';
+import { lambdaEntry } from '../root/lambda.ts';
+import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
+import { METRIC } from '../shared/telemetry-names.ts';
+
+export interface PublishHandlerDeps {
+  publish: Pick<PublishUseCase, 'publish'>;
+  logger: LoggerLike;
+  metrics: MetricsLike;
+}
+
+export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+
+export function createHandler(deps: PublishHandlerDeps): PublishHandler {
+  const { publish, logger: log, metrics: m } = deps;
+  return async (event) => {
+    try {
+      const records = event.Records ?? [];
+      const result = await publish.publish(records.map(changeOfStreamRecord));
+      m.addMetric(METRIC.EventsPublished, MetricUnit.Count, result.published);
+      if (result.failedAt === undefined) return { batchItemFailures: [] };
+      const first = records[result.failedAt];
+      m.addMetric(METRIC.EventPublishFailed, MetricUnit.Count, records.length - result.failedAt);
+      log.warn('events not published; the stream hands them again from the first record not published', {
+        sequenceNumber: first?.dynamodb?.SequenceNumber, records: records.length - result.failedAt, error: result.error,
+      });
+      return { batchItemFailures: [{ itemIdentifier: first?.dynamodb?.SequenceNumber ?? '' }] };
+    } finally {
+      m.publishStoredMetrics();
+    }
+  };
+}
+
+export const handler: PublishHandler = lambdaEntry((scheduler) => createHandler(scheduler.publish()));

@@ -34,7 +34,7 @@ import {
 import { ensureDemoRepository } from './local/demo-repo.ts';
 import { runDemo } from './local/demo.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.ts';
-import { EventsFileSink } from './local/events-file.ts';
+import { EventsFileSink, FileStreamCheckpoint, startNewEventsFile } from './local/events-file.ts';
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
 import { startApiServer, type ApiServer } from './local/api-server.ts';
@@ -202,6 +202,11 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     const dynamoClient = new DynamoDBClient(localClientConfig(dynamo.endpoint));
     const sqs = new SQSClient(localSqsClientConfig(sqsServer.endpoint));
     const table = await createLocalTable(dynamoClient, LOCAL_NAMES.table, { stream: true });
+    const checkpointFile = resolve(opts.dataDir, 'events-checkpoint.json');
+    if (table.created) {
+      const aside = await startNewEventsFile(opts.eventsFile, checkpointFile, new Date());
+      if (aside) terminal.out(`a new table: the earlier table's events were moved to ${aside}`);
+    }
     const queues = await createLocalQueues(
       sqs,
       { workQueue: LOCAL_NAMES.workQueue, deadLetterQueue: LOCAL_NAMES.deadLetterQueue },
@@ -219,8 +224,13 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       observer: terminalObserver(terminal),
       logger: terminalLogger(terminal, opts.verbose),
       onError: (where, error) => terminal.err(`${where}: ${error instanceof Error ? error.message : String(error)}`),
-      // A kept table's earlier writes were published by the run that made them.
-      events: { streams: new DynamoDBStreamsClient(localClientConfig(dynamo.endpoint)), sinks: [new EventsFileSink(opts.eventsFile)], from: table.created ? 'trim-horizon' : 'latest' },
+      // A kept table takes up where the last run's publisher stopped (its checkpoint).
+      events: {
+        streams: new DynamoDBStreamsClient(localClientConfig(dynamo.endpoint)),
+        sinks: [new EventsFileSink(opts.eventsFile)],
+        from: table.created ? 'trim-horizon' : 'latest',
+        checkpoint: new FileStreamCheckpoint(checkpointFile),
+      },
     });
     await pipeline.startEvents();
     // 3. Nothing survived the last run of this stack: no message (the queue server starts

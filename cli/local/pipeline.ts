@@ -29,7 +29,7 @@ import { buildScheduler, type ExecuteTuning } from '../../functions/root/schedul
 import type { LoggerLike, MetricsLike } from '../../functions/shared/powertools.ts';
 import type { LocalQueues } from './aws-clients.ts';
 import { QueueConsumer, type SqsHandler } from './queue-consumer.ts';
-import { StreamConsumer } from './stream-consumer.ts';
+import { StreamConsumer, type StreamCheckpoint } from './stream-consumer.ts';
 
 export interface LocalPipelineOptions {
   dynamo: DynamoDBClient;
@@ -60,7 +60,7 @@ export interface LocalPipelineOptions {
    * `sinks`; from the stream's oldest record (`trim-horizon`, default: a new table) or only what
    * comes (`latest`: a table kept from an earlier run, whose events were published then).
    */
-  events?: { streams: DynamoDBStreamsClient; sinks: EventSink[]; from?: 'trim-horizon' | 'latest'; pollIntervalMs?: number };
+  events?: { streams: DynamoDBStreamsClient; sinks: EventSink[]; from?: 'trim-horizon' | 'latest'; pollIntervalMs?: number; checkpoint?: StreamCheckpoint };
 }
 
 export interface LocalPipeline {
@@ -155,6 +155,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
         handler: createPublishHandler(scheduler.publish()),
         from: options.events.from ?? 'trim-horizon',
         ...(options.events.pollIntervalMs ? { pollIntervalMs: options.events.pollIntervalMs } : {}),
+        ...(options.events.checkpoint ? { checkpoint: options.events.checkpoint } : {}),
         onError: (error) => onError('publish', error),
       })
     : undefined;
@@ -209,7 +210,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       }
       await Promise.allSettled([...inFlight]);
       if (consumersStarted) await Promise.all(consumers.map((c) => c.stop()));
-      // Last: what the consumers wrote while stopping is published too, when the stream has it.
+      // Last: the stream consumer publishes what the others wrote, up to their very last write.
       await streamConsumer?.stop();
     },
   };

@@ -34,9 +34,13 @@ export interface StreamConsumerOptions {
   /** Called when a read or the handler fails (the loop goes on). */
   onError?: (error: unknown) => void;
   region?: string;
+  /** Where each shard was published up to, across runs (the local stack keeps it in its data directory). */
+  checkpoint?: StreamCheckpoint;
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** How long {@link StreamConsumer.stop} keeps publishing what the stream holds already. */
+const DRAIN_MS = 5_000;
 
 /** A stream record as a Lambda event source mapping passes it. */
 function toLambdaRecord(record: StreamRecord, streamArn: string, region: string): DynamoDBRecord {
@@ -61,76 +65,123 @@ function toLambdaRecord(record: StreamRecord, streamArn: string, region: string)
   };
 }
 
+/** Where a shard is read from next, when it has no iterator. */
+type ShardStart = 'TRIM_HORIZON' | 'LATEST' | { after: string };
+
 interface ShardState {
   shard: Shard;
   iterator?: string;
+  start: ShardStart;
+  /** The last record handed to the handler and published (the checkpoint). */
+  last?: string;
   done: boolean;
   failures: number;
+  /** Not read before this time (a back-off after a failure). */
+  nextAt: number;
+}
+
+/** Where each shard was last published up to, kept across runs of the local stack. */
+export interface StreamCheckpoint {
+  load(): Promise<Record<string, string>>;
+  save(positions: Record<string, string>): Promise<void>;
 }
 
 /**
  * @example
  * const consumer = new StreamConsumer({ dynamo, streams, tableName, handler: publishHandler });
- * await consumer.start();   // resolves once the shards' starting points are taken
+ * await consumer.start();   // resolves once the shards' starting points are known
  * …
- * await consumer.stop();    // waits for the invocation in flight
+ * await consumer.stop();    // publishes what the stream still holds (up to 5 s), then stops
  */
 export class StreamConsumer {
-  private readonly options: Required<StreamConsumerOptions>;
+  private readonly options: Required<Omit<StreamConsumerOptions, 'checkpoint'>> & { checkpoint?: StreamCheckpoint };
   private readonly shards = new Map<string, ShardState>();
   private running = false;
   private loop: Promise<void> | undefined;
   private streamArn = '';
   private wake: (() => void) | undefined;
+  private saved: Record<string, string> = {};
 
   constructor(options: StreamConsumerOptions) {
     this.options = { from: 'trim-horizon', batchSize: 100, pollIntervalMs: 200, onError: () => {}, region: 'us-east-1', ...options };
   }
 
-  /** Take the starting points of the shards open now, then read on in the background. */
+  /** Learn the shards and where to begin in each, then read on in the background. */
   async start(): Promise<void> {
     if (this.running) return;
     const table = await this.options.dynamo.send(new DescribeTableCommand({ TableName: this.options.tableName }));
     const arn = table.Table?.LatestStreamArn;
     if (!arn) throw new Error(`table '${this.options.tableName}' has no stream; the local stack creates its table with one`);
     this.streamArn = arn;
-    await this.discover(this.options.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON');
+    this.saved = (await this.options.checkpoint?.load()) ?? {};
+    await this.discover(true);
     this.running = true;
     this.loop = this.run();
   }
 
-  /** Stop reading; resolves when the invocation in flight has returned. */
+  /** Stop: publish what the stream holds already (for up to 5 s), then return. */
   async stop(): Promise<void> {
+    if (!this.running) return;
     this.running = false;
     this.wake?.();
     await this.loop;
-  }
-
-  /** Learn the stream's shards; open ones found now begin at `initial`, later ones at their start. */
-  private async discover(initial?: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
-    const { streams } = this.options;
-    let start: string | undefined;
-    do {
-      const out = await streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }));
-      for (const shard of out.StreamDescription?.Shards ?? []) {
-        if (!shard.ShardId || this.shards.has(shard.ShardId)) continue;
-        const state: ShardState = { shard, done: false, failures: 0 };
-        this.shards.set(shard.ShardId, state);
-        if (initial) {
-          const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
-          // A shard closed before we came holds only the past: with `latest`, nothing of it is wanted.
-          if (initial === 'LATEST' && closed) state.done = true;
-          else state.iterator = await this.iterator(shard.ShardId, initial);
-        }
+    const deadline = Date.now() + DRAIN_MS;
+    for (let busy = true; busy && Date.now() < deadline; ) {
+      busy = false;
+      for (const state of this.shards.values()) {
+        if (!this.ready(state)) continue;
+        if ((await this.readSafely(state)) === 'more') busy = true;
       }
-      start = out.StreamDescription?.LastEvaluatedShardId;
-    } while (start);
+    }
   }
 
-  private async iterator(shardId: string, type: 'LATEST' | 'TRIM_HORIZON' | 'AT_SEQUENCE_NUMBER', sequenceNumber?: string): Promise<string | undefined> {
-    const out = await this.options.streams.send(
-      new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: type, ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}) }),
-    );
+  /**
+   * Learn the stream's shards. At the start, a shard the checkpoint names resumes after it; with
+   * a checkpoint, a shard it does not name begins at its start if its parent is named (it came
+   * after), else it is old (an open one is read from now on, a closed one not at all); without a
+   * checkpoint, open shards begin as `from` says. Shards found later begin at their start.
+   */
+  private async discover(atStart = false): Promise<void> {
+    const { streams } = this.options;
+    const known = Object.keys(this.saved).length > 0;
+    let startId: string | undefined;
+    do {
+      const out = await streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ...(startId ? { ExclusiveStartShardId: startId } : {}) }));
+      for (const shard of out.StreamDescription?.Shards ?? []) {
+        const id = shard.ShardId;
+        if (!id || this.shards.has(id)) continue;
+        const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+        const saved = this.saved[id];
+        const state: ShardState = { shard, start: 'TRIM_HORIZON', done: false, failures: 0, nextAt: 0 };
+        if (atStart) {
+          const parentSaved = shard.ParentShardId !== undefined && this.saved[shard.ParentShardId] !== undefined;
+          if (saved) state.start = { after: saved };
+          else if (known && !parentSaved) {
+            if (closed) state.done = true;
+            else state.start = 'LATEST';
+          } else if (!known && this.options.from === 'latest') {
+            if (closed) state.done = true;
+            else state.start = 'LATEST';
+          }
+        }
+        if (saved) state.last = saved;
+        this.shards.set(id, state);
+      }
+      startId = out.StreamDescription?.LastEvaluatedShardId;
+    } while (startId);
+    // LATEST means "from now": take those iterators now, not when the shard's turn comes.
+    for (const state of this.shards.values()) if (state.start === 'LATEST' && !state.iterator && !state.done) state.iterator = await this.iterator(state);
+  }
+
+  private async iterator(state: ShardState, at?: string): Promise<string | undefined> {
+    const start = state.start;
+    const position =
+      at !== undefined
+        ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER' as const, SequenceNumber: at }
+        : typeof start === 'object'
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: start.after }
+          : { ShardIteratorType: start };
+    const out = await this.options.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: state.shard.ShardId!, ...position }));
     return out.ShardIterator;
   }
 
@@ -143,42 +194,66 @@ export class StreamConsumer {
 
   private async run(): Promise<void> {
     const { onError, pollIntervalMs } = this.options;
-    let sinceDiscovery = 0;
+    let discovered = Date.now();
     while (this.running) {
-      let pauseMs = pollIntervalMs;
       try {
-        if (sinceDiscovery >= 5_000 || [...this.shards.values()].every((s) => s.done)) {
+        if (Date.now() - discovered >= 5_000 || [...this.shards.values()].every((s) => s.done)) {
           await this.discover();
-          sinceDiscovery = 0;
-        }
-        for (const state of this.shards.values()) {
-          if (!this.running) break;
-          if (!this.ready(state)) continue;
-          const moved = await this.readShard(state);
-          if (moved === 'more') pauseMs = 0;
-          if (moved === 'failed') pauseMs = Math.max(pauseMs, Math.min(MAX_BACKOFF_MS, pollIntervalMs * 2 ** state.failures));
+          discovered = Date.now();
         }
       } catch (error) {
         if (!this.running) return;
         onError(error);
-        pauseMs = 1_000;
       }
-      sinceDiscovery += pauseMs + 1;
-      if (pauseMs > 0) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pauseMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      let more = false;
+      for (const state of this.shards.values()) {
+        if (!this.running) break;
+        if (!this.ready(state) || state.nextAt > Date.now()) continue;
+        if ((await this.readSafely(state)) === 'more') more = true;
+      }
+      // Read again at once while records keep coming; else after the poll interval (or a shard's back-off).
+      const backoffs = [...this.shards.values()].filter((s) => this.ready(s) && s.nextAt > Date.now()).map((s) => s.nextAt - Date.now());
+      const pauseMs = more ? 0 : Math.min(pollIntervalMs, ...backoffs.map((b) => Math.max(b, 1)));
+      if (pauseMs > 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pauseMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
     }
+  }
+
+  /**
+   * {@link readShard}, its failures contained to its shard: a read that fails (an expired
+   * iterator, a trimmed record, the emulator away) is tried again after a back-off from the last
+   * record published, and the other shards are read meanwhile.
+   */
+  private async readSafely(state: ShardState): Promise<'idle' | 'more' | 'failed'> {
+    try {
+      const moved = await this.readShard(state);
+      if (moved === 'failed') this.backOff(state);
+      return moved;
+    } catch (error) {
+      this.options.onError(error);
+      state.iterator = undefined;
+      if (state.last !== undefined) state.start = { after: state.last };
+      this.backOff(state);
+      return 'failed';
+    }
+  }
+
+  private backOff(state: ShardState): void {
+    state.failures++;
+    state.nextAt = Date.now() + Math.min(MAX_BACKOFF_MS, this.options.pollIntervalMs * 2 ** state.failures);
   }
 
   /** One read of a shard and, if it had records, one invocation. */
   private async readShard(state: ShardState): Promise<'idle' | 'more' | 'failed'> {
     const { streams, handler, batchSize, region, onError } = this.options;
-    const shardId = state.shard.ShardId!;
-    state.iterator ??= await this.iterator(shardId, 'TRIM_HORIZON');
+    state.iterator ??= await this.iterator(state);
     if (!state.iterator) {
       state.done = true;
       return 'idle';
@@ -197,14 +272,22 @@ export class StreamConsumer {
         failedAt = records[0]!.dynamodb!.SequenceNumber;
       }
       if (failedAt !== undefined) {
-        state.failures++;
-        state.iterator = await this.iterator(shardId, 'AT_SEQUENCE_NUMBER', failedAt);
+        state.iterator = await this.iterator(state, failedAt);
         return 'failed';
       }
       state.failures = 0;
+      state.nextAt = 0;
+      state.last = records.at(-1)!.dynamodb!.SequenceNumber!;
+      await this.checkpoint(state);
     }
     state.iterator = out.NextShardIterator;
     if (!state.iterator) state.done = true;
     return records.length > 0 ? 'more' : 'idle';
+  }
+
+  private async checkpoint(state: ShardState): Promise<void> {
+    if (!this.options.checkpoint || state.last === undefined) return;
+    this.saved[state.shard.ShardId!] = state.last;
+    await this.options.checkpoint.save({ ...this.saved });
   }
 }

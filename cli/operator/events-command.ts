@@ -20,48 +20,70 @@ export function formatEvent(event: GroupEvent): string {
 }
 
 const POLL_MS = 200;
+/** Read at most this much at a time (a long file is printed piece by piece). */
+const CHUNK_BYTES = 1 << 20;
+
+/** Wait `ms`, or less if the signal aborts; leaves no listener behind. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * Print the file's events through `out`; with `follow`, keep reading until `signal` aborts.
+ * A file replaced meanwhile (another inode, or shorter) is read again from its start.
  * @throws NoEventsFileError when `path` is absent.
  */
 export async function printEvents(path: string | undefined, options: { follow: boolean; json: boolean; out: (text: string) => void; signal?: AbortSignal }): Promise<void> {
   if (!path) throw new NoEventsFileError("this stack names no events file: `events` reads a local stack's (npm start writes one); a deployed stack publishes to its EventBridge bus (docs/events.md)");
   const { follow, json, out, signal } = options;
   let offset = 0;
-  let partial = '';
+  let inode: number | undefined;
+  // Bytes after the last newline read: a line (or a UTF-8 character) not yet whole.
+  let partial = Buffer.alloc(0);
+  const print = (data: Buffer) => {
+    const text = data.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((line) => {
+      if (json) return line;
+      try {
+        return formatEvent(JSON.parse(line) as GroupEvent);
+      } catch {
+        return `(not an event) ${line}`;
+      }
+    });
+    if (text.length > 0) out(`${text.join('\n')}\n`);
+  };
   for (;;) {
-    const size = await stat(path).then((s) => s.size, () => 0);
-    if (size < offset) offset = 0; // the file was replaced
-    if (size > offset) {
+    const info = await stat(path).catch(() => undefined);
+    if (info && (info.ino !== inode || info.size < offset)) {
+      // A new file (or one cut short): read it from its start.
+      if (inode !== undefined) offset = 0;
+      inode = info.ino;
+      partial = Buffer.alloc(0);
+    }
+    while (info && offset < info.size) {
       const file = await open(path, 'r');
       try {
-        const buffer = Buffer.alloc(size - offset);
-        await file.read(buffer, 0, buffer.length, offset);
-        offset = size;
-        const lines = (partial + buffer.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        const text = lines.filter((l) => l.trim() !== '').map((line) => {
-          if (json) return line;
-          try {
-            return formatEvent(JSON.parse(line) as GroupEvent);
-          } catch {
-            return `(not an event) ${line}`;
-          }
-        });
-        if (text.length > 0) out(`${text.join('\n')}\n`);
+        const buffer = Buffer.alloc(Math.min(CHUNK_BYTES, info.size - offset));
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+        const data = Buffer.concat([partial, buffer.subarray(0, bytesRead)]);
+        const end = data.lastIndexOf(0x0a) + 1;
+        partial = data.subarray(end);
+        print(data.subarray(0, end));
       } finally {
         await file.close();
       }
     }
     if (!follow || signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, POLL_MS);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    await pause(POLL_MS, signal);
     if (signal?.aborted) return;
   }
 }

@@ -277,7 +277,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     stack = await locateStack(parsed.stack, io.cwd);
     if (parsed.command.name === 'events') {
       // Reads the stack's events file; no API call.
-      await printEvents(stack.eventsFile, { follow: parsed.command.follow, json: parsed.json, out: (text) => io.stdout.write(text), signal: io.signal ?? stopSignal() });
+      const signal = io.signal ?? (parsed.command.follow ? stopSignal() : undefined);
+      await printEvents(stack.eventsFile, { follow: parsed.command.follow, json: parsed.json, out: (text) => io.stdout.write(text), ...(signal ? { signal } : {}) });
       return EXIT.ok;
     }
     backend = await (io.connect ?? connect)(stack, { actor: operatorIdentity(io.env) });

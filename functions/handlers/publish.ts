@@ -7,9 +7,10 @@
  * again from that record on (and bisects, retries and finally sends it to the on-failure
  * destination), so no event is lost and none overtakes an earlier one of its group.
  */
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { changeOfStreamRecord } from '../adapters/dynamodb-stream-change.ts';
-import type { PublishUseCase } from '../core/publish.ts';
+import { describeError } from '../core/errors.ts';
+import type { ChangeRecord, PublishUseCase } from '../core/publish.ts';
 import { lambdaEntry } from '../root/lambda.ts';
 import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
 import { METRIC } from '../shared/telemetry-names.ts';
@@ -27,7 +28,7 @@ export function createHandler(deps: PublishHandlerDeps): PublishHandler {
   return async (event) => {
     try {
       const records = event.Records ?? [];
-      const result = await publish.publish(records.map(changeOfStreamRecord));
+      const result = await publish.publish(records.map((record) => changeOrSkip(record, log, m)));
       m.addMetric(METRIC.EventsPublished, MetricUnit.Count, result.published);
       if (result.failedAt === undefined) return { batchItemFailures: [] };
       const first = records[result.failedAt];
@@ -40,6 +41,22 @@ export function createHandler(deps: PublishHandlerDeps): PublishHandler {
       m.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * A record's change; a record that cannot be read as one (not what this table writes) is logged,
+ * counted and skipped, so that it cannot hold the stream up for a day.
+ */
+function changeOrSkip(record: DynamoDBRecord, log: LoggerLike, m: MetricsLike): ChangeRecord {
+  try {
+    return changeOfStreamRecord(record);
+  } catch (error) {
+    log.error('stream record skipped: it is not a change of a group item this version can read', {
+      sequenceNumber: record.dynamodb?.SequenceNumber, error: describeError(error),
+    });
+    m.addMetric(METRIC.EventRecordsSkipped, MetricUnit.Count, 1);
+    return {};
+  }
 }
 
 export const handler: PublishHandler = lambdaEntry((scheduler) => createHandler(scheduler.publish()));

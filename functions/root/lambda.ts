@@ -38,7 +38,10 @@ export function lambdaScheduler(env: Env): Scheduler {
     services: () => servicesFromEnvironment(env),
     deadLetterInbox: () =>
       new SqsDeadLetterQueue({ client: (sqs ??= new SQSClient({})), deadLetterQueueUrl: readDeadLetterQueueUrl(env), workQueueUrl: readWorkQueueUrl(env) }),
-    eventSinks: () => [new EventBridgeEventSink({ client: new EventBridgeClient({}), busName: readEventBusName(env) })],
+    // A hung call ends in 10 s and is tried again (the SDK's retries), not at the function's timeout.
+    eventSinks: () => [
+      new EventBridgeEventSink({ client: new EventBridgeClient({ requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000 } }), busName: readEventBusName(env) }),
+    ],
     observer: loggingObserver(logger),
     logger,
     metrics,

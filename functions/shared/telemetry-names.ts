@@ -45,6 +45,8 @@ export const METRIC = {
   /** Publish function: events published (to every sink), and stream records handed back after a sink refused. */
   EventsPublished: 'EventsPublished',
   EventPublishFailed: 'EventPublishFailed',
+  /** Publish function: stream records that could not be read as a group's change (logged and skipped). */
+  EventRecordsSkipped: 'EventRecordsSkipped',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

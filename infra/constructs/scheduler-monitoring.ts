@@ -265,6 +265,7 @@ export class SchedulerMonitoring extends Construct {
             left: [
               schedulerMetric(METRIC.EventsPublished, 'Sum', 'published'),
               schedulerMetric(METRIC.EventPublishFailed, 'Sum', 'handed back (not published)'),
+              schedulerMetric(METRIC.EventRecordsSkipped, 'Sum', 'records skipped (unreadable)'),
               publishFailureQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'publish failures (batches)' }),
             ],
           }),

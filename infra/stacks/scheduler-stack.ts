@@ -60,14 +60,17 @@ const PUBLISH_TIMEOUT_SECONDS = 60;
  *   larger anyway; a window would only add its length to every event's lag when traffic is low.
  * - One batch per shard at a time (parallelization factor 1): the events of one group keep the
  *   order of its writes.
- * - A batch that keeps failing is split (bisect) and retried a bounded number of times, at most
- *   a day (the stream's own retention); then its metadata goes to the publish-failures queue.
+ * - A batch that keeps failing is split (bisect) and retried until its records are a day old
+ *   (the stream's own retention; at most 10 000 times); then its metadata goes to the
+ *   publish-failures queue.
  */
 const PUBLISH_STREAM = {
   batchSize: 100,
   maxBatchingWindowSeconds: 0,
   parallelizationFactor: 1,
-  retryAttempts: 10,
+  // Bounded by the record's age, not by a count: a sink down for hours must not make the mapping
+  // give up on a batch (and publish the groups' later events without it) after a few minutes.
+  retryAttempts: 10_000,
   maxRecordAgeHours: 24,
 } as const;
 

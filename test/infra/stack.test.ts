@@ -332,7 +332,7 @@ describe('the event sources', () => {
       MaximumBatchingWindowInSeconds: 0,
       ParallelizationFactor: 1,
       BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 10,
+      MaximumRetryAttempts: 10_000,
       MaximumRecordAgeInSeconds: 24 * 3600,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^PublishFailureQueue/), 'Arn'] } } },

@@ -11,6 +11,11 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventsFileSink } from '../../cli/local/events-file.ts';
 import { startLocalPipeline, type LocalPipeline } from '../../cli/local/pipeline.ts';
+import { StreamConsumer, type StreamCheckpoint } from '../../cli/local/stream-consumer.ts';
+import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import { PublishUseCase } from '../../functions/core/publish.ts';
+import { createHandler as createPublishHandler } from '../../functions/handlers/publish.ts';
+import { noMetrics, silentLogger } from '../../functions/shared/powertools.ts';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../../functions/core/config.ts';
 import type { GroupEvent } from '../../functions/core/events.ts';
 import { GroupCommands } from '../../functions/core/manage-groups.ts';
@@ -136,5 +141,44 @@ describe('state-change events from the change stream', () => {
     } finally {
       await rm(path, { force: true });
     }
+  });
+
+  it('publishes on stop what the stream holds, and a new run with the checkpoint takes up after it: every event once', async () => {
+    // Prepare: a streamed table, its store, and a consumer with a checkpoint kept in memory
+    const tableName = await createTestTable('resume', { stream: true });
+    const store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount: 2 });
+    const commands = new GroupCommands({ store, clock: systemClock });
+    const sink = new RecordingSink();
+    let positions: Record<string, string> = {};
+    const checkpoint: StreamCheckpoint = { load: async () => ({ ...positions }), save: async (p) => void (positions = { ...p }) };
+    const consumer = (from: 'trim-horizon' | 'latest') =>
+      new StreamConsumer({
+        dynamo: aws.dynamo,
+        streams: new DynamoDBStreamsClient(localClientConfig(aws.dynamoEndpoint)),
+        tableName,
+        handler: createPublishHandler({ publish: new PublishUseCase({ sinks: [sink], settings: { toleranceSeconds: 60 } }), logger: silentLogger, metrics: noMetrics }),
+        from,
+        pollIntervalMs: 5_000,
+        checkpoint,
+      });
+    const create = (id: string) =>
+      commands.create({ id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt: '2030-01-01T00:00:00Z' }, 'operator:test');
+    // Act: run 1 starts, two groups are created, it stops at once (its next read would be 5 s away)
+    const first = consumer('trim-horizon');
+    await first.start();
+    await create('r-1');
+    await create('r-2');
+    await first.stop();
+    const afterFirst = sink.events.map((e) => e.id);
+    // … one more while nothing runs, then run 2 on the kept table
+    await create('r-3');
+    const second = consumer('latest');
+    await second.start();
+    await eventually(async () => (sink.events.some((e) => e.id === 'r-3:1') ? true : undefined), 15_000, 'r-3 published');
+    await second.stop();
+    // Assess
+    expect(afterFirst).toEqual(['r-1:1', 'r-2:1']);
+    expect(sink.events.map((e) => e.id)).toEqual(['r-1:1', 'r-2:1', 'r-3:1']);
+    expect(Object.keys(positions).length).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,8 @@
  * `promotion-scheduler events [--follow]`: its command line, and the events file printed and
  * followed (a real file, appended while it is followed).
  */
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { getEventListeners } from 'node:events';
+import { appendFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +73,44 @@ describe('events command', () => {
     // Assess
     expect(beforeWhole).toBe(1);
     expect(printed.map((l) => (JSON.parse(l) as GroupEvent).version)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps a multi-byte character that a write cut in two whole', async () => {
+    // Prepare: an event whose reason holds "→" (3 bytes in UTF-8), written in two parts cut inside it
+    const text = line({ ...event(1, 'created', null, 'Scheduled'), reason: 'Scheduled → Queued' });
+    const cut = Buffer.from(text).indexOf(Buffer.from('→')) + 1;
+    await writeFile(path, Buffer.from(text).subarray(0, cut));
+    const printed: string[] = [];
+    const controller = new AbortController();
+    const following = printEvents(path, { follow: true, json: true, out: (t) => printed.push(t), signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    // Act
+    await appendFile(path, Buffer.from(text).subarray(cut));
+    for (let i = 0; i < 50 && printed.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await following;
+    // Assess
+    expect((JSON.parse(printed.join('')) as GroupEvent).reason).toBe('Scheduled → Queued');
+  });
+
+  it('reads a file that was replaced from its start, and leaves no listener on the signal however long it follows', async () => {
+    // Prepare
+    await writeFile(path, line(event(1, 'created', null, 'Scheduled')));
+    const printed: number[] = [];
+    const controller = new AbortController();
+    const following = printEvents(path, { follow: true, json: true, out: (t) => printed.push(...t.trim().split('\n').map((l) => (JSON.parse(l) as GroupEvent).version)), signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 1_000));
+    // Act: a new file, already longer than the old one, takes its place
+    const next = join(dir, 'next.jsonl');
+    await writeFile(next, line(event(7, 'created', null, 'Scheduled')) + line(event(8, 'queued', 'Scheduled', 'Queued')));
+    await rename(next, path);
+    for (let i = 0; i < 50 && printed.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const listeners = getEventListeners(controller.signal, 'abort').length;
+    controller.abort();
+    await following;
+    // Assess
+    expect(printed).toEqual([1, 7, 8]);
+    expect(listeners).toBeLessThanOrEqual(1);
   });
 
   it('says so when the stack names no events file', async () => {

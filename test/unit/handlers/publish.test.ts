@@ -138,3 +138,22 @@ describe('publish handler', () => {
     });
   });
 });
+
+describe('publish handler: an unreadable record', () => {
+  it('logs, counts and skips a record that is not a change it can read, and publishes its neighbours', async () => {
+    // Prepare: a group record whose image holds a value DynamoDB never writes (an unknown type)
+    const broken: DynamoDBRecord = {
+      eventName: 'MODIFY',
+      dynamodb: { Keys: image({ id: 'bad' }), NewImage: { id: { S: 'bad' }, version: { X: '1' } } as unknown as Image, SequenceNumber: 'seq-bad' },
+    };
+    const sink = new RecordingSink();
+    const { handler, logger, metrics } = harness(new PublishUseCase({ sinks: [sink], settings: { toleranceSeconds: 60 } }));
+    // Act
+    const response = await handler(eventOf(insert('a'), broken, insert('b')));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(sink.calls.flat().map((e) => e.id)).toEqual(['a:1', 'b:1']);
+    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/^stream record skipped/), expect.objectContaining({ sequenceNumber: 'seq-bad' }));
+    expect(metrics.addMetric).toHaveBeenCalledWith('EventRecordsSkipped', 'Count', 1);
+  });
+});

@@ -17,6 +17,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { realSleeper } from '../../functions/core/ports.ts';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -99,7 +100,8 @@ export class StreamConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private streamArn = '';
-  private wake: (() => void) | undefined;
+  /** Aborted by {@link stop}: ends the loop's pause at once. */
+  private readonly stopping = new AbortController();
   private saved: Record<string, string> = {};
 
   constructor(options: StreamConsumerOptions) {
@@ -123,7 +125,7 @@ export class StreamConsumer {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wake?.();
+    this.stopping.abort();
     await this.loop;
     const deadline = Date.now() + DRAIN_MS;
     for (let busy = true; busy && Date.now() < deadline; ) {
@@ -155,14 +157,11 @@ export class StreamConsumer {
         const state: ShardState = { shard, start: 'TRIM_HORIZON', done: false, failures: 0, nextAt: 0 };
         if (atStart) {
           const parentSaved = shard.ParentShardId !== undefined && this.saved[shard.ParentShardId] !== undefined;
+          // Old (with a checkpoint: neither it nor its parent named; without: `from` latest).
+          const old = known ? !parentSaved : this.options.from === 'latest';
           if (saved) state.start = { after: saved };
-          else if (known && !parentSaved) {
-            if (closed) state.done = true;
-            else state.start = 'LATEST';
-          } else if (!known && this.options.from === 'latest') {
-            if (closed) state.done = true;
-            else state.start = 'LATEST';
-          }
+          else if (old && closed) state.done = true;
+          else if (old) state.start = 'LATEST';
         }
         if (saved) state.last = saved;
         this.shards.set(id, state);
@@ -214,15 +213,7 @@ export class StreamConsumer {
       // Read again at once while records keep coming; else after the poll interval (or a shard's back-off).
       const backoffs = [...this.shards.values()].filter((s) => this.ready(s) && s.nextAt > Date.now()).map((s) => s.nextAt - Date.now());
       const pauseMs = more ? 0 : Math.min(pollIntervalMs, ...backoffs.map((b) => Math.max(b, 1)));
-      if (pauseMs > 0 && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pauseMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+      if (pauseMs > 0 && this.running) await realSleeper.sleep(pauseMs, this.stopping.signal);
     }
   }
 

@@ -6,6 +6,7 @@
 import { open, stat } from 'node:fs/promises';
 import { SchedulerError } from '../../functions/core/errors.ts';
 import type { GroupEvent } from '../../functions/core/events.ts';
+import { realSleeper } from '../../functions/core/ports.ts';
 
 /** The stack has no events file to read (a deployed stack, or a local one from before events). */
 export class NoEventsFileError extends SchedulerError {
@@ -22,19 +23,6 @@ export function formatEvent(event: GroupEvent): string {
 const POLL_MS = 200;
 /** Read at most this much at a time (a long file is printed piece by piece). */
 const CHUNK_BYTES = 1 << 20;
-
-/** Wait `ms`, or less if the signal aborts; leaves no listener behind. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Print the file's events through `out`; with `follow`, keep reading until `signal` aborts.
@@ -83,7 +71,8 @@ export async function printEvents(path: string | undefined, options: { follow: b
       }
     }
     if (!follow || signal?.aborted) return;
-    await pause(POLL_MS, signal);
+    // Less if the signal aborts; leaves no listener behind.
+    await realSleeper.sleep(POLL_MS, signal);
     if (signal?.aborted) return;
   }
 }

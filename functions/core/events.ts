@@ -13,6 +13,7 @@
  * `<groupId>:<version>:<fact>` for a fact, so every re-delivery of it carries the same id.
  */
 import { isTerminal, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
+import { readySince } from './timing.ts';
 
 export const EVENT_SOURCE = 'promotion-scheduler';
 
@@ -93,7 +94,7 @@ const ms = (iso: string | undefined) => (iso === undefined ? NaN : Date.parse(is
 
 /** When a group could start: its time, or when it was handed its lane if that was later. */
 function readyOf(group: PromotionGroup): string | undefined {
-  return group.readyAt !== undefined && group.scheduledAt !== undefined && group.readyAt > group.scheduledAt ? group.readyAt : group.scheduledAt;
+  return group.scheduledAt === undefined ? undefined : readySince(group.scheduledAt, group.readyAt);
 }
 
 /** What the transition itself is called. */

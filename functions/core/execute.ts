@@ -50,7 +50,7 @@ import type {
   WorkQueue,
 } from './ports.ts';
 import { realSleeper } from './ports.ts';
-import { addSeconds, backoffSeconds, epochMs, latenessMs, remainingWaitMs } from './timing.ts';
+import { addSeconds, backoffSeconds, epochMs, latenessMs, readySince, remainingWaitMs } from './timing.ts';
 import { laneOfGroup, LaneKeeper, sendClaims, type HandedOn, type LaneLook } from './lanes.ts';
 import { applyTransition, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
@@ -183,17 +183,6 @@ export function boundConflicts(conflicts: Conflict[]): Conflict[] {
   return kept;
 }
 
-/** `promise`'s value, or undefined if it takes longer than `ms` (or fails). */
-async function within<T>(promise: Promise<T | undefined>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
-  try {
-    return await Promise.race([promise.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The store failed for a passing reason before the start: nothing happened to the group yet. */
 class NotStartedError extends Error {
   override readonly name = 'NotStartedError';
@@ -247,8 +236,11 @@ export class ExecuteUseCase {
    * Run one delivery, and the follow-on runs after it. `known`: the group as a follow-on run
    * knows it (from the write that handed it the lane), so it is not read again.
    */
-  async run(message: WorkMessage, delivery: DeliveryInfo, known?: { group: PromotionGroup; lane: Lane }): Promise<ExecuteResult> {
+  async run(message: WorkMessage, received: DeliveryInfo, known?: { group: PromotionGroup; lane: Lane }): Promise<ExecuteResult> {
     const arrived = this.deps.clock.now();
+    // What the invocation had when its first delivery arrived: a follow-on run inherits it.
+    const budgetMs = received.budgetMs ?? received.timeLeftMs;
+    const delivery: DeliveryInfo = budgetMs === undefined ? received : { ...received, budgetMs };
     const finishBy = delivery.timeLeftMs === undefined ? undefined : new Date(arrived.getTime() + delivery.timeLeftMs);
     let ran: { result: ExecuteResult; followOn?: HandedOn };
     try {
@@ -261,7 +253,6 @@ export class ExecuteUseCase {
     if (result.kind === 'retry' && !delivery.followOn) await this.delayDelivery(message, delivery, result.delaySeconds);
     if (!followOn || result.kind !== 'finished' || finishBy === undefined) return result;
     try {
-      const budgetMs = delivery.budgetMs ?? delivery.timeLeftMs;
       const next = await this.run(
         followOn.message,
         {
@@ -306,6 +297,16 @@ export class ExecuteUseCase {
   private lookAtLane(group: PromotionGroup, known?: Lane): { at: number; look: Promise<LaneLook | undefined> } {
     const look = this.lanes.look(laneOfGroup(group), known).catch(() => undefined);
     return { at: this.deps.clock.now().getTime(), look };
+  }
+
+  /** `promise`'s value, or undefined if it takes longer than `ms` on the sleeper. */
+  private async within<T>(promise: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+    const settled = new AbortController();
+    try {
+      return await Promise.race([promise, this.deps.sleeper.sleep(ms, settled.signal).then(() => undefined)]);
+    } finally {
+      settled.abort();
+    }
   }
 
   /**
@@ -391,7 +392,7 @@ export class ExecuteUseCase {
     // 3. Queued → Running. A group that waited for its lane is late from when it got the lane:
     // its wait is a figure of its own (laneWaitMs).
     const startedAt = clock.now();
-    const readyAt = message.readyAt !== undefined && message.readyAt > message.scheduledAt ? message.readyAt : message.scheduledAt;
+    const readyAt = readySince(message.scheduledAt, message.readyAt);
     const lateMs = latenessMs(readyAt, startedAt);
     const laneWaitMs = message.readyAt !== undefined ? group.laneWaitMs : undefined;
     const leaseMs = config.executionLeaseSeconds * 1000;
@@ -448,8 +449,7 @@ export class ExecuteUseCase {
     // Outside the services' error handling: a store error here must not look like an executor
     // error (that would call the executor again for an outcome it already gave).
     const ranMs = clock.now().getTime() - startedAt.getTime();
-    const budgetMs = delivery.budgetMs ?? delivery.timeLeftMs;
-    const finished = await this.finish(running, group, message, lateMs, { finishBy, ranMs, looking, ...(budgetMs === undefined ? {} : { budgetMs }) }, outcome);
+    const finished = await this.finish(running, group, message, lateMs, { finishBy, ranMs, looking, ...(delivery.budgetMs === undefined ? {} : { budgetMs: delivery.budgetMs }) }, outcome);
     const result = finished.result.kind === 'finished' && laneWaitMs !== undefined ? { ...finished.result, laneWaitMs } : finished.result;
     return { result, ...(finished.followOn ? { followOn: finished.followOn } : {}) };
   }
@@ -555,7 +555,7 @@ export class ExecuteUseCase {
     };
     // The look taken while the services worked, if recent (a long run's look is likely stale:
     // waiters join meanwhile); only for the first try, a retried write reads afresh.
-    let look = run.looking && this.deps.clock.now().getTime() - run.looking.at <= LANE_LOOK_FRESH_MS ? await within(run.looking.look, LANE_LOOK_WAIT_MS) : undefined;
+    let look = run.looking && this.deps.clock.now().getTime() - run.looking.at <= LANE_LOOK_FRESH_MS ? await this.within(run.looking.look, LANE_LOOK_WAIT_MS) : undefined;
     const write = async (): Promise<{ won: boolean; handedOn?: HandedOn }> => {
       if (!group.holdsLane) return applyTransition(this.deps.store, running, spec, this.deps.observer);
       const read = look;

@@ -30,7 +30,7 @@ import {
 } from './lane.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import { WORK_QUEUE_LIMITS, type Clock, type GroupStore, type TimerEntry, type TransitionRequest, type TransitionResult, type WorkQueue } from './ports.ts';
-import { delaySeconds, epochMs, latenessMs, leaseExpiry } from './timing.ts';
+import { delaySeconds, epochMs, latenessMs, leaseExpiry, readySince } from './timing.ts';
 import { groupAfter, reportTransition, transitionRequest, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
 /** How often one decision reads the lane again after a write lost to another writer of the lane. */
@@ -525,7 +525,7 @@ export class LaneKeeper {
       },
       ...(options.readyAt ? { clear: ['waiting'] as const } : {}),
       timer: { kind: 'lease', at: lease },
-      lateMs: latenessMs(options.readyAt && options.readyAt > candidate.scheduledAt ? options.readyAt : candidate.scheduledAt, now),
+      lateMs: latenessMs(readySince(candidate.scheduledAt, options.readyAt), now),
     };
     return {
       request: transitionRequest(candidate, spec),

@@ -35,7 +35,7 @@ import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
 import type { Clock, GroupStore, Page, Sleeper, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
 import { realSleeper, WORK_QUEUE_LIMITS } from './ports.ts';
-import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry } from './timing.ts';
+import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry, readySince } from './timing.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
 
 /** What one poll did. */
@@ -514,7 +514,7 @@ export class PollUseCase {
     const now = clock.now();
     // A group handed its lane after its time is late (and a misfire) only from then: waiting for
     // a lane uses no misfire policy.
-    const since = entry.readyAt !== undefined && entry.readyAt > entry.scheduledAt ? entry.readyAt : entry.scheduledAt;
+    const since = readySince(entry.scheduledAt, entry.readyAt);
     const lateMs = latenessMs(since, now);
     const expired =
       leasesExpiredBy === END_OF_TIME && entry.timerAt > now.toISOString()

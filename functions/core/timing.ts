@@ -98,6 +98,14 @@ export function remainingWaitMs(scheduledAt: string, now: Date): number {
   return Math.max(0, epochMs(scheduledAt) - now.getTime());
 }
 
+/**
+ * When a group could start (ISO-8601 UTC): its time, or when it was handed its lane if that came
+ * later. Lateness and misfires of a group that waited for its lane count from here.
+ */
+export function readySince(scheduledAt: string, readyAt: string | undefined): string {
+  return readyAt !== undefined && readyAt > scheduledAt ? readyAt : scheduledAt;
+}
+
 /** How late a start at `now` is (negative when early). */
 export function latenessMs(scheduledAt: string, now: Date): number {
   return now.getTime() - epochMs(scheduledAt);

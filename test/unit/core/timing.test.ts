@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../functions/core/errors.ts';
 import {
+  readySince,
   backoffSeconds,
   ARRIVAL_MARGIN_MS,
   delaySeconds,
@@ -205,6 +206,14 @@ describe('timing', () => {
         expect(count).toBeGreaterThanOrEqual(2_125);
         expect(count).toBeLessThanOrEqual(2_875);
       }
+    });
+  });
+
+  describe('readySince', () => {
+    it('is the time, unless the group was handed its lane later', () => {
+      expect(readySince('2026-11-27T10:00:00.000Z', undefined)).toBe('2026-11-27T10:00:00.000Z');
+      expect(readySince('2026-11-27T10:00:00.000Z', '2026-11-27T10:00:05.000Z')).toBe('2026-11-27T10:00:05.000Z');
+      expect(readySince('2026-11-27T10:00:00.000Z', '2026-11-27T09:59:00.000Z')).toBe('2026-11-27T10:00:00.000Z');
     });
   });
 });

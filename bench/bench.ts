@@ -22,6 +22,9 @@
  *    instant, runs of 300 ms, beside 40 idle lanes: hand-off latency (holder's end → next
  *    group's Running), idle lanes' start lateness, lane wait, order and overlap checks, capacity
  *    per busy-lane group.
+ * 8. Events (issue 13, `bench/events-phase.ts`): a streamed table, a webhook subscription, groups
+ *    in lanes of their own due over 10 s: event lag (commit → webhook received), signatures,
+ *    order, and the publisher's cost per group life.
  *
  * Prints a table (stderr with --json), and with --json one JSON object on stdout.
  */
@@ -41,12 +44,13 @@ import { writeStackFile } from '../cli/stack-file.ts';
 import { apiPhase, type ApiPhaseResult } from './api-phase.ts';
 import { measureCliStartup } from './cli-startup.ts';
 import { clientsFor, createStack, RecordingExecutor, startEmulators, waitTerminal, type Emulators } from './harness.ts';
+import { eventsPhase, type EventsPhaseResult } from './events-phase.ts';
 import { LANES_PHASE, lanesPhase, type LanesPhaseResult } from './lanes-phase.ts';
 import { CallCounter, CapacityMeter } from './probes.ts';
 import { intOption, machine, parseArgs, percentiles, ProgressBar, rejectUnknown, table, type Percentiles } from './support.ts';
 
 const args = parseArgs(process.argv.slice(2));
-rejectUnknown(args, ['api-requests', 'groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'cli-runs', 'only']);
+rejectUnknown(args, ['api-requests', 'groups', 'pollers', 'poll-interval', 'lookahead', 'shards', 'concurrency', 'quick', 'json', 'full-jit', 'lateness-groups', 'throughput-groups', 'cli-runs', 'event-groups', 'only']);
 const quick = args.has('quick');
 const json = args.has('json');
 const pollIntervalS = intOption(args, 'poll-interval', quick ? 10 : 60);
@@ -66,8 +70,10 @@ const params = {
   cli_runs: intOption(args, 'cli-runs', quick ? 20 : 50),
   /** Creates and gets timed in the API phase. */
   api_requests: intOption(args, 'api-requests', quick ? 200 : 1_000),
-  /** Phases to run (for experiments): lateness, throughput, race, lanes, cli, api; all by default. */
-  only: String(args.get('only') ?? 'lateness,throughput,race,lanes,cli,api').split(','),
+  /** Groups of the events phase (each lives 4 events, all delivered to one webhook). */
+  event_groups: intOption(args, 'event-groups', quick ? 100 : 300),
+  /** Phases to run (for experiments): lateness, throughput, race, lanes, events, cli, api; all by default. */
+  only: String(args.get('only') ?? 'lateness,throughput,race,lanes,events,cli,api').split(','),
 };
 const out = json ? process.stderr : process.stdout;
 const say = (line: string) => out.write(`${line}\n`);
@@ -433,6 +439,9 @@ async function main(): Promise<number> {
     const lanes: LanesPhaseResult | undefined = params.only.includes('lanes')
       ? await lanesPhase(em, { config: baseConfig({}), lookaheadSeconds: params.lookahead_s, pollIntervalMs: params.poll_interval_s * 1000, ids })
       : undefined;
+    const events: EventsPhaseResult | undefined = params.only.includes('events')
+      ? await eventsPhase(em, { config: baseConfig({}), groups: params.event_groups, windowSeconds: 10, pollIntervalMs: params.poll_interval_s * 1000 })
+      : undefined;
     const noCli = { p50: NaN, p99: NaN, max: NaN };
     const cli = params.only.includes('cli') ? await cliPhase(em) : { list: noCli, schedule: noCli, help: noCli, runs: 0 };
     const api: ApiPhaseResult | undefined = params.only.includes('api')
@@ -476,6 +485,8 @@ async function main(): Promise<number> {
       lane_rcu_per_group: round(lanes?.capacity.busy.rcuPerGroup ?? NaN, 2),
       lane_order_violations: lanes?.orderViolations ?? NaN,
       lane_overlaps: lanes?.overlaps ?? NaN,
+      /** Events phase: a transition committed (its write returned) → the webhook receiver has it (first delivery of each event). */
+      event_lag_ms: ms(events?.lag),
       /** Wall-clock ms of one `promotion-scheduler list --json` process against a local stack. */
       cli_ms: cli.list,
       /** One request at a time through the typed client and the local API server. */
@@ -546,6 +557,30 @@ async function main(): Promise<number> {
               evidence: lanes.evidence,
             }
           : null,
+        events: events
+          ? {
+              groups: events.groups,
+              events: events.events,
+              event_lag_ms: events.lag,
+              event_lag_by_type_ms: events.lagByType,
+              event_lag_from_entry_time_ms: events.lagFromEntryTime,
+              bus_lag_ms: events.busLag,
+              bad_signatures: events.badSignatures,
+              missing: events.missing,
+              out_of_order_groups: events.outOfOrder,
+              duplicate_deliveries: events.duplicates,
+              publisher_cost_per_group: {
+                stream_get_records: events.perGroup.streamReads,
+                bus_entries: events.perGroup.busEntries,
+                bus_calls: events.perGroup.busCalls,
+                webhook_deliveries: events.perGroup.deliveries,
+              },
+              calls: events.calls,
+              event_loop_utilization: events.eventLoopUtilization,
+              cpu_seconds: events.cpuSeconds,
+              note: 'stream polled every 200 ms per shard (Lambda: 4 times a second); GetRecords per group counts the idle polls of the phase too; the bus is a counting stand-in called as the EventBridge sink is (one PutEvents per chunk)',
+            }
+          : null,
         cli: { runs: cli.runs, list_ms: cli.list, schedule_ms: cli.schedule, help_ms: cli.help },
         api: api ? { create_ms: api.create, create_wcu: api.createWcu, create_without_key_ms: api.createWithoutKey, get_ms: api.get, list_ms: api.list, list_pages: api.listPages } : null,
         wall_seconds: Math.round((Date.now() - started) / 1000),
@@ -572,6 +607,9 @@ async function main(): Promise<number> {
         ['lanes: idle-lane lateness p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.idle_lane_lateness_ms }).join(' / '), 'as lateness with look-ahead'],
         ['lanes: lane wait p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.lane_wait_ms }).join(' / '), ''],
         ['lanes: write / read units per busy-lane group life', `${result.lane_wcu_per_group} / ${result.lane_rcu_per_group}`, ''],
+        ['events: lag commit → webhook p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.event_lag_ms }).join(' / '), 'p99 ≤ 1000'],
+        ['events: bad signatures / missing / out-of-order groups', events ? `${events.badSignatures} / ${events.missing} / ${events.outOfOrder}` : 'NaN', '0 / 0 / 0'],
+        ['events: per group life: bus entries / calls / deliveries / GetRecords', events ? `${events.perGroup.busEntries} / ${events.perGroup.busCalls} / ${events.perGroup.deliveries} / ${events.perGroup.streamReads}` : 'NaN', ''],
         ['lanes: order violations / overlapping runs', `${result.lane_order_violations} / ${result.lane_overlaps}`, '0 / 0'],
         ['lanes: not Succeeded / attempt > 1 / Running → Queued', lanes ? `${lanes.notSucceeded} / ${lanes.notFirstAttempt} / ${lanes.runningToQueued}` : 'NaN', '0 / 0 / 0'],
         ['CLI list p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.list }).join(' / '), '≈ 300'],

@@ -12,6 +12,8 @@ export function localFunctionEnvironment(stack: StackFile): Record<string, strin
     [ENV.tableName]: stack.tableName,
     [ENV.workQueueUrl]: stack.workQueueUrl,
     [ENV.deadLetterQueueUrl]: stack.deadLetterQueueUrl,
+    ...(stack.webhookQueueUrl ? { [ENV.webhookQueueUrl]: stack.webhookQueueUrl } : {}),
+    [ENV.webhookSecretPrefix]: 'webhooks/',
     AWS_REGION: stack.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

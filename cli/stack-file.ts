@@ -43,6 +43,9 @@ export interface StackFile {
   shardCount: number;
   /** Absolute path of the events file (JSON lines, docs/events.md); `promotion-scheduler events` reads it. */
   eventsFile?: string;
+  /** The webhook delivery queue (FIFO) and its dead-letter queue (docs/events.md, "Webhooks"). */
+  webhookQueueUrl?: string;
+  webhookDeadLetterQueueUrl?: string;
 }
 
 /** No `stack.json` in the data directory: no local stack runs there. */

@@ -14,6 +14,7 @@
  * 6. On Ctrl-C / SIGTERM (or a crash of its own): stop everything, Java included.
  */
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -27,11 +28,14 @@ import { LOCAL_NAMES, QUEUE_SETTINGS } from '../functions/shared/definitions.ts'
 import {
   createLocalQueues,
   createLocalTable,
+  createLocalWebhookQueues,
   LOCAL_REGION,
   localClientConfig,
   localSqsClientConfig,
 } from './local/aws-clients.ts';
 import { ensureDemoRepository } from './local/demo-repo.ts';
+import { LocalSecretStore } from './local/local-secret-store.ts';
+import { flagWebhooks, type FlagWebhooks } from './local/local-webhooks.ts';
 import { runDemo } from './local/demo.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.ts';
 import { EventsFileSink, FileStreamCheckpoint, startNewEventsFile } from './local/events-file.ts';
@@ -59,6 +63,8 @@ Options:
   --lane-on-failure P     a lane's failure policy unless it sets its own: continue (default), pause
   --api-port PORT         port of the HTTP API on 127.0.0.1 (default: a free one; see apiUrl in stack.json)
   --events-file PATH      where state-change events go, one JSON line each (default DIR/events.jsonl)
+  --webhook URL           also deliver every event, signed, to URL (repeatable; each with its secret)
+  --webhook-secret SECRET the signing secret of the --webhook given in the same position
   --repo PATH             git repository to promote in (default: a demo repository in the data dir)
   --demo                  schedule a clean, a conflicting and a cancelled group and print how they end
   --verbose               also print the handlers' informational log lines
@@ -73,6 +79,7 @@ interface StartOptions {
   repo: string | undefined;
   apiPort: number;
   eventsFile: string;
+  webhooks: FlagWebhooks;
   demo: boolean;
   verbose: boolean;
 }
@@ -91,6 +98,8 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       repo: { type: 'string' },
       'api-port': { type: 'string' },
       'events-file': { type: 'string' },
+      webhook: { type: 'string', multiple: true },
+      'webhook-secret': { type: 'string', multiple: true },
       demo: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -121,7 +130,14 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
   }
   const dataDir = resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
   if (values['events-file'] === '') throw new SchedulerError(`option '--events-file' is empty; expected a file path.`);
+  let webhooks: FlagWebhooks;
+  try {
+    webhooks = flagWebhooks(values.webhook ?? [], values['webhook-secret'] ?? [], new Date());
+  } catch (error) {
+    throw new SchedulerError(`option '--webhook': ${(error as Error).message}`);
+  }
   return {
+    webhooks,
     dataDir,
     eventsFile: resolve(values['events-file'] ?? resolve(dataDir, 'events.jsonl')),
     apiPort: Number(apiPort),
@@ -212,6 +228,11 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       { workQueue: LOCAL_NAMES.workQueue, deadLetterQueue: LOCAL_NAMES.deadLetterQueue },
       { maxReceiveCount: opts.config.maxAttempts, visibilityTimeoutSeconds: QUEUE_SETTINGS.visibilityTimeoutFactor * EXECUTE_TIMEOUT_SECONDS },
     );
+    const webhookQueues = await createLocalWebhookQueues(sqs);
+    // Secrets of subscriptions added through the API, kept with the table they belong to.
+    const secretsFile = resolve(opts.dataDir, 'webhook-secrets.json');
+    if (table.created) await rm(secretsFile, { force: true });
+    const secrets = new LocalSecretStore({ ...(opts.inMemory ? {} : { file: secretsFile }), fixed: opts.webhooks.secrets });
     pipeline = createLocalPipeline({
       dynamo: dynamoClient,
       sqs,
@@ -231,6 +252,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
         from: table.created ? 'trim-horizon' : 'latest',
         checkpoint: new FileStreamCheckpoint(checkpointFile),
       },
+      webhooks: { queues: webhookQueues, secrets, fixed: opts.webhooks.subscriptions },
     });
     await pipeline.startEvents();
     // 3. Nothing survived the last run of this stack: no message (the queue server starts
@@ -263,6 +285,8 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       repository,
       shardCount: opts.config.shardCount,
       eventsFile: opts.eventsFile,
+      webhookQueueUrl: webhookQueues.webhookQueueUrl,
+      webhookDeadLetterQueueUrl: webhookQueues.webhookDeadLetterQueueUrl,
     };
     const stackPath = await writeStackFile(opts.dataDir, stack);
     terminal.out(
@@ -272,6 +296,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
         `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
         `  repository     ${repository}`,
         `  events         ${opts.eventsFile} (npx promotion-scheduler events --follow)`,
+        ...opts.webhooks.subscriptions.map((w) => `  webhook        ${w.url} (${w.id}: every event, signed)`),
         `  stack file     ${stackPath}`,
         `Schedule a group:  npx promotion-scheduler schedule --target main --source feature/greeting --at +30s`,
         'Press Ctrl-C to stop.',

@@ -26,8 +26,8 @@ export interface FieldError {
 }
 
 /** The 409 problem types. */
-export type ConflictProblemType = 'group-exists' | 'idempotency-key-reused' | 'transition-refused' | 'conflict' | 'lane-state';
-const CONFLICT_TYPES: readonly string[] = ['group-exists', 'idempotency-key-reused', 'transition-refused', 'conflict', 'lane-state'] satisfies ConflictProblemType[];
+export type ConflictProblemType = 'group-exists' | 'idempotency-key-reused' | 'transition-refused' | 'conflict' | 'lane-state' | 'webhook-refused';
+const CONFLICT_TYPES: readonly string[] = ['group-exists', 'idempotency-key-reused', 'transition-refused', 'conflict', 'lane-state', 'webhook-refused'] satisfies ConflictProblemType[];
 
 /** What the API answered, as {@link PromotionSchedulerApiError} keeps it. */
 export interface ApiErrorInit {
@@ -110,6 +110,18 @@ export class GroupNotFoundError extends PromotionSchedulerApiError {
   }
 }
 
+/** 404 `not-found` naming a webhook subscription: there is none with this id (or it was removed). */
+export class WebhookNotFoundError extends PromotionSchedulerApiError {
+  override readonly name = 'WebhookNotFoundError';
+  readonly webhookId: string;
+
+  constructor(init: ApiErrorInit) {
+    const webhookId = stringMember(init.problem, 'webhookId') ?? '';
+    super(init, `no webhook '${webhookId}' (404 from ${init.method} ${pathOf(init.url)})`);
+    this.webhookId = webhookId;
+  }
+}
+
 /**
  * 412 `precondition-failed`: `If-Match` named another version than the group's. `current` is the
  * group as it is now: check it still makes sense, then send the change again with `current.version`.
@@ -131,7 +143,9 @@ export class PreconditionFailedError extends PromotionSchedulerApiError {
  * request's), `transition-refused` (the lifecycle forbids it from `currentStatus`; `allowedActions`
  * says what may be done), `conflict` (someone else changed the group meanwhile; send it again),
  * `lane-state` (a lane action that does not fit the lane: pause a paused lane, resume one that is
- * not paused; `lane` is the lane as it is).
+ * not paused; `lane` is the lane as it is), `webhook-refused` (the stack holds as many webhook
+ * subscriptions as it keeps, or the subscription was given to the local stack with `--webhook`
+ * and cannot be removed; `detail` says which).
  */
 export class ConflictError extends PromotionSchedulerApiError {
   override readonly name = 'ConflictError';
@@ -210,6 +224,7 @@ export function apiErrorFrom(init: ApiErrorInit): PromotionSchedulerApiError {
       break;
     case 404:
       if (problemType === 'not-found' && stringMember(init.problem, 'groupId') !== undefined) return new GroupNotFoundError(init);
+      if (problemType === 'not-found' && stringMember(init.problem, 'webhookId') !== undefined) return new WebhookNotFoundError(init);
       break;
     case 409:
       if (problemType !== undefined && CONFLICT_TYPES.includes(problemType)) return new ConflictError(init);

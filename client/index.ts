@@ -18,6 +18,7 @@ export {
   ServiceUnavailableError,
   ThrottledError,
   ValidationError,
+  WebhookNotFoundError,
   type ApiErrorInit,
   type ConflictProblemType,
   type FieldError,
@@ -25,6 +26,7 @@ export {
 } from './errors.ts';
 export type { CredentialsOption } from './sigv4.ts';
 export type {
+  AddWebhookInput,
   CancelOptions,
   Conflict,
   CreatedGroup,
@@ -58,4 +60,7 @@ export type {
   RedriveResult,
   RetryOptions,
   Transition,
+  Webhook,
+  WebhookFilters,
+  WebhookSecretRef,
 } from './types.ts';

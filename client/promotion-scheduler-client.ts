@@ -6,6 +6,7 @@
 import { ApiUnreachableError, PromotionSchedulerApiError, apiErrorFrom, parseProblem, type ApiErrorInit } from './errors.ts';
 import { SigV4Signer, type CredentialsOption } from './sigv4.ts';
 import type {
+  AddWebhookInput,
   CancelOptions,
   CreateGroupInput,
   CreateOptions,
@@ -30,6 +31,7 @@ import type {
   RedriveResult,
   RetryOptions,
   Transition,
+  Webhook,
 } from './types.ts';
 
 /** The fetch the client calls: `(url, init)` with a string URL and a plain headers object. */
@@ -327,6 +329,51 @@ export class PromotionSchedulerClient {
     return this.#laneAction('set', withInstants({ repository, targetBranch, overlapPolicy, onFailure }, []));
   }
 
+  /**
+   * Every webhook subscription, oldest first (`GET /v1/webhooks`); each one's secret by reference
+   * only. On the local stack the `--webhook` ones of its start come first, with `origin: 'flag'`.
+   */
+  async listWebhooks(): Promise<Webhook[]> {
+    const path = '/v1/webhooks';
+    const answer = await this.#send('GET', path);
+    const items = (answer.body as { items?: unknown } | null)?.items;
+    if (!Array.isArray(items)) throw this.#unexpected(answer, 'GET', path, 'a list {items}');
+    return items as Webhook[];
+  }
+
+  /**
+   * One webhook subscription (`GET /v1/webhooks/{id}`).
+   * @throws WebhookNotFoundError
+   */
+  async getWebhook(id: string): Promise<Webhook> {
+    const path = webhookPath(id);
+    return this.#webhook(await this.#send('GET', path), 'GET', path);
+  }
+
+  /**
+   * Subscribe a URL to the events its filters pass (`POST /v1/webhooks`), signed with its secret:
+   * give the secret's value as `secret` (the scheduler keeps it, in Secrets Manager on AWS, and
+   * never answers it) or a Secrets Manager secret you keep as `secretArn`. The answer names the
+   * subscription by its new `id`; who added it is the `actor`.
+   * @throws ValidationError (a bad URL, both or neither secret, a type pattern that matches no event type, an ARN on the local stack), ConflictError (`webhook-refused`: the stack holds as many as it keeps)
+   */
+  async addWebhook(input: AddWebhookInput): Promise<Webhook> {
+    const path = '/v1/webhooks';
+    const { url, secret, secretArn, repository, targetBranch, types } = input;
+    const body = withInstants({ url, secret, secretArn, repository, targetBranch, types }, []);
+    return this.#webhook(await this.#send('POST', path, { body }), 'POST', path);
+  }
+
+  /**
+   * Remove a webhook subscription (`DELETE /v1/webhooks/{id}`): its deliveries not yet made are
+   * dropped, and a secret the scheduler kept for it is deleted. Returns what was removed.
+   * @throws WebhookNotFoundError, ConflictError (`webhook-refused`: given to the local stack with `--webhook`)
+   */
+  async removeWebhook(id: string): Promise<Webhook> {
+    const path = webhookPath(id);
+    return this.#webhook(await this.#send('DELETE', path), 'DELETE', path);
+  }
+
   /** The API's OpenAPI 3.1 document (`GET /v1/openapi.json`). */
   async getOpenApiDocument(): Promise<OpenApiDocument> {
     const path = '/v1/openapi.json';
@@ -391,6 +438,14 @@ export class PromotionSchedulerClient {
     return group as PromotionGroup;
   }
 
+  #webhook(answer: Answer, method: string, path: string): Webhook {
+    const webhook = answer.body as Partial<Webhook> | null;
+    if (webhook === null || typeof webhook !== 'object' || typeof webhook.id !== 'string' || typeof webhook.url !== 'string' || typeof webhook.secret?.ref !== 'string') {
+      throw this.#unexpected(answer, method, path, 'a webhook {id, url, secret, …}');
+    }
+    return webhook as Webhook;
+  }
+
   async #laneAction(verb: 'pause' | 'resume' | 'set', body: Record<string, unknown>): Promise<Lane> {
     const path = `/v1/lanes/${verb}`;
     return this.#lane(await this.#send('POST', path, { body }), 'POST', path, 'a lane {repository, targetBranch, …}');
@@ -428,6 +483,10 @@ function parseBaseUrl(baseUrl: string | URL): URL {
 
 function groupPath(id: string): string {
   return `/v1/groups/${encodeURIComponent(id)}`;
+}
+
+function webhookPath(id: string): string {
+  return `/v1/webhooks/${encodeURIComponent(id)}`;
 }
 
 function ifMatch({ ifMatch }: PreconditionOptions): Record<string, string> {

@@ -9,6 +9,11 @@ import type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWait
 
 export type { Conflict, GroupStatus, GroupWaiting, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
 export type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWaiter } from '../functions/core/lane.ts';
+/**
+ * A webhook subscription as the API answers it (`GET /v1/webhooks`; docs/api.md, "Webhooks"): its
+ * URL, filters, and its secret by reference only (`secret.ref`, `secret.managed`), never its value.
+ */
+export type { WebhookSubscription as Webhook, WebhookSecretRef } from '../functions/core/webhooks.ts';
 /** A dead-letter queue message (`GET /v1/dead-letters`) and what a redrive did. */
 export type { DeadLetterMessage as DeadLetter, RedriveResult } from '../functions/core/ports.ts';
 
@@ -165,3 +170,20 @@ export interface LaneSettings extends LaneRef {
   overlapPolicy?: LaneOverlapPolicy;
   onFailure?: LaneFailurePolicy;
 }
+
+/** What a webhook subscription receives: the events that pass every filter given (absent: any). */
+export interface WebhookFilters {
+  /** Only events of this repository, as the groups name it. */
+  repository?: string;
+  /** Only events of this target branch. */
+  targetBranch?: string;
+  /** Only events whose type matches one of these 1–20 patterns (`*`: any run of characters), e.g. `promotion-group.failed.v1`, `*.conflicted.*`. */
+  types?: string[];
+}
+
+/**
+ * The body of `POST /v1/webhooks`: an absolute `https://` URL (`http://` only to a loopback host)
+ * and exactly one of `secret` (the signing secret's value, kept by the scheduler and never
+ * answered) and `secretArn` (a Secrets Manager secret you keep; deployed stacks only).
+ */
+export type AddWebhookInput = WebhookFilters & { url: string } & ({ secret: string; secretArn?: never } | { secretArn: string; secret?: never });

@@ -19,6 +19,7 @@ export const HANDLER_FILES = {
   deadLetter: 'functions/handlers/dead-letter.ts',
   api: 'functions/handlers/api.ts',
   publish: 'functions/handlers/publish.ts',
+  deliver: 'functions/handlers/deliver.ts',
 } as const;
 export type FunctionName = keyof typeof HANDLER_FILES;
 

@@ -12,7 +12,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
-import { LANE_INDEX, QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TABLE_STREAM_VIEW, TIMER_INDEX } from '../../functions/shared/definitions.ts';
+import { LANE_INDEX, LOCAL_NAMES, QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TABLE_STREAM_VIEW, TIMER_INDEX, WEBHOOK_DELIVERY } from '../../functions/shared/definitions.ts';
 
 /** Region used for everything local (DynamoDB Local runs with `-sharedDb`, so any region works). */
 export const LOCAL_REGION = 'us-east-1';
@@ -137,6 +137,32 @@ export async function createLocalQueues(
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: options.maxReceiveCount }),
   });
   return { workQueueUrl, deadLetterQueueUrl, workQueueArn: await queueArn(sqs, workQueueUrl), deadLetterQueueArn };
+}
+
+/** The webhook delivery queue (FIFO) and its dead-letter queue, as the stack makes them. */
+export interface LocalWebhookQueues {
+  webhookQueueUrl: string;
+  webhookQueueArn: string;
+  webhookDeadLetterQueueUrl: string;
+}
+
+/**
+ * Creates the webhook delivery queue (FIFO, the stack's retention, visibility and
+ * `maxReceiveCount`) and its FIFO dead-letter queue. Idempotent.
+ */
+export async function createLocalWebhookQueues(
+  sqs: SQSClient,
+  names: { queue: string; deadLetterQueue: string } = { queue: LOCAL_NAMES.webhookQueue, deadLetterQueue: LOCAL_NAMES.webhookDeadLetterQueue },
+): Promise<LocalWebhookQueues> {
+  const fifo = { FifoQueue: 'true', ContentBasedDeduplication: 'false' };
+  const webhookDeadLetterQueueUrl = await createQueue(sqs, names.deadLetterQueue, { ...fifo, MessageRetentionPeriod: String(QUEUE_SETTINGS.deadLetterRetentionSeconds) });
+  const webhookQueueUrl = await createQueue(sqs, names.queue, {
+    ...fifo,
+    MessageRetentionPeriod: String(WEBHOOK_DELIVERY.retentionSeconds),
+    VisibilityTimeout: String(QUEUE_SETTINGS.visibilityTimeoutFactor * WEBHOOK_DELIVERY.functionTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, webhookDeadLetterQueueUrl), maxReceiveCount: WEBHOOK_DELIVERY.maxReceiveCount }),
+  });
+  return { webhookQueueUrl, webhookQueueArn: await queueArn(sqs, webhookQueueUrl), webhookDeadLetterQueueUrl };
 }
 
 async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {

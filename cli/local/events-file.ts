@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { GroupEvent } from '../../functions/core/events.ts';
+import type { SchedulerEvent } from '../../functions/core/events.ts';
 import type { EventSink } from '../../functions/core/ports.ts';
 
 export class EventsFileSink implements EventSink {
@@ -15,7 +15,7 @@ export class EventsFileSink implements EventSink {
     this.name = `file:${path}`;
   }
 
-  async publish(events: GroupEvent[]): Promise<void> {
+  async publish(events: SchedulerEvent[]): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     // One write per call: a reader never sees half a batch's line.
     await appendFile(this.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''));

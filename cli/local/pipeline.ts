@@ -12,22 +12,29 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import { DynamoDbWebhookRegistry } from '../../functions/adapters/dynamodb-webhook-registry.ts';
+import { FetchWebhookSender } from '../../functions/adapters/fetch-webhook-sender.ts';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
+import { SqsDeliveryQueue } from '../../functions/adapters/sqs-delivery-queue.ts';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.ts';
 import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
 import type { SchedulerConfig } from '../../functions/core/config.ts';
 import type { GroupCommands } from '../../functions/core/manage-groups.ts';
 import type { SchedulerObserver } from '../../functions/core/observer.ts';
 import type { PollSummary, PollUseCase } from '../../functions/core/poll.ts';
-import { systemClock, type Clock, type ConflictDetector, type EventSink, type PromotionExecutor, type WorkQueue } from '../../functions/core/ports.ts';
+import { systemClock, type Clock, type ConflictDetector, type EventSink, type PromotionExecutor, type SecretStore, type WebhookSender, type WorkQueue } from '../../functions/core/ports.ts';
+import type { WebhookSubscription } from '../../functions/core/webhooks.ts';
 import { createHandler as createApiHandler, type ApiHandler } from '../../functions/handlers/api.ts';
 import { createHandler as createDeadLetterHandler } from '../../functions/handlers/dead-letter.ts';
+import { createHandler as createDeliverHandler } from '../../functions/handlers/deliver.ts';
 import { createHandler as createExecuteHandler, type ExecuteHandler } from '../../functions/handlers/execute.ts';
 import { createHandler as createPollHandler } from '../../functions/handlers/poll.ts';
-import { createHandler as createPublishHandler } from '../../functions/handlers/publish.ts';
+import { createHandler as createPublishHandler, type PublishHandler } from '../../functions/handlers/publish.ts';
 import { buildScheduler, type ExecuteTuning } from '../../functions/root/scheduler.ts';
+import { WEBHOOK_DELIVERY } from '../../functions/shared/definitions.ts';
 import type { LoggerLike, MetricsLike } from '../../functions/shared/powertools.ts';
-import type { LocalQueues } from './aws-clients.ts';
+import type { LocalQueues, LocalWebhookQueues } from './aws-clients.ts';
+import { LocalWebhookRegistry } from './local-webhooks.ts';
 import { QueueConsumer, type SqsHandler } from './queue-consumer.ts';
 import { StreamConsumer, type StreamCheckpoint } from './stream-consumer.ts';
 
@@ -46,6 +53,8 @@ export interface LocalPipelineOptions {
   wrapQueue?: (queue: WorkQueue, index: number) => WorkQueue;
   /** Wrap the execute handler as its event source mapping calls it (fault injection, timing). */
   wrapExecuteHandler?: (handler: ExecuteHandler) => SqsHandler;
+  /** Wrap the publish handler as the stream consumer calls it (the fault matrix's crashing publisher). */
+  wrapPublishHandler?: (handler: PublishHandler) => PublishHandler;
   /** Execute function: records per invocation, invocations at once, timeout. */
   execute?: { batchSize?: number; concurrency?: number; timeoutSeconds?: number };
   executeTuning?: ExecuteTuning;
@@ -61,6 +70,13 @@ export interface LocalPipelineOptions {
    * comes (`latest`: a table kept from an earlier run, whose events were published then).
    */
   events?: { streams: DynamoDBStreamsClient; sinks: EventSink[]; from?: 'trim-horizon' | 'latest'; pollIntervalMs?: number; checkpoint?: StreamCheckpoint };
+  /**
+   * Signed webhooks (needs `events`): the publisher queues a delivery per event and subscription
+   * on `queues`, and a deliver consumer (the deliver function's event source mapping: one message
+   * per invocation, `concurrency` at once, default the stack's 20) posts them. `fixed`: subscriptions given at start
+   * (their secrets in `secrets`), listed before the table's.
+   */
+  webhooks?: { queues: LocalWebhookQueues; secrets: SecretStore; fixed?: WebhookSubscription[]; sender?: WebhookSender; concurrency?: number };
 }
 
 export interface LocalPipeline {
@@ -104,6 +120,10 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     ...(options.onConsumedCapacity ? { onConsumedCapacity: options.onConsumedCapacity } : {}),
   });
   const workQueue = () => new SqsWorkQueue({ client: sqs, queueUrl: queues.workQueueUrl });
+  const webhooks = options.webhooks;
+  const webhookRegistry = webhooks
+    ? new LocalWebhookRegistry(new DynamoDbWebhookRegistry({ client: options.dynamo, tableName: options.tableName }), webhooks.fixed ?? [])
+    : undefined;
   const scheduler = buildScheduler({
     config: options.config,
     store,
@@ -118,6 +138,19 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.executeTuning ? { executeTuning: options.executeTuning } : {}),
     ...(options.events ? { eventSinks: () => options.events!.sinks } : {}),
+    ...(webhooks
+      ? {
+          webhooks: {
+            registry: () => webhookRegistry!,
+            secrets: () => webhooks.secrets,
+            secretPrefix: () => 'webhooks/',
+            deliveryQueue: () => new SqsDeliveryQueue({ client: sqs, queueUrl: webhooks.queues.webhookQueueUrl }),
+            deliveryVisibility: () => new SqsMessageVisibility({ client: sqs, queueUrl: webhooks.queues.webhookQueueUrl }),
+            sender: () => webhooks.sender ?? new FetchWebhookSender(),
+            allowLoopbackHttp: true,
+          },
+        }
+      : {}),
   });
 
   const polls = Array.from({ length: options.pollers ?? 1 }, (_, index) => {
@@ -147,12 +180,27 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     }),
   ];
 
+  // After the stream consumer on stop: the deliveries of the last events go out too.
+  const deliverConsumer = webhooks
+    ? new QueueConsumer({
+        sqs,
+        queueUrl: webhooks.queues.webhookQueueUrl,
+        queueArn: webhooks.queues.webhookQueueArn,
+        handler: createDeliverHandler(scheduler.deliver()),
+        batchSize: 1,
+        fifo: true,
+        // The deliver function's mapping: as many at once as the stack allows.
+        concurrency: webhooks.concurrency ?? WEBHOOK_DELIVERY.maxConcurrency,
+        timeoutSeconds: WEBHOOK_DELIVERY.functionTimeoutSeconds,
+        onError: (error) => onError('deliver', error),
+      })
+    : undefined;
   const streamConsumer = options.events
     ? new StreamConsumer({
         dynamo: options.dynamo,
         streams: options.events.streams,
         tableName: options.tableName,
-        handler: createPublishHandler(scheduler.publish()),
+        handler: (options.wrapPublishHandler ?? ((h: PublishHandler) => h))(createPublishHandler(scheduler.publish())),
         from: options.events.from ?? 'trim-horizon',
         ...(options.events.pollIntervalMs ? { pollIntervalMs: options.events.pollIntervalMs } : {}),
         ...(options.events.checkpoint ? { checkpoint: options.events.checkpoint } : {}),
@@ -201,6 +249,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     },
     async startEvents() {
       await streamConsumer?.start();
+      deliverConsumer?.start();
     },
     async stop() {
       stopped = true;
@@ -210,8 +259,11 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       }
       await Promise.allSettled([...inFlight]);
       if (consumersStarted) await Promise.all(consumers.map((c) => c.stop()));
-      // Last: the stream consumer publishes what the others wrote, up to their very last write.
+      // Last: the stream consumer publishes what the others wrote, up to their very last write,
+      // and the deliver consumer posts what that queued (fauxqs keeps nothing after this run).
       await streamConsumer?.stop();
+      await deliverConsumer?.drain(5_000);
+      await deliverConsumer?.stop();
     },
   };
 }

@@ -5,10 +5,19 @@
  * come back when their visibility timeout — possibly changed by the handler — runs out, and the
  * queue's redrive policy moves them to the dead-letter queue after `maxReceiveCount` receives).
  * A handler that throws fails the whole batch, as on Lambda.
+ *
+ * A FIFO queue's mapping (`fifo`) works as Lambda's does for one: each poll receives up to ten
+ * messages, and the handler is invoked with batches of `batchSize` of one message group, the
+ * groups at once (up to `concurrency` invocations), a group's messages one batch after the other.
+ * When a batch fails, the group's later messages of that poll are not invoked: they are made
+ * visible again at once (the group stays locked while the failed one is in flight), and come back
+ * after it, in order — each such return counting a receive, as on Lambda.
  */
 import { setMaxListeners } from 'node:events';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type Message,
   type SQSClient,
@@ -29,6 +38,8 @@ export interface QueueConsumerOptions {
   concurrency?: number;
   /** The simulated function timeout, for `context.getRemainingTimeInMillis()`. */
   timeoutSeconds?: number;
+  /** A FIFO queue: invoke per message group, groups at once, in order within each (see above). */
+  fifo?: boolean;
   /** Called when a receive, a delete or the handler fails (the loop goes on). */
   onError?: (error: unknown) => void;
   region?: string;
@@ -74,6 +85,7 @@ export class QueueConsumer {
       timeoutSeconds: 60,
       onError: () => {},
       region: 'us-east-1',
+      fifo: false,
       ...options,
     };
     // Every receive loop listens to this one signal: more than ten loops is expected, not a leak.
@@ -83,7 +95,114 @@ export class QueueConsumer {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+    // FIFO: two pollers (as a FIFO mapping's), each dispatching to up to `concurrency` invocations.
+    this.loops = this.options.fifo ? Array.from({ length: 2 }, () => this.fifoLoop()) : Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  /** Messages the FIFO dispatch has received and not yet finished (invoked or waiting for a slot), shared by its pollers. */
+  private taken = 0;
+  /** Invocations of the FIFO dispatch under way, shared by its pollers (at most `concurrency`). */
+  private invoking = 0;
+
+  private async fifoLoop(): Promise<void> {
+    const { sqs, queueUrl, queueArn, handler, batchSize, timeoutSeconds, onError, region, concurrency } = this.options;
+    const functionName = queueArn.split(':').pop() ?? 'local-consumer';
+    const dispatched = new Set<Promise<unknown>>();
+    const free = async () => {
+      while (this.invoking >= concurrency) await new Promise((resolve) => setTimeout(resolve, 5));
+      this.invoking++;
+    };
+    while (this.running) {
+      // Receive only what can be invoked soon: a message taken and left waiting would run out its
+      // visibility and come back to another poller, out of its turn.
+      while (this.taken >= concurrency && this.running) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (!this.running) break;
+      let messages: Message[] = [];
+      try {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, concurrency - this.taken), WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch (error) {
+        if (!this.running) break;
+        onError(error);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      this.taken += messages.length;
+      const groups = new Map<string, Message[]>();
+      for (const m of messages) {
+        const group = m.Attributes?.MessageGroupId ?? m.MessageId ?? '';
+        groups.set(group, [...(groups.get(group) ?? []), m]);
+      }
+      const work = Promise.all(
+        [...groups.values()].map(async (groupMessages) => {
+          let next = 0;
+          try {
+            for (; next < groupMessages.length; next += batchSize) {
+              if (!this.running) return;
+              const records = groupMessages.slice(next, next + batchSize).map((m) => toRecord(m, queueArn, region));
+              await free();
+              let failed: Set<string>;
+              try {
+                const response = await handler({ Records: records }, lambdaContext(functionName, timeoutSeconds));
+                failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+              } catch (error) {
+                onError(error);
+                failed = new Set(records.map((r) => r.messageId));
+              } finally {
+                this.invoking--;
+              }
+              const done = records.filter((r) => !failed.has(r.messageId));
+              if (done.length > 0) {
+                await sqs
+                  .send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }))
+                  .catch(onError);
+              }
+              if (failed.size > 0) {
+                // The rest of the group goes back behind the failed one. (fauxqs puts a message
+                // made visible at the front of its group: the last first keeps their order.)
+                const rest = groupMessages.slice(next + batchSize).reverse();
+                if (rest.length > 0) {
+                  await sqs
+                    .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: rest.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }))
+                    .catch(onError);
+                }
+                return;
+              }
+            }
+          } finally {
+            this.taken -= groupMessages.length;
+          }
+        }),
+      );
+      dispatched.add(work);
+      void work.finally(() => dispatched.delete(work));
+    }
+    await Promise.allSettled([...dispatched]);
+  }
+
+  /**
+   * Wait until the queue holds no message (visible or in flight), at most `maxMs`: what a stop
+   * gives a consumer whose queue dies with the process. @returns whether it emptied.
+   */
+  async drain(maxMs: number): Promise<boolean> {
+    const until = Date.now() + maxMs;
+    for (;;) {
+      try {
+        const { Attributes } = await this.options.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        );
+        if (Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) === 0) return true;
+      } catch (error) {
+        this.options.onError(error);
+        return false;
+      }
+      if (Date.now() >= until) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Stop receiving; resolves when the invocations in flight have returned. */

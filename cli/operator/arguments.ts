@@ -45,6 +45,10 @@ const OPTIONS = {
   overlap: { type: 'string' },
   'on-failure': { type: 'string' },
   follow: { type: 'boolean' },
+  url: { type: 'string' },
+  'secret-arn': { type: 'string' },
+  'secret-env': { type: 'string' },
+  type: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 type OptionName = keyof typeof OPTIONS;
 
@@ -221,6 +225,59 @@ Options:
 Example:
   ${PROGRAM} events --follow`,
   },
+  'webhook add': {
+    args: [],
+    options: ['url', 'secret-arn', 'secret-env', 'repo', 'target', 'type'],
+    synopsis: 'webhook add --url URL (--secret-arn ARN | --secret-env VAR) [--repo R] [--target T] [--type PATTERN …]',
+    summary: 'Subscribe a URL to the state-change events (signed webhooks): every event, or those its filters pass',
+    details: `Every event a filter passes is POSTed to URL as its JSON envelope (docs/events.md), signed
+with the subscription's secret: X-Promotion-Scheduler-Signature-256: sha256=<hex HMAC-SHA256 of
+"<X-Promotion-Scheduler-Timestamp>.<body>">. A receiver that does not answer 2xx gets it again,
+with back-off, for at least 24 hours.
+
+Options:
+  --url URL         where the events go: https:// (http:// only to localhost, 127.0.0.1, [::1])
+  --secret-env VAR  the secret is the value of the environment variable VAR, which the CLI reads
+                    and sends; the scheduler keeps it (Secrets Manager on AWS) and never shows it.
+                    The secret is then on no command line and in no shell history.
+  --secret-arn ARN  or: a Secrets Manager secret you keep (deployed stacks only), tagged
+                    promotion-scheduler:webhooks=<stack name> so the scheduler may read it
+  --repo R          only events of this repository, as the groups name it (a relative path on a
+                    local stack is taken from the working directory); default: any
+  --target T        only events of this target branch; default: any
+  --type PATTERN    only events whose type matches PATTERN ('*': any run of characters, e.g.
+                    promotion-group.failed.v1 or '*.conflicted.*'); repeat for several; default: every type
+
+Give exactly one of --secret-env and --secret-arn. Prints the new subscription's id.
+
+Example:
+  read -rs HOOK_SECRET && export HOOK_SECRET    # type the secret; it is not echoed
+  ${PROGRAM} webhook add --url https://hooks.example.com/promotions --secret-env HOOK_SECRET \\
+    --target main --type promotion-group.failed.v1 --type promotion-group.conflicted.v1`,
+  },
+  'webhook list': {
+    args: [],
+    options: [],
+    synopsis: 'webhook list',
+    summary: 'List the webhook subscriptions: URL, filters, where each secret is (never its value)',
+    details: `SECRET is 'managed' for a secret the scheduler keeps (given with --secret-env; deleted with the
+subscription), the ARN of one you keep (--secret-arn), or 'npm start --webhook' for a subscription
+given to the local stack at its start (it lives as long as that run and cannot be removed).
+
+Example:
+  ${PROGRAM} webhook list`,
+  },
+  'webhook remove': {
+    args: ['ID'],
+    options: [],
+    synopsis: 'webhook remove ID',
+    summary: 'Remove a webhook subscription and the secret kept for it; its deliveries not yet made are dropped',
+    details: `A secret you keep (--secret-arn) is left as it is. A subscription given to the local stack with
+--webhook cannot be removed (exit 1): restart the stack without it.
+
+Example:
+  ${PROGRAM} webhook remove wh-0123456789ab`,
+  },
   'dlq list': {
     args: [],
     options: ['limit'],
@@ -262,7 +319,23 @@ export type Command =
   | { name: 'lane set'; targetBranch: string; repo?: string; overlapPolicy?: LaneOverlapPolicy; onFailure?: LaneFailurePolicy }
   | { name: 'events'; follow: boolean }
   | { name: 'dlq list'; limit: number }
-  | { name: 'dlq redrive' };
+  | { name: 'dlq redrive' }
+  | WebhookAddCommand
+  | { name: 'webhook list' }
+  | { name: 'webhook remove'; id: string };
+
+/**
+ * `webhook add`: the secret by the ARN given, or by the name of the environment variable that
+ * holds it (read when the command runs: {@link secretFromEnvironment}).
+ */
+export interface WebhookAddCommand {
+  name: 'webhook add';
+  url: string;
+  secret: { arn: string } | { env: string };
+  repo?: string;
+  targetBranch?: string;
+  types?: string[];
+}
 
 /** The commands that name a lane (`--target`, `--repo`). */
 export type LaneCommand = Extract<Command, { name: `lane ${string}` }>;
@@ -275,7 +348,10 @@ export interface ParsedCli {
 }
 
 /** What a required option's value is called in the message that asks for it. */
-const PLACEHOLDERS = { target: 'BRANCH', at: 'TIME', reason: 'TEXT' } as const;
+const PLACEHOLDERS = { target: 'BRANCH', at: 'TIME', reason: 'TEXT', url: 'URL' } as const;
+
+/** A name `--secret-env` may give: an environment variable's (POSIX: letters, digits, `_`, not starting with a digit). */
+const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
 
@@ -343,7 +419,7 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     throw new UsageError('no command given');
   }
   let name: string = first;
-  const subcommands = first === 'dlq' ? ['list', 'redrive'] : first === 'lane' ? ['show', 'pause', 'resume', 'set'] : undefined;
+  const subcommands = first === 'dlq' ? ['list', 'redrive'] : first === 'lane' ? ['show', 'pause', 'resume', 'set'] : first === 'webhook' ? ['add', 'list', 'remove'] : undefined;
   if (subcommands) {
     const choices = subcommands.map((sub) => `'${first} ${sub}'`);
     const use = `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
@@ -366,7 +442,7 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   }
   if (rest.length < spec.args.length) throw new UsageError(`'${name}' needs ${spec.args.join(' ')}`, name);
   if (rest.length > spec.args.length) throw new UsageError(`unexpected argument '${rest[spec.args.length]}' for '${name}'`, name);
-  const required = (option: 'target' | 'at' | 'reason'): string => {
+  const required = (option: keyof typeof PLACEHOLDERS): string => {
     const value = values[option];
     if (value === undefined || value.trim() === '') {
       throw new UsageError(`'${name}' needs --${option} ${PLACEHOLDERS[option]}`, name);
@@ -438,8 +514,51 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     case 'dlq redrive':
       command = { name };
       break;
+    case 'webhook add':
+      command = webhookAdd(values, required('url'));
+      break;
+    case 'webhook list':
+      command = { name };
+      break;
+    case 'webhook remove':
+      command = { name, id };
+      break;
   }
   return { command, json, stack };
+}
+
+/** `webhook add`'s options: exactly one secret option, the filters given. */
+function webhookAdd(values: Values, url: string): WebhookAddCommand {
+  const name = 'webhook add';
+  const arn = values['secret-arn'];
+  const env = values['secret-env'];
+  if ((arn === undefined) === (env === undefined)) {
+    throw new UsageError(`'${name}' needs exactly one of --secret-env VAR (the environment variable that holds the secret) and --secret-arn ARN`, name);
+  }
+  if (env !== undefined && !ENVIRONMENT_NAME.test(env)) {
+    // Not echoed: a value that is no variable name may be the secret itself.
+    throw new UsageError('--secret-env takes the name of the environment variable that holds the secret (letters, digits and _), not the secret; e.g. --secret-env HOOK_SECRET', name);
+  }
+  const command: WebhookAddCommand = { name, url, secret: env !== undefined ? { env } : { arn: arn! } };
+  if (values.repo !== undefined) command.repo = values.repo;
+  if (values.target !== undefined) command.targetBranch = values.target;
+  if (values.type !== undefined) command.types = values.type;
+  return command;
+}
+
+/**
+ * The secret of a `webhook add --secret-env VAR`: the value of VAR in `env` (the CLI's own
+ * environment), so that the secret is on no command line.
+ * @throws UsageError naming VAR when it is unset or empty.
+ */
+export function secretFromEnvironment(command: WebhookAddCommand, env: Record<string, string | undefined>): { secret: string } | { secretArn: string } {
+  if ('arn' in command.secret) return { secretArn: command.secret.arn };
+  const variable = command.secret.env;
+  const value = env[variable];
+  if (value === undefined || value === '') {
+    throw new UsageError(`--secret-env ${variable}: the environment variable ${variable} is ${value === undefined ? 'not set' : 'empty'}; set it to the webhook's secret (e.g. read -rs ${variable} && export ${variable})`, command.name);
+  }
+  return { secret: value };
 }
 
 /** An `--api-url` as the client takes it: an http(s) URL without query or fragment. */

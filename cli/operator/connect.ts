@@ -1,7 +1,8 @@
 /**
  * What the CLI acts through once the stack is located: the HTTP API, for the group commands
- * ({@link ClientGroupOperations}), the lane commands ({@link ClientLaneOperations}) and the
- * dead-letter commands ({@link ClientDeadLetterOperations}) alike. {@link connect} builds them;
+ * ({@link ClientGroupOperations}), the lane commands ({@link ClientLaneOperations}), the
+ * dead-letter commands ({@link ClientDeadLetterOperations}) and the webhook commands
+ * ({@link ClientWebhookOperations}) alike. {@link connect} builds them;
  * tests hand `runCli` their own {@link Connect}.
  */
 import type { FetchLike } from '../../client/index.ts';
@@ -10,10 +11,12 @@ import { ClientGroupOperations, type ClientGroupOperationsOptions, type GroupOpe
 import { ClientLaneOperations, type LaneOperations } from './lane-operations.ts';
 import { nodeFetch } from './node-fetch.ts';
 import type { StackLocation } from './stack.ts';
+import { ClientWebhookOperations, type WebhookOperations } from './webhook-operations.ts';
 
 export type { DeadLetterOperations } from './dead-letter-operations.ts';
 export type { GroupOperations } from './group-operations.ts';
 export type { LaneOperations } from './lane-operations.ts';
+export type { WebhookOperations } from './webhook-operations.ts';
 
 /** A connected stack. */
 export interface Backend {
@@ -23,6 +26,8 @@ export interface Backend {
   lanes?: LaneOperations;
   /** Absent when the stack location names no API. */
   deadLetters?: DeadLetterOperations;
+  /** Absent when the stack location names no API. */
+  webhooks?: WebhookOperations;
   close(): void;
 }
 
@@ -70,6 +75,12 @@ export function connectDeadLetters(stack: StackLocation, context: ConnectContext
   return options && new ClientDeadLetterOperations(options);
 }
 
+/** The webhook commands of a stack location: the API's `/v1/webhooks`, or `undefined` when it names no API. */
+export function connectWebhooks(stack: StackLocation, context: ConnectContext): WebhookOperations | undefined {
+  const options = clientOptions(stack, context);
+  return options && new ClientWebhookOperations(options);
+}
+
 /**
  * The real {@link Connect}: the API client for every command when the stack names an API.
  * Sends nothing: a stack that cannot be reached fails at the first command. Holds nothing that
@@ -79,10 +90,12 @@ export const connect: Connect = (stack, context) => {
   const groups = connectGroups(stack, context);
   const lanes = connectLanes(stack, context);
   const deadLetters = connectDeadLetters(stack, context);
+  const webhooks = connectWebhooks(stack, context);
   return {
     ...(groups ? { groups } : {}),
     ...(lanes ? { lanes } : {}),
     ...(deadLetters ? { deadLetters } : {}),
+    ...(webhooks ? { webhooks } : {}),
     close: () => {},
   };
 };

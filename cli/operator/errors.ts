@@ -10,6 +10,7 @@ import {
   ServiceUnavailableError,
   ThrottledError,
   ValidationError,
+  WebhookNotFoundError,
 } from '../../client/index.ts';
 import { SchedulerError } from '../../functions/core/errors.ts';
 import { LocalStackNotFoundError, LocalStackNotRunningError, StackFileInvalidError } from '../stack-file.ts';
@@ -18,8 +19,8 @@ import { API_TIMEOUT_MS } from './group-operations.ts';
 import { StackUnavailableError, type StackLocation } from './stack.ts';
 
 /**
- * Exit codes. 1: the scheduler refused or could not do what was asked (bad time, unknown group,
- * not allowed from the group's status, lost a race); 2: the command line is wrong; 3: the stack
+ * Exit codes. 1: the scheduler refused or could not do what was asked (bad time, unknown group or
+ * webhook, not allowed from the group's status, lost a race); 2: the command line is wrong; 3: the stack
  * cannot be used (no local stack, stack not found, API unreachable, AWS refused the call).
  */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
@@ -54,7 +55,7 @@ function isServiceError(error: unknown): boolean {
  * that is not the API's). The target is what is wrong, not the request.
  */
 function isForeignAnswer(error: PromotionSchedulerApiError): boolean {
-  return error.problemType === undefined || error.status < 400 || (error.status === 404 && !(error instanceof GroupNotFoundError));
+  return error.problemType === undefined || error.status < 400 || (error.status === 404 && !(error instanceof GroupNotFoundError || error instanceof WebhookNotFoundError));
 }
 
 /**
@@ -106,6 +107,7 @@ function apiRefusal(error: PromotionSchedulerApiError): string {
     return `${first!.message}${more}`;
   }
   if (error instanceof GroupNotFoundError) return error.detail ?? `Promotion group '${error.groupId}' does not exist.`;
+  if (error instanceof WebhookNotFoundError) return error.detail ?? `Webhook subscription '${error.webhookId}' does not exist.`;
   return error.detail ?? error.message;
 }
 

@@ -5,7 +5,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { SchedulerError } from '../../functions/core/errors.ts';
-import type { GroupEvent } from '../../functions/core/events.ts';
+import { isLaneEvent, type SchedulerEvent } from '../../functions/core/events.ts';
 import { realSleeper } from '../../functions/core/ports.ts';
 
 /** The stack has no events file to read (a deployed stack, or a local one from before events). */
@@ -13,8 +13,12 @@ export class NoEventsFileError extends SchedulerError {
   override readonly name = 'NoEventsFileError';
 }
 
-/** One event as a line: time, type, group, from → to, who and why. */
-export function formatEvent(event: GroupEvent): string {
+/** One event as a line: time, type, group, from → to, who and why (a lane's: time, type, lane, who and why). */
+export function formatEvent(event: SchedulerEvent): string {
+  if (isLaneEvent(event)) {
+    const what = event.type.replace(/^promotion-lane\./, 'lane-').replace(/\.v\d+$/, '');
+    return `${event.time}  ${what.padEnd(15)}  ${event.repository}:${event.targetBranch}  (${event.by}) ${event.reason}`;
+  }
   const type = event.type.replace(/^promotion-group\./, '').replace(/\.v\d+$/, '');
   const move = event.from === null ? `→ ${event.to}` : event.from === event.to ? event.to : `${event.from} → ${event.to}`;
   return `${event.time}  ${type.padEnd(15)}  ${event.groupId}  ${move}  (${event.by}) ${event.reason}`;
@@ -40,7 +44,7 @@ export async function printEvents(path: string | undefined, options: { follow: b
     const text = data.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((line) => {
       if (json) return line;
       try {
-        return formatEvent(JSON.parse(line) as GroupEvent);
+        return formatEvent(JSON.parse(line) as SchedulerEvent);
       } catch {
         return `(not an event) ${line}`;
       }

@@ -20,9 +20,9 @@ Output:
   --json                JSON on stdout for scripts
   -h, --help            help; '${PROGRAM} COMMAND --help' for one command`;
 
-const EXIT_HELP = `Exit codes: 0 done; 1 refused (bad input, unknown group, not allowed from its status, a lane
-            paused already or not paused); 2 wrong command line; 3 target unavailable (no local
-            stack, API unreachable, AWS error).`;
+const EXIT_HELP = `Exit codes: 0 done; 1 refused (bad input, unknown group or webhook, not allowed from its status,
+            a lane paused already or not paused, webhooks full or not removable); 2 wrong command
+            line; 3 target unavailable (no local stack, API unreachable, AWS error).`;
 
 /**
  * The help text: every command with its synopsis, or one command in full (its options, and
@@ -45,7 +45,8 @@ ${EXIT_HELP}
   const entries = (Object.values(COMMANDS) as CommandSpec[]).map((spec) => `  ${spec.synopsis}\n      ${spec.summary}`);
   return `Usage: ${PROGRAM} COMMAND [options]
 
-Schedule, inspect and steer promotion groups and their lanes (one repository and target branch).
+Schedule, inspect and steer promotion groups and their lanes (one repository and target branch),
+and subscribe webhooks to their state-change events.
 
 Commands:
 ${entries.join('\n')}

@@ -2,7 +2,8 @@
  * Running a command line: {@link runCli} parses it, locates the stack, connects, runs the
  * command and prints the result, or one line and an exit code on failure. Every command goes
  * through the HTTP API: the group commands ({@link GroupOperations}), the lane ones
- * ({@link LaneOperations}) and the dead-letter ones ({@link DeadLetterOperations}) alike.
+ * ({@link LaneOperations}), the dead-letter ones ({@link DeadLetterOperations}) and the webhook
+ * ones ({@link WebhookOperations}) alike.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { PromotionSchedulerApiError, type Lane } from '../../client/index.ts';
@@ -21,12 +22,13 @@ import {
   groupToJson,
   toJsonText,
 } from '../format.ts';
-import { parseCli, PROGRAM, resolveTime, UsageError, type CommandName, type ParsedCli } from './arguments.ts';
-import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations, type LaneOperations } from './connect.ts';
+import { parseCli, PROGRAM, resolveTime, secretFromEnvironment, UsageError, type CommandName, type ParsedCli } from './arguments.ts';
+import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations, type LaneOperations, type WebhookOperations } from './connect.ts';
 import { EXIT, exitCodeFor, messageFor } from './errors.ts';
 import { printEvents } from './events-command.ts';
 import { helpText } from './help.ts';
 import { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation } from './stack.ts';
+import { formatWebhookAdded, formatWebhookList, formatWebhookRemoved } from './webhook-format.ts';
 
 /** What {@link runCli} reads and writes instead of the process. */
 export interface CliIo {
@@ -126,8 +128,11 @@ async function currentLane(lanes: LaneOperations | undefined, group: PromotionGr
   }
 }
 
+/** What a command takes from the CLI's environment rather than its command line: `webhook add --secret-env`'s secret. */
+type FromEnvironment = ReturnType<typeof secretFromEnvironment> | undefined;
+
 /** Run one parsed command on a connected stack and print its result; throws on any failure. */
-async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Backend, io: CliIo, now: () => Date): Promise<number> {
+async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Backend, io: CliIo, now: () => Date, secret: FromEnvironment): Promise<number> {
   const { command, json } = parsed;
   const out = (text: string): void => void io.stdout.write(text);
   // Every command needs the API; a deployed stack without the output is the stack's fault.
@@ -146,6 +151,10 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
   const needDeadLetters = (): DeadLetterOperations => {
     if (!backend.deadLetters) throw noApi();
     return backend.deadLetters;
+  };
+  const needWebhooks = (): WebhookOperations => {
+    if (!backend.webhooks) throw noApi();
+    return backend.webhooks;
   };
   const printChange = (group: PromotionGroup): void => out(json ? toJsonText(groupToJson(group)) : formatChange(group, now()));
 
@@ -242,6 +251,31 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       }
       return EXIT.ok;
     }
+    case 'webhook add': {
+      const webhooks = needWebhooks();
+      // Read before connecting (runCli): a secret missing from the environment sends nothing.
+      if (!secret) throw new Error("'webhook add' ran without its secret");
+      const repository = command.repo === undefined ? undefined : repositoryFor(command, stack, io, 'the repository whose events it receives');
+      const webhook = await webhooks.add({
+        url: command.url,
+        ...secret,
+        ...(repository !== undefined ? { repository } : {}),
+        ...(command.targetBranch !== undefined ? { targetBranch: command.targetBranch } : {}),
+        ...(command.types !== undefined ? { types: command.types } : {}),
+      });
+      out(json ? toJsonText(webhook) : formatWebhookAdded(webhook));
+      return EXIT.ok;
+    }
+    case 'webhook list': {
+      const webhooks = await needWebhooks().list();
+      out(json ? toJsonText(webhooks) : formatWebhookList(webhooks));
+      return EXIT.ok;
+    }
+    case 'webhook remove': {
+      const removed = await needWebhooks().remove(command.id);
+      out(json ? toJsonText(removed) : formatWebhookRemoved(removed));
+      return EXIT.ok;
+    }
   }
 }
 
@@ -250,7 +284,8 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
  * one line to `io.stderr`.
  *
  * 1. Parse the arguments ({@link parseCli}); a usage problem stops here, exit 2. Help is
- *    printed without locating anything.
+ *    printed without locating anything. `webhook add --secret-env VAR` reads VAR here (unset or
+ *    empty: a usage problem).
  * 2. Locate the API ({@link locateStack}): the local stack's `stack.json`, a CloudFormation
  *    stack's `ApiUrl` output, or `--api-url`.
  * 3. Connect ({@link connect}, or `io.connect`): every command goes through the HTTP API (the
@@ -274,6 +309,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout.write(helpText(parsed.command.topic));
       return EXIT.ok;
     }
+    // The environment's part of the command line, before anything is located or sent.
+    const secret = parsed.command.name === 'webhook add' ? secretFromEnvironment(parsed.command, io.env) : undefined;
     stack = await locateStack(parsed.stack, io.cwd);
     if (parsed.command.name === 'events') {
       // Reads the stack's events file; no API call.
@@ -282,7 +319,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.ok;
     }
     backend = await (io.connect ?? connect)(stack, { actor: operatorIdentity(io.env) });
-    return await runCommand(parsed, stack, backend, io, now);
+    return await runCommand(parsed, stack, backend, io, now, secret);
   } catch (error) {
     io.stderr.write(`${PROGRAM}: ${messageFor(error, stack)}\n`);
     return exitCodeFor(error);

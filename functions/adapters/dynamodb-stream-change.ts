@@ -7,7 +7,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { GroupChange } from '../core/events.ts';
+import type { GroupChange, LaneItemChange } from '../core/events.ts';
+import type { LanePause } from '../core/lane.ts';
 import type { Transition } from '../core/group.ts';
 import type { ChangeRecord } from '../core/publish.ts';
 import { toGroup } from './dynamodb-group-store.ts';
@@ -19,10 +20,27 @@ const imageOf = (image: Record<string, unknown> | undefined): Image | undefined 
 
 const isGroupItem = (item: Image | undefined): item is Image => typeof item?.id === 'string' && !item.id.includes('#');
 
-/** The change a stream record reports, if it is a group's write. */
+const isLaneItem = (item: Image | undefined): boolean => item?.kind === 'lane' && typeof item.repository === 'string' && typeof item.targetBranch === 'string';
+
+/** The change a stream record reports, if it is a group's write or a lane's. */
 export function changeOfStreamRecord(record: Pick<DynamoDBRecord, 'eventName' | 'dynamodb'>): ChangeRecord {
   if (record.eventName === 'REMOVE') return {};
   const after = imageOf(record.dynamodb?.NewImage as Record<string, unknown> | undefined);
+  if (after && isLaneItem(after)) {
+    const before = imageOf(record.dynamodb?.OldImage as Record<string, unknown> | undefined);
+    const lane: LaneItemChange = {
+      repository: after.repository as string,
+      targetBranch: after.targetBranch as string,
+      version: Number(after.version),
+      after: {
+        ...(after.paused ? { paused: after.paused as LanePause } : {}),
+        ...(after.resumed ? { resumed: after.resumed as { by: string; at: string } } : {}),
+        ...(typeof after.updatedAt === 'string' ? { updatedAt: after.updatedAt } : {}),
+      },
+      ...(before && isLaneItem(before) ? { before: before.paused ? { paused: before.paused as LanePause } : {} } : {}),
+    };
+    return { lane };
+  }
   if (!isGroupItem(after)) return {};
   const before = imageOf(record.dynamodb?.OldImage as Record<string, unknown> | undefined);
   const was = isGroupItem(before) ? Number(before.version) : 0;

@@ -5,7 +5,7 @@
  * again: a consumer sees it at least once and drops duplicates by the envelope's `id`.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { GroupEvent } from '../core/events.ts';
+import { withoutConflicts, type SchedulerEvent } from '../core/events.ts';
 import type { EventSink } from '../core/ports.ts';
 
 /** PutEvents takes at most ten entries… */
@@ -18,20 +18,18 @@ const DETAIL_BYTES = 200_000;
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /** The envelope as the bus carries it: within an entry's size, the conflicts dropped if need be. */
-function detailOf(event: GroupEvent): string {
+function detailOf(event: SchedulerEvent): string {
   const detail = JSON.stringify(event);
-  if (bytes(detail) <= DETAIL_BYTES || !event.outcome || !('conflicts' in event.outcome)) return detail;
-  const { conflicts, ...outcome } = event.outcome as { conflicts?: unknown[] };
-  return JSON.stringify({ ...event, outcome: { ...outcome, conflictsOmitted: conflicts?.length ?? 0 } });
+  return bytes(detail) <= DETAIL_BYTES ? detail : JSON.stringify(withoutConflicts(event));
 }
 
-export function eventBridgeEntry(event: GroupEvent, busName: string): PutEventsRequestEntry {
+export function eventBridgeEntry(event: SchedulerEvent, busName: string): PutEventsRequestEntry {
   return { EventBusName: busName, Source: event.source, DetailType: event.type, Detail: detailOf(event), Time: new Date(event.time) };
 }
 
 /** Entries in calls of at most ten and at most {@link BYTES_PER_CALL}. */
-function calls(entries: { entry: PutEventsRequestEntry; event: GroupEvent }[]): { entry: PutEventsRequestEntry; event: GroupEvent }[][] {
-  const out: { entry: PutEventsRequestEntry; event: GroupEvent }[][] = [];
+function calls(entries: { entry: PutEventsRequestEntry; event: SchedulerEvent }[]): { entry: PutEventsRequestEntry; event: SchedulerEvent }[][] {
+  const out: { entry: PutEventsRequestEntry; event: SchedulerEvent }[][] = [];
   let current: typeof entries = [];
   let size = 0;
   for (const item of entries) {
@@ -55,7 +53,7 @@ export class EventBridgeEventSink implements EventSink {
     this.name = `eventbridge:${options.busName}`;
   }
 
-  async publish(events: GroupEvent[]): Promise<void> {
+  async publish(events: SchedulerEvent[]): Promise<void> {
     for (const chunk of calls(events.map((event) => ({ event, entry: eventBridgeEntry(event, this.options.busName) })))) {
       const out = await this.options.client.send(new PutEventsCommand({ Entries: chunk.map((c) => c.entry) }));
       if ((out.FailedEntryCount ?? 0) > 0) {

@@ -78,6 +78,23 @@ export class GroupNotFoundError extends SchedulerError {
   }
 }
 
+/** No webhook subscription with this id. */
+export class WebhookNotFoundError extends SchedulerError {
+  override readonly name = 'WebhookNotFoundError';
+  constructor(readonly webhookId: string) {
+    super(`Webhook subscription '${webhookId}' does not exist.`);
+  }
+}
+
+/**
+ * A webhook subscription change the registry cannot take: it is full, or the subscription was
+ * given to the local stack at its start (`--webhook`) and lives as long as that run. Nothing was
+ * written.
+ */
+export class WebhookRefusedError extends SchedulerError {
+  override readonly name = 'WebhookRefusedError';
+}
+
 /** A group with this id exists already (create is not an upsert). */
 export class GroupAlreadyExistsError extends SchedulerError {
   override readonly name = 'GroupAlreadyExistsError';

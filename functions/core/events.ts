@@ -13,6 +13,7 @@
  * `<groupId>:<version>:<fact>` for a fact, so every re-delivery of it carries the same id.
  */
 import { isTerminal, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
+import type { LanePause } from './lane.ts';
 import { readySince } from './timing.ts';
 
 export const EVENT_SOURCE = 'promotion-scheduler';
@@ -178,4 +179,87 @@ export function eventsOfChange(change: GroupChange, settings: EventSettings): Gr
     }
   }
   return events;
+}
+
+/** The lane events' types. */
+export const LANE_EVENT_TYPES = ['promotion-lane.paused.v1', 'promotion-lane.resumed.v1'] as const;
+export type LaneEventType = (typeof LANE_EVENT_TYPES)[number];
+
+/**
+ * A lane paused (by an operator, or by its failure policy) or resumed: the envelope of a lane,
+ * with the fields a consumer filters by (`repository`, `targetBranch`, `type`) where a group's
+ * event has them. `id` = `lane:<repository>:<targetBranch>:<laneVersion>`.
+ */
+export interface LaneEvent {
+  id: string;
+  type: LaneEventType;
+  time: string;
+  source: typeof EVENT_SOURCE;
+  repository: string;
+  targetBranch: string;
+  /** The lane item's version after the write. */
+  laneVersion: number;
+  by: string;
+  reason: string;
+  /** Resumed: the pause it lifted. */
+  pause?: LanePause;
+}
+
+/** Any event the publisher publishes. */
+export type SchedulerEvent = GroupEvent | LaneEvent;
+
+/** Every event type (groups' and lanes'), for the docs and for subscription filters. */
+export const ALL_EVENT_TYPES: readonly string[] = [...EVENT_TYPES, ...LANE_EVENT_TYPES];
+
+/** Is this a lane's event? */
+export function isLaneEvent(event: SchedulerEvent): event is LaneEvent {
+  return event.type.startsWith('promotion-lane.');
+}
+
+/** The name of what an event is about, which orders its events: the group's id, or `lane:<repository>:<targetBranch>`. */
+export function subjectOf(event: SchedulerEvent): string {
+  return isLaneEvent(event) ? `lane:${event.repository}:${event.targetBranch}` : event.groupId;
+}
+
+/** One write of a lane item: its pause before and after, and who resumed it (the resume records it). */
+export interface LaneItemChange {
+  repository: string;
+  targetBranch: string;
+  version: number;
+  before?: { paused?: LanePause };
+  after: { paused?: LanePause; resumed?: { by: string; at: string }; updatedAt?: string };
+}
+
+/** The event of a lane write that paused or resumed it; none for the rest (holder, waiters, policies). */
+export function eventsOfLaneChange(change: LaneItemChange): LaneEvent[] {
+  const was = change.before?.paused;
+  const now = change.after.paused;
+  const base = { source: EVENT_SOURCE, repository: change.repository, targetBranch: change.targetBranch, laneVersion: change.version } as const;
+  const id = `lane:${change.repository}:${change.targetBranch}:${change.version}`;
+  if (now && (!was || was.at !== now.at)) {
+    return [{ id, type: 'promotion-lane.paused.v1', time: now.at, ...base, by: now.by, reason: now.reason }];
+  }
+  if (was && !now) {
+    const resumed = change.after.resumed;
+    return [{
+      id,
+      type: 'promotion-lane.resumed.v1',
+      time: resumed?.at ?? change.after.updatedAt ?? was.at,
+      ...base,
+      by: resumed?.by ?? 'unknown',
+      reason: `resumed (paused by ${was.by} at ${was.at}: ${was.reason})`,
+      pause: was,
+    }];
+  }
+  return [];
+}
+
+/**
+ * The event without its outcome's conflicts (`outcome.conflictsOmitted`: how many), for a carrier
+ * whose size limit a very large `conflicted` event passes; the group keeps them. Other events as they are.
+ */
+export function withoutConflicts(event: SchedulerEvent): SchedulerEvent {
+  if (isLaneEvent(event) || !event.outcome || !('conflicts' in event.outcome)) return event;
+  const { conflicts, ...outcome } = event.outcome as Outcome & { conflicts?: unknown[] };
+  return { ...event, outcome: { ...outcome, conflictsOmitted: conflicts?.length ?? 0 } as unknown as Outcome };
 }

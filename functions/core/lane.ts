@@ -44,6 +44,8 @@ export interface Lane extends LaneRef {
   /** Groups waiting for the lane, in the order they start ({@link compareWaiters}). */
   waiting: LaneWaiter[];
   paused?: LanePause;
+  /** Who lifted the last pause, and when (the `resumed` event says it). */
+  resumed?: { by: string; at: string };
   /** Absent: the stack's `laneOverlapPolicy`. */
   overlapPolicy?: LaneOverlapPolicy;
   /** Absent: the stack's `laneOnFailure`. */

@@ -90,7 +90,7 @@ export class LaneCommands {
     const { lane: ref } = validateLaneAction(body, 'resume');
     const lift = (lane: Lane, now: string): LaneState => {
       if (!lane.paused) throw new LaneStateError(this.view(lane), `Lane ${ref.repository}:${ref.targetBranch} is not paused.`);
-      const next = { ...laneState(lane), updatedAt: now };
+      const next = { ...laneState(lane), updatedAt: now, resumed: { by, at: now } };
       delete next.paused;
       return next;
     };

@@ -3,10 +3,11 @@
  * `functions/adapters/` implement them (technology-first names: `DynamoDbGroupStore`,
  * `SqsWorkQueue`…); tests use fakes.
  */
-import type { GroupEvent } from './events.ts';
+import type { SchedulerEvent } from './events.ts';
 import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
 import type { GroupQuery } from './group-input.ts';
 import type { Lane, LaneRef, LaneState } from './lane.ts';
+import type { WebhookDelivery, WebhookSubscription } from './webhooks.ts';
 
 /** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
 export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
@@ -244,7 +245,7 @@ export interface EnqueueResult {
 export interface EventSink {
   /** For logs and errors: `eventbridge:<bus>`, `file:<path>`. */
   readonly name: string;
-  publish(events: GroupEvent[]): Promise<void>;
+  publish(events: SchedulerEvent[]): Promise<void>;
 }
 
 /** The work queue between the poller and the execute function. */
@@ -375,3 +376,44 @@ export const realSleeper: Sleeper = {
       signal?.addEventListener('abort', done, { once: true });
     }),
 };
+
+/**
+ * The webhook subscriptions (one registry per stack). Changes are conditional on what was read,
+ * so two operators adding at once both land.
+ */
+export interface WebhookRegistry {
+  /** Every subscription, oldest first; `consistent`: as of every change that landed before the call. */
+  list(options?: { consistent?: boolean }): Promise<WebhookSubscription[]>;
+  /** @throws WebhookRefusedError when the registry is full (nothing written). */
+  add(subscription: WebhookSubscription): Promise<void>;
+  /** @returns the subscription removed, or undefined when there was none with this id. @throws WebhookRefusedError for one that cannot be removed. */
+  remove(id: string): Promise<WebhookSubscription | undefined>;
+}
+
+/** Where webhook secrets are kept (Secrets Manager on AWS; a file of the local stack's data directory locally). */
+export interface SecretStore {
+  /** Keep `value` as a new secret named `name`; @returns its reference (an ARN on AWS). */
+  create(name: string, value: string): Promise<string>;
+  /** The secret's value (an adapter may cache it for a few minutes). @throws when it cannot be read. */
+  read(ref: string): Promise<string>;
+  /** Delete a secret this store created. */
+  remove(ref: string): Promise<void>;
+  /**
+   * @throws ValidationError when the deliverer could not read this secret (the local stack and an
+   *   ARN; on AWS a secret neither named `<stackName>/webhooks/…` nor tagged for the stack, or one
+   *   that does not exist).
+   */
+  check(ref: string): Promise<void>;
+}
+
+/** The webhook delivery queue: one message per delivery, a receiver's events of one group in order. */
+export interface DeliveryQueue {
+  /** Queue every delivery, in order. @throws when any was not queued (all may be queued again: a re-queued one is dropped as a duplicate for 5 minutes). */
+  enqueue(deliveries: readonly WebhookDelivery[]): Promise<void>;
+}
+
+/** Sends one webhook request. */
+export interface WebhookSender {
+  /** POST `body` to `url`. @returns the receiver's status. @throws for no answer within `timeoutMs` or a network failure. */
+  post(request: { url: string; headers: Record<string, string>; body: string; timeoutMs: number }): Promise<{ status: number }>;
+}

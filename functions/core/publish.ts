@@ -10,13 +10,14 @@
  * overtakes an earlier one of the same group.
  */
 import { describeError } from './errors.ts';
-import { eventsOfChange, type EventSettings, type GroupChange, type GroupEvent } from './events.ts';
+import { eventsOfChange, eventsOfLaneChange, type EventSettings, type GroupChange, type LaneItemChange, type SchedulerEvent } from './events.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type { EventSink } from './ports.ts';
 
-/** One change as the stream gave it: `change` absent for a record that is not a group's (a lane, a hold, a deletion). */
+/** One change as the stream gave it: a group's (`change`), a lane's (`lane`), or neither (a hold, a deletion, the subscriptions…). */
 export interface ChangeRecord {
   change?: GroupChange;
+  lane?: LaneItemChange;
 }
 
 export interface PublishResult {
@@ -31,7 +32,12 @@ export interface PublishDeps {
   sinks: EventSink[];
   settings: EventSettings;
   observer?: SchedulerObserver;
-  /** Records published together (one chunk): their events go to each sink in one call. */
+  /**
+   * Records published together (one chunk): their events go to each sink in one call (a sink
+   * splits them as its service needs: the bus ten entries a call). Default 100, the stream
+   * mapping's batch: a refusal hands the whole chunk again (duplicates share their ids), and a
+   * sink sees a burst whole — the webhook fan-out queues it with calls in parallel.
+   */
   chunkRecords?: number;
 }
 
@@ -39,12 +45,12 @@ export class PublishUseCase {
   private readonly deps: Required<PublishDeps>;
 
   constructor(deps: PublishDeps) {
-    this.deps = { observer: silentObserver, chunkRecords: 10, ...deps };
+    this.deps = { observer: silentObserver, chunkRecords: 100, ...deps };
   }
 
   /** The events of `records`, each record's in order. */
-  eventsOf(records: ChangeRecord[]): GroupEvent[] {
-    return records.flatMap((r) => (r.change ? eventsOfChange(r.change, this.deps.settings) : []));
+  eventsOf(records: ChangeRecord[]): SchedulerEvent[] {
+    return records.flatMap((r) => [...(r.change ? eventsOfChange(r.change, this.deps.settings) : []), ...(r.lane ? eventsOfLaneChange(r.lane) : [])]);
   }
 
   async publish(records: ChangeRecord[]): Promise<PublishResult> {

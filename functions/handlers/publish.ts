@@ -17,6 +17,8 @@ import { METRIC } from '../shared/telemetry-names.ts';
 
 export interface PublishHandlerDeps {
   publish: Pick<PublishUseCase, 'publish'>;
+  /** The webhook sink, if any: its count of deliveries queued becomes the `WebhookDeliveriesQueued` metric. */
+  fanout?: { readonly queued: number };
   logger: LoggerLike;
   metrics: MetricsLike;
 }
@@ -28,8 +30,10 @@ export function createHandler(deps: PublishHandlerDeps): PublishHandler {
   return async (event) => {
     try {
       const records = event.Records ?? [];
+      const queuedBefore = deps.fanout?.queued ?? 0;
       const result = await publish.publish(records.map((record) => changeOrSkip(record, log, m)));
       m.addMetric(METRIC.EventsPublished, MetricUnit.Count, result.published);
+      if (deps.fanout) m.addMetric(METRIC.WebhookDeliveriesQueued, MetricUnit.Count, deps.fanout.queued - queuedBefore);
       if (result.failedAt === undefined) return { batchItemFailures: [] };
       const first = records[result.failedAt];
       m.addMetric(METRIC.EventPublishFailed, MetricUnit.Count, records.length - result.failedAt);

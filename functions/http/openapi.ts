@@ -6,11 +6,12 @@
 import { GROUP_STATUSES } from '../core/group.ts';
 import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, LANE_WAITING_LIMIT } from '../core/lane.ts';
 import { INPUT_LIMITS } from '../core/group-input.ts';
+import { WEBHOOK_DELIVERY } from '../core/webhooks.ts';
 import { API_SETTINGS } from '../shared/definitions.ts';
 import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from './problems.ts';
 
 /** The API's version in `info.version`: bumped with any change of the contract. */
-export const API_VERSION = '1.1.0';
+export const API_VERSION = '1.2.0';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const instant = { type: 'string', description: 'ISO-8601 with a UTC offset or Z, e.g. 2026-12-24T09:00:00Z.' } as const;
@@ -42,6 +43,20 @@ const laneProperties = {
   },
   updatedAt: utc,
 } as const;
+/** A webhook subscription's filters (docs/api.md, "Webhooks"), shared by the Webhook and CreateWebhook schemas. */
+const webhookFilters = {
+  repository: { type: 'string', minLength: 1, maxLength: 200, description: 'Only events of this repository (absent: any).' },
+  targetBranch: { type: 'string', minLength: 1, maxLength: 200, description: 'Only events of this target branch (absent: any).' },
+  types: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 20,
+    items: { type: 'string', pattern: '^[a-z0-9.*-]{1,100}$' },
+    description: 'Only events whose type matches one of these patterns (* for any run of characters, e.g. promotion-group.failed.v1, *.failed.*); absent: every type.',
+  },
+} as const;
+const webhookId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' } as const;
+
 const laneRequired = ['repository', 'targetBranch', 'version', 'holder', 'waiting', 'waitingCount', 'paused', 'overlapPolicy', 'onFailure', 'own'] as const;
 
 const schemas = {
@@ -266,6 +281,56 @@ const schemas = {
       },
     },
   },
+  WebhookSecret: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['ref', 'managed'],
+    description: 'Where the secret is; its value is never answered.',
+    properties: {
+      ref: { type: 'string', description: 'A Secrets Manager ARN on AWS; the local stack’s own reference (local:…, flag:…) locally.' },
+      managed: { type: 'boolean', description: 'true: made by the scheduler from a secret value, deleted with the subscription; false: the caller’s (secretArn), left alone.' },
+    },
+  },
+  Webhook: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'url', 'secret', 'createdAt', 'createdBy'],
+    properties: {
+      id: { ...webhookId, description: 'wh-<12 hex digits>; local-<n> for a subscription given to the local stack with --webhook.' },
+      url: { type: 'string', format: 'uri', maxLength: 2048 },
+      ...webhookFilters,
+      secret: ref('WebhookSecret'),
+      createdAt: utc,
+      createdBy: { type: 'string', description: 'Who added it, as a group’s history names who acted.' },
+      origin: { const: 'flag', description: 'Given to the local stack with --webhook: lives as long as that run and cannot be removed.' },
+    },
+  },
+  WebhookList: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', items: ref('Webhook'), description: 'Oldest first: the local stack’s --webhook ones, then those added.' } },
+  },
+  CreateWebhook: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url'],
+    description: 'Exactly one of secret and secretArn.',
+    oneOf: [
+      { required: ['secret'], properties: { secret: { type: 'string' } } },
+      { required: ['secretArn'], properties: { secretArn: { type: 'string' } } },
+    ],
+    properties: {
+      url: { type: 'string', maxLength: 2048, description: 'An absolute https:// URL (http:// only to localhost, 127.0.0.1 or [::1]), without user name or password.' },
+      secret: { type: 'string', minLength: 1, maxLength: 4096, description: 'The signing secret’s value: kept by the scheduler (Secrets Manager on AWS), never answered.' },
+      secretArn: {
+        type: 'string',
+        pattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$',
+        description: `A Secrets Manager secret the caller keeps, tagged ${WEBHOOK_DELIVERY.secretTag} = <stack name> (deployed stacks only).`,
+      },
+      ...webhookFilters,
+    },
+  },
   FieldIssue: {
     type: 'object',
     additionalProperties: false,
@@ -286,6 +351,7 @@ const schemas = {
       detail: { type: 'string' },
       errors: { type: 'array', minItems: 1, items: ref('FieldIssue'), description: 'validation: every bad field.' },
       groupId: { type: 'string' },
+      webhookId: { type: 'string' },
       group: ref('Group'),
       lane: ref('Lane'),
       currentStatus: ref('Status'),
@@ -298,6 +364,7 @@ const schemas = {
 
 const parameters = {
   id: { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' } },
+  webhookId: { name: 'id', in: 'path', required: true, schema: webhookId },
   ifMatch: {
     name: 'If-Match',
     in: 'header',
@@ -337,9 +404,9 @@ const problems = (...statuses: number[]) =>
   );
 const PROBLEM_STATUS_TEXT: Record<number, string> = {
   400: 'validation (every bad field in errors) or payload-too-large; nothing was written',
-  404: 'not-found: no such group',
+  404: 'not-found: no such group or webhook (or a part this API was built without)',
   405: 'method-not-allowed',
-  409: 'group-exists, idempotency-key-reused, transition-refused, conflict or lane-state',
+  409: 'group-exists, idempotency-key-reused, transition-refused, conflict, lane-state or webhook-refused',
   412: 'precondition-failed: If-Match names another version; group is the current one',
   415: 'unsupported-media-type: the body is not JSON',
   500: 'internal: a bug',
@@ -506,6 +573,36 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [parameters.actor],
           requestBody: { required: true, content: json('LaneSettingsRequest') },
           responses: { '200': { description: 'The lane', content: json('Lane') }, ...problems(400, 404, 415, ...always) },
+        },
+      },
+      [`${base}/webhooks`]: {
+        get: {
+          operationId: 'listWebhooks',
+          summary: 'Every webhook subscription, oldest first (secrets by reference only)',
+          responses: { '200': { description: 'The subscriptions', content: json('WebhookList') }, ...problems(400, 404, ...always) },
+        },
+        post: {
+          operationId: 'addWebhook',
+          summary: 'Subscribe a URL to the events its filters pass, signed with its secret',
+          parameters: [parameters.actor],
+          requestBody: { required: true, content: json('CreateWebhook') },
+          responses: {
+            '201': { description: 'Added', headers: { Location: { schema: { type: 'string' } } }, content: json('Webhook') },
+            ...problems(400, 404, 409, 415, ...always),
+          },
+        },
+      },
+      [`${base}/webhooks/{id}`]: {
+        parameters: [parameters.webhookId],
+        get: {
+          operationId: 'getWebhook',
+          summary: 'One webhook subscription',
+          responses: { '200': { description: 'The subscription', content: json('Webhook') }, ...problems(400, 404, ...always) },
+        },
+        delete: {
+          operationId: 'removeWebhook',
+          summary: 'Remove a subscription (its deliveries not yet made are dropped) and the secret made for it',
+          responses: { '200': { description: 'The subscription removed', content: json('Webhook') }, ...problems(400, 404, 409, ...always) },
         },
       },
       [`${base}/openapi.json`]: {

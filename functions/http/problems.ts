@@ -13,6 +13,8 @@ import {
   StoreUnavailableError,
   TransitionRefusedError,
   ValidationError,
+  WebhookNotFoundError,
+  WebhookRefusedError,
   type FieldIssue,
 } from '../core/errors.ts';
 import { allowedActions } from '../core/lifecycle.ts';
@@ -32,6 +34,7 @@ export const PROBLEM_SLUGS = [
   'conflict',
   'precondition-failed',
   'lane-state',
+  'webhook-refused',
   'unsupported-media-type',
   'store-unavailable',
   'internal',
@@ -100,6 +103,12 @@ export function problemForError(error: unknown): ProblemAnswer | undefined {
   }
   if (error instanceof LaneStateError) {
     return { problem: problem('lane-state', 409, 'The lane is not in a state for this action', error.message, { lane: laneDocument(error.lane) }) };
+  }
+  if (error instanceof WebhookNotFoundError) {
+    return { problem: problem('not-found', 404, 'No such webhook', error.message, { webhookId: error.webhookId }) };
+  }
+  if (error instanceof WebhookRefusedError) {
+    return { problem: problem('webhook-refused', 409, 'The webhook subscriptions cannot take this change', error.message) };
   }
   if (error instanceof StoreUnavailableError) {
     return {

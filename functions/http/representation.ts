@@ -5,6 +5,7 @@
 import type { PromotionGroup, Transition } from '../core/group.ts';
 import type { LaneView } from '../core/lane.ts';
 import type { LaneDetail } from '../core/manage-lanes.ts';
+import type { WebhookSubscription } from '../core/webhooks.ts';
 
 /** One history entry as the API shows it (the store's write nonce left out). */
 export type TransitionDocument = Omit<Transition, 'nonce'>;
@@ -56,5 +57,29 @@ export function laneDetailDocument(detail: LaneDetail): Record<string, unknown> 
     ...laneDocument(detail),
     holderGroup: detail.holder ? groupDocument(detail.holder) : null,
     waitingGroups: detail.waiting.map(groupDocument),
+  };
+}
+
+/** A webhook subscription as the API answers it (docs/api.md, "Webhooks"): where its secret is, never the secret. */
+export type WebhookDocument = Pick<WebhookSubscription, 'id' | 'url' | 'repository' | 'targetBranch' | 'types' | 'createdAt' | 'createdBy' | 'origin'> & {
+  secret: { ref: string; managed: boolean };
+};
+
+/**
+ * The subscription's members by name, and of its secret only the reference: whatever else a
+ * stored subscription may come to hold is not shown.
+ */
+export function webhookDocument(subscription: WebhookSubscription): WebhookDocument {
+  const { id, url, repository, targetBranch, types, secret, createdAt, createdBy, origin } = subscription;
+  return {
+    id,
+    url,
+    ...(repository !== undefined ? { repository } : {}),
+    ...(targetBranch !== undefined ? { targetBranch } : {}),
+    ...(types !== undefined ? { types: [...types] } : {}),
+    secret: { ref: secret.ref, managed: secret.managed },
+    createdAt,
+    createdBy,
+    ...(origin !== undefined ? { origin } : {}),
   };
 }

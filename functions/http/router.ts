@@ -9,11 +9,13 @@
  * 3. Call the use case; map its named errors to problem documents (`problems.ts`). Anything
  *    else is a bug: 500 `internal`, logged, its message not shown.
  */
+import type { WebhookCommands } from '../core/manage-webhooks.ts';
 import type { GroupCommands } from '../core/manage-groups.ts';
 import type { LaneCommands } from '../core/manage-lanes.ts';
 import {
   TransitionRefusedError,
   ValidationError,
+  WebhookNotFoundError,
   type FieldIssue,
 } from '../core/errors.ts';
 import type { PromotionGroup } from '../core/group.ts';
@@ -31,6 +33,7 @@ import {
   type RawGroupQuery,
 } from '../core/group-input.ts';
 import type { DeadLetterInbox } from '../core/ports.ts';
+import { validateWebhookInput } from '../core/webhooks.ts';
 import { API_SETTINGS } from '../shared/definitions.ts';
 import type { LoggerLike } from '../shared/powertools.ts';
 import { openApiDocument } from './openapi.ts';
@@ -42,7 +45,7 @@ import {
   validationProblem,
   type Problem,
 } from './problems.ts';
-import { entityTag, groupDocument, laneDetailDocument, laneDocument, transitionDocument } from './representation.ts';
+import { entityTag, groupDocument, laneDetailDocument, laneDocument, transitionDocument, webhookDocument } from './representation.ts';
 
 /** A request as the router sees it, whatever carried it. */
 export interface ApiRequest {
@@ -79,6 +82,8 @@ export interface ApiRouterDeps {
   logger: LoggerLike;
   /** The dead-letter queue (`/v1/dead-letters`), built when first asked for; absent: those routes answer 404. */
   deadLetters?: () => DeadLetterInbox;
+  /** The webhook subscriptions (`/v1/webhooks`), built when first asked for; absent: those routes answer 404. */
+  webhooks?: () => Pick<WebhookCommands, 'list' | 'add' | 'remove'>;
   /** Who acts when the request names no principal (the local stack: `local`). */
   anonymousActor?: string;
 }
@@ -109,6 +114,8 @@ const SINGLE_HEADERS = [
   [HEADER.contentType, 'Content-Type'],
 ] as const;
 const LIST_PARAMETERS = ['status', 'repository', 'targetBranch', 'dueAfter', 'dueBefore', 'limit', 'cursor'] as const;
+/** A webhook id in a path: what `wh-<hex>` and the local stack's `local-<n>` are, and nothing that could be another route. */
+const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 type Route =
   | { name: 'groups' }
@@ -117,7 +124,9 @@ type Route =
   | { name: 'openapi' }
   | { name: 'dead-letters' | 'redrive' }
   | { name: 'lanes' | 'lane-show' }
-  | { name: 'lane-pause' | 'lane-resume' | 'lane-set' };
+  | { name: 'lane-pause' | 'lane-resume' | 'lane-set' }
+  | { name: 'webhooks' }
+  | { name: 'webhook'; rawId: string };
 
 const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   groups: ['GET', 'POST'],
@@ -133,6 +142,8 @@ const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   'lane-pause': ['POST'],
   'lane-resume': ['POST'],
   'lane-set': ['POST'],
+  webhooks: ['GET', 'POST'],
+  webhook: ['GET', 'DELETE'],
 };
 
 /** `/v1/lanes/<verb>` → its route. */
@@ -152,6 +163,11 @@ function matchRoute(path: string): Route | undefined {
     if (parts.length === 1) return { name: 'lanes' };
     const verb = parts[1] as keyof typeof LANE_VERBS;
     if (parts.length === 2 && Object.hasOwn(LANE_VERBS, verb)) return { name: LANE_VERBS[verb] };
+    return undefined;
+  }
+  if (parts[0] === 'webhooks') {
+    if (parts.length === 1) return { name: 'webhooks' };
+    if (parts.length === 2 && parts[1] !== '') return { name: 'webhook', rawId: parts[1]! };
     return undefined;
   }
   if (parts[0] !== 'groups') return undefined;
@@ -295,6 +311,21 @@ function groupIdOf(route: { rawId: string }, issues: FieldIssue[]): string {
   return id;
 }
 
+/** The webhook id of the path, decoded; a bad one is a `path:id` issue. */
+function webhookIdOf(route: { rawId: string }, issues: FieldIssue[]): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(route.rawId);
+  } catch {
+    issues.push({ field: 'path:id', message: 'the webhook id in the path is not valid percent-encoding.' });
+    return route.rawId;
+  }
+  if (!WEBHOOK_ID_PATTERN.test(id)) {
+    issues.push({ field: 'path:id', message: `'${id.slice(0, 100)}' is not a webhook id (1–100 of A-Z a-z 0-9 . _ -, e.g. wh-0123456789ab).` });
+  }
+  return id;
+}
+
 /**
  * @example
  * const route = createApiRouter({ commands: scheduler.commands(), logger });
@@ -360,6 +391,35 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
         if (!issues.some((i) => i.field === 'body')) checked(() => validateLaneAction(body, verb), issues);
         if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
         return json(200, laneDocument(await lanes[verb](body, headers.by)));
+      }
+      case 'webhooks':
+      case 'webhook': {
+        const webhooks = deps.webhooks;
+        if (!webhooks) throw new Refusal({ problem: problem('not-found', 404, 'No webhooks here', 'This API serves no webhook subscriptions.') });
+        if (route.name === 'webhooks') {
+          readQuery(request, [], issues);
+          if (method === 'GET') {
+            if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+            return json(200, { items: (await webhooks().list()).map(webhookDocument) });
+          }
+          const body = readBody(request, issues);
+          if (issues.length) {
+            if (!issues.some((i) => i.field === 'body')) checked(() => validateWebhookInput(body), issues);
+            throw new Refusal({ problem: validationProblem(issues) });
+          }
+          // The add checks the body itself (every bad field at once) before it keeps any secret.
+          const added = await webhooks().add(body, headers.by);
+          return json(201, webhookDocument(added), { Location: `${request.prefix ?? ''}${API_SETTINGS.basePath}/webhooks/${encodeURIComponent(added.id)}` });
+        }
+        const id = webhookIdOf(route, issues);
+        readQuery(request, [], issues);
+        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+        if (method === 'GET') {
+          const found = (await webhooks().list()).find((subscription) => subscription.id === id);
+          if (!found) throw new WebhookNotFoundError(id);
+          return json(200, webhookDocument(found));
+        }
+        return json(200, webhookDocument(await webhooks().remove(id)));
       }
       case 'groups': {
         if (method === 'GET') {

@@ -42,3 +42,13 @@ export function readDeadLetterQueueUrl(env: Record<string, string | undefined>):
 export function readEventBusName(env: Record<string, string | undefined>): string {
   return requireEnv(env, ENV.eventBusName);
 }
+
+/** The webhook delivery queue's URL (the publish function queues to it; the deliver function delays its retries on it). @throws ConfigurationError */
+export function readWebhookQueueUrl(env: Record<string, string | undefined>): string {
+  return requireEnv(env, ENV.webhookQueueUrl);
+}
+
+/** The name prefix of the secrets the api function keeps for webhook subscriptions. @throws ConfigurationError */
+export function readWebhookSecretPrefix(env: Record<string, string | undefined>): string {
+  return requireEnv(env, ENV.webhookSecretPrefix);
+}

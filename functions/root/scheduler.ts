@@ -13,12 +13,16 @@ import { DeadLetterUseCase } from '../core/dead-letter.ts';
 import { ExecuteUseCase, type ExecuteDeps } from '../core/execute.ts';
 import { GroupCommands } from '../core/manage-groups.ts';
 import { LaneCommands } from '../core/manage-lanes.ts';
+import { WebhookCommands } from '../core/manage-webhooks.ts';
+import { cachedSubscriptions, SUBSCRIPTIONS_MAX_AGE_MS, WebhookDeliveryUseCase, WebhookFanout } from '../core/webhook-delivery.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
 import { PollUseCase } from '../core/poll.ts';
-import type { Clock, ConflictDetector, DeadLetterInbox, EventSink, GroupStore, MessageVisibility, PromotionExecutor, WorkQueue } from '../core/ports.ts';
+import type { Clock, ConflictDetector, DeadLetterInbox, DeliveryQueue, EventSink, GroupStore, MessageVisibility, PromotionExecutor, SecretStore, WebhookRegistry, WebhookSender, WorkQueue } from '../core/ports.ts';
 import { PublishUseCase } from '../core/publish.ts';
 import type { ApiHandlerDeps } from '../handlers/api.ts';
 import type { DeadLetterHandlerDeps } from '../handlers/dead-letter.ts';
+import type { DeliverHandlerDeps } from '../handlers/deliver.ts';
 import type { ExecuteHandlerDeps } from '../handlers/execute.ts';
 import type { PollHandlerDeps } from '../handlers/poll.ts';
 import type { PublishHandlerDeps } from '../handlers/publish.ts';
@@ -42,11 +46,28 @@ export interface SchedulerParts {
   deadLetterInbox?(): DeadLetterInbox;
   /** Where the publish function sends state-change events (the bus, an events file); absent: nowhere. */
   eventSinks?(): EventSink[];
+  /** Signed webhooks: the subscriptions, their secrets, the delivery queue; absent: no webhooks (the publisher sends events to `eventSinks` only). */
+  webhooks?: WebhookParts;
   /** Transitions and notices (default: dropped). */
   observer?: SchedulerObserver;
   logger?: LoggerLike;
   metrics?: MetricsLike;
   executeTuning?: ExecuteTuning;
+}
+
+/** The parts of signed webhooks. */
+export interface WebhookParts {
+  registry(): WebhookRegistry;
+  secrets(): SecretStore;
+  /** Name prefix of the secrets kept for subscriptions given a secret's value (the api function's). */
+  secretPrefix(): string;
+  /** Where the publisher queues deliveries. */
+  deliveryQueue(): DeliveryQueue;
+  /** The visibility of the deliver function's deliveries (its back-off). */
+  deliveryVisibility(): MessageVisibility;
+  sender(): WebhookSender;
+  /** The local stack: a subscription may be `http://` to a loopback host. */
+  allowLoopbackHttp?: boolean;
 }
 
 /** The scheduler's functions, as their handlers take them. */
@@ -63,6 +84,10 @@ export interface Scheduler {
   api(): ApiHandlerDeps;
   /** The change stream's publisher. */
   publish(): PublishHandlerDeps;
+  /** The operator use cases of webhook subscriptions. @throws ConfigurationError when the scheduler has no webhooks. */
+  webhooks(): WebhookCommands;
+  /** The webhook deliverer. @throws ConfigurationError when the scheduler has no webhooks. */
+  deliver(): DeliverHandlerDeps;
 }
 
 /**
@@ -79,6 +104,14 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
   // handed on, and need no queue otherwise.
   let built: WorkQueue | undefined;
   const lazyQueue: WorkQueue = { enqueue: (messages) => (built ??= parts.workQueue()).enqueue(messages) };
+  const webhookParts = (): WebhookParts => {
+    if (!parts.webhooks) throw new ConfigurationError('this scheduler has no webhooks (no delivery queue was given)', { key: 'webhooks', value: undefined });
+    return parts.webhooks;
+  };
+  const webhookCommands = () => {
+    const w = webhookParts();
+    return new WebhookCommands({ registry: w.registry(), secrets: w.secrets(), clock, secretPrefix: w.secretPrefix(), observer, allowLoopbackHttp: w.allowLoopbackHttp ?? false });
+  };
   return {
     poll: (queue) => ({ poll: new PollUseCase({ store, queue: queue ?? parts.workQueue(), clock, config, observer }), logger, metrics }),
     execute: () => {
@@ -96,11 +129,29 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
       lanes: new LaneCommands({ store, clock, config, queue: lazyQueue, observer }),
       logger,
       ...(parts.deadLetterInbox ? { deadLetters: () => parts.deadLetterInbox!() } : {}),
+      ...(parts.webhooks ? { webhooks: webhookCommands } : {}),
     }),
-    publish: () => ({
-      publish: new PublishUseCase({ sinks: parts.eventSinks?.() ?? [], settings: { toleranceSeconds: config.toleranceSeconds }, observer }),
-      logger,
-      metrics,
-    }),
+    publish: () => {
+      const fanout = parts.webhooks
+        ? new WebhookFanout({ registry: cachedSubscriptions(parts.webhooks.registry(), clock, SUBSCRIPTIONS_MAX_AGE_MS), queue: parts.webhooks.deliveryQueue() })
+        : undefined;
+      const sinks = [...(parts.eventSinks?.() ?? []), ...(fanout ? [fanout] : [])];
+      return {
+        publish: new PublishUseCase({ sinks, settings: { toleranceSeconds: config.toleranceSeconds }, observer }),
+        ...(fanout ? { fanout } : {}),
+        logger,
+        metrics,
+      };
+    },
+    webhooks: webhookCommands,
+    deliver: () => {
+      const w = webhookParts();
+      return {
+        deliver: new WebhookDeliveryUseCase({ registry: cachedSubscriptions(w.registry(), clock, SUBSCRIPTIONS_MAX_AGE_MS), secrets: w.secrets(), sender: w.sender(), clock, observer }),
+        visibility: w.deliveryVisibility(),
+        logger,
+        metrics,
+      };
+    },
   };
 }

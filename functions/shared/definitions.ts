@@ -91,6 +91,8 @@ export const LOCAL_NAMES = {
   table: 'PromotionGroups',
   workQueue: 'promotion-work',
   deadLetterQueue: 'promotion-work-dlq',
+  webhookQueue: 'promotion-webhooks.fifo',
+  webhookDeadLetterQueue: 'promotion-webhooks-dlq.fifo',
 } as const;
 
 /** The HTTP API's settings the stack and the local API server share. */
@@ -109,3 +111,9 @@ export const QUEUE_SETTINGS = {
   /** AWS guidance: the visibility timeout of an event-source queue is at least 6 × the function timeout. */
   visibilityTimeoutFactor: 6,
 } as const;
+
+/**
+ * Webhook delivery (issue 13): its settings live with the core (`core/webhooks.ts`), which plans
+ * its retries with them; the stack and the local stack build the delivery queue from them.
+ */
+export { WEBHOOK_DELIVERY, webhookRetryDelaySeconds, webhookReceivesFor } from '../core/webhooks.ts';

@@ -47,6 +47,14 @@ export const METRIC = {
   EventPublishFailed: 'EventPublishFailed',
   /** Publish function: stream records that could not be read as a group's change (logged and skipped). */
   EventRecordsSkipped: 'EventRecordsSkipped',
+  /** Publish function: deliveries queued for webhook subscriptions (one per event and matching subscription). */
+  WebhookDeliveriesQueued: 'WebhookDeliveriesQueued',
+  /** Deliver function: webhook deliveries a receiver took (2xx), refused or did not answer (retried), or dropped (subscription removed). */
+  WebhookDelivered: 'WebhookDelivered',
+  WebhookDeliveryFailed: 'WebhookDeliveryFailed',
+  WebhookDeliveryDropped: 'WebhookDeliveryDropped',
+  /** Deliver function: ms from the event's transition to the receiver's 2xx. */
+  WebhookDeliveryLag: 'WebhookDeliveryLag',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
@@ -66,4 +74,8 @@ export const ENV = {
   conflictDetectorToken: 'CONFLICT_DETECTOR_TOKEN',
   /** The publish function's EventBridge bus. */
   eventBusName: 'EVENT_BUS_NAME',
+  /** The webhook delivery queue (FIFO): the publish function queues to it, the deliver function sets its back-offs on it. */
+  webhookQueueUrl: 'WEBHOOK_QUEUE_URL',
+  /** The api function: name prefix of the Secrets Manager secrets it creates for `webhook add --secret-env` (`<stackName>/webhooks/`). */
+  webhookSecretPrefix: 'WEBHOOK_SECRET_PREFIX',
 } as const;

@@ -25,6 +25,8 @@ export const API_ROUTES = [
   { path: '/lanes/pause', methods: ['POST'] },
   { path: '/lanes/resume', methods: ['POST'] },
   { path: '/lanes/set', methods: ['POST'] },
+  { path: '/webhooks', methods: ['GET', 'POST'] },
+  { path: '/webhooks/{id}', methods: ['GET', 'DELETE'] },
   { path: '/openapi.json', methods: ['GET'] },
 ] as const;
 

@@ -20,12 +20,17 @@ export interface SchedulerMonitoringProps {
   apiFunction: IFunction;
   /** Reads the table's stream (its IteratorAge metric is the events' lag). */
   publishFunction: IFunction;
+  /** Delivers webhooks from the webhook queue. */
+  deliverFunction: IFunction;
   /** The HTTP API (its 4XX/5XX, count and latency metrics). */
   api: RestApiBase;
   workQueue: IQueue;
   deadLetterQueue: IQueue;
   /** The publish function's on-failure destination. */
   publishFailureQueue: IQueue;
+  /** Webhook deliveries (FIFO), and those that failed for a day of retries. */
+  webhookQueue: IQueue;
+  webhookDeadLetterQueue: IQueue;
   /** The lateness alarm fires when p99 start lateness exceeds this. */
   toleranceSeconds: number;
   /** Existing SNS topic every alarm notifies, if any. */
@@ -53,14 +58,15 @@ function spread(name: MetricName): cloudwatch.Metric[] {
   return [schedulerMetric(name, 'p50', 'p50'), schedulerMetric(name, 'p99', 'p99'), schedulerMetric(name, 'Maximum', 'max')];
 }
 
-/** Alarms (DLQ and publish failures not empty, function errors, start lateness, publish lag, API 5XX) and a dashboard. */
+/** Alarms (DLQs and publish failures not empty, function errors, start lateness, publish lag, API 5XX) and a dashboard. */
 export class SchedulerMonitoring extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: SchedulerMonitoringProps) {
     super(scope, id);
-    const { pollFunction, executeFunction, deadLetterFunction, apiFunction, publishFunction, api, workQueue, deadLetterQueue, publishFailureQueue } = props;
+    const { pollFunction, executeFunction, deadLetterFunction, apiFunction, publishFunction, deliverFunction, api, workQueue, deadLetterQueue, publishFailureQueue } = props;
+    const { webhookQueue, webhookDeadLetterQueue } = props;
     /** How far the publish function is behind the table's writes (Lambda's IteratorAge, ms). */
     const publishLag = (period: Duration, label?: string) =>
       publishFunction.metric('IteratorAge', { period, statistic: 'Maximum', ...(label ? { label } : {}) });
@@ -138,6 +144,14 @@ export class SchedulerMonitoring extends Construct {
         publishFailureQueue,
         'Stream batches the publish function could not publish after its retries are in the publish-failures queue (the PublishFailureQueueUrl output): their state-change events are missing from the bus. Each message names the shard and sequence numbers; the stream keeps the records for 24 hours.',
       ),
+      functionErrors('DeliverErrors', deliverFunction,
+        'The deliver function failed as a whole (crash or timeout, not a receiver refusing): the delivery comes back after the webhook queue\'s visibility timeout, and the later deliveries of its group wait for it. See the deliver logs.'),
+      // Nothing consumes it: a delivery there is an event its receiver will not get unless sent again.
+      queueNotEmpty(
+        'WebhookDeadLettersNotEmpty',
+        webhookDeadLetterQueue,
+        'Webhook deliveries failed for a day of retries and are in the webhook dead-letter queue (the WebhookDeadLetterQueueUrl output): their receivers did not get those events. Each message is one delivery (subscription and event); the queue keeps them 14 days. See the deliver logs and WebhookDeliveryFailed.',
+      ),
       // Two of three periods: one passing DynamoDB hiccup (a 503 the caller retries) does not page.
       new cloudwatch.Alarm(this, 'Api5xx', {
         alarmDescription:
@@ -165,6 +179,7 @@ export class SchedulerMonitoring extends Construct {
       ['dead-letter', deadLetterFunction],
       ['api', apiFunction],
       ['publish', publishFunction],
+      ['deliver', deliverFunction],
     ];
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -274,6 +289,29 @@ export class SchedulerMonitoring extends Construct {
             width: 12,
             left: [publishLag(Duration.minutes(1), 'max')],
             leftAnnotations: [{ value: PUBLISH_LAG_ALARM_SECONDS * 1000, label: 'alarm' }],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Webhook deliveries',
+            width: 12,
+            left: [
+              schedulerMetric(METRIC.WebhookDeliveriesQueued, 'Sum', 'queued'),
+              schedulerMetric(METRIC.WebhookDelivered, 'Sum', 'delivered (2xx)'),
+              schedulerMetric(METRIC.WebhookDeliveryFailed, 'Sum', 'failed (retried)'),
+              schedulerMetric(METRIC.WebhookDeliveryDropped, 'Sum', 'dropped (subscription removed)'),
+              webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'dead-lettered (queue depth)' }),
+            ],
+            right: [
+              webhookQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: 'oldest delivery waiting (s)' }),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Webhook delivery lag (ms): transition to the receiver\'s 2xx',
+            width: 12,
+            left: [
+              ...spread(METRIC.WebhookDeliveryLag),
+            ],
           }),
         ],
         [

@@ -6,9 +6,11 @@
  * dead-letter function; API Gateway (AWS_IAM) → api function → table. State-change events:
  * table stream (new and old images) → publish function → the stack's own EventBridge bus
  * (`<stackName>-events`, archived); stream batches that cannot be published → "event publish
- * failures" queue. Plus alarms, a dashboard and outputs.
+ * failures" queue. Signed webhooks: publish function → webhook queue (FIFO, one message per
+ * event and subscription) → deliver function → the receivers; deliveries that keep failing for
+ * a day → webhook dead-letter queue. Plus alarms, a dashboard and outputs.
  */
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -27,6 +29,7 @@ import {
   TABLE_STREAM_VIEW,
   TIMER_INDEX,
   TTL_ATTRIBUTE,
+  WEBHOOK_DELIVERY,
 } from '../../functions/shared/definitions.ts';
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { configWarnings } from '../config.ts';
@@ -84,11 +87,36 @@ function laneItemWrites(sid: string, tableArn: string): iam.PolicyStatement {
   });
 }
 
+/**
+ * Get the webhook registry item (`#webhooks`, the subscriptions) and no other item: the only read
+ * of the table the deliver function makes, and the publish function's only one outside the stream.
+ */
+function webhookRegistryRead(tableArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ReadWebhookSubscriptions',
+    actions: ['dynamodb:GetItem'],
+    resources: [tableArn],
+    conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [WEBHOOK_DELIVERY.registryId] } },
+  });
+}
+
+/** Name prefix of the webhook signing secrets the api function creates (`webhook add --secret-env`). */
+export function webhookSecretPrefix(stackName: string): string {
+  return `${stackName}/webhooks/`;
+}
+
+/** The webhook secrets' ARN pattern as cdk-nag's AwsSolutions-IAM5 finding names it (tokens as `<AWS::…>`). */
+function webhookSecretsFinding(stackName: string): string {
+  return `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${webhookSecretPrefix(stackName)}*`;
+}
+
 export class SchedulerStack extends Stack {
   readonly table: dynamodb.Table;
   readonly workQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly publishFailureQueue: sqs.Queue;
+  readonly webhookQueue: sqs.Queue;
+  readonly webhookDeadLetterQueue: sqs.Queue;
   readonly eventBus: events.EventBus;
   readonly eventArchive: events.Archive;
   readonly pollFunction: SchedulerFunction;
@@ -96,6 +124,7 @@ export class SchedulerStack extends Stack {
   readonly deadLetterFunction: SchedulerFunction;
   readonly apiFunction: SchedulerFunction;
   readonly publishFunction: SchedulerFunction;
+  readonly deliverFunction: SchedulerFunction;
   readonly api: SchedulerApi;
   readonly pollRule: events.Rule;
   readonly monitoring: SchedulerMonitoring;
@@ -141,6 +170,14 @@ export class SchedulerStack extends Stack {
     const tableArn = this.table.tableArn;
     const timerIndexArn = `${tableArn}/index/${TIMER_INDEX.name}`;
     const laneIndexArn = `${tableArn}/index/${LANE_INDEX.name}`;
+    // The webhook signing secrets the api function creates: a name under the stack's prefix, and
+    // the six random characters Secrets Manager appends to every secret's ARN.
+    const webhookSecretArns = this.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${webhookSecretPrefix(this.stackName)}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
 
     // ── Queues ───────────────────────────────────────────────────────────────────────────
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -166,6 +203,27 @@ export class SchedulerStack extends Stack {
     Validations.of(this.publishFailureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself a dead-letter destination (the on-failure destination of the publish function\'s stream mapping); nothing consumes it.',
+    });
+    // Webhook deliveries (docs/events.md): FIFO, so each message group (`<subscriptionId>#<groupId>`)
+    // reaches its receiver in order. No content-based de-duplication: the publish function sets
+    // MessageDeduplicationId from the event id and the subscription, so a stream batch handed
+    // again queues nothing twice within SQS's five minutes.
+    this.webhookDeadLetterQueue = new sqs.Queue(this, 'WebhookDeadLetterQueue', {
+      fifo: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(QUEUE_SETTINGS.deadLetterRetentionSeconds),
+    });
+    this.webhookQueue = new sqs.Queue(this, 'WebhookQueue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Longer than the day of retries, so no delivery expires before it is dead-lettered.
+      retentionPeriod: Duration.seconds(WEBHOOK_DELIVERY.retentionSeconds),
+      visibilityTimeout: Duration.seconds(QUEUE_SETTINGS.visibilityTimeoutFactor * WEBHOOK_DELIVERY.functionTimeoutSeconds),
+      // Enough receives for 24 hours of doubling back-off capped at 300 s (functions/shared/definitions.ts).
+      deadLetterQueue: { queue: this.webhookDeadLetterQueue, maxReceiveCount: WEBHOOK_DELIVERY.maxReceiveCount },
     });
 
     // ── Events ───────────────────────────────────────────────────────────────────────────
@@ -301,8 +359,13 @@ export class SchedulerStack extends Stack {
 
     this.apiFunction = new SchedulerFunction(this, 'Api', {
       ...common,
-      // The work queue (a redrive sends to it) and the dead-letter queue (listed and redriven).
-      environment: { ...environment, [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl },
+      // The work queue (a redrive sends to it), the dead-letter queue (listed and redriven), and
+      // where the secrets of `webhook add --secret-env` go.
+      environment: {
+        ...environment,
+        [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [ENV.webhookSecretPrefix]: webhookSecretPrefix(this.stackName),
+      },
       entry: entries.api,
       description: 'promotion-scheduler: serves the HTTP API (create, list, edit, cancel, retry groups)',
       timeout: Duration.seconds(API_TIMEOUT_SECONDS),
@@ -323,18 +386,58 @@ export class SchedulerStack extends Stack {
     // GET /v1/dead-letters peeks (receive, then visibility 0); POST …/redrive receives, sends, deletes.
     this.deadLetterQueue.grants.actions(this.apiFunction.role, ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']);
     this.workQueue.grants.actions(this.apiFunction.role, ['sqs:SendMessage']);
+    // Webhook subscriptions live in the registry item (ManageGroups above: a conditional PutItem).
+    // A secret given by value is kept under the stack's prefix and deleted with its subscription
+    // (TagResource: a CreateSecret that passes tags needs it too).
+    this.apiFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageWebhookSecrets',
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret'],
+        resources: [webhookSecretArns],
+      }),
+    );
+    Validations.of(this.apiFunction.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: `AwsSolutions-IAM5[${webhookSecretsFinding(this.stackName)}]`,
+      reason:
+        'The api function creates one signing secret per webhook subscription, named <stackName>/webhooks/<id>, and deletes it with the subscription: the ids (and the random suffix Secrets Manager appends to each ARN) are not known at deploy time; the wildcard covers that prefix only.',
+    });
+    // `webhook add --secret-arn`: the api function checks that the deliver function will be able
+    // to read the secret (its tag), so a subscription it could never sign for is refused at once.
+    // Metadata only (no value), and only of the secrets tagged for this stack: any other answers
+    // AccessDenied, which the api reports as "tag it".
+    this.apiFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CheckTaggedWebhookSecrets',
+        actions: ['secretsmanager:DescribeSecret'],
+        resources: ['*'],
+        conditions: { StringEquals: { [`secretsmanager:ResourceTag/${WEBHOOK_DELIVERY.secretTag}`]: this.stackName } },
+      }),
+    );
+    Validations.of(this.apiFunction.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        `Webhook secrets given by ARN are not known at deploy time: DescribeSecret (metadata, not the value) on "*" is allowed only for secrets tagged ${WEBHOOK_DELIVERY.secretTag} = this stack's name, to check a subscription's secret before it is accepted.`,
+    });
 
     this.publishFunction = new SchedulerFunction(this, 'Publish', {
       ...common,
-      // The table and settings every function validates at cold start, and the bus; no queue.
-      environment: { ...tableEnvironment, [ENV.eventBusName]: this.eventBus.eventBusName },
+      // The table and settings every function validates at cold start, the bus, and the webhook
+      // queue it fans events out to; not the work queue.
+      environment: {
+        ...tableEnvironment,
+        [ENV.eventBusName]: this.eventBus.eventBusName,
+        [ENV.webhookQueueUrl]: this.webhookQueue.queueUrl,
+      },
       entry: entries.publish,
-      description: 'promotion-scheduler: publishes state changes of promotion groups to the event bus',
+      description: 'promotion-scheduler: publishes state changes of promotion groups to the event bus and queues their webhook deliveries',
       timeout: Duration.seconds(PUBLISH_TIMEOUT_SECONDS),
     });
-    // It reads the table only through the stream (the event source grants the stream reads),
-    // and writes only events to its bus.
+    // It reads the table through the stream (the event source grants the stream reads) and, to
+    // fan each event out, the webhook subscriptions; it writes events to its bus and deliveries to
+    // the webhook queue.
     this.eventBus.grants.actions(this.publishFunction.role, ['events:PutEvents']);
+    this.publishFunction.role.addToPrincipalPolicy(webhookRegistryRead(tableArn));
+    this.webhookQueue.grants.actions(this.publishFunction.role, ['sqs:SendMessage']);
     this.publishFunction.function.addEventSource(
       new DynamoEventSource(this.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -356,6 +459,51 @@ export class SchedulerStack extends Stack {
         'The reads (DescribeStream, GetRecords, GetShardIterator) are on this table\'s stream only.',
     });
 
+    this.deliverFunction = new SchedulerFunction(this, 'Deliver', {
+      ...common,
+      // The table (the subscriptions item) and the webhook queue (ChangeMessageVisibility takes its URL).
+      environment: { ...tableEnvironment, [ENV.webhookQueueUrl]: this.webhookQueue.queueUrl },
+      entry: entries.deliver,
+      description: 'promotion-scheduler: delivers state-change events to webhook subscriptions (signed, retried with back-off)',
+      timeout: Duration.seconds(WEBHOOK_DELIVERY.functionTimeoutSeconds),
+    });
+    const deliverRole = this.deliverFunction.role;
+    deliverRole.addToPrincipalPolicy(webhookRegistryRead(tableArn));
+    // The signing secrets: those the api function creates (under the stack's prefix), and those
+    // given by ARN, which must carry the tag naming this stack: registering a webhook with some
+    // other secret's ARN does not make the deliver function read it.
+    deliverRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadWebhookSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [webhookSecretArns] }),
+    );
+    deliverRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTaggedWebhookSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        conditions: { StringEquals: { [`secretsmanager:ResourceTag/${WEBHOOK_DELIVERY.secretTag}`]: this.stackName } },
+      }),
+    );
+    // One delivery per invocation: in a FIFO queue, a message group's later messages are not
+    // received while an earlier one is in flight, so a delivery being retried holds back only its
+    // own group. The event source grants consume on the queue: Receive/Delete, and the
+    // ChangeMessageVisibility that sets a refused delivery's back-off.
+    // At most WEBHOOK_DELIVERY.maxConcurrency deliveries at once: a FIFO mapping scales with the
+    // queue's active message groups, and a hung receiver (10 s a try) must not take the account's
+    // Lambda concurrency from the poll, execute and api functions.
+    this.deliverFunction.function.addEventSource(
+      new SqsEventSource(this.webhookQueue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: WEBHOOK_DELIVERY.maxConcurrency }),
+    );
+    Validations.of(deliverRole.node.findChild('DefaultPolicy')).acknowledge({
+      id: `AwsSolutions-IAM5[${webhookSecretsFinding(this.stackName)}]`,
+      reason:
+        'The webhook signing secrets the api function creates are named per subscription under the stack\'s prefix (<stackName>/webhooks/), and Secrets Manager appends a random suffix to each ARN: the wildcard covers that prefix only, for GetSecretValue only.',
+    });
+    Validations.of(deliverRole.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        `Webhook signing secrets given by ARN (a subscription's secretArn) are not known at deploy time: GetSecretValue on "*" is allowed only for secrets tagged ${WEBHOOK_DELIVERY.secretTag} = this stack's name, a tag their owner sets to hand them to this stack.`,
+    });
+
     // ── API ──────────────────────────────────────────────────────────────────────────────
     this.api = new SchedulerApi(this, 'HttpApi', {
       handler: this.apiFunction.function,
@@ -372,10 +520,13 @@ export class SchedulerStack extends Stack {
       deadLetterFunction: this.deadLetterFunction.function,
       apiFunction: this.apiFunction.function,
       publishFunction: this.publishFunction.function,
+      deliverFunction: this.deliverFunction.function,
       api: this.api.restApi,
       workQueue: this.workQueue,
       deadLetterQueue: this.deadLetterQueue,
       publishFailureQueue: this.publishFailureQueue,
+      webhookQueue: this.webhookQueue,
+      webhookDeadLetterQueue: this.webhookDeadLetterQueue,
       toleranceSeconds: config.scheduler.toleranceSeconds,
       alarmTopicArn: config.alarmTopicArn,
     });
@@ -387,6 +538,11 @@ export class SchedulerStack extends Stack {
     new CfnOutput(this, 'PublishFailureQueueUrl', {
       value: this.publishFailureQueue.queueUrl,
       description: 'SQS queue of stream batches the publish function could not publish',
+    });
+    new CfnOutput(this, 'WebhookQueueUrl', { value: this.webhookQueue.queueUrl, description: 'SQS FIFO queue of webhook deliveries' });
+    new CfnOutput(this, 'WebhookDeadLetterQueueUrl', {
+      value: this.webhookDeadLetterQueue.queueUrl,
+      description: 'SQS FIFO queue of webhook deliveries that failed for a day of retries',
     });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName, description: 'EventBridge bus of state-change events' });
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn, description: 'EventBridge bus of state-change events (ARN)' });

@@ -1,7 +1,8 @@
 /**
  * The HTTP API as a caller meets it, for the integration tests: the real api handler
  * (`createHandler` over `buildScheduler(...).api()`) on a DynamoDbGroupStore over a fresh table of
- * DynamoDB Local and an SqsDeadLetterQueue over fresh fauxqs queues, served by the local stack's
+ * DynamoDB Local, an SqsDeadLetterQueue over fresh fauxqs queues, and webhook subscriptions in a
+ * DynamoDbWebhookRegistry on that table with the local stack's secret store (in memory), served by the local stack's
  * loopback server (`startApiServer`); a raw HTTP client (node:http, so a test can send any method,
  * repeated headers and any body); and the
  * OpenAPI document the server itself serves, turned into JSON-schema validators (ajv, draft
@@ -12,7 +13,9 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { startApiServer } from '../../cli/local/api-server.ts';
+import { LocalSecretStore } from '../../cli/local/local-secret-store.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import { DynamoDbWebhookRegistry } from '../../functions/adapters/dynamodb-webhook-registry.ts';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
 import { DEFAULT_SCHEDULER_CONFIG } from '../../functions/core/config.ts';
 import type { Clock } from '../../functions/core/ports.ts';
@@ -20,6 +23,14 @@ import { createHandler } from '../../functions/handlers/api.ts';
 import { buildScheduler } from '../../functions/root/scheduler.ts';
 import { silentLogger } from '../../functions/shared/powertools.ts';
 import { createTestQueues, createTestTable, localAws, type TestQueues } from './emulators.ts';
+
+/**
+ * The one Secrets Manager ARN the harness's secret store takes (as if the stack could read it);
+ * any other ARN is refused as the local stack refuses them.
+ */
+export const HARNESS_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:contract/hooks-AbCdEf';
+/** The name prefix of the secrets the harness keeps for subscriptions given a secret's value. */
+export const HARNESS_SECRET_PREFIX = 'contract/webhooks/';
 
 // ajv-formats is CommonJS with `exports.default`: under NodeNext the default import is the module.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -176,6 +187,8 @@ export interface ApiHarness {
   tableName: string;
   /** The work queue and the dead-letter queue behind `/v1/dead-letters`. */
   queues: TestQueues;
+  /** The subscriptions behind `/v1/webhooks` (on the table) and where their secrets are kept. */
+  webhooks: { registry: DynamoDbWebhookRegistry; secrets: LocalSecretStore };
   contract: OpenApiContract;
   /** What the handler logged as a bug (`api request failed`) or the server caught: none, ever. */
   failures: unknown[];
@@ -197,6 +210,11 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
   const notUsed = (): never => {
     throw new Error('the api function uses neither the work queue nor the services directly');
   };
+  const webhookRegistry = new DynamoDbWebhookRegistry({ client: aws.dynamo, tableName });
+  const secrets = new LocalSecretStore({ fixed: new Map([[HARNESS_SECRET_ARN, 'the-secret-the-caller-keeps']]) });
+  const notDelivering = (): never => {
+    throw new Error('not used by the API: it keeps the subscriptions, the publisher and the deliver function send');
+  };
   const failures: unknown[] = [];
   const logger = { ...silentLogger, error: (_message: string, ...rest: unknown[]) => void failures.push(rest) };
   const scheduler = buildScheduler({
@@ -209,6 +227,16 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
     services: notUsed,
     // No long polls: an empty receive answers at once.
     deadLetterInbox: () => new SqsDeadLetterQueue({ client: aws.sqs, deadLetterQueueUrl: queues.deadLetterQueueUrl, workQueueUrl: queues.workQueueUrl, waitTimeSeconds: 0 }),
+    webhooks: {
+      registry: () => webhookRegistry,
+      secrets: () => secrets,
+      secretPrefix: () => HARNESS_SECRET_PREFIX,
+      deliveryQueue: notDelivering,
+      deliveryVisibility: notDelivering,
+      sender: notDelivering,
+      // The local stack's API: receivers on 127.0.0.1 are receivers.
+      allowLoopbackHttp: true,
+    },
   });
   const server = await startApiServer({ handler: createHandler(scheduler.api()), onError: (error) => failures.push(error) });
   const openapi = await send(server.url, { method: 'GET', path: '/v1/openapi.json' });
@@ -219,6 +247,7 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
     store,
     tableName,
     queues,
+    webhooks: { registry: webhookRegistry, secrets },
     contract,
     failures,
     async scanAll() {

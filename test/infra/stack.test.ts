@@ -11,7 +11,17 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
-import { API_SETTINGS, EVENTS_SOURCE, LANE_INDEX, TABLE_STREAM_VIEW, TIMER_INDEX, TTL_ATTRIBUTE } from '../../functions/shared/definitions.ts';
+import {
+  API_SETTINGS,
+  EVENTS_SOURCE,
+  LANE_INDEX,
+  QUEUE_SETTINGS,
+  TABLE_STREAM_VIEW,
+  TIMER_INDEX,
+  TTL_ATTRIBUTE,
+  WEBHOOK_DELIVERY,
+  webhookRetryDelaySeconds,
+} from '../../functions/shared/definitions.ts';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { ACCESS_LOG_FORMAT, API_ROUTES, GATEWAY_PROBLEM_TYPE } from '../../infra/constructs/scheduler-api.ts';
 import { PUBLISH_LAG_ALARM_SECONDS } from '../../infra/constructs/scheduler-monitoring.ts';
@@ -163,7 +173,7 @@ describe('the queues', () => {
       expect(queue.Properties['SqsManagedSseEnabled']).toBe(true);
     }
     const policies = resourcesOfType(full.template, 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(3);
+    expect(policies).toHaveLength(5);
     for (const [, policy] of policies) {
       expect((policy.Properties['PolicyDocument'] as { Statement: unknown[] }).Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -178,8 +188,8 @@ describe('the queues', () => {
     tuned.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 7 }) });
   });
 
-  it('keep dead letters and publish failures for 14 days', () => {
-    for (const prefix of ['DeadLetterQueue', 'PublishFailureQueue']) {
+  it('keep dead letters, publish failures and dead-lettered webhook deliveries for 14 days', () => {
+    for (const prefix of ['DeadLetterQueue', 'PublishFailureQueue', 'WebhookDeadLetterQueue']) {
       const [, queue] = resourcesOfType(full.template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(prefix))!;
       expect(queue.Properties['MessageRetentionPeriod'], prefix).toBe(14 * 24 * 3600);
     }
@@ -189,6 +199,7 @@ describe('the queues', () => {
     for (const { template, prefix, queue } of [
       { template: full.template, prefix: 'Execute', queue: 'WorkQueue' },
       { template: full.template, prefix: 'DeadLetter', queue: 'DeadLetterQueue' },
+      { template: full.template, prefix: 'Deliver', queue: 'WebhookQueue' },
     ]) {
       const timeout = functionProps(template, prefix)['Timeout'] as number;
       const [, q] = resourcesOfType(template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(queue) && !id.startsWith('DeadLetterQueuePolicy'))!;
@@ -198,13 +209,48 @@ describe('the queues', () => {
   });
 });
 
+describe('the webhook queues', () => {
+  const queueProps = (prefix: string) => resourcesOfType(full.template, 'AWS::SQS::Queue').find(([id]) => id.startsWith(prefix))![1].Properties;
+
+  it('deliver in order per message group (FIFO), de-duplicated by the ids the publisher sets, dead-lettered after a day of retries', () => {
+    expect(queueProps('WebhookQueue')).toEqual({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: WEBHOOK_DELIVERY.retentionSeconds,
+      VisibilityTimeout: QUEUE_SETTINGS.visibilityTimeoutFactor * WEBHOOK_DELIVERY.functionTimeoutSeconds,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^WebhookDeadLetterQueue/), 'Arn'] },
+        maxReceiveCount: WEBHOOK_DELIVERY.maxReceiveCount,
+      },
+    });
+    expect(queueProps('WebhookDeadLetterQueue')).toEqual({
+      FifoQueue: true,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: QUEUE_SETTINGS.deadLetterRetentionSeconds,
+    });
+  });
+
+  it('give a delivery at least 24 hours of back-off (1 s doubling, capped at 300 s) before SQS dead-letters it, and no more receives than needed', () => {
+    const { maxReceiveCount } = WEBHOOK_DELIVERY;
+    // The waits between the first receive and the last: one after each refused receive but the last.
+    const waited = (receives: number) => Array.from({ length: receives - 1 }, (_, i) => webhookRetryDelaySeconds(i + 1)).reduce((a, b) => a + b, 0);
+    expect(waited(maxReceiveCount)).toBeGreaterThanOrEqual(24 * 3600);
+    expect(waited(maxReceiveCount - 1)).toBeLessThan(24 * 3600);
+    expect(maxReceiveCount).toBe(297);
+    // Inside SQS's limits: at most 1000 receives, and a retention longer than the retries.
+    expect(maxReceiveCount).toBeLessThanOrEqual(1000);
+    expect(WEBHOOK_DELIVERY.retentionSeconds).toBeGreaterThan(waited(maxReceiveCount) + 6 * WEBHOOK_DELIVERY.functionTimeoutSeconds);
+  });
+});
+
 describe('the functions', () => {
   it('run Node.js 24 on ARM64 with their own log group and retention', () => {
     for (const [, fn] of resourcesOfType(full.template, 'AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(fn.Properties['LoggingConfig']).toMatchObject({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
     }
-    full.template.resourceCountIs('AWS::Lambda::Function', 5);
+    full.template.resourceCountIs('AWS::Lambda::Function', 6);
     full.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     tuned.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
@@ -243,10 +289,12 @@ describe('the functions', () => {
     for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
     expect(env[ENV.workQueueUrl]).toEqual({ Ref: expect.stringMatching(/^WorkQueue/) });
     expect(env[ENV.deadLetterQueueUrl]).toEqual({ Ref: expect.stringMatching(/^DeadLetterQueue/) });
+    // The secrets of `webhook add --secret-env` are named under this prefix (and only there may it write secrets).
+    expect(env[ENV.webhookSecretPrefix]).toBe('PromotionScheduler/webhooks/');
     expect(envOf(tuned.template, 'Api')).toMatchObject({ TOLERANCE_SECONDS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   });
 
-  it('give the publish function the table, every scheduling key and the event bus, but no queue', () => {
+  it('give the publish function the table, every scheduling key, the event bus and the webhook queue, but not the work queues', () => {
     const env = envOf(full.template, 'Publish');
     expect(env).toMatchObject({
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -254,12 +302,33 @@ describe('the functions', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       [ENV.tableName]: { Ref: expect.stringMatching(/^Groups/) },
       [ENV.eventBusName]: { Ref: expect.stringMatching(/^EventBus/) },
+      [ENV.webhookQueueUrl]: { Ref: expect.stringMatching(/^WebhookQueue/) },
     });
     for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
     expect(env[ENV.workQueueUrl]).toBeUndefined();
     expect(env[ENV.deadLetterQueueUrl]).toBeUndefined();
     expect(functionProps(full.template, 'Publish')).toMatchObject({ Timeout: 60 });
     expect(envOf(tuned.template, 'Publish')).toMatchObject({ TOLERANCE_SECONDS: '120', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  });
+
+  it('give the deliver function the table, every scheduling key and the webhook queue, and the delivery timeout', () => {
+    const env = envOf(full.template, 'Deliver');
+    expect(env).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      [ENV.tableName]: { Ref: expect.stringMatching(/^Groups/) },
+      // ChangeMessageVisibility (a refused delivery's back-off) takes the queue's URL.
+      [ENV.webhookQueueUrl]: { Ref: expect.stringMatching(/^WebhookQueue/) },
+    });
+    for (const spec of Object.values(SCHEDULER_KEYS)) expect(env[spec.env]).toBe(String(spec.default));
+    expect(env[ENV.workQueueUrl]).toBeUndefined();
+    expect(env[ENV.webhookSecretPrefix]).toBeUndefined();
+    expect(functionProps(full.template, 'Deliver')).toMatchObject({
+      Timeout: WEBHOOK_DELIVERY.functionTimeoutSeconds,
+      Description: expect.stringMatching(/^promotion-scheduler: delivers state-change events to webhook/),
+    });
+    expect(WEBHOOK_DELIVERY.functionTimeoutSeconds * 1000).toBeGreaterThan(WEBHOOK_DELIVERY.requestTimeoutMs);
   });
 
   it('give the api function 25 s (inside API Gateway\'s 29 s) and the memory of the others', () => {
@@ -283,11 +352,11 @@ describe('the functions', () => {
     expect(envOf(full.template, 'Poll')[ENV.executorTarget]).toBeUndefined();
   });
 
-  it('are the five real handlers, each bundled with the shared options (minified, names kept)', () => {
-    full.template.resourceCountIs('AWS::Lambda::Function', 5);
-    full.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+  it('are the six real handlers, each bundled with the shared options (minified, names kept)', () => {
+    full.template.resourceCountIs('AWS::Lambda::Function', 6);
+    full.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     const bundles = Object.fromEntries(
-      ['Poll', 'Execute', 'DeadLetter', 'Api', 'Publish'].map((prefix) => {
+      ['Poll', 'Execute', 'DeadLetter', 'Api', 'Publish', 'Deliver'].map((prefix) => {
         const key = (functionProps(full.template, prefix)['Code'] as { S3Key: string }).S3Key;
         return [prefix, readFileSync(join(outdir, 'full', `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8')];
       }),
@@ -339,6 +408,21 @@ describe('the event sources', () => {
     });
   });
 
+  it('feed the webhook queue to the deliver function one delivery at a time, with batch item failures', () => {
+    const mappings = resourcesOfType(full.template, 'AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+      JSON.stringify(m.Properties['FunctionName']).includes('DeliverFunction'),
+    );
+    expect(mappings).toHaveLength(1);
+    // Batch size 1: a FIFO group's later deliveries are not received while an earlier one is retried.
+    expect(mappings[0]![1].Properties).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^WebhookQueue/), 'Arn'] },
+      FunctionName: { Ref: expect.stringMatching(/^DeliverFunction/) },
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: WEBHOOK_DELIVERY.maxConcurrency },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
   it('feed the dead-letter queue to the dead-letter function with batch item failures', () => {
     full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetterQueue'), 'Arn'] },
@@ -376,13 +460,34 @@ describe('the event bus', () => {
 });
 
 describe('the permissions', () => {
-  it('contain no wildcard action and no wildcard resource, except where IAM allows only "*"', () => {
+  /** GetItem on the webhook registry item (`#webhooks`) and no other item. */
+  const readWebhookSubscriptions = {
+    Sid: 'ReadWebhookSubscriptions', Action: 'dynamodb:GetItem', Effect: 'Allow',
+    Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] },
+    Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['#webhooks'] } },
+  };
+  /** The secrets the api function creates: `<stackName>/webhooks/<id>-<suffix>` in this account and region. */
+  const webhookSecrets = {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:PromotionScheduler/webhooks/*']],
+  };
+
+  it('contain no wildcard action and no wildcard resource, except where IAM allows only "*" and the webhook secrets', () => {
     const statements = [full, tuned].flatMap(({ template }) => allStatements(template));
     expect(statements.length).toBeGreaterThan(0);
+    type Statement = (typeof statements)[number];
     // dynamodb:ListStreams supports no resource-level permissions (the stream event source needs it).
-    const listStreams = (s: (typeof statements)[number]) => s.Action === 'dynamodb:ListStreams' && s.Resource === '*';
+    const listStreams = (s: Statement) => s.Action === 'dynamodb:ListStreams' && s.Resource === '*';
     expect(statements.filter(listStreams)).toHaveLength(2);
-    for (const statement of statements.filter((s) => !listStreams(s))) {
+    // Webhook secrets: those the api function names under the stack's prefix (deliver and api,
+    // in each stack), and those given by ARN, readable only when tagged with the stack's name.
+    const prefixed = (s: Statement) => JSON.stringify(s.Resource).includes(':secret:PromotionScheduler/webhooks/*"');
+    const tagged = (s: Statement) =>
+      s.Resource === '*' && (s.Action === 'secretsmanager:GetSecretValue' || s.Action === 'secretsmanager:DescribeSecret') &&
+      JSON.stringify((s as { Condition?: unknown }).Condition) === JSON.stringify({ StringEquals: { [`secretsmanager:ResourceTag/${WEBHOOK_DELIVERY.secretTag}`]: 'PromotionScheduler' } });
+    expect(statements.filter(prefixed)).toHaveLength(4);
+    // Deliver reads them (GetSecretValue), api checks a given one (DescribeSecret): in each stack.
+    expect(statements.filter(tagged)).toHaveLength(4);
+    for (const statement of statements.filter((s) => !listStreams(s) && !prefixed(s) && !tagged(s))) {
       for (const action of [statement.Action].flat()) expect(action, JSON.stringify(statement)).not.toMatch(/\*/);
       // Literal strings only: tokens (Ref, GetAtt) resolve to one resource's ARN.
       const literals = JSON.stringify(statement.Resource).match(/"[^"]*"/g) ?? [];
@@ -441,8 +546,9 @@ describe('the permissions', () => {
     expect(statementsOfRole(tuned.template, 'Execute')).toContainEqual(
       expect.objectContaining({ Sid: 'ReadTargetTokens', Action: 'secretsmanager:GetSecretValue', Resource: TOKEN_SECRET_ARN }),
     );
-    const actions = allStatements(full.template).flatMap((s) => [s.Action].flat());
-    expect(actions).not.toContain('secretsmanager:GetSecretValue');
+    // Without token secrets, only the deliver function reads secrets (the webhooks').
+    const readers = resourcesOfType(full.template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties['PolicyDocument']).includes('secretsmanager:GetSecretValue'));
+    expect(readers.map(([id]) => id)).toEqual([expect.stringMatching(/^DeliverRoleDefaultPolicy/)]);
   });
 
   it('let the dead-letter function write groups and lane items, consume the dead-letter queue and send work only', () => {
@@ -458,7 +564,7 @@ describe('the permissions', () => {
     );
   });
 
-  it('let the api function read and write groups, query both indexes, look after the dead-letter queue and send to the work queue, nothing else', () => {
+  it('let the api function read and write groups, query both indexes, look after the dead-letter queue, send to the work queue and keep webhook secrets under its prefix, nothing else', () => {
     const groups = { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] };
     const index = (name: string) => ({ 'Fn::Join': ['', [groups, `/index/${name}`]] });
     expect(statementsOfRole(full.template, 'Api')).toEqual([
@@ -473,13 +579,23 @@ describe('the permissions', () => {
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetterQueue/), 'Arn'] },
       },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkQueue/), 'Arn'] } },
+      {
+        Sid: 'ManageWebhookSecrets', Effect: 'Allow', Resource: webhookSecrets,
+        Action: ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret'],
+      },
+      {
+        Sid: 'CheckTaggedWebhookSecrets', Effect: 'Allow', Resource: '*', Action: 'secretsmanager:DescribeSecret',
+        Condition: { StringEquals: { [`secretsmanager:ResourceTag/${WEBHOOK_DELIVERY.secretTag}`]: 'PromotionScheduler' } },
+      },
     ]);
   });
 
-  it('let the publish function read the table\'s stream, put events on its bus only and report failed batches, nothing else', () => {
+  it('let the publish function read the table\'s stream and the webhook subscriptions, put events on its bus, queue webhook deliveries and report failed batches, nothing else', () => {
     expect(statementsOfRole(full.template, 'Publish')).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PublishLogs/), 'Arn'] } },
       { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EventBus/), 'Arn'] } },
+      readWebhookSubscriptions,
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WebhookQueue/), 'Arn'] } },
       {
         Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PublishFailureQueue/), 'Arn'] },
@@ -493,6 +609,26 @@ describe('the permissions', () => {
     // No other role may put events.
     const putters = resourcesOfType(full.template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties['PolicyDocument']).includes('events:PutEvents'));
     expect(putters.map(([id]) => id)).toEqual([expect.stringMatching(/^PublishRoleDefaultPolicy/)]);
+  });
+
+  it('let the deliver function get the subscriptions item only, consume the webhook queue (and set its back-off) and read the webhook secrets, nothing else', () => {
+    expect(statementsOfRole(full.template, 'Deliver')).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeliverLogs/), 'Arn'] } },
+      readWebhookSubscriptions,
+      // Created by the api function, under the stack's prefix.
+      { Sid: 'ReadWebhookSecrets', Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: webhookSecrets },
+      // Given by ARN: only those tagged with this stack's name.
+      {
+        Sid: 'ReadTaggedWebhookSecrets', Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: '*',
+        Condition: { StringEquals: { 'secretsmanager:ResourceTag/promotion-scheduler:webhooks': 'PromotionScheduler' } },
+      },
+      // The event source's grant; ChangeMessageVisibility is the back-off of a refused delivery.
+      {
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WebhookQueue/), 'Arn'] },
+      },
+    ]);
+    expect(WEBHOOK_DELIVERY.secretTag).toBe('promotion-scheduler:webhooks');
   });
 
   it('let API Gateway invoke the api function from its own methods on the stage only', () => {
@@ -543,6 +679,21 @@ describe('the alarms and the dashboard', () => {
     });
   });
 
+  it('alarm when the webhook dead-letter queue has visible messages (deliveries that failed for a day)', () => {
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('WebhookDeadLetterQueueUrl'),
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookDeadLetterQueue'), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const ids = resourcesOfType(full.template, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    expect(ids).toContainEqual(expect.stringMatching(/^MonitoringWebhookDeadLettersNotEmpty/));
+    expect(ids).toContainEqual(expect.stringMatching(/^MonitoringDeliverErrors/));
+  });
+
   it('alarm when state-change events lag the table\'s writes by more than a minute (publish iterator age, maximum)', () => {
     expect(PUBLISH_LAG_ALARM_SECONDS).toBe(60);
     full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -555,8 +706,8 @@ describe('the alarms and the dashboard', () => {
     });
   });
 
-  it('alarm on poll, execute, dead-letter, api and publish function errors', () => {
-    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction', 'ApiFunction', 'PublishFunction']) {
+  it('alarm on poll, execute, dead-letter, api, publish and deliver function errors', () => {
+    for (const prefix of ['PollFunction', 'ExecuteFunction', 'DeadLetterFunction', 'ApiFunction', 'PublishFunction', 'DeliverFunction']) {
       full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Errors',
         Namespace: 'AWS/Lambda',
@@ -585,7 +736,7 @@ describe('the alarms and the dashboard', () => {
 
   it('notify the alarm topic when one is configured', () => {
     const alarms = resourcesOfType(tuned.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(11); // every alarm of this stack, the dead-lettered-groups, API and publish ones included
+    expect(alarms.length).toBe(13); // every alarm of this stack, the dead-lettered-groups, API, publish and webhook ones included
     for (const [, alarm] of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [TOPIC_ARN], OKActions: [TOPIC_ARN] });
     }
@@ -602,16 +753,25 @@ describe('the alarms and the dashboard', () => {
     expect(body).toContain('AWS/ApiGateway');
     expect(body).toContain('5XXError');
     expect(body).toContain('IteratorAge');
+    // Webhook delivery lag as percentiles, and the webhook queues.
+    const lag = (stat: string) => `\\"${METRIC.WebhookDeliveryLag}\\",\\"service\\",\\"${SERVICE_NAME}\\",{\\"label\\":\\"${stat}\\",\\"stat\\":\\"${stat}\\"}`;
+    expect(body).toContain(lag('p50'));
+    expect(body).toContain(lag('p99'));
+    expect(body).toMatch(/WebhookDeadLetterQueue/);
+    expect(body).toMatch(/DeliverFunction/);
   });
 });
 
 describe('the outputs', () => {
-  it('name the table, the queues, the event bus and its archive, the API and the dashboard, and nothing else', () => {
+  it('name the table, the queues (the webhook ones included), the event bus and its archive, the API and the dashboard, and nothing else', () => {
     const outputs = full.template.toJSON()['Outputs'] as Record<string, { Value: unknown }>;
     // No ShardCount: the API places groups; no caller needs the poller's shard count.
     expect(Object.keys(outputs).sort()).toEqual([
-      'ApiUrl', 'DashboardUrl', 'DeadLetterQueueUrl', 'EventArchiveName', 'EventBusArn', 'EventBusName', 'PublishFailureQueueUrl', 'TableName', 'WorkQueueUrl',
+      'ApiUrl', 'DashboardUrl', 'DeadLetterQueueUrl', 'EventArchiveName', 'EventBusArn', 'EventBusName', 'PublishFailureQueueUrl', 'TableName',
+      'WebhookDeadLetterQueueUrl', 'WebhookQueueUrl', 'WorkQueueUrl',
     ]);
+    expect(outputs['WebhookQueueUrl']!.Value).toEqual({ Ref: expect.stringMatching(/^WebhookQueue/) });
+    expect(outputs['WebhookDeadLetterQueueUrl']!.Value).toEqual({ Ref: expect.stringMatching(/^WebhookDeadLetterQueue/) });
     expect(outputs['EventBusName']!.Value).toEqual({ Ref: expect.stringMatching(/^EventBus/) });
     expect(outputs['EventBusArn']!.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EventBus/), 'Arn'] });
     expect(outputs['EventArchiveName']!.Value).toEqual({ Ref: expect.stringMatching(/^EventArchive/) });
@@ -645,7 +805,8 @@ describe('the HTTP API', () => {
       'GET /v1/dead-letters', 'GET /v1/groups', 'GET /v1/groups/{id}', 'GET /v1/groups/{id}/history', 'GET /v1/lanes', 'GET /v1/lanes/show',
       'GET /v1/openapi.json', 'PATCH /v1/groups/{id}', 'POST /v1/dead-letters/redrive', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel',
       'POST /v1/groups/{id}/retry', 'POST /v1/lanes/pause', 'POST /v1/lanes/resume', 'POST /v1/lanes/set',
-    ]);
+      'GET /v1/webhooks', 'POST /v1/webhooks', 'GET /v1/webhooks/{id}', 'DELETE /v1/webhooks/{id}',
+    ].sort());
     for (const [, resource] of resourcesOfType(full.template, 'AWS::ApiGateway::Resource')) {
       expect(resource.Properties['PathPart']).not.toMatch(/\+\}$/);
     }
@@ -666,7 +827,7 @@ describe('the HTTP API', () => {
     expect(validator.Properties).toMatchObject({ ValidateRequestParameters: true, ValidateRequestBody: true });
     for (const method of methods(full.template)) expect(method['RequestValidatorId']).toEqual({ Ref: validatorId });
     const withId = methods(full.template).filter((m) => pathOf(full.template, m['ResourceId']).includes('{id}'));
-    expect(withId).toHaveLength(5);
+    expect(withId).toHaveLength(7);
     for (const method of withId) expect(method['RequestParameters']).toMatchObject({ 'method.request.path.id': true });
   });
 

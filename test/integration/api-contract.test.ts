@@ -12,8 +12,8 @@ import type { GroupStatus, Outcome } from '../../functions/core/group.ts';
 import { queryDigest } from '../../functions/core/group-input.ts';
 import { encodeWorkMessage } from '../../functions/core/work-message.ts';
 import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from '../../functions/http/problems.ts';
-import type { GroupDocument } from '../../functions/http/representation.ts';
-import { send, startApiHarness, type ApiHarness, type WireRequest, type WireResponse } from '../helpers/api-harness.ts';
+import type { GroupDocument, WebhookDocument } from '../../functions/http/representation.ts';
+import { HARNESS_SECRET_ARN, HARNESS_SECRET_PREFIX, send, startApiHarness, type ApiHarness, type WireRequest, type WireResponse } from '../helpers/api-harness.ts';
 import { localAws } from '../helpers/emulators.ts';
 import { SettableClock } from '../helpers/fakes.ts';
 
@@ -118,6 +118,10 @@ describe('GET /v1/openapi.json', () => {
       'POST /v1/lanes/pause pauseLane',
       'POST /v1/lanes/resume resumeLane',
       'POST /v1/lanes/set setLane',
+      'GET /v1/webhooks listWebhooks',
+      'POST /v1/webhooks addWebhook',
+      'GET /v1/webhooks/{id} getWebhook',
+      'DELETE /v1/webhooks/{id} removeWebhook',
     ].sort());
     for (const name of Object.keys(doc.components.schemas)) expect(() => api.contract.validator({ $ref: `#/components/schemas/${name}` }), name).not.toThrow();
     expect(api.contract.errorsOf('Problem', { type: slug('validation'), title: 't', status: 400, detail: 'd' })).toEqual([]);
@@ -672,6 +676,122 @@ describe('GET /v1/dead-letters and POST /v1/dead-letters/redrive', () => {
     expect([moved.status, moved.body]).toEqual([200, { moved: 2, failed: [] }]);
     expect((left.body as { items: unknown[] }).items).toHaveLength(1);
     expect(received.Messages ?? []).toHaveLength(2);
+  });
+});
+
+describe('/v1/webhooks', () => {
+  const SECRET = 'contract-secret-value-7f3a9c';
+  const webhookOf = (res: WireResponse) => res.body as WebhookDocument;
+  const addWebhook = (json: unknown, headers: Record<string, string> = {}) => call({ method: 'POST', path: '/v1/webhooks', json, headers });
+  const listWebhooks = async () => ((await call({ method: 'GET', path: '/v1/webhooks' })).body as { items: WebhookDocument[] }).items;
+  /** Every webhook added by a test is removed by it: the next starts with none. */
+  const removeAll = async () => {
+    for (const webhook of await listWebhooks()) expect((await call({ method: 'DELETE', path: `/v1/webhooks/${webhook.id}` })).status).toBe(200);
+  };
+
+  it('adds, lists, reads and removes a subscription; its secret is kept by the store and appears in no answer nor in the table', async () => {
+    // Act
+    const added = await addWebhook(
+      { url: 'https://hooks.example.com/promotions', secret: SECRET, repository: 'git@example.com:team/app.git', targetBranch: 'main', types: ['promotion-group.failed.v1', '*.conflicted.*'] },
+      { 'X-Promotion-Scheduler-Actor': 'operator:gina' },
+    );
+    const id = webhookOf(added).id;
+    const listed = await call({ method: 'GET', path: '/v1/webhooks' });
+    const one = await call({ method: 'GET', path: `/v1/webhooks/${id}` });
+    const table = JSON.stringify(await api.scanAll());
+    const kept = await api.webhooks.secrets.read(`local:${HARNESS_SECRET_PREFIX}${id}`);
+    const removed = await call({ method: 'DELETE', path: `/v1/webhooks/${id}` });
+    const gone = await call({ method: 'GET', path: `/v1/webhooks/${id}` });
+    const removedAgain = await call({ method: 'DELETE', path: `/v1/webhooks/${id}` });
+
+    // Assess
+    expect(added.status).toBe(201);
+    expect(id).toMatch(/^wh-[0-9a-f]{12}$/);
+    expect(added.headers['location']).toBe(`/v1/webhooks/${id}`);
+    expect(webhookOf(added)).toEqual({
+      id,
+      url: 'https://hooks.example.com/promotions',
+      repository: 'git@example.com:team/app.git',
+      targetBranch: 'main',
+      types: ['promotion-group.failed.v1', '*.conflicted.*'],
+      secret: { ref: `local:${HARNESS_SECRET_PREFIX}${id}`, managed: true },
+      createdAt: T0,
+      createdBy: 'operator:gina',
+    });
+    expect([listed.status, (listed.body as { items: WebhookDocument[] }).items]).toEqual([200, [webhookOf(added)]]);
+    expect([one.status, one.body]).toEqual([200, webhookOf(added)]);
+    expect(kept).toBe(SECRET);
+    expect(table).toContain(id);
+    expect(table).not.toContain(SECRET);
+    expect([removed.status, removed.body]).toEqual([200, webhookOf(added)]);
+    expect([gone.status, problemOf(gone).type, problemOf(gone)['webhookId']]).toEqual([404, slug('not-found'), id]);
+    expect(removedAgain.status).toBe(404);
+    await expect(api.webhooks.secrets.read(`local:${HARNESS_SECRET_PREFIX}${id}`)).rejects.toThrow();
+    for (const res of [added, listed, one, removed, gone, removedAgain]) expect(res.text + JSON.stringify(res.headers)).not.toContain(SECRET);
+  });
+
+  it('adds one whose secret the caller keeps (secretArn): managed false, nothing kept; refuses an ARN the stack cannot read', async () => {
+    // Act
+    const added = await addWebhook({ url: 'https://hooks.example.com/arn', secretArn: HARNESS_SECRET_ARN });
+    const unreadable = await addWebhook({ url: 'https://hooks.example.com/arn', secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:other-AbCdEf' });
+
+    // Assess
+    expect([added.status, webhookOf(added).secret, webhookOf(added).createdBy]).toEqual([201, { ref: HARNESS_SECRET_ARN, managed: false }, 'local']);
+    expect([unreadable.status, problemOf(unreadable).errors?.map((e) => e.field)]).toEqual([400, ['secretArn']]);
+    expect((await listWebhooks()).map((w) => w.id)).toEqual([webhookOf(added).id]);
+    await removeAll();
+  });
+
+  it('names every bad field of a subscription at once, refuses other media types and bad JSON, and keeps nothing', async () => {
+    // Prepare
+    const before = await api.scanAll();
+
+    // Act
+    const bad = await addWebhook({ url: 'http://hooks.example.com/x', secret: SECRET, secretArn: HARNESS_SECRET_ARN, types: ['nothing.*'], repository: '', colour: 'blue' });
+    const missing = await addWebhook({});
+    const notJson = await call({ method: 'POST', path: '/v1/webhooks', raw: '{"url"', headers: { 'content-type': 'application/json' } });
+    const media = await call({ method: 'POST', path: '/v1/webhooks', raw: 'url=x', headers: { 'content-type': 'text/plain' } });
+    const query = await call({ method: 'GET', path: '/v1/webhooks?limit=1' });
+    const badId = await call({ method: 'GET', path: '/v1/webhooks/wh%20x' });
+
+    // Assess
+    expect([bad.status, problemOf(bad).type, problemOf(bad).errors?.map((e) => e.field)]).toEqual([400, slug('validation'), ['colour', 'url', 'secret', 'repository', 'types[0]']]);
+    expect(problemOf(missing).errors?.map((e) => e.field)).toEqual(['url', 'secret']);
+    expect([notJson.status, problemOf(notJson).errors?.map((e) => e.field)]).toEqual([400, ['body']]);
+    expect([media.status, problemOf(media).type]).toEqual([415, slug('unsupported-media-type')]);
+    expect([query.status, problemOf(query).errors?.map((e) => e.field)]).toEqual([400, ['query:limit']]);
+    expect([badId.status, problemOf(badId).errors?.map((e) => e.field)]).toEqual([400, ['path:id']]);
+    expect(bad.text).not.toContain(SECRET);
+    expect(await api.scanAll()).toEqual(before);
+  });
+
+  it('takes concurrent adds (all land), up to 100 subscriptions; the 101st is 409 webhook-refused and is not kept', async () => {
+    // Act
+    const together = await Promise.all(Array.from({ length: 5 }, (_, i) => addWebhook({ url: `https://hooks.example.com/together/${i}`, secret: `${SECRET}-${i}` })));
+    for (let i = together.length; i < 100; i++) expect((await addWebhook({ url: `https://hooks.example.com/one-by-one/${i}`, secret: SECRET })).status).toBe(201);
+    const full = await addWebhook({ url: 'https://hooks.example.com/one-too-many', secret: SECRET });
+    const all = await listWebhooks();
+
+    // Assess
+    expect(together.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(new Set(together.map((r) => webhookOf(r).id)).size).toBe(5);
+    expect(all).toHaveLength(100);
+    expect(all.filter((w) => w.url.includes('/together/'))).toHaveLength(5);
+    expect([full.status, problemOf(full).type]).toEqual([409, slug('webhook-refused')]);
+    expect(problemOf(full).detail).toMatch(/remove one first/);
+    expect(all.some((w) => w.url.endsWith('/one-too-many'))).toBe(false);
+    await removeAll();
+    expect(await listWebhooks()).toEqual([]);
+  });
+
+  it('answers 405 with Allow for a method a webhook route does not take', async () => {
+    // Act
+    const put = await call({ method: 'PUT', path: '/v1/webhooks' });
+    const patch = await call({ method: 'PATCH', path: '/v1/webhooks/wh-000000000000' });
+
+    // Assess
+    expect([put.status, put.headers['allow']]).toEqual([405, 'GET, POST']);
+    expect([patch.status, patch.headers['allow']]).toEqual([405, 'GET, DELETE']);
   });
 });
 

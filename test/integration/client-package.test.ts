@@ -28,15 +28,19 @@ describe('promotion-scheduler/client (built)', () => {
   it('imports by its package name, and its errors keep their names', async () => {
     // Prepare: a 404 answered by an injected fetch
     const script = `
-      import { PromotionSchedulerClient, GroupNotFoundError, PromotionSchedulerApiError } from 'promotion-scheduler/client';
-      const fetch = async () => new Response(JSON.stringify({ type: 'urn:promotion-scheduler:problem:not-found', title: 'No such group', status: 404, groupId: 'x' }),
+      import { PromotionSchedulerClient, GroupNotFoundError, PromotionSchedulerApiError, WebhookNotFoundError } from 'promotion-scheduler/client';
+      const fetch = async (url) => new Response(JSON.stringify(url.includes('/webhooks/')
+          ? { type: 'urn:promotion-scheduler:problem:not-found', title: 'No such webhook', status: 404, webhookId: 'wh-1' }
+          : { type: 'urn:promotion-scheduler:problem:not-found', title: 'No such group', status: 404, groupId: 'x' }),
         { status: 404, headers: { 'content-type': 'application/problem+json' } });
       const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:9', fetch });
       const error = await client.getGroup('x').catch((e) => e);
+      const webhookError = await client.removeWebhook('wh-1').catch((e) => e);
       console.log(JSON.stringify({
         client: PromotionSchedulerClient.name, signing: client.signing,
         error: error.name, errorClass: GroupNotFoundError.name, isNotFound: error instanceof GroupNotFoundError,
         isApiError: error instanceof PromotionSchedulerApiError, groupId: error.groupId,
+        webhookError: webhookError.name, isWebhookNotFound: webhookError instanceof WebhookNotFoundError, webhookId: webhookError.webhookId,
       }));`;
 
     // Act
@@ -51,6 +55,9 @@ describe('promotion-scheduler/client (built)', () => {
       isNotFound: true,
       isApiError: true,
       groupId: 'x',
+      webhookError: 'WebhookNotFoundError',
+      isWebhookNotFound: true,
+      webhookId: 'wh-1',
     });
   });
 
@@ -81,7 +88,7 @@ describe('promotion-scheduler/client (built)', () => {
     );
     await writeFile(
       join(project, 'use.ts'),
-      `import { ConflictError, PromotionSchedulerClient, PreconditionFailedError, type GroupStatus, type Lane, type LaneDetail, type PromotionGroup, type Transition } from 'promotion-scheduler/client';
+      `import { ConflictError, PromotionSchedulerClient, PreconditionFailedError, WebhookNotFoundError, type AddWebhookInput, type GroupStatus, type Lane, type LaneDetail, type PromotionGroup, type Transition, type Webhook } from 'promotion-scheduler/client';
       const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', actor: 'service:test' });
       const group: PromotionGroup = await client.createGroup({ repository: 'r', targetBranch: 'main', promotions: [{ source: 'a' }] }, { idempotencyKey: 'k' });
       for await (const g of client.listGroups({ status: 'Scheduled' })) console.log(g.id);
@@ -94,6 +101,16 @@ describe('promotion-scheduler/client (built)', () => {
       try { const lane: Lane = await client.pauseLane({ repository: 'r', targetBranch: 'main', reason: 'freeze' }); console.log(lane.overlapPolicy); }
       catch (error) { if (error instanceof ConflictError && error.problemType === 'lane-state') console.log(error.lane?.paused?.by); }
       await client.setLane({ repository: 'r', targetBranch: 'main', overlapPolicy: 'skip' });
+      const input: AddWebhookInput = { url: 'https://hooks.example.com/a', secret: 's', targetBranch: 'main', types: ['promotion-group.failed.v1'] };
+      const hook: Webhook = await client.addWebhook(input);
+      console.log(hook.secret.managed, hook.secret.ref, hook.origin, (await client.listWebhooks()).map((w: Webhook) => w.types?.join(',')));
+      try { await client.removeWebhook((await client.getWebhook(hook.id)).id); }
+      catch (error) { if (error instanceof WebhookNotFoundError) console.log(error.webhookId); else if (error instanceof ConflictError && error.problemType === 'webhook-refused') console.log(error.detail); }
+      await client.addWebhook({ url: 'https://hooks.example.com/b', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x' });
+      // @ts-expect-error exactly one of secret and secretArn
+      await client.addWebhook({ url: 'https://hooks.example.com/c', secret: 's', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x' });
+      // @ts-expect-error a subscription needs its secret
+      await client.addWebhook({ url: 'https://hooks.example.com/d' });
       // @ts-expect-error an overlap policy is queue, skip or parallel
       await client.setLane({ repository: 'r', targetBranch: 'main', overlapPolicy: 'serial' });
       // @ts-expect-error a status is one of the lifecycle's, not any string

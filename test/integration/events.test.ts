@@ -13,12 +13,14 @@ import { EventsFileSink } from '../../cli/local/events-file.ts';
 import { startLocalPipeline, type LocalPipeline } from '../../cli/local/pipeline.ts';
 import { StreamConsumer, type StreamCheckpoint } from '../../cli/local/stream-consumer.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
+import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
 import { PublishUseCase } from '../../functions/core/publish.ts';
 import { createHandler as createPublishHandler } from '../../functions/handlers/publish.ts';
 import { noMetrics, silentLogger } from '../../functions/shared/powertools.ts';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../../functions/core/config.ts';
 import type { GroupEvent } from '../../functions/core/events.ts';
 import { GroupCommands } from '../../functions/core/manage-groups.ts';
+import { LaneCommands } from '../../functions/core/manage-lanes.ts';
 import { systemClock, type EventSink } from '../../functions/core/ports.ts';
 import { createTestQueues, createTestTable, localAws, localClientConfig } from '../helpers/emulators.ts';
 import { eventually, RecordingDetector, RecordingExecutor } from '../helpers/service-doubles.ts';
@@ -64,7 +66,7 @@ async function stack(sinks: EventSink[], config: Partial<SchedulerConfig> = {}) 
   const commands = new GroupCommands({ store: pipeline.store, clock: systemClock });
   const schedule = (id: string, targetBranch = 'main') =>
     commands.create({ id, repository: 'app', targetBranch, promotions: [{ source: 'feature/a' }], scheduledAt: new Date(Date.now() + 200).toISOString() }, 'operator:test');
-  return { pipeline, commands, schedule };
+  return { pipeline, commands, schedule, queues };
 }
 
 const typesOf = (events: GroupEvent[], groupId: string) => events.filter((e) => e.groupId === groupId).map((e) => e.type);
@@ -180,5 +182,32 @@ describe('state-change events from the change stream', () => {
     expect(afterFirst).toEqual(['r-1:1', 'r-2:1']);
     expect(sink.events.map((e) => e.id)).toEqual(['r-1:1', 'r-2:1', 'r-3:1']);
     expect(Object.keys(positions).length).toBeGreaterThan(0);
+  });
+
+  it('publishes a lane paused and resumed as promotion-lane events, with who did it, and the group that waited', async () => {
+    // Prepare
+    const sink = new RecordingSink();
+    const { pipeline, schedule, queues } = await stack([sink]);
+    const queue = new SqsWorkQueue({ client: aws.sqs, queueUrl: queues.workQueueUrl });
+    const lanes = new LaneCommands({ store: pipeline.store, clock: systemClock, config: { ...DEFAULT_SCHEDULER_CONFIG, shardCount: 2 }, queue });
+    // Act: pause, a group due meanwhile waits, resume hands it the lane
+    await lanes.pause({ repository: 'app', targetBranch: 'main', reason: 'release freeze' }, 'operator:alice');
+    await schedule('lane-ev-1');
+    await eventually(async () => {
+      await pipeline.pollOnce();
+      return sink.events.some((e) => e.type === 'promotion-group.waiting.v1') || undefined;
+    }, 15_000, 'the group to wait');
+    await lanes.resume({ repository: 'app', targetBranch: 'main' }, 'operator:bob');
+    await eventually(async () => (sink.events.some((e) => e.id.startsWith('lane-ev-1:') && e.type === 'promotion-group.succeeded.v1') ? true : undefined), 20_000, 'the group to succeed');
+    // Assess
+    const laneEvents = sink.events.filter((e) => e.type.startsWith('promotion-lane.'));
+    expect(laneEvents).toEqual([
+      expect.objectContaining({ type: 'promotion-lane.paused.v1', repository: 'app', targetBranch: 'main', by: 'operator:alice', reason: 'release freeze' }),
+      expect.objectContaining({ type: 'promotion-lane.resumed.v1', by: 'operator:bob', pause: expect.objectContaining({ by: 'operator:alice', reason: 'release freeze' }) }),
+    ]);
+    const order = sink.events.map((e) => e.type);
+    expect(order.indexOf('promotion-lane.paused.v1')).toBeLessThan(order.indexOf('promotion-group.waiting.v1'));
+    expect(order.indexOf('promotion-lane.resumed.v1')).toBeLessThan(order.indexOf('promotion-group.handed-on.v1'));
+    expect(new Set(laneEvents.map((e) => e.id)).size).toBe(2);
   });
 });

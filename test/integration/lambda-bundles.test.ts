@@ -17,6 +17,9 @@ import type { APIGatewayProxyResult, DynamoDBBatchResponse, SQSBatchResponse, SQ
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localFunctionEnvironment } from '../../cli/invoke-environment.ts';
+import { createLocalWebhookQueues } from '../../cli/local/aws-clients.ts';
+import { DynamoDbWebhookRegistry } from '../../functions/adapters/dynamodb-webhook-registry.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
 import { GroupCommands } from '../../functions/core/manage-groups.ts';
 import { systemClock } from '../../functions/core/ports.ts';
@@ -34,6 +37,8 @@ describe('the Lambda bundles as the stack ships them', () => {
   let store: DynamoDbGroupStore;
   let commands: GroupCommands;
   let workQueueUrl: string;
+  let webhookQueueUrl: string;
+  let tableName: string;
   let env: Record<string, string>;
 
   /** Run one bundle in a new Node process with these events; the results, one per event. */
@@ -72,14 +77,16 @@ describe('the Lambda bundles as the stack ships them', () => {
     // The three bundles, with the stack's own options.
     const entries = handlerEntries();
     await Promise.all((Object.keys(entries) as FunctionName[]).map((name) => build(lambdaBuildOptions(entries[name], join(outdir, name, 'index.mjs')))));
-    const tableName = await createTestTable('bundle');
+    tableName = await createTestTable('bundle');
     const queues = await createTestQueues({ maxReceiveCount: 3, visibilityTimeoutSeconds: 30 });
     workQueueUrl = queues.workQueueUrl;
+    const suffix = `${process.pid}-${Date.now()}`;
+    ({ webhookQueueUrl } = await createLocalWebhookQueues(aws.sqs, { queue: `bundle-wh-${suffix}.fifo`, deadLetterQueue: `bundle-wh-${suffix}-dlq.fifo` }));
     env = {
       ...localFunctionEnvironment({
         version: 1, pid: process.pid, startedAt: new Date().toISOString(), region: 'us-east-1',
         dynamodbEndpoint: aws.dynamoEndpoint, sqsEndpoint: aws.sqsEndpoint, apiUrl: 'http://127.0.0.1:1', tableName, ...queues,
-        repository: '/nonexistent', shardCount: 2,
+        repository: '/nonexistent', shardCount: 2, webhookQueueUrl,
       }),
       EXECUTOR_TARGET: '',
       CONFLICT_DETECTOR_TARGET: '',
@@ -91,7 +98,7 @@ describe('the Lambda bundles as the stack ships them', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('are minified: no class keeps its source name as an identifier', () => {
-    for (const name of ['poll', 'execute', 'deadLetter', 'api', 'publish'] as const) {
+    for (const name of ['poll', 'execute', 'deadLetter', 'api', 'publish', 'deliver'] as const) {
       const code = readFileSync(join(outdir, name, 'index.mjs'), 'utf8');
       expect(code, name).not.toMatch(/class SchedulerError\b/);
     }
@@ -215,6 +222,68 @@ describe('the Lambda bundles as the stack ships them', () => {
   it('publish fails its cold start without EVENT_BUS_NAME, naming it', async () => {
     const [result] = await invoke('publish', [event('publish/stream-batch.json')]);
     expect(result?.error).toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/EVENT_BUS_NAME/) });
+  });
+
+  /** A stand-in for Secrets Manager's GetSecretValue (JSON 1.1): every secret has the value `secret`. */
+  async function secretsManagerStub(secret: string): Promise<{ url: string; reads: string[]; server: Server }> {
+    const reads: string[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        const { SecretId } = JSON.parse(text) as { SecretId: string };
+        reads.push(`${String(req.headers['x-amz-target'])} ${SecretId}`);
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ ARN: SecretId, Name: 'webhook', SecretString: secret, VersionId: 'v1' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, reads, server };
+  }
+
+  it('publish queues a delivery per event for a subscription, and deliver posts it signed; a refused one comes back after its back-off', async () => {
+    // Prepare: a subscription whose secret is in (a stand-in of) Secrets Manager, a receiver
+    const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bundle/webhooks/wh-bundle-AbCdEf';
+    const receiver = await startWebhookReceiver('bundle-secret');
+    const secrets = await secretsManagerStub('bundle-secret');
+    const stub = await eventBridgeStub(() => 0);
+    await new DynamoDbWebhookRegistry({ client: aws.dynamo, tableName }).add({
+      id: 'wh-bundle', url: receiver.url, secret: { ref: secretArn, managed: false }, createdAt: new Date().toISOString(), createdBy: 'test',
+    });
+    const functionEnv = { EVENT_BUS_NAME: 'scheduler-events', AWS_ENDPOINT_URL_EVENTBRIDGE: stub.url, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url };
+    try {
+      // Act: publish the sample batch; take its delivery off the queue as the event source would
+      const [published] = await invoke<DynamoDBBatchResponse>('publish', [event('publish/stream-batch.json')], functionEnv);
+      expect(published?.value).toEqual({ batchItemFailures: [] });
+      const received = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: webhookQueueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }));
+      expect(received.Messages).toHaveLength(1);
+      const message = received.Messages![0]!;
+      expect(JSON.parse(message.Body!)).toMatchObject({ subscriptionId: 'wh-bundle', event: { id: 'sample-1:4', type: 'promotion-group.succeeded.v1' } });
+      expect(message.Attributes?.['MessageGroupId']).toBe('wh-bundle#sample-1');
+      const record = (receiveCount: string): SQSRecord => ({
+        ...event<SQSEvent>('deliver/delivery.json').Records[0]!, messageId: message.MessageId!, body: message.Body!, receiptHandle: message.ReceiptHandle!,
+        attributes: { ...event<SQSEvent>('deliver/delivery.json').Records[0]!.attributes, ApproximateReceiveCount: receiveCount },
+      });
+      const [delivered] = await invoke<SQSBatchResponse>('deliver', [{ Records: [record('1')] }], functionEnv);
+      receiver.answer = () => 503;
+      const [refused] = await invoke<SQSBatchResponse>('deliver', [{ Records: [record('1')] }], functionEnv);
+      const hidden = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: webhookQueueUrl, WaitTimeSeconds: 0 }));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const back = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: webhookQueueUrl, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+      // Assess: one signed POST delivered; the refused one failed and was hidden for its 1 s back-off
+      expect(delivered?.value).toEqual({ batchItemFailures: [] });
+      expect(receiver.requests).toHaveLength(2);
+      expect(receiver.requests[0]).toMatchObject({ signatureValid: true, status: 200, event: { id: 'sample-1:4' } });
+      expect(receiver.requests[0]!.headers['x-promotion-scheduler-event-id']).toBe('sample-1:4');
+      expect(secrets.reads[0]).toBe(`secretsmanager.GetSecretValue ${secretArn}`);
+      expect(refused?.value).toEqual({ batchItemFailures: [{ itemIdentifier: message.MessageId }] });
+      expect(hidden.Messages ?? []).toEqual([]);
+      expect(back.Messages?.[0]?.MessageId).toBe(message.MessageId);
+    } finally {
+      stub.server.close();
+      secrets.server.close();
+      await receiver.close();
+    }
   });
 
   it('execute and dead-letter drop the sample events that must not run: malformed, stale, unknown group', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../functions/core/errors.ts';
-import { parseCli, resolveTime, UsageError } from '../../../cli/operator.ts';
+import { parseCli, resolveTime, secretFromEnvironment, UsageError, type WebhookAddCommand } from '../../../cli/operator.ts';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 
@@ -92,6 +92,36 @@ describe('parseCli', () => {
       });
     });
 
+    it('parses webhook add with the secret by environment variable or ARN, the filters as given, --type repeated in order', () => {
+      expect(parseCli(['webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'HOOK_SECRET']).command).toEqual({
+        name: 'webhook add',
+        url: 'https://hooks.example.com/a',
+        secret: { env: 'HOOK_SECRET' },
+      });
+      expect(
+        parseCli([
+          'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-arn', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x', '--repo', 'repos/app',
+          '--target', 'main', '--type', 'promotion-group.failed.v1', '--type', '*.conflicted.*', '--json',
+        ]),
+      ).toEqual({
+        command: {
+          name: 'webhook add',
+          url: 'https://hooks.example.com/a',
+          secret: { arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x' },
+          repo: 'repos/app',
+          targetBranch: 'main',
+          types: ['promotion-group.failed.v1', '*.conflicted.*'],
+        },
+        json: true,
+        stack: {},
+      });
+    });
+
+    it('parses webhook list and webhook remove ID', () => {
+      expect(parseCli(['webhook', 'list', '--json'])).toEqual({ command: { name: 'webhook list' }, json: true, stack: {} });
+      expect(parseCli(['webhook', 'remove', 'wh-0123456789ab']).command).toEqual({ name: 'webhook remove', id: 'wh-0123456789ab' });
+    });
+
     it('parses --help alone, after a command and as `help COMMAND`', () => {
       expect(parseCli(['--help']).command).toEqual({ name: 'help' });
       expect(parseCli(['-h']).command).toEqual({ name: 'help' });
@@ -176,8 +206,30 @@ describe('parseCli', () => {
       [['lane', 'set', '--target', 'main', '--overlap', 'QUEUE'], /^--overlap 'QUEUE' is not one of queue, skip, parallel$/],
       [['lane', 'set', '--target', 'main', '--on-failure', 'stop'], /^--on-failure 'stop' is not one of continue, pause$/],
       [['lane', 'pause', '--target', 'main', '--reason', 'x', '--overlap', 'skip'], /option --overlap does not apply to 'lane pause'/],
+      [['webhook'], /^webhook needs a subcommand: 'webhook add', 'webhook list' or 'webhook remove'$/],
+      [['webhook', 'delete', 'wh-1'], /^unknown command 'webhook delete'; use 'webhook add', 'webhook list' or 'webhook remove'$/],
+      [['webhook', 'add', '--secret-env', 'S'], /^'webhook add' needs --url URL$/],
+      [['webhook', 'add', '--url', 'https://x'], /^'webhook add' needs exactly one of --secret-env VAR \(the environment variable that holds the secret\) and --secret-arn ARN$/],
+      [['webhook', 'add', '--url', 'https://x', '--secret-env', 'S', '--secret-arn', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x'], /^'webhook add' needs exactly one of/],
+      [['webhook', 'add', '--url', 'https://x', '--secret-env'], /^option --secret-env needs a value$/],
+      [['webhook', 'add', '--url', 'https://x', '--secret', 'S'], /^unknown option '--secret'$/],
+      [['webhook', 'add', '--url', 'https://x', '--secret-env', 'S', '--reason', 'r'], /option --reason does not apply to 'webhook add'/],
+      [['webhook', 'list', '--type', '*'], /option --type does not apply to 'webhook list'/],
+      [['webhook', 'list', 'wh-1'], /unexpected argument 'wh-1' for 'webhook list'/],
+      [['webhook', 'remove'], /'webhook remove' needs ID/],
+      [['webhook', 'remove', 'wh-1', '--url', 'https://x'], /option --url does not apply to 'webhook remove'/],
+      [['list', '--secret-env', 'S'], /option --secret-env does not apply to 'list'/],
     ])('%j → %s', (argv, message) => {
       expect(usageError(argv).message).toMatch(message);
+    });
+
+    it('refuses a --secret-env that is no variable name without repeating it: it may be the secret itself', () => {
+      // Act
+      const error = usageError(['webhook', 'add', '--url', 'https://x', '--secret-env', 'hunter2 is my secret!']);
+
+      // Assess
+      expect(error.message).toBe('--secret-env takes the name of the environment variable that holds the secret (letters, digits and _), not the secret; e.g. --secret-env HOOK_SECRET');
+      expect(error.command).toBe('webhook add');
     });
 
     it('names the command whose help to read', () => {
@@ -229,5 +281,25 @@ describe('resolveTime', () => {
 
   it('refuses a relative time beyond what a date can hold', () => {
     expect(() => resolveTime('+99999999999999d', NOW)).toThrow(/too far in the future/);
+  });
+});
+
+describe('secretFromEnvironment', () => {
+  const command: WebhookAddCommand = { name: 'webhook add', url: 'https://x', secret: { env: 'HOOK_SECRET' } };
+
+  it('reads the secret from the variable --secret-env names', () => {
+    expect(secretFromEnvironment(command, { HOOK_SECRET: 's3cret value' })).toEqual({ secret: 's3cret value' });
+  });
+
+  it('passes an ARN on as secretArn, reading nothing', () => {
+    expect(secretFromEnvironment({ ...command, secret: { arn: 'arn:x' } }, {})).toEqual({ secretArn: 'arn:x' });
+  });
+
+  it.each([
+    [{}, "--secret-env HOOK_SECRET: the environment variable HOOK_SECRET is not set; set it to the webhook's secret (e.g. read -rs HOOK_SECRET && export HOOK_SECRET)"],
+    [{ HOOK_SECRET: '' }, "--secret-env HOOK_SECRET: the environment variable HOOK_SECRET is empty; set it to the webhook's secret (e.g. read -rs HOOK_SECRET && export HOOK_SECRET)"],
+  ])('refuses %j with a usage error naming the variable', (env, message) => {
+    expect(() => secretFromEnvironment(command, env)).toThrow(UsageError);
+    expect(() => secretFromEnvironment(command, env)).toThrow(message);
   });
 });

@@ -28,13 +28,17 @@ import {
 import { LocalStackNotFoundError, writeStackFile, type StackFile } from '../../../cli/stack-file.ts';
 import { GroupClaimedElsewhereError, ValidationError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
+import { LocalSecretStore } from '../../../cli/local/local-secret-store.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
-import type { DeadLetterInbox, DeadLetterMessage, RedriveResult } from '../../../functions/core/ports.ts';
+import { WebhookCommands } from '../../../functions/core/manage-webhooks.ts';
+import type { DeadLetterInbox, DeadLetterMessage, RedriveResult, SecretStore } from '../../../functions/core/ports.ts';
+import type { WebhookSubscription } from '../../../functions/core/webhooks.ts';
 import { createHandler, type ApiHandler } from '../../../functions/handlers/api.ts';
 import { silentLogger } from '../../../functions/shared/powertools.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
 import { at as atT0, LaneWorld, REPO } from '../../helpers/lane-world.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
+import { MemoryWebhookRegistry } from '../http/memory-webhook-registry.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 const shortT0 = '2026-11-27T10:00:00Z';
@@ -722,6 +726,271 @@ describe('runCli', () => {
     });
   });
 
+  describe('webhook', () => {
+    const SECRET = 'correct-horse-battery-staple-0001';
+    const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks/chat-AbCdEf';
+    const FLAG: WebhookSubscription = {
+      id: 'local-1',
+      url: 'http://127.0.0.1:9999/hook',
+      secret: { ref: 'flag:1', managed: false },
+      createdAt: T0,
+      createdBy: 'npm start --webhook',
+      origin: 'flag',
+    };
+    let registry: MemoryWebhookRegistry;
+    let secrets: SecretStore;
+    let ids: number;
+    /** The path of every request the API answered. */
+    let paths: string[];
+
+    /** The API with webhooks over `registry` and `secrets` (as they are when a request comes). */
+    const serve = (): void => {
+      const commands = () => new WebhookCommands({ registry, secrets, clock, secretPrefix: 'promotion-scheduler/webhooks/', newId: () => `wh-${String(++ids).padStart(12, '0')}` });
+      const inner = createHandler({ commands: new GroupCommands({ store, clock }), logger: silentLogger, webhooks: commands });
+      handler = (event) => {
+        paths.push(`${event.httpMethod} ${event.path}`);
+        return inner(event);
+      };
+    };
+
+    /** `run` with more in the CLI's environment. */
+    const runWith = async (env: Record<string, string>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      const streams = io();
+      streams.env = { ...streams.env, ...env };
+      const code = await runCli(argv, streams);
+      return { code, stdout: streams.out.join(''), stderr: streams.err.join('') };
+    };
+
+    beforeEach(() => {
+      registry = new MemoryWebhookRegistry();
+      secrets = new LocalSecretStore();
+      ids = 0;
+      paths = [];
+      serve();
+    });
+
+    it('adds a subscription with the secret of --secret-env, as the operator, and prints its id and what it receives', async () => {
+      // Act
+      const result = await runWith(
+        { HOOK_SECRET: SECRET },
+        'webhook', 'add', '--url', 'https://hooks.example.com/promotions', '--secret-env', 'HOOK_SECRET', '--target', 'main', '--type', 'promotion-group.failed.v1', '--type', '*.conflicted.*',
+      );
+
+      // Assess
+      expect(result).toEqual({
+        code: 0,
+        stdout: 'Added webhook wh-000000000001: https://hooks.example.com/promotions receives promotion-group.failed.v1, *.conflicted.* events of main in any repository, signed with its secret kept by the scheduler\n',
+        stderr: '',
+      });
+      expect(registry.added).toEqual([
+        {
+          id: 'wh-000000000001',
+          url: 'https://hooks.example.com/promotions',
+          targetBranch: 'main',
+          types: ['promotion-group.failed.v1', '*.conflicted.*'],
+          secret: { ref: 'local:promotion-scheduler/webhooks/wh-000000000001', managed: true },
+          createdAt: T0,
+          createdBy: 'operator:alice',
+        },
+      ]);
+      expect(await secrets.read('local:promotion-scheduler/webhooks/wh-000000000001')).toBe(SECRET);
+      expect(paths).toEqual(['POST /v1/webhooks']);
+    });
+
+    it('prints the subscription with --json, its secret by reference only', async () => {
+      // Act
+      const result = await runWith({ HOOK_SECRET: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'HOOK_SECRET', '--json');
+
+      // Assess
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({
+        id: 'wh-000000000001',
+        url: 'https://hooks.example.com/a',
+        secret: { ref: 'local:promotion-scheduler/webhooks/wh-000000000001', managed: true },
+        createdAt: T0,
+        createdBy: 'operator:alice',
+      });
+      expect(result.stdout).not.toContain(SECRET);
+    });
+
+    it('takes --repo relative to the working directory on a local stack, and never defaults it to the stack’s', async () => {
+      // Act
+      await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'S', '--repo', 'repos/app');
+      await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/b', '--secret-env', 'S');
+
+      // Assess
+      expect(registry.added.map((w) => w.repository ?? null)).toEqual([join(dir, 'repos/app'), null]);
+    });
+
+    it('sends a --secret-arn as the ARN: the local stack refuses it, saying to give the value instead (exit 1)', async () => {
+      // Act
+      const result = await run('webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-arn', ARN);
+
+      // Assess
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'promotion-scheduler: the local stack has no Secrets Manager to read a secret ARN from: give the secret\'s value instead (CLI: --secret-env VAR; API: "secret")\n',
+      });
+      expect(registry.added).toEqual([]);
+    });
+
+    it('adds a --secret-arn subscription where the secret store reads ARNs, and says whose secret it is', async () => {
+      // Prepare: a store like Secrets Manager's
+      secrets = { create: async () => 'unused', read: async () => SECRET, remove: async () => undefined, check: async () => undefined };
+
+      // Act
+      const result = await run('webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-arn', ARN);
+
+      // Assess
+      expect(result.stdout).toBe(`Added webhook wh-000000000001: https://hooks.example.com/a receives every event of any target branch in any repository, signed with its secret read from ${ARN}\n`);
+      expect(registry.added[0]?.secret).toEqual({ ref: ARN, managed: false });
+    });
+
+    it.each([
+      [{}, 'not set'],
+      [{ HOOK_SECRET: '' }, 'empty'],
+    ])('refuses a --secret-env variable that is %j: exit 2 naming it, nothing sent', async (env, what) => {
+      // Act
+      const result = await runWith(env, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'HOOK_SECRET');
+
+      // Assess
+      expect(result).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `promotion-scheduler: --secret-env HOOK_SECRET: the environment variable HOOK_SECRET is ${what}; set it to the webhook's secret (e.g. read -rs HOOK_SECRET && export HOOK_SECRET); run 'promotion-scheduler webhook add --help' for usage\n`,
+      });
+      expect(paths).toEqual([]);
+      expect(stacks).toEqual([]);
+    });
+
+    it('refuses both secret options, or neither: exit 2, nothing sent', async () => {
+      // Act
+      const both = await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'S', '--secret-arn', ARN);
+      const neither = await run('webhook', 'add', '--url', 'https://hooks.example.com/a');
+
+      // Assess
+      expect([both.code, neither.code]).toEqual([2, 2]);
+      expect(both.stderr).toBe(
+        "promotion-scheduler: 'webhook add' needs exactly one of --secret-env VAR (the environment variable that holds the secret) and --secret-arn ARN; run 'promotion-scheduler webhook add --help' for usage\n",
+      );
+      expect(neither.stderr).toBe(both.stderr);
+      expect(paths).toEqual([]);
+    });
+
+    it("passes the API's refusal of a bad URL or type on, in one line (exit 1), the secret in no output", async () => {
+      // Act
+      const url = await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'http://hooks.example.com/a', '--secret-env', 'S');
+      const types = await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'S', '--type', 'group.failed', '--type', 'x');
+
+      // Assess
+      expect(url).toEqual({ code: 1, stdout: '', stderr: "promotion-scheduler: url must be https://, not 'http://hooks.example.com/a'\n" });
+      expect(types.code).toBe(1);
+      expect(types.stderr).toMatch(/^promotion-scheduler: 'group\.failed' matches no event type \(they are promotion-group\.created\.v1, .*\) \(and 1 more: types\[1\]\)\n$/);
+      for (const text of [url.stdout, url.stderr, types.stdout, types.stderr]) expect(text).not.toContain(SECRET);
+      expect(registry.added).toEqual([]);
+    });
+
+    it('lists the subscriptions as a table (filters, where each secret is, who added it) or the API documents', async () => {
+      // Prepare
+      registry = new MemoryWebhookRegistry({ fixed: [FLAG] });
+      await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/promotions', '--secret-env', 'S', '--repo', '/srv/app', '--target', 'main', '--type', 'promotion-group.failed.v1');
+      clock.advance(60_000);
+      secrets = { create: async () => 'unused', read: async () => SECRET, remove: async () => undefined, check: async () => undefined };
+      await run('webhook', 'add', '--url', 'https://chat.example.com/hook', '--secret-arn', ARN);
+
+      // Act
+      const table = await run('webhook', 'list');
+      const json = await run('webhook', 'list', '--json');
+
+      // Assess
+      expect(table).toEqual({
+        code: 0,
+        stdout: [
+          'ID               URL                                   FILTERS                                                    SECRET                                                                  CREATED (UTC)         BY',
+          'local-1          http://127.0.0.1:9999/hook            every event                                                npm start --webhook                                                     2026-11-27T10:00:00Z  npm start --webhook',
+          'wh-000000000001  https://hooks.example.com/promotions  repo=/srv/app target=main types=promotion-group.failed.v1  managed                                                                 2026-11-27T10:00:00Z  operator:alice',
+          `wh-000000000002  https://chat.example.com/hook         every event                                                ${ARN}  2026-11-27T10:01:00Z  operator:alice`,
+          '',
+          '3 webhook subscriptions (1 given to npm start with --webhook, for that run)',
+          '',
+        ].join('\n'),
+        stderr: '',
+      });
+      expect(json.code).toBe(0);
+      expect((JSON.parse(json.stdout) as WebhookSubscription[]).map((w) => [w.id, w.secret])).toEqual([
+        ['local-1', { ref: 'flag:1', managed: false }],
+        ['wh-000000000001', { ref: 'local:promotion-scheduler/webhooks/wh-000000000001', managed: true }],
+        ['wh-000000000002', { ref: ARN, managed: false }],
+      ]);
+      expect(table.stdout + json.stdout).not.toContain(SECRET);
+    });
+
+    it('says so when there are none, and prints [] with --json', async () => {
+      expect(await run('webhook', 'list')).toEqual({ code: 0, stdout: "No webhook subscriptions; add one with 'promotion-scheduler webhook add'.\n", stderr: '' });
+      expect(await run('webhook', 'list', '--json')).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    });
+
+    it('removes a subscription and the secret kept for it; names an unknown id (exit 1)', async () => {
+      // Prepare
+      await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'S');
+
+      // Act
+      const removed = await run('webhook', 'remove', 'wh-000000000001');
+      const again = await run('webhook', 'remove', 'wh-000000000001', '--json');
+
+      // Assess
+      expect(removed).toEqual({
+        code: 0,
+        stdout: 'Removed webhook wh-000000000001 (https://hooks.example.com/a); deliveries not yet made are dropped, the secret kept for it is deleted\n',
+        stderr: '',
+      });
+      expect(again).toEqual({ code: 1, stdout: '', stderr: "promotion-scheduler: Webhook subscription 'wh-000000000001' does not exist.\n" });
+      expect(registry.added).toEqual([]);
+      await expect(secrets.read('local:promotion-scheduler/webhooks/wh-000000000001')).rejects.toThrow();
+    });
+
+    it('prints what was removed with --json', async () => {
+      // Prepare
+      await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'S');
+
+      // Act
+      const result = await run('webhook', 'remove', 'wh-000000000001', '--json');
+
+      // Assess
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ id: 'wh-000000000001', url: 'https://hooks.example.com/a', secret: { managed: true } });
+    });
+
+    it('refuses to remove a --webhook subscription of the local stack: exit 1 with the reason', async () => {
+      // Prepare
+      registry = new MemoryWebhookRegistry({ fixed: [FLAG] });
+
+      // Act
+      const result = await run('webhook', 'remove', 'local-1');
+
+      // Assess
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: "promotion-scheduler: Webhook 'local-1' was given to this local stack with --webhook at its start; it lives as long as that run (restart without it).\n",
+      });
+    });
+
+    it('exits 3 when the API serves no webhooks', async () => {
+      // Prepare
+      handler = createHandler({ commands: new GroupCommands({ store, clock }), logger: silentLogger });
+
+      // Act
+      const list = await run('webhook', 'list');
+      const add = await runWith({ S: SECRET }, 'webhook', 'add', '--url', 'https://hooks.example.com/a', '--secret-env', 'S');
+
+      // Assess
+      const stderr = `promotion-scheduler: the API at ${api.url} serves no webhooks (404 No webhooks here): it was built without them\n`;
+      expect([list, add]).toEqual([{ code: 3, stdout: '', stderr }, { code: 3, stdout: '', stderr }]);
+    });
+  });
+
   describe('targets', () => {
     it('uses --data-dir, relative to the working directory', async () => {
       await writeStackFile(join(dir, 'other'), stackFile({ apiUrl: api.url, repository: '/srv/other' }));
@@ -800,7 +1069,7 @@ describe('runCli', () => {
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(/^Usage: promotion-scheduler COMMAND \[options\]/);
-      for (const command of ['schedule', 'list', 'show', 'cancel', 'reschedule', 'retry', 'lanes', 'lane show', 'lane pause', 'lane resume', 'lane set', 'dlq list', 'dlq redrive']) {
+      for (const command of ['schedule', 'list', 'show', 'cancel', 'reschedule', 'retry', 'lanes', 'lane show', 'lane pause', 'lane resume', 'lane set', 'webhook add', 'webhook list', 'webhook remove', 'dlq list', 'dlq redrive']) {
         expect(result.stdout).toContain(`\n  ${command}`);
       }
       expect(stacks).toEqual([]);
@@ -856,6 +1125,8 @@ describe('exitCodeFor and messageFor', () => {
     ['lost race (core)', 1, new GroupClaimedElsewhereError('g1', group, 'cancel')],
     ['API: validation', 1, apiError(400, problemOf('validation', 400, 'id: bad', { errors: [{ field: 'id', message: 'bad' }] }))],
     ['API: not found', 1, apiError(404, problemOf('not-found', 404, "Promotion group 'g1' does not exist.", { groupId: 'g1' }))],
+    ['API: no such webhook', 1, apiError(404, problemOf('not-found', 404, "Webhook subscription 'wh-1' does not exist.", { webhookId: 'wh-1' }))],
+    ['API: webhooks full', 1, apiError(409, problemOf('webhook-refused', 409, 'This stack has 100 webhook subscriptions, the most it keeps; remove one first.'))],
     ['API: transition refused', 1, apiError(409, problemOf('transition-refused', 409, 'no', { groupId: 'g1', currentStatus: 'Running' }))],
     ['API: conflict', 1, apiError(409, problemOf('conflict', 409, 'moved', { groupId: 'g1', group }))],
     ['API: precondition failed', 1, apiError(412, problemOf('precondition-failed', 412, 'moved', { groupId: 'g1', group }))],

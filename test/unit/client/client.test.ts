@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiUnreachableError, PromotionSchedulerApiError, PromotionSchedulerClient } from '../../../client/index.ts';
-import { aGroup, aLane, fakeFetch, type FakeFetch } from './fake-fetch.ts';
+import { aGroup, aLane, aWebhook, fakeFetch, type FakeFetch } from './fake-fetch.ts';
 
 const LOCAL = 'http://127.0.0.1:4010';
 
@@ -417,6 +417,94 @@ describe('PromotionSchedulerClient', () => {
       // Assess
       expect(error).toBeInstanceOf(PromotionSchedulerApiError);
       expect((error as Error).message).toMatch(/^POST \/v1\/lanes\/resume answered 200 with .*, not a lane \{repository, targetBranch, …\}/);
+    });
+  });
+
+  describe('webhooks', () => {
+    const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks/chat-AbCdEf';
+
+    it('listWebhooks GETs /v1/webhooks and returns its items', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: { items: [aWebhook(), aWebhook({ id: 'wh-000000000002', types: undefined })] } });
+
+      // Act
+      const webhooks = await localClient(fetch).listWebhooks();
+
+      // Assess
+      expect([fetch.sent.method, fetch.sent.url.pathname, fetch.sent.url.search, fetch.sent.body]).toEqual(['GET', '/v1/webhooks', '', undefined]);
+      expect(webhooks.map((w) => w.id)).toEqual(['wh-0123456789ab', 'wh-000000000002']);
+    });
+
+    it('getWebhook GETs the subscription by its encoded id', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aWebhook() });
+
+      // Act
+      const webhook = await localClient(fetch, { baseUrl: 'http://127.0.0.1:4010/stage/' }).getWebhook('wh 1/2');
+
+      // Assess
+      expect(fetch.sent.url.href).toBe('http://127.0.0.1:4010/stage/v1/webhooks/wh%201%2F2');
+      expect(webhook).toEqual(aWebhook());
+    });
+
+    it('addWebhook POSTs the members given as the actor, none left undefined, and returns the subscription', async () => {
+      // Prepare
+      const fetch = fakeFetch({ status: 201, body: aWebhook(), headers: { location: '/v1/webhooks/wh-0123456789ab' } });
+
+      // Act
+      const webhook = await localClient(fetch, { actor: 'service:chat' }).addWebhook({
+        url: 'https://hooks.example.com/promotions',
+        secret: 's3cret',
+        repository: 'git@example.com:app.git',
+        targetBranch: undefined,
+        types: ['promotion-group.failed.v1'],
+      });
+
+      // Assess
+      expect(fetch.sent.method).toBe('POST');
+      expect(fetch.sent.url.pathname).toBe('/v1/webhooks');
+      expect(fetch.sent.headers).toMatchObject({ 'content-type': 'application/json', 'x-promotion-scheduler-actor': 'service:chat' });
+      expect(fetch.sent.body).toBe(JSON.stringify({ url: 'https://hooks.example.com/promotions', secret: 's3cret', repository: 'git@example.com:app.git', types: ['promotion-group.failed.v1'] }));
+      expect(webhook.id).toBe('wh-0123456789ab');
+    });
+
+    it('addWebhook sends a secretArn as given, and nothing a caller added beside the known members', async () => {
+      // Prepare
+      const fetch = fakeFetch({ status: 201, body: aWebhook({ secret: { ref: ARN, managed: false } }) });
+
+      // Act
+      await localClient(fetch).addWebhook({ url: 'https://hooks.example.com/a', secretArn: ARN, colour: 'blue' } as Parameters<PromotionSchedulerClient['addWebhook']>[0]);
+
+      // Assess
+      expect(JSON.parse(fetch.sent.body!)).toEqual({ url: 'https://hooks.example.com/a', secretArn: ARN });
+    });
+
+    it('removeWebhook DELETEs the subscription and returns what was removed', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aWebhook() });
+
+      // Act
+      const removed = await localClient(fetch).removeWebhook('wh-0123456789ab');
+
+      // Assess
+      expect([fetch.sent.method, fetch.sent.url.pathname, fetch.sent.body]).toEqual(['DELETE', '/v1/webhooks/wh-0123456789ab', undefined]);
+      expect(fetch.sent.headers['content-type']).toBeUndefined();
+      expect(removed).toEqual(aWebhook());
+    });
+
+    it('refuses a success that is no webhook, or no list of them', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aGroup() }, { body: { webhooks: [] } });
+      const client = localClient(fetch);
+
+      // Act
+      const one = await client.getWebhook('wh-0123456789ab').catch((e: unknown) => e);
+      const list = await client.listWebhooks().catch((e: unknown) => e);
+
+      // Assess
+      expect(one).toBeInstanceOf(PromotionSchedulerApiError);
+      expect((one as Error).message).toMatch(/^GET \/v1\/webhooks\/wh-0123456789ab answered 200 with .*, not a webhook \{id, url, secret, …\}/);
+      expect((list as Error).message).toContain('not a list {items}');
     });
   });
 

@@ -8,6 +8,7 @@ import {
   ServiceUnavailableError,
   ThrottledError,
   ValidationError,
+  WebhookNotFoundError,
 } from '../../../client/index.ts';
 import { aGroup, aLane, fakeFetch, PROBLEM, type Answer } from './fake-fetch.ts';
 
@@ -70,6 +71,44 @@ describe('the client errors', () => {
     // Assess
     expect(error).not.toBeInstanceOf(GroupNotFoundError);
     expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', status: 404, problemType: 'not-found' });
+  });
+
+  it('404 not-found naming a webhook: WebhookNotFoundError with its id, not GroupNotFoundError', async () => {
+    // Prepare
+    const fetch = fakeFetch({ status: 404, body: { type: `${PROBLEM}not-found`, title: 'No such webhook', status: 404, detail: "Webhook subscription 'wh-1' does not exist.", webhookId: 'wh-1' } });
+    const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', fetch });
+
+    // Act
+    const error = await client.removeWebhook('wh-1').catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(WebhookNotFoundError);
+    expect(error).not.toBeInstanceOf(GroupNotFoundError);
+    expect(error).toMatchObject({ name: 'WebhookNotFoundError', status: 404, problemType: 'not-found', webhookId: 'wh-1', groupId: undefined, detail: "Webhook subscription 'wh-1' does not exist." });
+    expect((error as Error).message).toBe("no webhook 'wh-1' (404 from DELETE /v1/webhooks/wh-1)");
+  });
+
+  it('404 of an API without webhooks: the base class', async () => {
+    // Act
+    const error = await errorFor({ status: 404, body: { type: `${PROBLEM}not-found`, title: 'No webhooks here', status: 404 } });
+
+    // Assess
+    expect(error).not.toBeInstanceOf(WebhookNotFoundError);
+    expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', title: 'No webhooks here' });
+  });
+
+  it('409 webhook-refused: ConflictError saying why in its detail', async () => {
+    // Prepare
+    const detail = 'This stack has 100 webhook subscriptions, the most it keeps; remove one first.';
+    const fetch = fakeFetch({ status: 409, body: { type: `${PROBLEM}webhook-refused`, title: 'The webhook subscriptions cannot take this change', status: 409, detail } });
+    const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', fetch });
+
+    // Act
+    const error = await client.addWebhook({ url: 'https://hooks.example.com/a', secret: 's' }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ name: 'ConflictError', status: 409, problemType: 'webhook-refused', detail, current: undefined, lane: undefined });
   });
 
   it('412 precondition-failed: PreconditionFailedError carrying the current group', async () => {

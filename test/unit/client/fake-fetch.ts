@@ -1,7 +1,7 @@
 /**
  * An injectable fetch for the client's unit tests: records every call, answers from a queue.
  */
-import type { Lane, PromotionGroup } from '../../../client/index.ts';
+import type { Lane, PromotionGroup, Webhook } from '../../../client/index.ts';
 
 export interface SentRequest {
   url: URL;
@@ -90,6 +90,21 @@ export function aLane(overrides: Partial<Lane> = {}): Lane {
     onFailure: 'continue',
     own: {},
     updatedAt: '2026-12-24T09:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A webhook subscription as the API answers it: failures of app:main, its secret kept by the scheduler. */
+export function aWebhook(overrides: Partial<Webhook> = {}): Webhook {
+  return {
+    id: 'wh-0123456789ab',
+    url: 'https://hooks.example.com/promotions',
+    repository: 'git@example.com:app.git',
+    targetBranch: 'main',
+    types: ['promotion-group.failed.v1'],
+    secret: { ref: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/webhooks/wh-0123456789ab-AbCdEf', managed: true },
+    createdAt: '2026-12-01T10:00:00.000Z',
+    createdBy: 'operator:alice',
     ...overrides,
   };
 }

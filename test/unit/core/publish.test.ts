@@ -61,16 +61,16 @@ describe('PublishUseCase', () => {
       expect(log).toEqual(['first:a:1,b:1', 'second:a:1,b:1', 'first:c:1', 'second:c:1']);
     });
 
-    it('publishes ten records a chunk by default: 25 records in three calls of 10, 10 and 5 events', async () => {
+    it('publishes a hundred records a chunk by default (the mapping\'s batch): 250 records in three calls of 100, 100 and 50 events', async () => {
       // Prepare
       const sink = new RecordingSink('sink');
       const useCase = new PublishUseCase({ sinks: [sink], settings: SETTINGS });
       // Act
-      const result = await useCase.publish(many(25));
+      const result = await useCase.publish(many(250));
       // Assess
-      expect(result).toEqual({ published: 25 });
-      expect(sink.calls.map((c) => c.length)).toEqual([10, 10, 5]);
-      expect(sink.calls.flat()).toEqual(many(25).map((_, i) => `g${i}:1`));
+      expect(result).toEqual({ published: 250 });
+      expect(sink.calls.map((c) => c.length)).toEqual([100, 100, 50]);
+      expect(sink.calls.flat()).toEqual(many(250).map((_, i) => `g${i}:1`));
     });
 
     it('chunks by records, not events: a record with two events keeps them in one call', async () => {
@@ -91,7 +91,7 @@ describe('PublishUseCase', () => {
       // Prepare
       const sink = new RecordingSink('eventbridge:bus', [], [2]);
       const { observer, notices } = recordingObserver();
-      const useCase = new PublishUseCase({ sinks: [sink], settings: SETTINGS, observer });
+      const useCase = new PublishUseCase({ sinks: [sink], settings: SETTINGS, observer, chunkRecords: 10 });
       // Act
       const result = await useCase.publish(many(25));
       // Assess

@@ -6,6 +6,9 @@ import type { EventSink } from '../../../functions/core/ports.ts';
 import { PublishUseCase, type ChangeRecord, type PublishResult } from '../../../functions/core/publish.ts';
 import { createHandler } from '../../../functions/handlers/publish.ts';
 import type { LoggerLike, MetricsLike } from '../../../functions/shared/powertools.ts';
+import { WebhookFanout } from '../../../functions/core/webhook-delivery.ts';
+import { RecordingDeliveryQueue, subscription } from '../../helpers/webhook-fakes.ts';
+import { MemoryWebhookRegistry } from '../http/memory-webhook-registry.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
@@ -62,7 +65,8 @@ function harness(publish: { publish(records: ChangeRecord[]): Promise<PublishRes
   return { handler, logger, metrics, order, metricLines };
 }
 
-const useCaseWith = (sink: EventSink) => new PublishUseCase({ sinks: [sink], settings: { toleranceSeconds: 60 } });
+/** Chunks of ten records, so that a dozen records make two chunks. */
+const useCaseWith = (sink: EventSink) => new PublishUseCase({ sinks: [sink], settings: { toleranceSeconds: 60 }, chunkRecords: 10 });
 
 describe('publish handler', () => {
   describe('createHandler', () => {
@@ -155,5 +159,63 @@ describe('publish handler: an unreadable record', () => {
     expect(sink.calls.flat().map((e) => e.id)).toEqual(['a:1', 'b:1']);
     expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/^stream record skipped/), expect.objectContaining({ sequenceNumber: 'seq-bad' }));
     expect(metrics.addMetric).toHaveBeenCalledWith('EventRecordsSkipped', 'Count', 1);
+  });
+});
+
+describe('publish handler: webhooks', () => {
+  const fanoutHarness = async (subscriptionIds: string[]) => {
+    const registry = new MemoryWebhookRegistry();
+    for (const id of subscriptionIds) await registry.add(subscription(id));
+    const queue = new RecordingDeliveryQueue();
+    const fanout = new WebhookFanout({ registry, queue });
+    const bus = new RecordingSink();
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() };
+    const metrics = { addMetric: vi.fn(), publishStoredMetrics: vi.fn() };
+    const handler = createHandler({
+      publish: new PublishUseCase({ sinks: [bus, fanout], settings: { toleranceSeconds: 60 }, chunkRecords: 10 }),
+      fanout,
+      logger: logger as unknown as LoggerLike,
+      metrics: metrics as unknown as MetricsLike,
+    });
+    const metricLines = () => metrics.addMetric.mock.calls.map((c) => (c as unknown[]).join(' ')).sort();
+    return { handler, queue, fanout, metrics, metricLines };
+  };
+
+  it('counts the deliveries this invocation queued as WebhookDeliveriesQueued, not the fanout’s running total', async () => {
+    // Prepare: two subscriptions, so each event is two deliveries
+    const { handler, queue, metrics, metricLines } = await fanoutHarness(['wh-a', 'wh-b']);
+    await handler(eventOf(insert('a'), insert('b'), insert('c')));
+    metrics.addMetric.mockClear();
+    // Act
+    const response = await handler(eventOf(insert('d')));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(metricLines()).toEqual(['EventsPublished Count 1', 'WebhookDeliveriesQueued Count 2']);
+    expect(queue.calls.flat().map((d) => `${d.subscriptionId}:${d.event.id}`)).toEqual([
+      'wh-a:a:1', 'wh-b:a:1', 'wh-a:b:1', 'wh-b:b:1', 'wh-a:c:1', 'wh-b:c:1', 'wh-a:d:1', 'wh-b:d:1',
+    ]);
+  });
+
+  it('counts 0 queued when there are no subscriptions', async () => {
+    const { handler, queue, metricLines } = await fanoutHarness([]);
+    await handler(eventOf(insert('a')));
+    expect(metricLines()).toEqual(['EventsPublished Count 1', 'WebhookDeliveriesQueued Count 0']);
+    expect(queue.calls).toEqual([]);
+  });
+
+  it('reports the chunk the queue refused as the failure, counting only what was queued before it', async () => {
+    // Prepare: 12 records, chunks of 10; the second queue call fails
+    const { handler, queue, metricLines } = await fanoutHarness(['wh-a']);
+    const enqueue = queue.enqueue.bind(queue);
+    let calls = 0;
+    vi.spyOn(queue, 'enqueue').mockImplementation(async (deliveries) => {
+      if (++calls === 2) throw new Error('SQS refused 2 of 2 webhook deliveries');
+      return enqueue(deliveries);
+    });
+    // Act
+    const response = await handler(eventOf(...inserts(12)));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'seq-g10' }] });
+    expect(metricLines()).toEqual(['EventPublishFailed Count 2', 'EventsPublished Count 10', 'WebhookDeliveriesQueued Count 10']);
   });
 });

@@ -6,7 +6,9 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError, ValidationError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
+import { LocalSecretStore } from '../../../cli/local/local-secret-store.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
+import { WebhookCommands } from '../../../functions/core/manage-webhooks.ts';
 import type { DeadLetterInbox, DeadLetterMessage } from '../../../functions/core/ports.ts';
 import { openApiDocument } from '../../../functions/http/openapi.ts';
 import { PROBLEM_TYPE_PREFIX, type ProblemSlug } from '../../../functions/http/problems.ts';
@@ -16,6 +18,7 @@ import { API_SETTINGS } from '../../../functions/shared/definitions.ts';
 import type { LoggerLike } from '../../../functions/shared/powertools.ts';
 import { SettableClock, storedGroup } from '../../helpers/fakes.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
+import { MemoryWebhookRegistry } from './memory-webhook-registry.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 const ARN = 'arn:aws:sts::123456789012:assumed-role/release-bot/session';
@@ -220,7 +223,8 @@ describe('createApiRouter', () => {
     it('serves every operation the OpenAPI document names, and answers 405 with the documented methods as Allow for the rest', async () => {
       // Prepare
       const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
-      const full = router({ deadLetters: () => inbox() });
+      const webhooks = new WebhookCommands({ registry: new MemoryWebhookRegistry(), secrets: new LocalSecretStore(), clock, secretPrefix: 'test/' });
+      const full = router({ deadLetters: () => inbox(), webhooks: () => webhooks });
       store.seed(seeded('g1', 'Failed'));
 
       for (const [template, item] of Object.entries(doc.paths)) {

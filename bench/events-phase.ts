@@ -24,7 +24,10 @@ import type { SchedulerObserver } from '../functions/core/observer.ts';
 import type { GroupEvent } from '../functions/core/events.ts';
 import { isTerminal } from '../functions/core/group.ts';
 import type { EventSink } from '../functions/core/ports.ts';
-import { startWebhookReceiver } from '../test/helpers/webhook-receiver.ts';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ReceivedWebhook } from '../test/helpers/webhook-receiver.ts';
 import { clientsFor, RecordingExecutor, type Emulators } from './harness.ts';
 import { CallCounter } from './probes.ts';
 import { percentiles, sleep, type Percentiles } from './support.ts';
@@ -77,7 +80,7 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
   const queues = await createLocalQueues(sqs, { workQueue: `events-${suffix}`, deadLetterQueue: `events-${suffix}-dlq` }, { maxReceiveCount: options.config.maxAttempts, visibilityTimeoutSeconds: 30 });
   const webhookQueues = await createLocalWebhookQueues(sqs, { queue: `events-${suffix}.fifo`, deadLetterQueue: `events-${suffix}-dlq.fifo` });
   const secret = randomUUID();
-  const receiver = await startWebhookReceiver(secret);
+  const receiver = await startReceiverProcess(secret);
   const flags = flagWebhooks([receiver.url], [secret], new Date());
   const bus = new CountingBus();
   const secrets = new LocalSecretStore({ fixed: flags.secrets });
@@ -127,8 +130,7 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
     const expected = options.groups * 4;
     const deadline = start + options.windowSeconds * 1000 + 60_000;
     for (;;) {
-      const delivered = new Set(receiver.delivered().map((r) => r.event.id)).size;
-      if (delivered >= expected || Date.now() > deadline) break;
+      if ((await receiver.count()) >= expected || Date.now() > deadline) break;
       await sleep(250);
     }
     const rows = await Promise.all(ids.map((id) => pipeline.store.find(id, { consistent: true })));
@@ -139,8 +141,9 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
     cpuSeconds = Math.round((used.user + used.system) / 1e4) / 100;
   } finally {
     await pipeline.stop();
-    await receiver.close();
   }
+  const requests = await receiver.report();
+  const delivered = requests.filter((r) => r.status !== undefined && r.status >= 200 && r.status < 300);
 
   // First delivery of each event; order per group as received.
   const first = new Map<string, number>();
@@ -148,7 +151,7 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
   const byType = new Map<string, number[]>();
   const byGroup = new Map<string, number[]>();
   let duplicates = 0;
-  for (const request of receiver.delivered()) {
+  for (const request of delivered) {
     if (first.has(request.event.id)) {
       duplicates++;
       continue;
@@ -164,7 +167,7 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
   const busIds = new Set(bus.received.map((r) => r.event.id));
   const summary = counter.summary();
   const reads = summary['streams:GetRecords']?.calls ?? 0;
-  const deliveries = receiver.requests.length;
+  const deliveries = requests.length;
   return {
     groups: options.groups,
     lag: percentiles([...first.values()]),
@@ -172,7 +175,7 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
     lagByType: Object.fromEntries([...byType.entries()].map(([type, values]) => [type.replace(/^promotion-group\./, '').replace(/\.v1$/, ''), percentiles(values)])),
     busLag: percentiles(bus.received.map((r) => r.at - Date.parse(r.event.time))),
     events: busIds.size,
-    badSignatures: receiver.requests.filter((r) => !r.signatureValid).length,
+    badSignatures: requests.filter((r) => !r.signatureValid).length,
     missing: [...busIds].filter((id) => !first.has(id)).length,
     outOfOrder,
     duplicates,
@@ -189,3 +192,29 @@ export async function eventsPhase(em: Emulators, options: { config: SchedulerCon
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+type Took = Pick<ReceivedWebhook, 'event' | 'receivedAt' | 'status' | 'signatureValid'>;
+
+/** The receiver in a process of its own (`bench/webhook-receiver-process.ts`): its URL, how many events it took, and at the end all it got. */
+async function startReceiverProcess(secret: string): Promise<{ url: string; count(): Promise<number>; report(): Promise<Took[]> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./webhook-receiver-process.ts', import.meta.url)), secret], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+  const ask = (command: string) => {
+    const answer = next();
+    child.stdin!.write(`${command}\n`);
+    return answer;
+  };
+  const url = await next();
+  return {
+    url,
+    count: async () => Number(await ask('count')),
+    report: async () => {
+      const all = JSON.parse(await ask('report')) as Took[];
+      child.stdin!.end();
+      return all;
+    },
+  };
+}

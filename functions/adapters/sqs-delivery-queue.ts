@@ -71,11 +71,12 @@ const PARALLEL_CALLS = 8;
 export class SqsDeliveryQueue implements DeliveryQueue {
   constructor(private readonly options: { client: SQSClient; queueUrl: string }) {}
 
-  async enqueue(deliveries: readonly WebhookDelivery[]): Promise<void> {
+  async enqueue(deliveries: readonly WebhookDelivery[]): Promise<{ refused: { delivery: WebhookDelivery; reason: string }[] }> {
+    const refused: { delivery: WebhookDelivery; reason: string }[] = [];
     for (const wave of waves(deliveries)) {
       const results = await mapWithConcurrency(wave, PARALLEL_CALLS, async (chunk) => {
         try {
-          await this.send(chunk);
+          refused.push(...(await this.send(chunk)));
           return undefined;
         } catch (error) {
           return error as Error;
@@ -84,9 +85,14 @@ export class SqsDeliveryQueue implements DeliveryQueue {
       const failed = results.find((r) => r !== undefined);
       if (failed) throw failed;
     }
+    return { refused };
   }
 
-  private async send(chunk: Entry[]): Promise<void> {
+  /**
+   * One call; entries SQS refuses as the sender's fault (a body it cannot take) are returned, for
+   * good; any other refusal throws.
+   */
+  private async send(chunk: Entry[]): Promise<{ delivery: WebhookDelivery; reason: string }[]> {
     const answer = await this.options.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.options.queueUrl,
@@ -99,8 +105,10 @@ export class SqsDeliveryQueue implements DeliveryQueue {
         }),
       );
     const failed = answer.Failed ?? [];
-    if (failed.length > 0) {
-      throw new Error(`SQS refused ${failed.length} of ${chunk.length} webhook deliveries: ${failed[0]!.Code ?? ''} ${failed[0]!.Message ?? ''}`.trim());
+    const passing = failed.filter((f) => !f.SenderFault);
+    if (passing.length > 0) {
+      throw new Error(`SQS refused ${passing.length} of ${chunk.length} webhook deliveries: ${passing[0]!.Code ?? ''} ${passing[0]!.Message ?? ''}`.trim());
     }
+    return failed.map((f) => ({ delivery: chunk[Number(f.Id)]!.delivery, reason: `${f.Code ?? 'refused'}: ${f.Message ?? ''}`.trim() }));
   }
 }

@@ -408,8 +408,14 @@ export interface SecretStore {
 
 /** The webhook delivery queue: one message per delivery, a receiver's events of one group in order. */
 export interface DeliveryQueue {
-  /** Queue every delivery, in order. @throws when any was not queued (all may be queued again: a re-queued one is dropped as a duplicate for 5 minutes). */
-  enqueue(deliveries: readonly WebhookDelivery[]): Promise<void>;
+  /**
+   * Queue every delivery, in order.
+   * @returns the deliveries the queue refused for good (a message it can never take: queueing
+   *   them again would hold the stream up for a day); every other one was queued.
+   * @throws when any was not queued for a passing reason (all may be queued again: a re-queued one
+   *   is dropped as a duplicate for 5 minutes).
+   */
+  enqueue(deliveries: readonly WebhookDelivery[]): Promise<{ refused: { delivery: WebhookDelivery; reason: string }[] }>;
 }
 
 /** Sends one webhook request. */

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeError } from './errors.ts';
 import type { SchedulerEvent } from './events.ts';
-import type { SchedulerObserver } from './observer.ts';
+import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type { Clock, DeliveryQueue, EventSink, SecretStore, WebhookRegistry, WebhookSender } from './ports.ts';
 import { deliveriesOf, deliveryOrderKey, signedWebhookRequest, WEBHOOK_DELIVERY, webhookRetryDelaySeconds, type WebhookDelivery, type WebhookSubscription } from './webhooks.ts';
 
@@ -47,18 +47,25 @@ export const SUBSCRIPTIONS_MAX_AGE_MS = 1_000;
 /** The publisher's webhook sink: events → deliveries on the queue. */
 export class WebhookFanout implements EventSink {
   readonly name = 'webhooks';
-  /** Deliveries queued so far (the publish handler's metric). */
+  /** Deliveries queued so far, and refused for good (the publish handler's metrics). */
   queued = 0;
+  refused = 0;
 
-  constructor(private readonly deps: { registry: Pick<WebhookRegistry, 'list'>; queue: DeliveryQueue }) {}
+  constructor(private readonly deps: { registry: Pick<WebhookRegistry, 'list'>; queue: DeliveryQueue; observer?: SchedulerObserver }) {}
 
   async publish(events: SchedulerEvent[]): Promise<void> {
     const subscriptions = await this.deps.registry.list();
     if (subscriptions.length === 0) return;
     const deliveries = deliveriesOf(events, subscriptions);
     if (deliveries.length === 0) return;
-    await this.deps.queue.enqueue(deliveries);
-    this.queued += deliveries.length;
+    const { refused } = await this.deps.queue.enqueue(deliveries);
+    for (const { delivery, reason } of refused) {
+      (this.deps.observer ?? silentObserver).notice('a webhook delivery the queue refuses for good was dropped', {
+        subscriptionId: delivery.subscriptionId, eventId: delivery.event.id, reason,
+      });
+    }
+    this.queued += deliveries.length - refused.length;
+    this.refused += refused.length;
   }
 }
 

@@ -18,7 +18,7 @@ import { METRIC } from '../shared/telemetry-names.ts';
 export interface PublishHandlerDeps {
   publish: Pick<PublishUseCase, 'publish'>;
   /** The webhook sink, if any: its count of deliveries queued becomes the `WebhookDeliveriesQueued` metric. */
-  fanout?: { readonly queued: number };
+  fanout?: { readonly queued: number; readonly refused: number };
   logger: LoggerLike;
   metrics: MetricsLike;
 }
@@ -31,9 +31,13 @@ export function createHandler(deps: PublishHandlerDeps): PublishHandler {
     try {
       const records = event.Records ?? [];
       const queuedBefore = deps.fanout?.queued ?? 0;
+      const refusedBefore = deps.fanout?.refused ?? 0;
       const result = await publish.publish(records.map((record) => changeOrSkip(record, log, m)));
       m.addMetric(METRIC.EventsPublished, MetricUnit.Count, result.published);
-      if (deps.fanout) m.addMetric(METRIC.WebhookDeliveriesQueued, MetricUnit.Count, deps.fanout.queued - queuedBefore);
+      if (deps.fanout) {
+        m.addMetric(METRIC.WebhookDeliveriesQueued, MetricUnit.Count, deps.fanout.queued - queuedBefore);
+        if (deps.fanout.refused > refusedBefore) m.addMetric(METRIC.WebhookDeliveryDropped, MetricUnit.Count, deps.fanout.refused - refusedBefore);
+      }
       if (result.failedAt === undefined) return { batchItemFailures: [] };
       const first = records[result.failedAt];
       m.addMetric(METRIC.EventPublishFailed, MetricUnit.Count, records.length - result.failedAt);

@@ -133,7 +133,7 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
     }),
     publish: () => {
       const fanout = parts.webhooks
-        ? new WebhookFanout({ registry: cachedSubscriptions(parts.webhooks.registry(), clock, SUBSCRIPTIONS_MAX_AGE_MS), queue: parts.webhooks.deliveryQueue() })
+        ? new WebhookFanout({ registry: cachedSubscriptions(parts.webhooks.registry(), clock, SUBSCRIPTIONS_MAX_AGE_MS), queue: parts.webhooks.deliveryQueue(), observer })
         : undefined;
       const sinks = [...(parts.eventSinks?.() ?? []), ...(fanout ? [fanout] : [])];
       return {

@@ -114,12 +114,13 @@ export class RecordingDeliveryQueue implements DeliveryQueue {
   readonly calls: WebhookDelivery[][] = [];
   failNext: Error | undefined;
 
-  async enqueue(deliveries: readonly WebhookDelivery[]): Promise<void> {
+  async enqueue(deliveries: readonly WebhookDelivery[]): Promise<{ refused: { delivery: WebhookDelivery; reason: string }[] }> {
     this.calls.push(structuredClone([...deliveries]));
     if (this.failNext) {
       const error = this.failNext;
       this.failNext = undefined;
       throw error;
     }
+    return { refused: [] };
   }
 }

@@ -176,6 +176,25 @@ describe('SqsDeliveryQueue', () => {
       expect(inputs().map((i) => i.Entries?.length)).toEqual([10, 5]);
     });
 
+    it('returns, without throwing, the entries SQS refuses as the sender\'s fault (for good), and queues the rest', async () => {
+      // Prepare
+      sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: '1', Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad character' }] });
+      const deliveries = [delivery('wh-a', 'g0'), delivery('wh-a', 'g1'), delivery('wh-a', 'g2')];
+      // Act
+      const result = await queue.enqueue(deliveries);
+      // Assess
+      expect(result.refused).toEqual([{ delivery: deliveries[1], reason: 'InvalidMessageContents: bad character' }]);
+      expect(inputs()).toHaveLength(1);
+    });
+
+    it('writes U+FFFE and U+FFFF, which SQS refuses in a body, as JSON escapes: the same event once parsed', async () => {
+      const odd = delivery('wh-a', 'g\uFFFF1');
+      await queue.enqueue([odd]);
+      const body = entries()[0]!.MessageBody!;
+      expect(body).not.toMatch(/[\uFFFE\uFFFF]/);
+      expect((JSON.parse(body) as GroupDelivery).event.groupId).toBe('g\uFFFF1');
+    });
+
     it('rejects with the client’s error', async () => {
       sqs.on(SendMessageBatchCommand).rejects(new Error('AccessDenied'));
       await expect(queue.enqueue([delivery('wh-a', 'g1')])).rejects.toThrow('AccessDenied');

@@ -110,6 +110,21 @@ describe('WebhookFanout', () => {
       expect(fanout.queued).toBe(0);
     });
 
+    it('drops, with a notice, a delivery the queue refuses for good, and counts it apart from the queued', async () => {
+      // Prepare
+      const registry = await registryOf(subscription('a'));
+      const notices: string[] = [];
+      const queue = new RecordingDeliveryQueue();
+      const event = groupEvent('g1', 1);
+      vi.spyOn(queue, 'enqueue').mockResolvedValueOnce({ refused: [{ delivery: { subscriptionId: 'a', event }, reason: 'InvalidMessageContents' }] });
+      const fanout = new WebhookFanout({ registry, queue, observer: { transition: () => {}, notice: (message) => void notices.push(message) } });
+      // Act
+      await fanout.publish([event, groupEvent('g2', 1)]);
+      // Assess
+      expect([fanout.queued, fanout.refused]).toEqual([1, 1]);
+      expect(notices).toEqual(['a webhook delivery the queue refuses for good was dropped']);
+    });
+
     it('rejects when the subscriptions cannot be read', async () => {
       const registry = new MemoryWebhookRegistry();
       vi.spyOn(registry, 'list').mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));

@@ -99,13 +99,49 @@ export class QueueConsumer {
     this.loops = this.options.fifo ? Array.from({ length: 2 }, () => this.fifoLoop()) : Array.from({ length: this.options.concurrency }, () => this.loop());
   }
 
+  /** One receive of up to `max` messages; `undefined` once the consumer stops (a failed receive is reported and paused on). */
+  private async receive(max: number): Promise<Message[] | undefined> {
+    try {
+      const out = await this.options.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.options.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+        { abortSignal: this.abort.signal },
+      );
+      return out.Messages ?? [];
+    } catch (error) {
+      if (!this.running) return undefined;
+      this.options.onError(error);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return [];
+    }
+  }
+
+  /** One invocation with `records`: the ids it reported failed (all of them when it threw). */
+  private async invoke(records: SQSRecord[], functionName: string): Promise<Set<string>> {
+    try {
+      const response = await this.options.handler({ Records: records }, lambdaContext(functionName, this.options.timeoutSeconds));
+      return new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      this.options.onError(error);
+      return new Set(records.map((r) => r.messageId));
+    }
+  }
+
+  /** Delete the records not in `failed`, as the mapping does after an invocation. */
+  private async deleteDone(records: SQSRecord[], failed: Set<string>): Promise<void> {
+    const done = records.filter((r) => !failed.has(r.messageId));
+    if (done.length === 0) return;
+    await this.options.sqs
+      .send(new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }))
+      .catch(this.options.onError);
+  }
+
   /** Messages the FIFO dispatch has received and not yet finished (invoked or waiting for a slot), shared by its pollers. */
   private taken = 0;
   /** Invocations of the FIFO dispatch under way, shared by its pollers (at most `concurrency`). */
   private invoking = 0;
 
   private async fifoLoop(): Promise<void> {
-    const { sqs, queueUrl, queueArn, handler, batchSize, timeoutSeconds, onError, region, concurrency } = this.options;
+    const { sqs, queueUrl, queueArn, batchSize, onError, region, concurrency } = this.options;
     const functionName = queueArn.split(':').pop() ?? 'local-consumer';
     const dispatched = new Set<Promise<unknown>>();
     const free = async () => {
@@ -117,19 +153,8 @@ export class QueueConsumer {
       // visibility and come back to another poller, out of its turn.
       while (this.taken >= concurrency && this.running) await new Promise((resolve) => setTimeout(resolve, 5));
       if (!this.running) break;
-      let messages: Message[] = [];
-      try {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, concurrency - this.taken), WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
-          { abortSignal: this.abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (error) {
-        if (!this.running) break;
-        onError(error);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        continue;
-      }
+      const messages = await this.receive(Math.min(10, concurrency - this.taken));
+      if (!messages) break;
       if (messages.length === 0) continue;
       this.taken += messages.length;
       const groups = new Map<string, Message[]>();
@@ -147,20 +172,11 @@ export class QueueConsumer {
               await free();
               let failed: Set<string>;
               try {
-                const response = await handler({ Records: records }, lambdaContext(functionName, timeoutSeconds));
-                failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-              } catch (error) {
-                onError(error);
-                failed = new Set(records.map((r) => r.messageId));
+                failed = await this.invoke(records, functionName);
               } finally {
                 this.invoking--;
               }
-              const done = records.filter((r) => !failed.has(r.messageId));
-              if (done.length > 0) {
-                await sqs
-                  .send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }))
-                  .catch(onError);
-              }
+              await this.deleteDone(records, failed);
               if (failed.size > 0) {
                 // The rest of the group goes back behind the failed one. (fauxqs puts a message
                 // made visible at the front of its group: the last first keeps their order.)
@@ -213,48 +229,14 @@ export class QueueConsumer {
   }
 
   private async loop(): Promise<void> {
-    const { sqs, queueUrl, queueArn, handler, batchSize, timeoutSeconds, onError, region } = this.options;
+    const { queueArn, batchSize, region } = this.options;
     const functionName = queueArn.split(':').pop() ?? 'local-consumer';
     while (this.running) {
-      let messages: Message[] = [];
-      try {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: batchSize,
-            WaitTimeSeconds: 1,
-            MessageSystemAttributeNames: ['All'],
-          }),
-          { abortSignal: this.abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (error) {
-        if (!this.running) return;
-        onError(error);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        continue;
-      }
+      const messages = await this.receive(batchSize);
+      if (!messages) return;
       if (messages.length === 0) continue;
       const records = messages.map((m) => toRecord(m, queueArn, region));
-      let failed = new Set(records.map((r) => r.messageId));
-      try {
-        const response = await handler({ Records: records }, lambdaContext(functionName, timeoutSeconds));
-        failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-      } catch (error) {
-        onError(error);
-      }
-      const done = records.filter((r) => !failed.has(r.messageId));
-      if (done.length === 0) continue;
-      try {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-          }),
-        );
-      } catch (error) {
-        onError(error);
-      }
+      await this.deleteDone(records, await this.invoke(records, functionName));
     }
   }
 }

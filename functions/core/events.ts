@@ -212,7 +212,7 @@ export type SchedulerEvent = GroupEvent | LaneEvent;
 export const ALL_EVENT_TYPES: readonly string[] = [...EVENT_TYPES, ...LANE_EVENT_TYPES];
 
 /** Is this a lane's event? */
-export function isLaneEvent(event: SchedulerEvent): event is LaneEvent {
+export function isLaneEvent(event: Pick<SchedulerEvent, 'type'>): event is LaneEvent {
   return event.type.startsWith('promotion-lane.');
 }
 

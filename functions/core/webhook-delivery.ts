@@ -104,22 +104,17 @@ export class WebhookDeliveryUseCase {
    */
   async deliver(attempts: readonly DeliveryAttempt[]): Promise<DeliveryOutcome[]> {
     if (attempts.length === 0) return [];
+    const { registry } = this.deps;
+    const read = async (consistent: boolean) => new Map((await (consistent ? registry.list({ consistent }) : registry.list())).map((s) => [s.id, s]));
     let subscriptions: Map<string, WebhookSubscription>;
     try {
-      subscriptions = new Map((await this.deps.registry.list()).map((s) => [s.id, s]));
+      subscriptions = await read(false);
+      // A subscription added a moment ago may be missing from a read older than the publisher's:
+      // look again, consistently, before a delivery is dropped as removed.
+      if (attempts.some((a) => !subscriptions.has(a.delivery.subscriptionId))) subscriptions = await read(true);
     } catch (error) {
       const message = `the subscriptions could not be read: ${describeError(error)}`;
       return attempts.map((a) => ({ kind: 'retry', afterSeconds: webhookRetryDelaySeconds(a.receiveCount), error: message }));
-    }
-    // A subscription added a moment ago may be missing from a read older than the publisher's:
-    // look again, consistently, before a delivery is dropped as removed.
-    if (attempts.some((a) => !subscriptions.has(a.delivery.subscriptionId))) {
-      try {
-        subscriptions = new Map((await this.deps.registry.list({ consistent: true })).map((s) => [s.id, s]));
-      } catch (error) {
-        const message = `the subscriptions could not be read: ${describeError(error)}`;
-        return attempts.map((a) => ({ kind: 'retry', afterSeconds: webhookRetryDelaySeconds(a.receiveCount), error: message }));
-      }
     }
     const failedOrders = new Set<string>();
     const outcomes: DeliveryOutcome[] = [];

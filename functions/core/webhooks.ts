@@ -13,7 +13,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { ValidationError, type FieldIssue } from './errors.ts';
-import { ALL_EVENT_TYPES, subjectOf, type SchedulerEvent } from './events.ts';
+import { ALL_EVENT_TYPES, isLaneEvent, subjectOf, type SchedulerEvent } from './events.ts';
 
 export const WEBHOOK_HEADERS = {
   event: 'X-Promotion-Scheduler-Event',
@@ -98,6 +98,18 @@ export const WEBHOOK_DELIVERY = {
   /** Tag a Secrets Manager secret given by ARN must carry (value: the stack's name) for the deliver function to read it. */
   secretTag: 'promotion-scheduler:webhooks',
 } as const;
+
+const SECRET_PREFIX_TAIL = '/webhooks/';
+
+/** Name prefix of the signing secrets a stack keeps for its subscriptions (`<stackName>/webhooks/`). */
+export function webhookSecretPrefix(stackName: string): string {
+  return `${stackName}${SECRET_PREFIX_TAIL}`;
+}
+
+/** The stack a {@link webhookSecretPrefix} names. */
+export function stackOfWebhookSecretPrefix(prefix: string): string {
+  return prefix.endsWith(SECRET_PREFIX_TAIL) ? prefix.slice(0, -SECRET_PREFIX_TAIL.length) : prefix;
+}
 
 /** Seconds until a delivery refused at its `receiveCount`-th receive (1, 2, …) is tried again: 1, 2, 4, … capped at 300. */
 export function webhookRetryDelaySeconds(receiveCount: number): number {
@@ -253,7 +265,7 @@ export function parseWebhookDelivery(body: string): WebhookDelivery | undefined 
     if (typeof parsed.subscriptionId !== 'string' || typeof event !== 'object' || event === null) return undefined;
     if (typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.time !== 'string' || typeof event.repository !== 'string') return undefined;
     // A group's event names its group; a lane's does not.
-    if (!event.type.startsWith('promotion-lane.') && typeof event.groupId !== 'string') return undefined;
+    if (!isLaneEvent({ type: event.type }) && typeof event.groupId !== 'string') return undefined;
     return { subscriptionId: parsed.subscriptionId, event: event as SchedulerEvent };
   } catch {
     return undefined;

@@ -17,7 +17,7 @@ import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.ts';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.ts';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue.ts';
 import { systemClock } from '../core/ports.ts';
-import { WEBHOOK_DELIVERY } from '../core/webhooks.ts';
+import { stackOfWebhookSecretPrefix, WEBHOOK_DELIVERY } from '../core/webhooks.ts';
 import { logger, loggingObserver, metrics } from '../shared/powertools.ts';
 import { ENV } from '../shared/telemetry-names.ts';
 import { readDeadLetterQueueUrl, readEventBusName, readTableEnvironment, readWebhookQueueUrl, readWebhookSecretPrefix, readWorkQueueUrl } from './environment.ts';
@@ -75,7 +75,7 @@ function secretStore(env: Env): SecretsManagerSecretStore {
   const client = new SecretsManagerClient({});
   const prefix = env[ENV.webhookSecretPrefix]?.trim();
   if (!prefix) return new SecretsManagerSecretStore({ client });
-  const stackName = prefix.replace(/\/webhooks\/$/, '');
+  const stackName = stackOfWebhookSecretPrefix(prefix);
   return new SecretsManagerSecretStore({ client, readable: { namePrefix: prefix, tag: { key: WEBHOOK_DELIVERY.secretTag, value: stackName } } });
 }
 

@@ -116,4 +116,4 @@ export const QUEUE_SETTINGS = {
  * Webhook delivery (issue 13): its settings live with the core (`core/webhooks.ts`), which plans
  * its retries with them; the stack and the local stack build the delivery queue from them.
  */
-export { WEBHOOK_DELIVERY, webhookRetryDelaySeconds, webhookReceivesFor } from '../core/webhooks.ts';
+export { WEBHOOK_DELIVERY, webhookRetryDelaySeconds, webhookReceivesFor, webhookSecretPrefix } from '../core/webhooks.ts';

@@ -299,7 +299,7 @@ export class SchedulerMonitoring extends Construct {
               schedulerMetric(METRIC.WebhookDeliveriesQueued, 'Sum', 'queued'),
               schedulerMetric(METRIC.WebhookDelivered, 'Sum', 'delivered (2xx)'),
               schedulerMetric(METRIC.WebhookDeliveryFailed, 'Sum', 'failed (retried)'),
-              schedulerMetric(METRIC.WebhookDeliveryDropped, 'Sum', 'dropped (subscription removed)'),
+              schedulerMetric(METRIC.WebhookDeliveryDropped, 'Sum', 'dropped (subscription removed, or refused by SQS for good)'),
               webhookDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'dead-lettered (queue depth)' }),
             ],
             right: [

@@ -30,6 +30,7 @@ import {
   TIMER_INDEX,
   TTL_ATTRIBUTE,
   WEBHOOK_DELIVERY,
+  webhookSecretPrefix,
 } from '../../functions/shared/definitions.ts';
 import { ENV, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/shared/telemetry-names.ts';
 import { configWarnings } from '../config.ts';
@@ -98,11 +99,6 @@ function webhookRegistryRead(tableArn: string): iam.PolicyStatement {
     resources: [tableArn],
     conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [WEBHOOK_DELIVERY.registryId] } },
   });
-}
-
-/** Name prefix of the webhook signing secrets the api function creates (`webhook add --secret-env`). */
-export function webhookSecretPrefix(stackName: string): string {
-  return `${stackName}/webhooks/`;
 }
 
 /** The webhook secrets' ARN pattern as cdk-nag's AwsSolutions-IAM5 finding names it (tokens as `<AWS::…>`). */

@@ -25,6 +25,8 @@
  * 8. Events (issue 13, `bench/events-phase.ts`): a streamed table, a webhook subscription, groups
  *    in lanes of their own due over 10 s: event lag (commit → webhook received), signatures,
  *    order, and the publisher's cost per group life.
+ * 9. Freeze (issue 14, `bench/freeze-phase.ts`): one freeze window holds 200 groups of 20 lanes;
+ *    start lateness after it ends, from `readyAt` (the end, or the hand-on), lane order, overlap.
  *
  * Prints a table (stderr with --json), and with --json one JSON object on stdout.
  */
@@ -46,6 +48,7 @@ import { measureCliStartup } from './cli-startup.ts';
 import { clientsFor, createStack, RecordingExecutor, startEmulators, waitTerminal, type Emulators } from './harness.ts';
 import { eventsPhase, type EventsPhaseResult } from './events-phase.ts';
 import { LANES_PHASE, lanesPhase, type LanesPhaseResult } from './lanes-phase.ts';
+import { freezePhase, type FreezePhaseResult } from './freeze-phase.ts';
 import { CallCounter, CapacityMeter } from './probes.ts';
 import { intOption, machine, parseArgs, percentiles, ProgressBar, rejectUnknown, table, type Percentiles } from './support.ts';
 
@@ -72,8 +75,8 @@ const params = {
   api_requests: intOption(args, 'api-requests', quick ? 200 : 1_000),
   /** Groups of the events phase (each lives 4 events, all delivered to one webhook). */
   event_groups: intOption(args, 'event-groups', quick ? 100 : 300),
-  /** Phases to run (for experiments): lateness, throughput, race, lanes, events, cli, api; all by default. */
-  only: String(args.get('only') ?? 'lateness,throughput,race,lanes,events,cli,api').split(','),
+  /** Phases to run (for experiments): lateness, throughput, race, lanes, events, freeze, cli, api; all by default. */
+  only: String(args.get('only') ?? 'lateness,throughput,race,lanes,events,freeze,cli,api').split(','),
 };
 const out = json ? process.stderr : process.stdout;
 const say = (line: string) => out.write(`${line}\n`);
@@ -442,6 +445,9 @@ async function main(): Promise<number> {
     const events: EventsPhaseResult | undefined = params.only.includes('events')
       ? await eventsPhase(em, { config: baseConfig({}), groups: params.event_groups, windowSeconds: 10, pollIntervalMs: params.poll_interval_s * 1000 })
       : undefined;
+    const freeze: FreezePhaseResult | undefined = params.only.includes('freeze')
+      ? await freezePhase(em, { config: baseConfig({}), lookaheadSeconds: params.lookahead_s, pollIntervalMs: params.poll_interval_s * 1000, ids })
+      : undefined;
     const noCli = { p50: NaN, p99: NaN, max: NaN };
     const cli = params.only.includes('cli') ? await cliPhase(em) : { list: noCli, schedule: noCli, help: noCli, runs: 0 };
     const api: ApiPhaseResult | undefined = params.only.includes('api')
@@ -487,6 +493,8 @@ async function main(): Promise<number> {
       lane_overlaps: lanes?.overlaps ?? NaN,
       /** Events phase: a transition committed (its write returned) → the webhook receiver has it (first delivery of each event). */
       event_lag_ms: ms(events?.lag),
+      /** Freeze phase: start lateness after a freeze over 20 lanes (200 groups) ends, from each group's `readyAt` (the end, or its hand-on). */
+      freeze_release_ms: ms(freeze?.release),
       /** Wall-clock ms of one `promotion-scheduler list --json` process against a local stack. */
       cli_ms: cli.list,
       /** One request at a time through the typed client and the local API server. */
@@ -581,6 +589,20 @@ async function main(): Promise<number> {
               note: 'stream polled every 200 ms per shard (Lambda: 4 times a second); GetRecords per group counts the idle polls of the phase too; the bus is a counting stand-in called as the EventBridge sink is (one PutEvents per chunk)',
             }
           : null,
+        freeze: freeze
+          ? {
+              groups: freeze.groups,
+              freeze_release_ms: freeze.release,
+              first_of_lane_ms: freeze.firstOfLane,
+              handed_on_ms: freeze.handedOn,
+              started_in_freeze: freeze.startedInFreeze,
+              not_held: freeze.notHeld,
+              order_violations: freeze.orderViolations,
+              overlaps: freeze.overlaps,
+              not_succeeded: freeze.notSucceeded,
+              evidence: freeze.evidence,
+            }
+          : null,
         cli: { runs: cli.runs, list_ms: cli.list, schedule_ms: cli.schedule, help_ms: cli.help },
         api: api ? { create_ms: api.create, create_wcu: api.createWcu, create_without_key_ms: api.createWithoutKey, get_ms: api.get, list_ms: api.list, list_pages: api.listPages } : null,
         wall_seconds: Math.round((Date.now() - started) / 1000),
@@ -610,6 +632,8 @@ async function main(): Promise<number> {
         ['events: lag commit → webhook p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.event_lag_ms }).join(' / '), 'p99 ≤ 1000'],
         ['events: bad signatures / missing / out-of-order groups', events ? `${events.badSignatures} / ${events.missing} / ${events.outOfOrder}` : 'NaN', '0 / 0 / 0'],
         ['events: per group life: bus entries / calls / deliveries / GetRecords', events ? `${events.perGroup.busEntries} / ${events.perGroup.busCalls} / ${events.perGroup.deliveries} / ${events.perGroup.streamReads}` : 'NaN', ''],
+        ['freeze: release lateness p50/p99/max (ms)', fmt({ ...percentiles([]), ...result.freeze_release_ms }).join(' / '), 'p99 ≤ 100'],
+        ['freeze: started in freeze / not held / order violations / overlaps / not Succeeded', freeze ? `${freeze.startedInFreeze} / ${freeze.notHeld} / ${freeze.orderViolations} / ${freeze.overlaps} / ${freeze.notSucceeded}` : 'NaN', '0 / 0 / 0 / 0 / 0'],
         ['lanes: order violations / overlapping runs', `${result.lane_order_violations} / ${result.lane_overlaps}`, '0 / 0'],
         ['lanes: not Succeeded / attempt > 1 / Running → Queued', lanes ? `${lanes.notSucceeded} / ${lanes.notFirstAttempt} / ${lanes.runningToQueued}` : 'NaN', '0 / 0 / 0'],
         ['CLI list p50/p99/max (ms)', fmt({ ...percentiles([]), ...cli.list }).join(' / '), '≈ 300'],

@@ -49,6 +49,8 @@ export interface GroupRow {
   finishedAt?: string;
   /** How long the run waited for its lane (absent: it did not wait). */
   laneWaitMs?: number;
+  /** When it could start, if after `scheduledAt` (handed its lane, or released by a freeze's end). */
+  readyAt?: string;
   timerKey?: string;
   outcome?: { status: string; reason?: string };
   /** Only when the scan asked for it (`scan({ history: true })`). */
@@ -106,7 +108,7 @@ export async function createStack(options: StackOptions): Promise<Stack> {
       });
     },
     async scan(options = {}) {
-      const projection = 'id, #s, attempt, repository, targetBranch, createdAt, scheduledAt, queuedAt, startedAt, finishedAt, laneWaitMs, timerKey, outcome';
+      const projection = 'id, #s, attempt, repository, targetBranch, createdAt, scheduledAt, queuedAt, startedAt, finishedAt, laneWaitMs, readyAt, timerKey, outcome';
       const rows: GroupRow[] = [];
       let key: Record<string, unknown> | undefined;
       do {

@@ -4,7 +4,8 @@
  */
 import type { Lane, LaneDetail } from '../client/index.ts';
 import type { DeadLetterMessage as DeadLetterJson, RedriveResult as RedriveJson } from '../functions/core/ports.ts';
-import type { Conflict, GroupWaiting, Outcome, PromotionGroup } from '../functions/core/group.ts';
+import { describeInstant } from '../functions/core/freeze.ts';
+import type { Conflict, GroupFrozen, GroupWaiting, Outcome, PromotionGroup } from '../functions/core/group.ts';
 
 /** One history entry as `--json` prints it. */
 export interface TransitionJson {
@@ -45,6 +46,10 @@ export interface GroupJson {
   laneWaitMs: number | null;
   /** It holds its lane (from its claim until it ends). */
   holdsLane: boolean;
+  /** While a freeze window holds it (it stays Scheduled and starts at `until`): which freeze, why, until when. */
+  frozen: GroupFrozen | null;
+  /** Scheduled with `--ignore-freeze`: who asked, when. */
+  ignoreFreeze: { by: string; at: string } | null;
   /** Oldest first. */
   history: TransitionJson[];
 }
@@ -71,6 +76,8 @@ export function groupToJson(group: PromotionGroup): GroupJson {
     waiting: group.waiting ?? null,
     laneWaitMs: group.laneWaitMs ?? null,
     holdsLane: group.holdsLane ?? false,
+    frozen: group.frozen ?? null,
+    ignoreFreeze: group.ignoreFreeze ?? null,
     history: group.history.map((entry) => ({
       from: entry.from,
       to: entry.to,
@@ -153,7 +160,7 @@ export function formatGroupList(groups: readonly PromotionGroup[], now: Date): s
     ['ID', 'STATUS', 'SCHEDULED (UTC)', 'WHEN', 'TARGET', 'ATTEMPT', 'SOURCES'],
     groups.map((g) => [
       g.id,
-      g.status,
+      g.frozen ? `${g.status} (frozen)` : g.status,
       shortTime(g.scheduledAt),
       g.scheduledAt ? relativeTime(g.scheduledAt, now) : '-',
       g.targetBranch,
@@ -206,9 +213,15 @@ export function waitingSummary(group: PromotionGroup & { waiting: GroupWaiting }
   return `${since} for its turn${line}`;
 }
 
+/** What holds a frozen group: `waits for freeze Christmas freeze until 2026-12-27 00:00 UTC (01:00 +01:00, Europe/Berlin)`. */
+export function freezeSummary(frozen: GroupFrozen): string {
+  return `waits for freeze ${frozen.reason} until ${describeInstant(frozen.until, frozen.zone)}`;
+}
+
 /**
  * `show`: everything about one group, in sections. A waiting group says what it waits for, from
- * `lane` (the lane as it is now) when given ({@link waitingSummary}).
+ * `lane` (the lane as it is now) when given ({@link waitingSummary}); a frozen one, the freeze and
+ * its end ({@link freezeSummary}); one scheduled with `--ignore-freeze`, who asked.
  */
 export function formatGroupDetail(group: PromotionGroup, now: Date, lane?: Lane): string {
   const fields: [string, string][] = [
@@ -219,6 +232,8 @@ export function formatGroupDetail(group: PromotionGroup, now: Date, lane?: Lane)
     ['Scheduled', group.scheduledAt ? `${shortTime(group.scheduledAt)} (${relativeTime(group.scheduledAt, now)})` : '- (no time yet)'],
   ];
   if (group.waiting) fields.push(['Waiting', waitingSummary({ ...group, waiting: group.waiting }, now, lane)]);
+  if (group.frozen) fields.push(['Freeze', freezeSummary(group.frozen)]);
+  if (group.ignoreFreeze) fields.push(['Freeze', `ignores freezes (asked by ${group.ignoreFreeze.by} at ${shortTime(group.ignoreFreeze.at)})`]);
   fields.push(
     ['Attempt', String(group.attempt)],
     ['Created', shortTime(group.createdAt)],

@@ -61,6 +61,7 @@ Options:
   --tolerance SECONDS     lateness before the misfire policy applies (default 60)
   --lane-overlap-policy P a lane's overlap policy unless it sets its own: queue (default), skip, parallel
   --lane-on-failure P     a lane's failure policy unless it sets its own: continue (default), pause
+  --freeze-policy P       a group due inside a freeze window: wait (default) for its end, or skip (end Failed)
   --api-port PORT         port of the HTTP API on 127.0.0.1 (default: a free one; see apiUrl in stack.json)
   --events-file PATH      where state-change events go, one JSON line each (default DIR/events.jsonl)
   --webhook URL           also deliver every event, signed, to URL (repeatable; each with its secret)
@@ -95,6 +96,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       tolerance: { type: 'string' },
       'lane-overlap-policy': { type: 'string' },
       'lane-on-failure': { type: 'string' },
+      'freeze-policy': { type: 'string' },
       repo: { type: 'string' },
       'api-port': { type: 'string' },
       'events-file': { type: 'string' },
@@ -115,6 +117,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       toleranceSeconds: values.tolerance ?? 60,
       laneOverlapPolicy: values['lane-overlap-policy'] ?? DEFAULT_SCHEDULER_CONFIG.laneOverlapPolicy,
       laneOnFailure: values['lane-on-failure'] ?? DEFAULT_SCHEDULER_CONFIG.laneOnFailure,
+      freezePolicy: values['freeze-policy'] ?? DEFAULT_SCHEDULER_CONFIG.freezePolicy,
       shardCount: 4,
     },
     'option',

@@ -26,8 +26,8 @@ export interface FieldError {
 }
 
 /** The 409 problem types. */
-export type ConflictProblemType = 'group-exists' | 'idempotency-key-reused' | 'transition-refused' | 'conflict' | 'lane-state' | 'webhook-refused';
-const CONFLICT_TYPES: readonly string[] = ['group-exists', 'idempotency-key-reused', 'transition-refused', 'conflict', 'lane-state', 'webhook-refused'] satisfies ConflictProblemType[];
+export type ConflictProblemType = 'group-exists' | 'idempotency-key-reused' | 'transition-refused' | 'conflict' | 'lane-state' | 'webhook-refused' | 'freeze-refused';
+const CONFLICT_TYPES: readonly string[] = ['group-exists', 'idempotency-key-reused', 'transition-refused', 'conflict', 'lane-state', 'webhook-refused', 'freeze-refused'] satisfies ConflictProblemType[];
 
 /** What the API answered, as {@link PromotionSchedulerApiError} keeps it. */
 export interface ApiErrorInit {
@@ -122,6 +122,18 @@ export class WebhookNotFoundError extends PromotionSchedulerApiError {
   }
 }
 
+/** 404 `not-found` naming a freeze window: there is none with this id (or it was removed). */
+export class FreezeNotFoundError extends PromotionSchedulerApiError {
+  override readonly name = 'FreezeNotFoundError';
+  readonly freezeId: string;
+
+  constructor(init: ApiErrorInit) {
+    const freezeId = stringMember(init.problem, 'freezeId') ?? '';
+    super(init, `no freeze window '${freezeId}' (404 from ${init.method} ${pathOf(init.url)})`);
+    this.freezeId = freezeId;
+  }
+}
+
 /**
  * 412 `precondition-failed`: `If-Match` named another version than the group's. `current` is the
  * group as it is now: check it still makes sense, then send the change again with `current.version`.
@@ -145,7 +157,8 @@ export class PreconditionFailedError extends PromotionSchedulerApiError {
  * `lane-state` (a lane action that does not fit the lane: pause a paused lane, resume one that is
  * not paused; `lane` is the lane as it is), `webhook-refused` (the stack holds as many webhook
  * subscriptions as it keeps, or the subscription was given to the local stack with `--webhook`
- * and cannot be removed; `detail` says which).
+ * and cannot be removed; `detail` says which), `freeze-refused` (the stack holds as many freeze
+ * windows as it keeps; `detail` says what to do).
  */
 export class ConflictError extends PromotionSchedulerApiError {
   override readonly name = 'ConflictError';
@@ -225,6 +238,7 @@ export function apiErrorFrom(init: ApiErrorInit): PromotionSchedulerApiError {
     case 404:
       if (problemType === 'not-found' && stringMember(init.problem, 'groupId') !== undefined) return new GroupNotFoundError(init);
       if (problemType === 'not-found' && stringMember(init.problem, 'webhookId') !== undefined) return new WebhookNotFoundError(init);
+      if (problemType === 'not-found' && stringMember(init.problem, 'freezeId') !== undefined) return new FreezeNotFoundError(init);
       break;
     case 409:
       if (problemType !== undefined && CONFLICT_TYPES.includes(problemType)) return new ConflictError(init);

@@ -10,6 +10,7 @@ export { PromotionSchedulerClient, type FetchLike, type PromotionSchedulerClient
 export {
   ApiUnreachableError,
   ConflictError,
+  FreezeNotFoundError,
   GroupNotFoundError,
   PreconditionFailedError,
   PROBLEM_TYPE_PREFIX,
@@ -26,6 +27,7 @@ export {
 } from './errors.ts';
 export type { CredentialsOption } from './sigv4.ts';
 export type {
+  AddFreezeInput,
   AddWebhookInput,
   CancelOptions,
   Conflict,
@@ -33,7 +35,11 @@ export type {
   CreateGroupInput,
   CreateOptions,
   DeadLetter,
+  FreezeScope,
+  FreezeView,
+  FreezeWindow,
   GroupChanges,
+  GroupFrozen,
   GroupPage,
   GroupStatus,
   GroupWaiting,
@@ -58,9 +64,12 @@ export type {
   Promotion,
   PromotionGroup,
   RedriveResult,
+  RemovedFreeze,
   RetryOptions,
   Transition,
   Webhook,
   WebhookFilters,
   WebhookSecretRef,
+  Weekday,
+  WeeklyWindow,
 } from './types.ts';

@@ -6,12 +6,14 @@
 import { ApiUnreachableError, PromotionSchedulerApiError, apiErrorFrom, parseProblem, type ApiErrorInit } from './errors.ts';
 import { SigV4Signer, type CredentialsOption } from './sigv4.ts';
 import type {
+  AddFreezeInput,
   AddWebhookInput,
   CancelOptions,
   CreateGroupInput,
   CreateOptions,
   CreatedGroup,
   DeadLetter,
+  FreezeView,
   GroupChanges,
   GroupPage,
   Instant,
@@ -29,6 +31,7 @@ import type {
   PreconditionOptions,
   PromotionGroup,
   RedriveResult,
+  RemovedFreeze,
   RetryOptions,
   Transition,
   Webhook,
@@ -374,6 +377,57 @@ export class PromotionSchedulerClient {
     return this.#webhook(await this.#send('DELETE', path), 'DELETE', path);
   }
 
+  /**
+   * Every freeze window, oldest first, each with the occurrence that holds now or next
+   * (`GET /v1/freezes`).
+   */
+  async listFreezes(): Promise<FreezeView[]> {
+    const path = '/v1/freezes';
+    const answer = await this.#send('GET', path);
+    const items = (answer.body as { items?: unknown } | null)?.items;
+    if (!Array.isArray(items)) throw this.#unexpected(answer, 'GET', path, 'a list {items}');
+    return items as FreezeView[];
+  }
+
+  /**
+   * One freeze window, with the occurrence that holds now or next (`GET /v1/freezes/{id}`).
+   * @throws FreezeNotFoundError
+   */
+  async getFreeze(id: string): Promise<FreezeView> {
+    const path = freezePath(id);
+    return this.#freezeView(await this.#send('GET', path), 'GET', path);
+  }
+
+  /**
+   * Add a freeze window (`POST /v1/freezes`): one-off (`from`, `until`) or weekly (`weekly` in
+   * `tz`), for every lane, one target branch or one lane. While it holds, the groups of the lanes
+   * it covers that come due wait for its end (or end `Failed` under the stack's freeze policy
+   * `skip`). Who added it is the `actor`.
+   * @throws ValidationError (a time without an offset, `until` not after `from` or passed, a weekly window that is none, a zone that is not an IANA one, `repository` without `targetBranch`, no `reason`), ConflictError (`freeze-refused`: the stack holds as many as it keeps)
+   */
+  async addFreeze(input: AddFreezeInput): Promise<FreezeView> {
+    const path = '/v1/freezes';
+    const { from, until, weekly, tz, repository, targetBranch, reason } = input;
+    const body = withInstants({ from, until, weekly, tz, repository, targetBranch, reason }, ['from', 'until']);
+    return this.#freezeView(await this.#send('POST', path, { body }), 'POST', path);
+  }
+
+  /**
+   * Remove a freeze window (`DELETE /v1/freezes/{id}`): the groups it held are released at once
+   * (due again now, or at their own time if that is ahead; another freeze may hold them again).
+   * Returns the freeze removed and how many groups were released.
+   * @throws FreezeNotFoundError
+   */
+  async removeFreeze(id: string): Promise<RemovedFreeze> {
+    const path = freezePath(id);
+    const answer = await this.#send('DELETE', path);
+    const body = answer.body as Partial<RemovedFreeze> | null;
+    if (body === null || typeof body !== 'object' || typeof body.freeze?.id !== 'string' || typeof body.released !== 'number') {
+      throw this.#unexpected(answer, 'DELETE', path, 'a removal {freeze, released}');
+    }
+    return { freeze: body.freeze, released: body.released };
+  }
+
   /** The API's OpenAPI 3.1 document (`GET /v1/openapi.json`). */
   async getOpenApiDocument(): Promise<OpenApiDocument> {
     const path = '/v1/openapi.json';
@@ -446,6 +500,12 @@ export class PromotionSchedulerClient {
     return webhook as Webhook;
   }
 
+  #freezeView(answer: Answer, method: string, path: string): FreezeView {
+    const view = answer.body as Partial<FreezeView> | null;
+    if (view === null || typeof view !== 'object' || typeof view.freeze?.id !== 'string') throw this.#unexpected(answer, method, path, 'a freeze {freeze, next?}');
+    return view as FreezeView;
+  }
+
   async #laneAction(verb: 'pause' | 'resume' | 'set', body: Record<string, unknown>): Promise<Lane> {
     const path = `/v1/lanes/${verb}`;
     return this.#lane(await this.#send('POST', path, { body }), 'POST', path, 'a lane {repository, targetBranch, …}');
@@ -487,6 +547,10 @@ function groupPath(id: string): string {
 
 function webhookPath(id: string): string {
   return `/v1/webhooks/${encodeURIComponent(id)}`;
+}
+
+function freezePath(id: string): string {
+  return `/v1/freezes/${encodeURIComponent(id)}`;
 }
 
 function ifMatch({ ifMatch }: PreconditionOptions): Record<string, string> {

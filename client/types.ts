@@ -6,14 +6,21 @@
  */
 import type { GroupStatus, Promotion, PromotionGroup } from '../functions/core/group.ts';
 import type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWaiter } from '../functions/core/lane.ts';
+import type { FreezeWindow } from '../functions/core/freeze.ts';
 
-export type { Conflict, GroupStatus, GroupWaiting, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
+export type { Conflict, GroupFrozen, GroupStatus, GroupWaiting, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
 export type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWaiter } from '../functions/core/lane.ts';
 /**
  * A webhook subscription as the API answers it (`GET /v1/webhooks`; docs/api.md, "Webhooks"): its
  * URL, filters, and its secret by reference only (`secret.ref`, `secret.managed`), never its value.
  */
 export type { WebhookSubscription as Webhook, WebhookSecretRef } from '../functions/core/webhooks.ts';
+/**
+ * A freeze window as the API answers it (`GET /v1/freezes`; docs/api.md, "Freeze windows"):
+ * one-off (`from`, `until`, ISO-8601 UTC) or weekly (`weekly`: local days and times in an IANA
+ * zone), its scope (`repository` and `targetBranch`), reason, who added it and when.
+ */
+export type { FreezeWindow, Weekday, WeeklyWindow } from '../functions/core/freeze.ts';
 /** A dead-letter queue message (`GET /v1/dead-letters`) and what a redrive did. */
 export type { DeadLetterMessage as DeadLetter, RedriveResult } from '../functions/core/ports.ts';
 
@@ -31,6 +38,8 @@ export interface CreateGroupInput {
   /** With a time the group is `Scheduled`, without it `Pending`. */
   scheduledAt?: Instant;
   description?: string;
+  /** `true`: freezes do not hold this group (the emergency hotfix); the group records who asked (the `actor`) and when, as `ignoreFreeze`. */
+  ignoreFreeze?: boolean;
 }
 
 /** The body of `PATCH /v1/groups/{id}`: at least one member. */
@@ -187,3 +196,32 @@ export interface WebhookFilters {
  * answered) and `secretArn` (a Secrets Manager secret you keep; deployed stacks only).
  */
 export type AddWebhookInput = WebhookFilters & { url: string } & ({ secret: string; secretArn?: never } | { secretArn: string; secret?: never });
+
+/** A freeze window with the occurrence that holds now or next (`GET /v1/freezes` items, `GET /v1/freezes/{id}`, the answer of an add). */
+export interface FreezeView {
+  freeze: FreezeWindow;
+  /** ISO-8601 UTC; `active`: it holds now. Absent: a one-off freeze that ended (kept a week for `show`). */
+  next?: { from: string; until: string; active: boolean };
+}
+
+/** What a freeze covers: every lane (neither), one target branch in every repository (`targetBranch` alone), or one lane (both). */
+export type FreezeScope = { repository?: never; targetBranch?: string } | { repository: string; targetBranch: string };
+
+/**
+ * The body of `POST /v1/freezes`: a one-off freeze (`from` and `until`, ISO-8601 with an offset;
+ * `tz` optional, the zone its times are shown in) or a weekly one (`weekly`, e.g.
+ * `'Fri 16:00-Mon 08:00'`, in the IANA zone `tz`), a scope, and why.
+ */
+export type AddFreezeInput = FreezeScope & {
+  /** Why, 1–500 characters; shown to whoever waits. */
+  reason: string;
+} & (
+    | { from: Instant; until: Instant; tz?: string; weekly?: never }
+    | { weekly: string; tz: string; from?: never; until?: never }
+  );
+
+/** What `DELETE /v1/freezes/{id}` answers: the freeze removed, and how many groups it held were released. */
+export interface RemovedFreeze {
+  freeze: FreezeWindow;
+  released: number;
+}

@@ -13,6 +13,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
 import { DynamoDbWebhookRegistry } from '../../functions/adapters/dynamodb-webhook-registry.ts';
+import { DynamoDbFreezeRegistry } from '../../functions/adapters/dynamodb-freeze-registry.ts';
 import { FetchWebhookSender } from '../../functions/adapters/fetch-webhook-sender.ts';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
 import { SqsDeliveryQueue } from '../../functions/adapters/sqs-delivery-queue.ts';
@@ -20,6 +21,7 @@ import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visib
 import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
 import type { SchedulerConfig } from '../../functions/core/config.ts';
 import type { GroupCommands } from '../../functions/core/manage-groups.ts';
+import type { FreezeCommands } from '../../functions/core/manage-freezes.ts';
 import type { SchedulerObserver } from '../../functions/core/observer.ts';
 import type { PollSummary, PollUseCase } from '../../functions/core/poll.ts';
 import { systemClock, type Clock, type ConflictDetector, type EventSink, type PromotionExecutor, type SecretStore, type WebhookSender, type WorkQueue } from '../../functions/core/ports.ts';
@@ -82,6 +84,8 @@ export interface LocalPipelineOptions {
 export interface LocalPipeline {
   store: DynamoDbGroupStore;
   commands: GroupCommands;
+  /** The operator use cases of freeze windows (the benchmark adds and removes freezes with them). */
+  freezes: FreezeCommands;
   /** The api function's handler (the local API server answers with it). */
   api: ApiHandler;
   /** The pollers' use cases (the benchmark drives them itself; the local stack takes back a crashed run's work with the first). */
@@ -131,6 +135,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     workQueue,
     visibility: () => new SqsMessageVisibility({ client: sqs, queueUrl: queues.workQueueUrl }),
     services: () => ({ executor: options.executor, detector: options.detector }),
+    freezes: () => new DynamoDbFreezeRegistry({ client: options.dynamo, tableName: options.tableName }),
     // fauxqs answers a receive from all its messages: no long poll needed (SQS samples a subset).
     deadLetterInbox: () => new SqsDeadLetterQueue({ client: sqs, deadLetterQueueUrl: queues.deadLetterQueueUrl, workQueueUrl: queues.workQueueUrl, waitTimeSeconds: 0 }),
     ...(options.observer ? { observer: options.observer } : {}),
@@ -220,6 +225,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   return {
     store,
     commands: scheduler.commands(),
+    freezes: scheduler.freezes(),
     api: createApiHandler(scheduler.api()),
     pollers: polls.map((p) => p.useCase),
     pollOnce: () => track(polls[0]!.handler(scheduledEvent(clock.now()))),

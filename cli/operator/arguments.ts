@@ -49,6 +49,11 @@ const OPTIONS = {
   'secret-arn': { type: 'string' },
   'secret-env': { type: 'string' },
   type: { type: 'string', multiple: true },
+  from: { type: 'string' },
+  until: { type: 'string' },
+  weekly: { type: 'string' },
+  tz: { type: 'string' },
+  'ignore-freeze': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 type OptionName = keyof typeof OPTIONS;
 
@@ -70,8 +75,8 @@ export interface CommandSpec {
 export const COMMANDS = {
   schedule: {
     args: [],
-    options: ['target', 'source', 'at', 'id', 'repo'],
-    synopsis: 'schedule --target BRANCH --source REF [--source REF …] --at TIME [--id ID] [--repo PATH]',
+    options: ['target', 'source', 'at', 'id', 'repo', 'ignore-freeze'],
+    synopsis: 'schedule --target BRANCH --source REF [--source REF …] --at TIME [--id ID] [--repo PATH] [--ignore-freeze]',
     summary: 'Create a group: promote the sources, in order, into BRANCH at TIME',
     details: `Options:
   --target BRANCH   the branch the sources are promoted into
@@ -80,9 +85,12 @@ export const COMMANDS = {
   --id ID           the group's id (default: a random UUID); letters, digits, '.', '_', '-'
   --repo PATH       the repository the executor works on (default on a local stack: the stack's
                     repository; required with --stack-name or --api-url alone)
+  --ignore-freeze   run at TIME even inside a freeze window that covers its lane (the emergency
+                    hotfix); the group records who asked and when ('show' prints it)
 
-Example:
-  ${PROGRAM} schedule --target main --source feature/a --source feature/b --at +5m --id release-42`,
+Examples:
+  ${PROGRAM} schedule --target main --source feature/a --source feature/b --at +5m --id release-42
+  ${PROGRAM} schedule --target main --source hotfix/login --at now --ignore-freeze`,
   },
   list: {
     args: [],
@@ -278,6 +286,59 @@ Example:
 Example:
   ${PROGRAM} webhook remove wh-0123456789ab`,
   },
+  'freeze add': {
+    args: [],
+    options: ['from', 'until', 'weekly', 'tz', 'target', 'repo', 'reason'],
+    synopsis: 'freeze add (--from TIME --until TIME | --weekly "Fri 16:00-Mon 08:00" --tz ZONE) [--target T [--repo R]] --reason TEXT',
+    summary: 'Add a freeze window: the lanes it covers start nothing while it holds; their due groups wait for its end',
+    details: `A group that comes due inside a freeze that covers its lane does not start: it stays Scheduled
+and starts when the freeze ends, in lane order ('show' says "waits for freeze <reason> until
+<time>"); under the stack's freeze policy skip it ends Failed instead. A group scheduled with
+--ignore-freeze runs anyway.
+
+Options:
+  --from TIME       a one-off freeze: from TIME (inclusive) …
+  --until TIME      … until TIME (exclusive); TIME as for schedule --at (see TIME below)
+  --weekly WINDOW   or a weekly one: 'Ddd HH:MM-Ddd HH:MM', local days and times in --tz, e.g.
+                    'Fri 16:00-Mon 08:00' (days Mon Tue Wed Thu Fri Sat Sun)
+  --tz ZONE         the IANA time zone of --weekly (required with it), e.g. Europe/Berlin; with a
+                    one-off freeze, the zone its times are shown in
+  --target T        only lanes of target branch T (default: every lane)
+  --repo R          with --target: only the lane of T in repository R (a relative path on a local
+                    stack is taken from the working directory)
+  --reason TEXT     why, 1 to 500 characters; shown to whoever waits
+
+A local time that does not exist (clocks go forward) is the same wall-clock distance after the
+gap; one that exists twice (clocks go back) is its first occurrence. Prints the new freeze's id.
+
+Examples:
+  ${PROGRAM} freeze add --weekly "Fri 16:00-Mon 08:00" --tz Europe/Berlin --reason "no weekend releases"
+  ${PROGRAM} freeze add --from 2026-12-24T00:00:00+01:00 --until 2026-12-27T00:00:00+01:00 --tz Europe/Berlin \\
+    --target main --reason "Christmas freeze"`,
+  },
+  'freeze list': {
+    args: [],
+    options: [],
+    synopsis: 'freeze list',
+    summary: 'List the freeze windows: window and scope, the occurrence that holds now or next, reason, who added it',
+    details: `One line per freeze, oldest first. NEXT is the occurrence that holds now ('active until …') or
+holds next ('from … until …'), in UTC and in the freeze's zone; '-' for a one-off freeze that
+ended (kept a week). --json prints the API's documents: [{freeze, next?}].
+
+Example:
+  ${PROGRAM} freeze list`,
+  },
+  'freeze remove': {
+    args: ['ID'],
+    options: [],
+    synopsis: 'freeze remove ID',
+    summary: 'Remove a freeze window; the groups it held are released at once',
+    details: `A released group is due again now (or at its own time, if that is still ahead); another freeze
+that covers its lane may hold it again. Prints the freeze removed and how many groups were released.
+
+Example:
+  ${PROGRAM} freeze remove fz-0123456789`,
+  },
   'dlq list': {
     args: [],
     options: ['limit'],
@@ -306,7 +367,7 @@ export type CommandName = keyof typeof COMMANDS;
 /** A parsed command line. */
 export type Command =
   | { name: 'help'; topic?: CommandName }
-  | { name: 'schedule'; targetBranch: string; sources: string[]; at: string; id?: string; repo?: string }
+  | { name: 'schedule'; targetBranch: string; sources: string[]; at: string; id?: string; repo?: string; ignoreFreeze?: true }
   | { name: 'list'; statuses: string[] }
   | { name: 'show'; id: string }
   | { name: 'cancel'; id: string; reason?: string }
@@ -322,7 +383,23 @@ export type Command =
   | { name: 'dlq redrive' }
   | WebhookAddCommand
   | { name: 'webhook list' }
-  | { name: 'webhook remove'; id: string };
+  | { name: 'webhook remove'; id: string }
+  | FreezeAddCommand
+  | { name: 'freeze list' }
+  | { name: 'freeze remove'; id: string };
+
+/**
+ * `freeze add`: a one-off window (its times as typed: resolved against the clock when the command
+ * runs, as `--at` is) or a weekly one, its zone, its scope and why.
+ */
+export interface FreezeAddCommand {
+  name: 'freeze add';
+  window: { from: string; until: string } | { weekly: string };
+  tz?: string;
+  targetBranch?: string;
+  repo?: string;
+  reason: string;
+}
 
 /**
  * `webhook add`: the secret by the ARN given, or by the name of the environment variable that
@@ -419,7 +496,8 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     throw new UsageError('no command given');
   }
   let name: string = first;
-  const subcommands = first === 'dlq' ? ['list', 'redrive'] : first === 'lane' ? ['show', 'pause', 'resume', 'set'] : first === 'webhook' ? ['add', 'list', 'remove'] : undefined;
+  const subcommands =
+    first === 'dlq' ? ['list', 'redrive'] : first === 'lane' ? ['show', 'pause', 'resume', 'set'] : first === 'webhook' || first === 'freeze' ? ['add', 'list', 'remove'] : undefined;
   if (subcommands) {
     const choices = subcommands.map((sub) => `'${first} ${sub}'`);
     const use = `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
@@ -464,6 +542,7 @@ export function parseCli(argv: readonly string[]): ParsedCli {
       command = { name, targetBranch, sources, at: required('at') };
       if (values.id !== undefined) command.id = values.id;
       if (values.repo !== undefined) command.repo = values.repo;
+      if (values['ignore-freeze']) command.ignoreFreeze = true;
       break;
     }
     case 'list':
@@ -523,6 +602,15 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     case 'webhook remove':
       command = { name, id };
       break;
+    case 'freeze add':
+      command = freezeAdd(values, required);
+      break;
+    case 'freeze list':
+      command = { name };
+      break;
+    case 'freeze remove':
+      command = { name, id };
+      break;
   }
   return { command, json, stack };
 }
@@ -543,6 +631,36 @@ function webhookAdd(values: Values, url: string): WebhookAddCommand {
   if (values.repo !== undefined) command.repo = values.repo;
   if (values.target !== undefined) command.targetBranch = values.target;
   if (values.type !== undefined) command.types = values.type;
+  return command;
+}
+
+/**
+ * `freeze add`'s options: a one-off window (`--from` and `--until`) or a weekly one (`--weekly`
+ * and `--tz`), not both; `--repo` only with `--target`; a reason.
+ */
+function freezeAdd(values: Values, required: (option: 'reason') => string): FreezeAddCommand {
+  const name = 'freeze add';
+  const { from, until, weekly, tz } = values;
+  const oneOff = from !== undefined || until !== undefined;
+  const either = `--from TIME --until TIME (a one-off freeze) or --weekly "Ddd HH:MM-Ddd HH:MM" --tz ZONE (a weekly one)`;
+  if (oneOff && weekly !== undefined) throw new UsageError(`'${name}' takes ${either}, not both`, name);
+  if (!oneOff && weekly === undefined) throw new UsageError(`'${name}' needs ${either}`, name);
+  if (oneOff && (from === undefined || until === undefined)) {
+    throw new UsageError(`'${name}' needs ${from === undefined ? '--from TIME with --until' : '--until TIME with --from'}: a one-off freeze has both ends`, name);
+  }
+  if (weekly !== undefined && tz === undefined) {
+    throw new UsageError(`'${name} --weekly' needs --tz ZONE: the IANA time zone its days and times are in, e.g. --tz Europe/Berlin`, name);
+  }
+  if (values.repo !== undefined && values.target === undefined) {
+    throw new UsageError(
+      `'${name} --repo' needs --target BRANCH: a freeze covers one lane (--target and --repo), one target branch in every repository (--target alone) or every lane (neither)`,
+      name,
+    );
+  }
+  const command: FreezeAddCommand = { name, window: weekly !== undefined ? { weekly } : { from: from!, until: until! }, reason: required('reason') };
+  if (tz !== undefined) command.tz = tz;
+  if (values.target !== undefined) command.targetBranch = values.target;
+  if (values.repo !== undefined) command.repo = values.repo;
   return command;
 }
 

@@ -1,12 +1,13 @@
 /**
  * What the CLI acts through once the stack is located: the HTTP API, for the group commands
  * ({@link ClientGroupOperations}), the lane commands ({@link ClientLaneOperations}), the
- * dead-letter commands ({@link ClientDeadLetterOperations}) and the webhook commands
- * ({@link ClientWebhookOperations}) alike. {@link connect} builds them;
+ * dead-letter commands ({@link ClientDeadLetterOperations}), the webhook commands
+ * ({@link ClientWebhookOperations}) and the freeze commands ({@link ClientFreezeOperations}) alike. {@link connect} builds them;
  * tests hand `runCli` their own {@link Connect}.
  */
 import type { FetchLike } from '../../client/index.ts';
 import { ClientDeadLetterOperations, type DeadLetterOperations } from './dead-letter-operations.ts';
+import { ClientFreezeOperations, type FreezeOperations } from './freeze-operations.ts';
 import { ClientGroupOperations, type ClientGroupOperationsOptions, type GroupOperations } from './group-operations.ts';
 import { ClientLaneOperations, type LaneOperations } from './lane-operations.ts';
 import { nodeFetch } from './node-fetch.ts';
@@ -14,6 +15,7 @@ import type { StackLocation } from './stack.ts';
 import { ClientWebhookOperations, type WebhookOperations } from './webhook-operations.ts';
 
 export type { DeadLetterOperations } from './dead-letter-operations.ts';
+export type { FreezeOperations } from './freeze-operations.ts';
 export type { GroupOperations } from './group-operations.ts';
 export type { LaneOperations } from './lane-operations.ts';
 export type { WebhookOperations } from './webhook-operations.ts';
@@ -28,6 +30,8 @@ export interface Backend {
   deadLetters?: DeadLetterOperations;
   /** Absent when the stack location names no API. */
   webhooks?: WebhookOperations;
+  /** Absent when the stack location names no API. */
+  freezes?: FreezeOperations;
   close(): void;
 }
 
@@ -81,6 +85,12 @@ export function connectWebhooks(stack: StackLocation, context: ConnectContext): 
   return options && new ClientWebhookOperations(options);
 }
 
+/** The freeze commands of a stack location: the API's `/v1/freezes`, or `undefined` when it names no API. */
+export function connectFreezes(stack: StackLocation, context: ConnectContext): FreezeOperations | undefined {
+  const options = clientOptions(stack, context);
+  return options && new ClientFreezeOperations(options);
+}
+
 /**
  * The real {@link Connect}: the API client for every command when the stack names an API.
  * Sends nothing: a stack that cannot be reached fails at the first command. Holds nothing that
@@ -91,11 +101,13 @@ export const connect: Connect = (stack, context) => {
   const lanes = connectLanes(stack, context);
   const deadLetters = connectDeadLetters(stack, context);
   const webhooks = connectWebhooks(stack, context);
+  const freezes = connectFreezes(stack, context);
   return {
     ...(groups ? { groups } : {}),
     ...(lanes ? { lanes } : {}),
     ...(deadLetters ? { deadLetters } : {}),
     ...(webhooks ? { webhooks } : {}),
+    ...(freezes ? { freezes } : {}),
     close: () => {},
   };
 };

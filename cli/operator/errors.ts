@@ -4,6 +4,7 @@
  */
 import {
   ApiUnreachableError,
+  FreezeNotFoundError,
   GroupNotFoundError,
   PromotionSchedulerApiError,
   RetryableApiError,
@@ -19,8 +20,8 @@ import { API_TIMEOUT_MS } from './group-operations.ts';
 import { StackUnavailableError, type StackLocation } from './stack.ts';
 
 /**
- * Exit codes. 1: the scheduler refused or could not do what was asked (bad time, unknown group or
- * webhook, not allowed from the group's status, lost a race); 2: the command line is wrong; 3: the stack
+ * Exit codes. 1: the scheduler refused or could not do what was asked (bad time, unknown group,
+ * webhook or freeze, not allowed from the group's status, lost a race); 2: the command line is wrong; 3: the stack
  * cannot be used (no local stack, stack not found, API unreachable, AWS refused the call).
  */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
@@ -55,7 +56,7 @@ function isServiceError(error: unknown): boolean {
  * that is not the API's). The target is what is wrong, not the request.
  */
 function isForeignAnswer(error: PromotionSchedulerApiError): boolean {
-  return error.problemType === undefined || error.status < 400 || (error.status === 404 && !(error instanceof GroupNotFoundError || error instanceof WebhookNotFoundError));
+  return error.problemType === undefined || error.status < 400 || (error.status === 404 && !(error instanceof GroupNotFoundError || error instanceof WebhookNotFoundError || error instanceof FreezeNotFoundError));
 }
 
 /**
@@ -108,6 +109,7 @@ function apiRefusal(error: PromotionSchedulerApiError): string {
   }
   if (error instanceof GroupNotFoundError) return error.detail ?? `Promotion group '${error.groupId}' does not exist.`;
   if (error instanceof WebhookNotFoundError) return error.detail ?? `Webhook subscription '${error.webhookId}' does not exist.`;
+  if (error instanceof FreezeNotFoundError) return error.detail ?? `Freeze window '${error.freezeId}' does not exist.`;
   return error.detail ?? error.message;
 }
 

@@ -20,13 +20,14 @@ Output:
   --json                JSON on stdout for scripts
   -h, --help            help; '${PROGRAM} COMMAND --help' for one command`;
 
-const EXIT_HELP = `Exit codes: 0 done; 1 refused (bad input, unknown group or webhook, not allowed from its status,
-            a lane paused already or not paused, webhooks full or not removable); 2 wrong command
-            line; 3 target unavailable (no local stack, API unreachable, AWS error).`;
+const EXIT_HELP = `Exit codes: 0 done; 1 refused (bad input, unknown group, webhook or freeze, not allowed from its
+            status, a lane paused already or not paused, webhooks or freezes full, a webhook not
+            removable); 2 wrong command line; 3 target unavailable (no local stack, API unreachable,
+            AWS error).`;
 
 /**
  * The help text: every command with its synopsis, or one command in full (its options, and
- * TIME when it takes `--at`); always the stack options and the exit codes.
+ * TIME when it takes `--at` or `--from`); always the stack options and the exit codes.
  */
 export function helpText(topic?: CommandName): string {
   if (topic) {
@@ -37,7 +38,7 @@ ${spec.summary}.
 
 ${spec.details}
 
-${spec.options.includes('at') ? `${TIME_HELP}\n\n` : ''}${STACK_HELP}
+${spec.options.includes('at') || spec.options.includes('from') ? `${TIME_HELP}\n\n` : ''}${STACK_HELP}
 
 ${EXIT_HELP}
 `;
@@ -46,7 +47,7 @@ ${EXIT_HELP}
   return `Usage: ${PROGRAM} COMMAND [options]
 
 Schedule, inspect and steer promotion groups and their lanes (one repository and target branch),
-and subscribe webhooks to their state-change events.
+hold lanes with freeze windows, and subscribe webhooks to their state-change events.
 
 Commands:
 ${entries.join('\n')}

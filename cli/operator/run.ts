@@ -2,11 +2,11 @@
  * Running a command line: {@link runCli} parses it, locates the stack, connects, runs the
  * command and prints the result, or one line and an exit code on failure. Every command goes
  * through the HTTP API: the group commands ({@link GroupOperations}), the lane ones
- * ({@link LaneOperations}), the dead-letter ones ({@link DeadLetterOperations}) and the webhook
- * ones ({@link WebhookOperations}) alike.
+ * ({@link LaneOperations}), the dead-letter ones ({@link DeadLetterOperations}), the webhook
+ * ones ({@link WebhookOperations}) and the freeze ones ({@link FreezeOperations}) alike.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { PromotionSchedulerApiError, type Lane } from '../../client/index.ts';
+import { PromotionSchedulerApiError, type AddFreezeInput, type Lane } from '../../client/index.ts';
 import { SchedulerError } from '../../functions/core/errors.ts';
 import { GROUP_STATUSES, type PromotionGroup } from '../../functions/core/group.ts';
 import {
@@ -22,10 +22,20 @@ import {
   groupToJson,
   toJsonText,
 } from '../format.ts';
-import { parseCli, PROGRAM, resolveTime, secretFromEnvironment, UsageError, type CommandName, type ParsedCli } from './arguments.ts';
-import { connect, type Backend, type Connect, type DeadLetterOperations, type GroupOperations, type LaneOperations, type WebhookOperations } from './connect.ts';
+import { parseCli, PROGRAM, resolveTime, secretFromEnvironment, UsageError, type CommandName, type FreezeAddCommand, type ParsedCli } from './arguments.ts';
+import {
+  connect,
+  type Backend,
+  type Connect,
+  type DeadLetterOperations,
+  type FreezeOperations,
+  type GroupOperations,
+  type LaneOperations,
+  type WebhookOperations,
+} from './connect.ts';
 import { EXIT, exitCodeFor, messageFor } from './errors.ts';
 import { printEvents } from './events-command.ts';
+import { formatFreezeAdded, formatFreezeList, formatFreezeRemoved } from './freeze-format.ts';
 import { helpText } from './help.ts';
 import { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation } from './stack.ts';
 import { formatWebhookAdded, formatWebhookList, formatWebhookRemoved } from './webhook-format.ts';
@@ -128,6 +138,26 @@ async function currentLane(lanes: LaneOperations | undefined, group: PromotionGr
   }
 }
 
+/**
+ * The body of a `freeze add`: its times resolved against `now` as `--at`'s are (a time without an
+ * offset is refused), its repository as `webhook add` takes one (never the stack's by default:
+ * `--target` alone is that branch in every repository).
+ */
+function freezeInput(command: FreezeAddCommand, stack: StackLocation, io: CliIo, now: Date): AddFreezeInput {
+  const repository = command.repo === undefined ? undefined : repositoryFor(command, stack, io, 'the repository of the lane it freezes');
+  const scope =
+    repository !== undefined && command.targetBranch !== undefined
+      ? { repository, targetBranch: command.targetBranch }
+      : command.targetBranch !== undefined
+        ? { targetBranch: command.targetBranch }
+        : {};
+  const window =
+    'weekly' in command.window
+      ? { weekly: command.window.weekly, tz: command.tz ?? '' }
+      : { from: resolveTime(command.window.from, now, '--from'), until: resolveTime(command.window.until, now, '--until'), ...(command.tz !== undefined ? { tz: command.tz } : {}) };
+  return { ...scope, ...window, reason: command.reason };
+}
+
 /** What a command takes from the CLI's environment rather than its command line: `webhook add --secret-env`'s secret. */
 type FromEnvironment = ReturnType<typeof secretFromEnvironment> | undefined;
 
@@ -156,6 +186,10 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
     if (!backend.webhooks) throw noApi();
     return backend.webhooks;
   };
+  const needFreezes = (): FreezeOperations => {
+    if (!backend.freezes) throw noApi();
+    return backend.freezes;
+  };
   const printChange = (group: PromotionGroup): void => out(json ? toJsonText(groupToJson(group)) : formatChange(group, now()));
 
   switch (command.name) {
@@ -175,6 +209,7 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
         targetBranch: command.targetBranch,
         promotions: command.sources.map((source) => ({ source })),
         scheduledAt,
+        ...(command.ignoreFreeze ? { ignoreFreeze: true } : {}),
       });
       out(json ? toJsonText(groupToJson(group)) : formatScheduled(group, now()));
       return EXIT.ok;
@@ -274,6 +309,22 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
     case 'webhook remove': {
       const removed = await needWebhooks().remove(command.id);
       out(json ? toJsonText(removed) : formatWebhookRemoved(removed));
+      return EXIT.ok;
+    }
+    case 'freeze add': {
+      const freezes = needFreezes();
+      const view = await freezes.add(freezeInput(command, stack, io, now()));
+      out(json ? toJsonText(view) : formatFreezeAdded(view));
+      return EXIT.ok;
+    }
+    case 'freeze list': {
+      const views = await needFreezes().list();
+      out(json ? toJsonText(views) : formatFreezeList(views));
+      return EXIT.ok;
+    }
+    case 'freeze remove': {
+      const removed = await needFreezes().remove(command.id);
+      out(json ? toJsonText(removed) : formatFreezeRemoved(removed));
       return EXIT.ok;
     }
   }

@@ -668,16 +668,17 @@ export class DynamoDbGroupStore implements GroupStore {
     kind: TimerKind,
     shard: number,
     upTo: string,
-    options?: { limit?: number; cursor?: string },
+    options?: { limit?: number; cursor?: string; from?: string },
   ): Promise<Page<TimerEntry>> {
+    const from = options?.from;
     const out = await this.send('queryTimers', () =>
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: TIMER_INDEX.name,
-          KeyConditionExpression: '#timerKey = :key AND #timerAt <= :upTo',
+          KeyConditionExpression: from === undefined ? '#timerKey = :key AND #timerAt <= :upTo' : '#timerKey = :key AND #timerAt BETWEEN :from AND :upTo',
           ExpressionAttributeNames: { '#timerKey': TIMER_INDEX.partitionKey, '#timerAt': TIMER_INDEX.sortKey },
-          ExpressionAttributeValues: { ':key': timerKeyOf(kind, shard), ':upTo': upTo },
+          ExpressionAttributeValues: { ':key': timerKeyOf(kind, shard), ':upTo': upTo, ...(from === undefined ? {} : { ':from': from }) },
           ExclusiveStartKey: decodeCursor(options?.cursor),
           Limit: options?.limit,
           ReturnConsumedCapacity: this.returnConsumedCapacity,

@@ -7,6 +7,7 @@
  */
 import { WORK_QUEUE_LIMITS } from './ports.ts';
 import { ConfigurationError } from './errors.ts';
+import { FREEZE_POLICIES, type FreezePolicy } from './freeze.ts';
 import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, type LaneFailurePolicy, type LaneOverlapPolicy } from './lane.ts';
 
 export const MISFIRE_POLICIES = ['run-late', 'skip'] as const;
@@ -39,6 +40,8 @@ export interface SchedulerConfig {
   laneOverlapPolicy: LaneOverlapPolicy;
   /** A lane's failure policy unless the lane sets its own (`lane set --on-failure`). */
   laneOnFailure: LaneFailurePolicy;
+  /** What a group that becomes due inside a freeze window covering its lane does: `wait` for its end, or `skip` (end Failed). */
+  freezePolicy: FreezePolicy;
 }
 
 interface IntegerKey {
@@ -111,6 +114,10 @@ export const SCHEDULER_KEYS = {
   laneOnFailure: {
     kind: 'enum', values: LANE_FAILURE_POLICIES, default: 'continue', env: 'LANE_ON_FAILURE',
     description: 'What a lane holder that ends Failed or Conflicted does to its lane: `continue` hands it on, `pause` pauses the lane until someone resumes it. A lane may set its own.',
+  },
+  freezePolicy: {
+    kind: 'enum', values: FREEZE_POLICIES, default: 'wait', env: 'FREEZE_POLICY',
+    description: 'What a group that becomes due inside a freeze window covering its lane does: `wait` starts it when the freeze ends (in lane order), `skip` ends it Failed with a reason that names the freeze. A group scheduled with `--ignore-freeze` runs anyway.',
   },
 } as const satisfies Record<keyof SchedulerConfig, KeySpec>;
 

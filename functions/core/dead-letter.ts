@@ -16,6 +16,7 @@
 import type { SchedulerConfig } from './config.ts';
 import { isTerminal, type WorkMessage } from './group.ts';
 import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
+import type { FreezeSource } from './freezes.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type { Clock, GroupStore, WorkQueue } from './ports.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
@@ -26,9 +27,9 @@ export class DeadLetterUseCase {
   private readonly observer: SchedulerObserver;
   private readonly lanes: LaneKeeper;
 
-  constructor(private readonly deps: { store: GroupStore; clock: Clock; config: SchedulerConfig; queue: WorkQueue; observer?: SchedulerObserver }) {
+  constructor(private readonly deps: { store: GroupStore; clock: Clock; config: SchedulerConfig; queue: WorkQueue; observer?: SchedulerObserver; freezes?: FreezeSource }) {
     this.observer = deps.observer ?? silentObserver;
-    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.observer });
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.observer, ...(deps.freezes ? { freezes: deps.freezes } : {}) });
   }
 
   async run(message: WorkMessage, receiveCount: number): Promise<DeadLetterResult> {

@@ -95,6 +95,19 @@ export class WebhookRefusedError extends SchedulerError {
   override readonly name = 'WebhookRefusedError';
 }
 
+/** No freeze window with this id. */
+export class FreezeNotFoundError extends SchedulerError {
+  override readonly name = 'FreezeNotFoundError';
+  constructor(readonly freezeId: string) {
+    super(`Freeze window '${freezeId}' does not exist.`);
+  }
+}
+
+/** A freeze change the registry cannot take (it is full). Nothing was written. */
+export class FreezeRefusedError extends SchedulerError {
+  override readonly name = 'FreezeRefusedError';
+}
+
 /** A group with this id exists already (create is not an upsert). */
 export class GroupAlreadyExistsError extends SchedulerError {
   override readonly name = 'GroupAlreadyExistsError';

@@ -52,6 +52,8 @@ export interface GroupEvent {
   outcome?: Outcome;
   /** Lane events: how long the group waited for its lane. */
   laneWaitMs?: number;
+  /** `frozen` events: the freeze that holds the group, and until when (ISO-8601 UTC; `zone`: the freeze's). */
+  freeze?: { id: string; reason: string; until: string; zone?: string };
 }
 
 /** One write of a group item: the item before (absent: created) and after, and the transitions it recorded. */
@@ -81,6 +83,7 @@ export const EVENT_TYPES = [
   'created',
   'scheduled',
   'waiting',
+  'frozen',
   'changed',
   'queued',
   'running',
@@ -104,6 +107,8 @@ function transitionWhat(entry: Transition, before: PromotionGroup | undefined, a
   if (entry.from === entry.to) {
     // A group that begins to wait for its lane stays Scheduled.
     if (entry.to === 'Scheduled' && after.waiting && !before?.waiting) return 'waiting';
+    // Held by a freeze window (each hold records when it began: this write's time).
+    if (entry.to === 'Scheduled' && after.frozen?.since === entry.at) return 'frozen';
     if (entry.to === 'Scheduled' || entry.to === 'Pending') return 'changed';
   }
   return entry.to.toLowerCase();
@@ -166,6 +171,9 @@ export function eventsOfChange(change: GroupChange, settings: EventSettings): Gr
       ...(started ? { lateMs: Math.max(0, ms(after.startedAt) - ms(ready)) } : {}),
       ...(isTerminal(entry.to) && after.outcome ? { outcome: after.outcome } : {}),
       ...(after.laneWaitMs !== undefined && (what === 'queued' || what === 'running') ? { laneWaitMs: after.laneWaitMs } : {}),
+      ...(what === 'frozen' && after.frozen
+        ? { freeze: { id: after.frozen.freezeId, reason: after.frozen.reason, until: after.frozen.until, ...(after.frozen.zone ? { zone: after.frozen.zone } : {}) } }
+        : {}),
     });
     for (const { fact, lateMs } of factsOf(entry, before, after, settings)) {
       events.push({

@@ -52,6 +52,7 @@ import type {
 import { realSleeper } from './ports.ts';
 import { addSeconds, backoffSeconds, epochMs, latenessMs, readySince, remainingWaitMs } from './timing.ts';
 import { laneOfGroup, LaneKeeper, sendClaims, type HandedOn, type LaneLook } from './lanes.ts';
+import type { FreezeSource } from './freezes.ts';
 import { applyTransition, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
 /** What became of one delivery. */
@@ -116,6 +117,8 @@ export interface ExecuteDeps {
   heartbeatMs?: number;
   /** Longest in-function wait before a start; longer waits go back to the queue. */
   maxInlineWaitMs?: number;
+  /** The freeze windows (a lane handed on while frozen is handed to no one); absent: none. */
+  freezes?: FreezeSource;
 }
 
 const EXECUTOR = 'executor';
@@ -217,7 +220,7 @@ function staleReason(group: PromotionGroup, message: WorkMessage): string | unde
  * if (comesBack(result)) throw new Error('report the delivery failed');
  */
 export class ExecuteUseCase {
-  private readonly deps: Required<Omit<ExecuteDeps, 'heartbeatMs'>> & { heartbeatMs: number };
+  private readonly deps: Required<Omit<ExecuteDeps, 'heartbeatMs' | 'freezes'>> & { heartbeatMs: number; freezes?: FreezeSource };
   private readonly lanes: LaneKeeper;
 
   constructor(deps: ExecuteDeps) {
@@ -229,7 +232,7 @@ export class ExecuteUseCase {
       ...deps,
       heartbeatMs: deps.heartbeatMs ?? Math.max(1_000, (deps.config.executionLeaseSeconds * 1000) / 3),
     };
-    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.deps.observer });
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.deps.observer, ...(deps.freezes ? { freezes: deps.freezes } : {}) });
   }
 
   /**
@@ -284,7 +287,7 @@ export class ExecuteUseCase {
   private followsOn(handedOn: HandedOn, finishBy: Date | undefined, ranMs: number, budgetMs: number | undefined): boolean {
     if (finishBy === undefined) return false;
     const now = this.deps.clock.now();
-    if (remainingWaitMs(handedOn.message.scheduledAt, now) > 0) return false;
+    if (remainingWaitMs(readySince(handedOn.message.scheduledAt, handedOn.message.readyAt), now) > 0) return false;
     const left = finishBy.getTime() - now.getTime();
     return left >= Math.max(FOLLOW_ON_MIN_TIME_LEFT_MS, FOLLOW_ON_RUNS_LEFT * ranMs, FOLLOW_ON_BUDGET_SHARE * (budgetMs ?? 0));
   }
@@ -369,8 +372,9 @@ export class ExecuteUseCase {
   ): Promise<{ result: ExecuteResult; followOn?: HandedOn }> {
     const { store, clock, sleeper, config, observer } = this.deps;
     const only = (result: ExecuteResult) => ({ result });
-    // 1. Land the start on the scheduled instant.
-    const wait = remainingWaitMs(message.scheduledAt, arrived);
+    // 1. Land the start on the scheduled instant (or the end of the freeze that held the group).
+    const readyAt = readySince(message.scheduledAt, message.readyAt);
+    const wait = remainingWaitMs(readyAt, arrived);
     if (wait > this.deps.maxInlineWaitMs) {
       const delaySeconds = Math.floor(wait / 1000);
       observer.notice('work message arrived early; returned to the queue', { groupId: message.groupId, attempt: message.attempt, earlyMs: wait, delaySeconds });
@@ -383,7 +387,7 @@ export class ExecuteUseCase {
     // A failed read is handled where it is awaited; not an unhandled rejection meanwhile.
     reading.catch(() => {});
     // Timers may fire a millisecond early against the clock: wait until the instant has come.
-    for (let left = wait; left > 0; left = remainingWaitMs(message.scheduledAt, clock.now())) await sleeper.sleep(left);
+    for (let left = wait; left > 0; left = remainingWaitMs(readyAt, clock.now())) await sleeper.sleep(left);
     const group = await notStartedOnPassingError(reading);
     if (!group) return only(this.drop(message, 'group does not exist'));
     const stale = staleReason(group, message);
@@ -392,7 +396,6 @@ export class ExecuteUseCase {
     // 3. Queued → Running. A group that waited for its lane is late from when it got the lane:
     // its wait is a figure of its own (laneWaitMs).
     const startedAt = clock.now();
-    const readyAt = readySince(message.scheduledAt, message.readyAt);
     const lateMs = latenessMs(readyAt, startedAt);
     const laneWaitMs = message.readyAt !== undefined ? group.laneWaitMs : undefined;
     const leaseMs = config.executionLeaseSeconds * 1000;
@@ -408,7 +411,7 @@ export class ExecuteUseCase {
       entry: {
         at: startedAt.toISOString(),
         by: EXECUTOR,
-        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : `it was handed the lane (waited ${laneWaitMs ?? 0} ms)`} (${delivery.followOn ? FOLLOW_ON_NOTE : `delivery ${delivery.receiveCount}`})`,
+        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : laneWaitMs === undefined ? 'the freeze that held it ended' : `it was handed the lane (waited ${laneWaitMs} ms)`} (${delivery.followOn ? FOLLOW_ON_NOTE : `delivery ${delivery.receiveCount}`})`,
         // Why: a duplicate delivery may make the very same write in the same millisecond; only
         // this lets the store tell ours from theirs when the SDK retried an applied write.
         nonce: randomUUID().slice(0, 13),

@@ -46,6 +46,8 @@ export interface CreateGroupInput {
   /** ISO-8601 with an offset or `Z`; omit to create a Pending group. */
   scheduledAt?: string;
   description?: string;
+  /** Freezes do not hold this group (the emergency hotfix); recorded with who asked. */
+  ignoreFreeze?: boolean;
 }
 
 /** A change of a Pending or Scheduled group (`PATCH /v1/groups/{id}`): at least one member. */
@@ -185,9 +187,9 @@ export function validateGroupId(value: unknown): string {
  * is given).
  * @throws ValidationError naming every bad field; nothing is written.
  */
-export function validateNewGroup(input: unknown, newId: () => string = randomUUID): NewGroup {
+export function validateNewGroup(input: unknown, newId: () => string = randomUUID, asked: { by: string; at: string } = { by: '', at: '' }): NewGroup {
   const c = new Checker();
-  const body = c.object(input, 'body', ['id', 'repository', 'targetBranch', 'promotions', 'scheduledAt', 'description']);
+  const body = c.object(input, 'body', ['id', 'repository', 'targetBranch', 'promotions', 'scheduledAt', 'description', 'ignoreFreeze']);
   if (!body) c.done();
   const id = body!['id'] === undefined ? newId() : checkId(c, body!['id']);
   const repository = c.repository(body!['repository'], 'repository');
@@ -195,10 +197,13 @@ export function validateNewGroup(input: unknown, newId: () => string = randomUUI
   const promotions = c.promotions(body!['promotions'], 'promotions');
   const scheduledAt = body!['scheduledAt'] === undefined ? undefined : c.instant(body!['scheduledAt'], 'scheduledAt');
   const description = c.text(body!['description'], 'description', INPUT_LIMITS.description, { optional: true, allowEmpty: true });
+  const ignoreFreeze = body!['ignoreFreeze'];
+  if (ignoreFreeze !== undefined && typeof ignoreFreeze !== 'boolean') c.add('ignoreFreeze', 'ignoreFreeze must be true or false.');
   c.done();
   const group: NewGroup = { id: id!, repository: repository!, targetBranch: targetBranch!, promotions: promotions! };
   if (scheduledAt !== undefined) group.scheduledAt = scheduledAt;
   if (description) group.description = description;
+  if (ignoreFreeze === true) group.ignoreFreeze = asked;
   return group;
 }
 

@@ -118,6 +118,14 @@ export interface PromotionGroup {
   readyAt?: string;
   /** True from the claim that took its lane until the group ends (only in lanes that serialise). */
   holdsLane?: boolean;
+  /**
+   * While the group is held by a freeze window (still `Scheduled`, due again at `until`, which is
+   * also its `readyAt`): the freeze that ends last, and every freeze that held it on the way.
+   * See `core/freeze.ts`.
+   */
+  frozen?: GroupFrozen;
+  /** Scheduled with `--ignore-freeze` (the emergency hotfix): freezes do not hold it. Who asked, when. */
+  ignoreFreeze?: { by: string; at: string };
   /** The last {@link HISTORY_LIMIT} transitions, oldest first. */
   history: Transition[];
 }
@@ -132,6 +140,21 @@ export interface GroupWaiting {
   paused?: { by: string; at: string; reason: string };
 }
 
+/** What holds a frozen group. */
+export interface GroupFrozen {
+  /** The freeze whose end releases it. */
+  freezeId: string;
+  reason: string;
+  /** ISO-8601 UTC: when it may start (the hold's end). */
+  until: string;
+  /** The freeze's time zone (weekly windows, or one given for a one-off), to show `until` in. */
+  zone?: string;
+  /** Every freeze that held it on the way to `until`, in order. */
+  chain: string[];
+  /** ISO-8601 UTC: when it began to be held. */
+  since: string;
+}
+
 /** How many transitions a group keeps. Older ones are dropped. */
 export const HISTORY_LIMIT = 50;
 
@@ -144,6 +167,8 @@ export interface NewGroup {
   /** With a time the group starts Scheduled; without, Pending. */
   scheduledAt?: string;
   description?: string;
+  /** Freezes do not hold it (see {@link PromotionGroup.ignoreFreeze}). */
+  ignoreFreeze?: { by: string; at: string };
 }
 
 /** The message the poller puts on the work queue for one claimed group. */

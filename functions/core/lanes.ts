@@ -28,6 +28,7 @@ import {
   type LaneWaiter,
   laneState,
 } from './lane.ts';
+import { heldSpec, holdsOf, type FreezeSource } from './freezes.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import { WORK_QUEUE_LIMITS, type Clock, type GroupStore, type TimerEntry, type TransitionRequest, type TransitionResult, type WorkQueue } from './ports.ts';
 import { delaySeconds, epochMs, latenessMs, leaseExpiry, readySince } from './timing.ts';
@@ -43,6 +44,8 @@ export interface LaneKeeperDeps {
   observer?: SchedulerObserver;
   /** New claim tokens; random UUIDs unless a test fixes them. */
   newToken?: () => string;
+  /** The freeze windows: a lane handed on while frozen is handed to no one (its first waiter is held). Absent: none. */
+  freezes?: FreezeSource;
 }
 
 /** What the poll's decisions for one lane did. */
@@ -97,7 +100,19 @@ export interface NextWaiter {
 }
 
 /** The group snapshot a lane write needs, with what orders it in its lane. */
-type Candidate = GroupSnapshot & { scheduledAt: string; createdAt: string; attemptBase?: number };
+type Candidate = GroupSnapshot & { scheduledAt: string; createdAt: string; attemptBase?: number; readyAt?: string };
+
+/**
+ * What a hand-on writes for the waiter it reads: its claim (with the message to send), or, when a
+ * freeze holds the lane now, its hold (no message: it is due again when the freeze ends).
+ */
+interface HandOn {
+  request: TransitionRequest;
+  spec: TransitionSpec;
+  candidate: Candidate;
+  laneWaitMs: number;
+  message?: WorkMessage;
+}
 
 const entryKey = (c: { id: string; scheduledAt: string; createdAt: string }) => ({ groupId: c.id, scheduledAt: c.scheduledAt, createdAt: c.createdAt });
 
@@ -117,6 +132,12 @@ function handedState(state: LaneState, waiting: readonly LaneWaiter[], dropped: 
   return next;
 }
 
+/** The waiter a hand-on held for a freeze (it leaves the lane's list, holding nothing). */
+const heldOf = (handOn: HandOn | undefined): string[] => (handOn && !handOn.message ? [handOn.candidate.id] : []);
+
+/** The waiter a hand-on gave the lane to. */
+const claimedOf = (handOn: HandOn | undefined): string | undefined => (handOn?.message ? handOn.candidate.id : undefined);
+
 /** The lane a group belongs to. */
 export function laneOfGroup(group: Pick<PromotionGroup, 'repository' | 'targetBranch'>): LaneRef {
   return { repository: group.repository, targetBranch: group.targetBranch };
@@ -126,7 +147,7 @@ export class LaneKeeper {
   private readonly deps: Required<LaneKeeperDeps>;
 
   constructor(deps: LaneKeeperDeps) {
-    this.deps = { observer: silentObserver, newToken: randomUUID, ...deps };
+    this.deps = { observer: silentObserver, newToken: randomUUID, freezes: { list: async () => [] }, ...deps };
   }
 
   /** The lane's policies (its own, else the stack's). */
@@ -215,7 +236,7 @@ export class LaneKeeper {
             entry: { at: now.toISOString(), by, reason },
             set: { finishedAt: now.toISOString(), outcome: { status: 'Failed', reason } },
             timer: null,
-            lateMs: latenessMs(entry.scheduledAt, now),
+            lateMs: latenessMs(readySince(entry.scheduledAt, entry.readyAt), now),
           };
           // With the lane, conditional on its version: the lane must still be busy as read (a
           // holder that ended meanwhile makes this lose, and the group is decided again).
@@ -249,6 +270,8 @@ export class LaneKeeper {
               ...(lane.paused ? { paused: lane.paused } : {}),
             },
           },
+          // Released by a freeze's end into a busy lane: no longer held.
+          ...(entry.readyAt !== undefined ? { clear: ['frozen'] as const } : {}),
           timer: { kind: 'waiting', at: entry.scheduledAt },
         };
         const written = await this.decision(lane, { ...laneState(lane), waiting, updatedAt: now.toISOString() }, candidate, spec);
@@ -314,8 +337,8 @@ export class LaneKeeper {
       if (paused) released.paused = paused;
       const next = paused ? null : (looked ?? (await this.nextWaiter(lane)));
       looked = undefined;
-      const handOn = next?.waiter ? this.handOnClaim(next.waiter, next.group, now, by, `handed the lane by ${group.id} (${spec.to})`) : undefined;
-      const base = handedState(released, lane.waiting, next?.dropped ?? [], handOn?.candidate.id, now);
+      const handOn = next?.waiter ? await this.handOnClaim(next.waiter, next.group, now, by, `handed the lane by ${group.id} (${spec.to})`) : undefined;
+      const base = handedState(released, lane.waiting, [...(next?.dropped ?? []), ...heldOf(handOn)], claimedOf(handOn), now);
       const written = await store.changeLane({
         lane,
         next: base,
@@ -328,7 +351,7 @@ export class LaneKeeper {
         return {
           won: true,
           version: written.versions[0]!,
-          ...(handOn
+          ...(handOn?.message
             ? {
                 handedOn: {
                   message: handOn.message,
@@ -418,15 +441,15 @@ export class LaneKeeper {
       const next = await this.nextWaiter(changed);
       // A dropped head may leave a first live waiter that goes after `before`: then `before` goes first.
       const first = next.waiter && !(before && compareWaiters(next.waiter, before) > 0) ? next.waiter : undefined;
-      const handOn = first ? this.handOnClaim(first, next.group, now, by, `handed the lane: ${why}`) : undefined;
+      const handOn = first ? await this.handOnClaim(first, next.group, now, by, `handed the lane: ${why}`) : undefined;
       if (!handOn && !change && next.dropped.length === 0) return { lane };
-      const base = handedState({ ...state, updatedAt: now.toISOString() }, changed.waiting, next.dropped, handOn?.candidate.id, now);
+      const base = handedState({ ...state, updatedAt: now.toISOString() }, changed.waiting, [...next.dropped, ...heldOf(handOn)], claimedOf(handOn), now);
       const written = await store.changeLane({ lane, next: base, transitions: handOn ? [handOn.request] : [] });
       if (written.won) {
         const handed = after(lane, base, written.version);
         if (!handOn) return { lane: handed };
         reportTransition(this.deps.observer, handOn.candidate, handOn.spec);
-        return { lane: handed, message: handOn.message, groupId: handOn.candidate.id };
+        return handOn.message ? { lane: handed, message: handOn.message, groupId: handOn.candidate.id } : { lane: handed };
       }
       lane = written.lane ?? (await store.findLane(ref));
     }
@@ -451,13 +474,13 @@ export class LaneKeeper {
         const next = await this.nextWaiter(lane);
         const base: LaneState = { ...laneState(lane), updatedAt: now.toISOString() };
         base.waiting = lane.waiting.filter((w) => !next.dropped.includes(w.groupId) && w.groupId !== next.waiter?.groupId);
-        const claim = next.waiter ? this.handOnClaim(next.waiter, next.group, now, by, 'released: the lane runs its groups in parallel now', false) : undefined;
+        const claim = next.waiter ? await this.handOnClaim(next.waiter, next.group, now, by, 'released: the lane runs its groups in parallel now', false) : undefined;
         const written = await store.changeLane({ lane, next: base, transitions: claim ? [claim.request] : [] });
         if (written.won) {
           lane = after(lane, base, written.version);
           if (claim) {
             reportTransition(this.deps.observer, claim.candidate, claim.spec);
-            messages.push(claim.message);
+            if (claim.message) messages.push(claim.message);
           }
           continue;
         }
@@ -483,12 +506,21 @@ export class LaneKeeper {
     return { dropped };
   }
 
-  /** The claim of a waiter the lane is handed to: Scheduled (waiting) → Queued, holding the lane. */
-  private handOnClaim(waiter: LaneWaiter, group: PromotionGroup | undefined, now: Date, by: string, why: string, holds = true) {
+  /**
+   * The claim of a waiter the lane is handed to: Scheduled (waiting) → Queued, holding the lane —
+   * or, when a freeze holds the lane now (and the group does not ignore freezes), its hold:
+   * Scheduled (waiting) → Scheduled, due again when the freeze ends, out of the lane's list.
+   */
+  private async handOnClaim(waiter: LaneWaiter, group: PromotionGroup | undefined, now: Date, by: string, why: string, holds = true): Promise<HandOn> {
     const g = group!;
     const candidate: Candidate = { id: g.id, status: g.status, version: g.version, attempt: g.attempt, scheduledAt: g.scheduledAt!, createdAt: g.createdAt };
     const from = Math.max(epochMs(g.scheduledAt!), epochMs(waiter.since));
     const laneWaitMs = Math.max(0, now.getTime() - from);
+    const hold = g.ignoreFreeze ? undefined : holdsOf(await this.deps.freezes.list())(g, now.toISOString());
+    if (hold) {
+      const spec = heldSpec(hold, now, by, true);
+      return { request: transitionRequest(candidate, spec), spec, candidate, laneWaitMs };
+    }
     const claim = this.claimRequest(candidate, now, by, `${why} after waiting ${laneWaitMs} ms`, {
       holds,
       laneWaitMs,
@@ -508,7 +540,9 @@ export class LaneKeeper {
     const { config, newToken } = this.deps;
     const claimToken = newToken();
     const attempt = candidate.attempt + 1;
-    const lease = leaseExpiry(candidate.scheduledAt, now, config.executionLeaseSeconds);
+    // Handed the lane now (`options.readyAt`), or released by a freeze's end (the entry's `readyAt`).
+    const readyAt = options.readyAt ?? candidate.readyAt;
+    const lease = leaseExpiry(readySince(candidate.scheduledAt, readyAt), now, config.executionLeaseSeconds);
     const spec: TransitionSpec = {
       to: 'Queued',
       entry: { at: now.toISOString(), by, reason },
@@ -523,9 +557,9 @@ export class LaneKeeper {
         // sent again its lateness, from it too.
         ...(options.readyAt && options.readyAt > candidate.scheduledAt ? { readyAt: options.readyAt } : {}),
       },
-      ...(options.readyAt ? { clear: ['waiting'] as const } : {}),
+      ...(options.readyAt ? { clear: ['waiting'] as const } : candidate.readyAt !== undefined ? { clear: ['frozen'] as const } : {}),
       timer: { kind: 'lease', at: lease },
-      lateMs: latenessMs(readySince(candidate.scheduledAt, options.readyAt), now),
+      lateMs: latenessMs(readySince(candidate.scheduledAt, readyAt), now),
     };
     return {
       request: transitionRequest(candidate, spec),
@@ -535,7 +569,7 @@ export class LaneKeeper {
         attempt,
         claimToken,
         scheduledAt: candidate.scheduledAt,
-        ...(options.readyAt && options.readyAt > candidate.scheduledAt ? { readyAt: options.readyAt } : {}),
+        ...(readyAt && readyAt > candidate.scheduledAt ? { readyAt } : {}),
       },
     };
   }
@@ -560,7 +594,7 @@ export async function sendClaims(
   }
   const now = clock.now();
   const sent = await queue
-    .enqueue(messages.map((message) => ({ message, delaySeconds: Math.max(least, delaySeconds(message.scheduledAt, now)) })))
+    .enqueue(messages.map((message) => ({ message, delaySeconds: Math.max(least, delaySeconds(readySince(message.scheduledAt, message.readyAt), now)) })))
     .catch((error: unknown) => ({ failed: messages.map((message) => ({ message, error: describeError(error) })) }));
   for (const failure of sent.failed) {
     observer.notice('could not send the message of a group handed its lane; it is sent again when its lease runs out', {

@@ -15,6 +15,7 @@ import { assertAction, type OperatorAction } from './lifecycle.ts';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './config.ts';
 import { isTerminal, type GroupStatus, type NewGroup, type PromotionGroup } from './group.ts';
 import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
+import type { FreezeSource } from './freezes.ts';
 import {
   validateGroupChanges,
   validateGroupId,
@@ -47,9 +48,13 @@ function fingerprintOf(group: NewGroup, idGiven: boolean): string {
     group.promotions.map((p) => p.source),
     group.scheduledAt ?? null,
     group.description ?? null,
+    group.ignoreFreeze ? true : null,
   ]);
   return createHash('sha256').update(canonical).digest('base64url');
 }
+
+/** What a new time clears: a freeze's hold of the old one (`readyAt`, `frozen`). */
+const NEW_TIME_CLEARS = ['readyAt', 'frozen'] as const;
 
 /** Sources for a history reason, bounded: a group keeps 50 entries in one item of at most 400 KB. */
 function listed(sources: readonly string[]): string {
@@ -76,12 +81,12 @@ export class GroupCommands {
    * @param deps.queue where the message of a group handed its lane goes (cancel of a lane's
    *   holder); without one, lease recovery sends it.
    */
-  constructor(deps: { store: GroupStore; clock: Clock; config?: SchedulerConfig; queue?: WorkQueue; observer?: SchedulerObserver }) {
+  constructor(deps: { store: GroupStore; clock: Clock; config?: SchedulerConfig; queue?: WorkQueue; observer?: SchedulerObserver; freezes?: FreezeSource }) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.observer = deps.observer ?? silentObserver;
     this.queue = deps.queue;
-    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config ?? DEFAULT_SCHEDULER_CONFIG, observer: this.observer });
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config ?? DEFAULT_SCHEDULER_CONFIG, observer: this.observer, ...(deps.freezes ? { freezes: deps.freezes } : {}) });
   }
 
   /**
@@ -101,8 +106,8 @@ export class GroupCommands {
    */
   async createOnce(input: unknown, by: string, idempotencyKey?: string): Promise<{ group: PromotionGroup; replayed: boolean }> {
     const idGiven = input !== null && typeof input === 'object' && (input as { id?: unknown }).id !== undefined;
-    const group = validateNewGroup(input);
     const now = this.clock.now();
+    const group = validateNewGroup(input, undefined, { by, at: now.toISOString() });
     const entry = {
       at: now.toISOString(),
       by,
@@ -172,7 +177,10 @@ export class GroupCommands {
           ...(changes.promotions ? { promotions: changes.promotions } : {}),
           ...(changes.description ? { description: changes.description } : {}),
         },
-        ...(changes.description === '' ? { clear: ['description'] as const } : {}),
+        // A new time: the group is decided again from it (a freeze's hold of the old one is gone).
+        ...(changes.description === '' || changes.scheduledAt !== undefined
+          ? { clear: [...(changes.description === '' ? ['description' as const] : []), ...(changes.scheduledAt !== undefined ? NEW_TIME_CLEARS : [])] }
+          : {}),
         timer: changes.scheduledAt !== undefined ? { kind: 'due', at: changes.scheduledAt } : 'unchanged',
       };
       return { spec, to };
@@ -214,6 +222,7 @@ export class GroupCommands {
           reason: group.scheduledAt ? `rescheduled from ${group.scheduledAt} to ${scheduledAt}` : `scheduled at ${scheduledAt}`,
         },
         set: { scheduledAt },
+        clear: [...NEW_TIME_CLEARS],
         timer: { kind: 'due', at: scheduledAt },
       },
     }));
@@ -233,7 +242,7 @@ export class GroupCommands {
         // A fresh budget of attempts for the new run.
         set: { scheduledAt, attemptBase: group.attempt },
         // The last run's error stays in the history; a dead letter of the new run must not report it.
-        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError', 'laneWaitMs', 'readyAt'],
+        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError', 'laneWaitMs', ...NEW_TIME_CLEARS],
         timer: { kind: 'due', at: scheduledAt },
       },
     }));

@@ -11,6 +11,7 @@ import { LaneStateError } from './errors.ts';
 import type { PromotionGroup, WorkMessage } from './group.ts';
 import { validateLaneAction, validateLaneListQuery, validateLaneRef } from './group-input.ts';
 import { lanePolicies, laneState, type Lane, type LaneRef, type LaneState, type LaneView } from './lane.ts';
+import type { FreezeSource } from './freezes.ts';
 import { LaneKeeper, sendClaims } from './lanes.ts';
 import type { SchedulerConfig } from './config.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
@@ -32,9 +33,9 @@ export class LaneCommands {
   private readonly keeper: LaneKeeper;
   private readonly observer: SchedulerObserver;
 
-  constructor(private readonly deps: { store: GroupStore; clock: Clock; config: SchedulerConfig; queue?: WorkQueue; observer?: SchedulerObserver }) {
+  constructor(private readonly deps: { store: GroupStore; clock: Clock; config: SchedulerConfig; queue?: WorkQueue; observer?: SchedulerObserver; freezes?: FreezeSource }) {
     this.observer = deps.observer ?? silentObserver;
-    this.keeper = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.observer });
+    this.keeper = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config, observer: this.observer, ...(deps.freezes ? { freezes: deps.freezes } : {}) });
   }
 
   private view(lane: Lane): LaneView {

@@ -31,6 +31,7 @@ import { describeError, StoreUnavailableError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
 import { laneRefOf, type Lane } from './lane.ts';
 import { LaneKeeper } from './lanes.ts';
+import { frozenSkipSpec, heldSpec, holdsOf, laneOfEntry, type FreezeSource, type LaneHold } from './freezes.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
 import type { Clock, GroupStore, Page, Sleeper, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
@@ -75,6 +76,10 @@ export interface PollSummary {
   laneSkipped: number;
   /** The most groups waiting in one lane this poll decided for (0: none). */
   laneDepth: number;
+  /** Due groups held by a freeze window (due again when it ends). */
+  held: number;
+  /** Due groups ended Failed because a freeze held their lane (freeze policy `skip`). */
+  freezeSkipped: number;
   /** What failed, one line per failed shard (or lane). */
   errors: string[];
 }
@@ -91,6 +96,8 @@ export interface PollDeps {
   random?: () => number;
   /** Waits between looks at a partition another poller holds; real time unless a test fakes it. */
   sleeper?: Sleeper;
+  /** The freeze windows (read once per poll); absent: none. */
+  freezes?: FreezeSource;
 }
 
 /** Options of one poll. */
@@ -107,7 +114,7 @@ const HOLD_RETRY_MS = 1_000;
 const EMPTY_SUMMARY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
   stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0,
-  waited: 0, laneSkipped: 0, laneDepth: 0, errors: [],
+  waited: 0, laneSkipped: 0, laneDepth: 0, held: 0, freezeSkipped: 0, errors: [],
 };
 
 const PAGE_SIZE = 100;
@@ -145,6 +152,8 @@ function readyOf(entry: TimerEntry): { readyAt?: string } {
 interface LaneCandidates {
   lanes: Map<string, Promise<Lane>>;
   due: Map<string, TimerEntry[]>;
+  /** The freezes as this poll read them: a lane's hold at an instant. */
+  holds: (lane: { repository: string; targetBranch: string }, instant: string) => LaneHold | undefined;
 }
 
 /**
@@ -157,9 +166,9 @@ export class PollUseCase {
   private readonly lanes: LaneKeeper;
 
   constructor(deps: PollDeps) {
-    this.deps = { observer: silentObserver, newToken: randomUUID, random: Math.random, sleeper: realSleeper, ...deps };
-    const { store, clock, config, observer, newToken } = this.deps;
-    this.lanes = new LaneKeeper({ store, clock, config, observer, newToken });
+    this.deps = { observer: silentObserver, newToken: randomUUID, random: Math.random, sleeper: realSleeper, freezes: { list: async () => [] }, ...deps };
+    const { store, clock, config, observer, newToken, freezes } = this.deps;
+    this.lanes = new LaneKeeper({ store, clock, config, observer, newToken, freezes });
   }
 
   /** Poll every shard once. Throws only when the store or queue fails outright. */
@@ -204,7 +213,8 @@ export class PollUseCase {
     const contested: number[] = [];
     const truncatedShards = new Set<number>();
     const failedShards = new Set<number>();
-    const candidates: LaneCandidates = { lanes: new Map(), due: new Map() };
+    // Read before any claim: a failed read fails the poll rather than start a group in a freeze.
+    const candidates: LaneCandidates = { lanes: new Map(), due: new Map(), holds: holdsOf(await this.deps.freezes.list()) };
     const pass = async (shard: number, kinds: readonly TimerKind[], last: boolean) => {
       // Each partition on its own: a failure in one must not cost the other (or other shards)
       // its poll; the caller sees it in the summary.
@@ -420,8 +430,15 @@ export class PollUseCase {
     const { clock, config } = this.deps;
     if (entry.status !== 'Scheduled') return { stale: true };
     const now = clock.now();
-    const lateMs = latenessMs(entry.scheduledAt, now);
-    const misfired = isMisfire(entry.scheduledAt, now, config.toleranceSeconds);
+    // A group held by a freeze, or handed its lane, may start (and is late) only from `readyAt`.
+    const ready = readySince(entry.scheduledAt, entry.readyAt);
+    const hold = candidates.holds(laneOfEntry(entry.laneKey), ready);
+    if (hold) {
+      const held = await this.holdForFreeze(entry, hold, now, summary);
+      if (held) return held;
+    }
+    const lateMs = latenessMs(ready, now);
+    const misfired = isMisfire(ready, now, config.toleranceSeconds);
     if (misfired && config.misfirePolicy === 'skip') {
       const reason = `missed: found ${lateMs} ms after scheduledAt, beyond the tolerance of ${config.toleranceSeconds} s (misfire policy skip)`;
       const ended = await this.fail(entry, now, 'missed', reason, lateMs);
@@ -441,6 +458,29 @@ export class PollUseCase {
       if (misfired) summary.late++;
     }
     return claimed;
+  }
+
+  /**
+   * A due group whose start a freeze covers: held until the freeze ends (or, under the freeze
+   * policy `skip`, ended Failed). Read first (strongly consistent): a group scheduled with
+   * `ignoreFreeze` is not held (undefined: claim it as any other).
+   */
+  private async holdForFreeze(entry: TimerEntry, hold: LaneHold, now: Date, summary: PollSummary): Promise<Claimed | undefined> {
+    const { store, config, observer } = this.deps;
+    const group = await store.find(entry.id, { consistent: true });
+    if (!group || group.status !== 'Scheduled' || group.version !== entry.version) return { stale: true };
+    if (group.ignoreFreeze) return undefined;
+    // A group held already (a freeze extended, or another one after it) waits on under either policy.
+    if (config.freezePolicy === 'skip' && !group.frozen) {
+      const result = await applyTransition(store, entry, frozenSkipSpec(hold, now, POLLER, latenessMs(entry.scheduledAt, now)), observer);
+      if (!result.won) return { lost: true };
+      summary.freezeSkipped++;
+      return { skipped: true };
+    }
+    const result = await applyTransition(store, entry, heldSpec(hold, now, POLLER), observer);
+    if (!result.won) return { lost: true };
+    summary.held++;
+    return { deferred: true };
   }
 
   /**
@@ -477,8 +517,9 @@ export class PollUseCase {
       if (admitted.error !== undefined) summary.errors.push(`lane ${laneKey}: ${describeError(admitted.error)}`);
       const now = this.deps.clock.now();
       await mapWithConcurrency(admitted.parallel, this.deps.config.claimConcurrency, async (entry) => {
-        const lateMs = latenessMs(entry.scheduledAt, now);
-        const misfired = isMisfire(entry.scheduledAt, now, this.deps.config.toleranceSeconds);
+        const ready = readySince(entry.scheduledAt, entry.readyAt);
+        const lateMs = latenessMs(ready, now);
+        const misfired = isMisfire(ready, now, this.deps.config.toleranceSeconds);
         const claimed = await this.claim(entry, now, `claimed${misfired ? ' late (misfire policy run-late)' : ''}`, lateMs);
         if ('message' in claimed && claimed.message) {
           summary.claimed++;
@@ -606,7 +647,7 @@ export class PollUseCase {
     const { store, config, observer, newToken } = this.deps;
     const claimToken = newToken();
     const attempt = options.attempt ?? entry.attempt + 1;
-    const lease = leaseExpiry(entry.scheduledAt, now, config.executionLeaseSeconds);
+    const lease = leaseExpiry(readySince(entry.scheduledAt, entry.readyAt), now, config.executionLeaseSeconds);
     const result = await applyTransition(store, entry, {
       to: 'Queued',
       // Why: a heartbeat extends a lease without bumping the version, so a re-claim must also
@@ -614,18 +655,20 @@ export class PollUseCase {
       ...(options.leasesExpiredBy ? { expect: { leaseExpiredAt: options.leasesExpiredBy } } : {}),
       entry: { at: now.toISOString(), by: POLLER, reason },
       set: { attempt, claimToken, leaseExpiresAt: lease, queuedAt: now.toISOString() },
+      // A group held by a freeze until now carries its `readyAt` (and its message, to start then).
+      ...(entry.readyAt !== undefined && entry.status === 'Scheduled' ? { clear: ['frozen'] as const } : {}),
       timer: { kind: 'lease', at: lease },
       lateMs,
     }, observer);
     if (!result.won) return { lost: true };
-    return { message: { groupId: entry.id, attempt, claimToken, scheduledAt: entry.scheduledAt } };
+    return { message: { groupId: entry.id, attempt, claimToken, scheduledAt: entry.scheduledAt, ...readyOf(entry) } };
   }
 
   private async enqueue(messages: WorkMessage[], summary: PollSummary): Promise<void> {
     if (messages.length === 0) return;
     const { queue, clock, observer } = this.deps;
     const now = clock.now();
-    const result = await queue.enqueue(messages.map((message) => ({ message, delaySeconds: delaySeconds(message.scheduledAt, now) })));
+    const result = await queue.enqueue(messages.map((message) => ({ message, delaySeconds: delaySeconds(readySince(message.scheduledAt, message.readyAt), now) })));
     summary.enqueued += messages.length - result.failed.length;
     summary.enqueueFailed += result.failed.length;
     for (const failure of result.failed) {

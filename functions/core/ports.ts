@@ -7,6 +7,7 @@ import type { SchedulerEvent } from './events.ts';
 import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
 import type { GroupQuery } from './group-input.ts';
 import type { Lane, LaneRef, LaneState } from './lane.ts';
+import type { FreezeWindow } from './freeze.ts';
 import type { WebhookDelivery, WebhookSubscription } from './webhooks.ts';
 
 /** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
@@ -88,6 +89,8 @@ export type GroupPatch = Partial<
     | 'laneWaitMs'
     | 'readyAt'
     | 'holdsLane'
+    | 'frozen'
+    | 'ignoreFreeze'
   >
 >;
 
@@ -194,8 +197,8 @@ export interface GroupStore {
    * @throws ValidationError (field `cursor`) for a cursor that is not one this query made.
    */
   listGroups(query: GroupQuery, options: { limit: number; cursor?: string }): Promise<Page<PromotionGroup>>;
-  /** Timer entries of one partition (`kind`, `shard`) with `timerAt <= upTo`, oldest first. */
-  queryTimers(kind: TimerKind, shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<TimerEntry>>;
+  /** Timer entries of one partition (`kind`, `shard`) with `timerAt <= upTo` (and `>= from`, when given), oldest first. */
+  queryTimers(kind: TimerKind, shard: number, upTo: string, options?: { limit?: number; cursor?: string; from?: string }): Promise<Page<TimerEntry>>;
   /** One conditional status change; see {@link TransitionRequest}. */
   transition(request: TransitionRequest): Promise<TransitionResult>;
   /**
@@ -376,6 +379,22 @@ export const realSleeper: Sleeper = {
       signal?.addEventListener('abort', done, { once: true });
     }),
 };
+
+/**
+ * The freeze windows (one registry per stack), read by every poll and lane hand-on (through a
+ * short cache) and changed by operators. Changes are conditional on what was read.
+ */
+export interface FreezeRegistry {
+  /** Every freeze, oldest first; `consistent`: as of every change that landed before the call. */
+  list(options?: { consistent?: boolean }): Promise<FreezeWindow[]>;
+  /**
+   * Add one; `keep` decides, on the list as read, which freezes stay (it drops long-ended ones).
+   * @throws FreezeRefusedError when the registry is full (nothing written).
+   */
+  add(freeze: FreezeWindow, keep?: (freezes: FreezeWindow[]) => FreezeWindow[]): Promise<void>;
+  /** @returns the freeze removed, or undefined when there was none with this id. */
+  remove(id: string): Promise<FreezeWindow | undefined>;
+}
 
 /**
  * The webhook subscriptions (one registry per stack). Changes are conditional on what was read,

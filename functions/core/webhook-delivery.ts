@@ -11,6 +11,7 @@
  *   delivery whose subscription was removed is dropped.
  */
 import { randomUUID } from 'node:crypto';
+import { cachedList } from './cached-list.ts';
 import { describeError } from './errors.ts';
 import type { SchedulerEvent } from './events.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
@@ -18,27 +19,11 @@ import type { Clock, DeliveryQueue, EventSink, SecretStore, WebhookRegistry, Web
 import { deliveriesOf, deliveryOrderKey, signedWebhookRequest, WEBHOOK_DELIVERY, webhookRetryDelaySeconds, type WebhookDelivery, type WebhookSubscription } from './webhooks.ts';
 
 /**
- * The subscriptions as the publisher and the deliverer read them: the registry read at most once
- * per `maxAgeMs` (a read that failed is not kept), so a busy stream or a stream of deliveries
- * costs a read a second rather than one per batch. An added or removed subscription takes effect
- * within that long.
+ * The subscriptions as the publisher and the deliverer read them: at most once per `maxAgeMs`
+ * ({@link cachedList}), so an added or removed subscription takes effect within that long.
  */
 export function cachedSubscriptions(registry: Pick<WebhookRegistry, 'list'>, clock: Clock, maxAgeMs: number): Pick<WebhookRegistry, 'list'> {
-  let cached: { at: number; list: Promise<WebhookSubscription[]> } | undefined;
-  return {
-    /** `consistent`: read the registry now, consistently (and keep that). */
-    list(options = {}) {
-      const now = clock.now().getTime();
-      if (!options.consistent && cached && now - cached.at < maxAgeMs) return cached.list;
-      const list = registry.list(options.consistent ? { consistent: true } : {});
-      const entry = { at: now, list };
-      cached = entry;
-      list.catch(() => {
-        if (cached === entry) cached = undefined;
-      });
-      return list;
-    },
-  };
+  return cachedList<WebhookSubscription>(registry, clock, maxAgeMs);
 }
 
 /** How long the publisher and the deliverer use the subscriptions they read (ms). */

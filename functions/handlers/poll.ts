@@ -35,6 +35,8 @@ export function createHandler(deps: PollHandlerDeps): PollHandler {
         [METRIC.EnqueueFailed, summary.enqueueFailed],
         [METRIC.LaneWaitsBegun, summary.waited],
         [METRIC.LaneSkipped, summary.laneSkipped],
+        [METRIC.FreezeHolds, summary.held],
+        [METRIC.FreezeSkipped, summary.freezeSkipped],
       ];
       for (const [name, value] of counts) deps.metrics.addMetric(name, MetricUnit.Count, value);
       deps.metrics.addMetric(METRIC.LaneDepth, MetricUnit.Count, summary.laneDepth);

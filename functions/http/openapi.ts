@@ -3,6 +3,7 @@
  * readable half of docs/api.md; the contract tests check every answer of the real handler
  * against it, so the two cannot drift apart silently.
  */
+import { FREEZE_LIMITS, WEEKDAYS } from '../core/freeze.ts';
 import { GROUP_STATUSES } from '../core/group.ts';
 import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, LANE_WAITING_LIMIT } from '../core/lane.ts';
 import { INPUT_LIMITS } from '../core/group-input.ts';
@@ -11,7 +12,7 @@ import { API_SETTINGS } from '../shared/definitions.ts';
 import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from './problems.ts';
 
 /** The API's version in `info.version`: bumped with any change of the contract. */
-export const API_VERSION = '1.2.0';
+export const API_VERSION = '1.3.0';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const instant = { type: 'string', description: 'ISO-8601 with a UTC offset or Z, e.g. 2026-12-24T09:00:00Z.' } as const;
@@ -56,6 +57,19 @@ const webhookFilters = {
   },
 } as const;
 const webhookId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' } as const;
+const freezeId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' } as const;
+/** A freeze's scope (docs/api.md, "Freeze windows"), shared by the FreezeWindow and CreateFreeze schemas. */
+const freezeScope = {
+  repository: { type: 'string', minLength: 1, maxLength: 200, description: 'With targetBranch: one lane. Never without targetBranch.' },
+  targetBranch: { type: 'string', minLength: 1, maxLength: 200, description: 'Alone: this target branch in every repository; with repository: one lane; neither: every lane.' },
+} as const;
+const weeklyEnd = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['day', 'time'],
+  properties: { day: { type: 'string', enum: [...WEEKDAYS] }, time: { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:MM, local time.' } },
+} as const;
+const ianaZone = { type: 'string', minLength: 1, description: 'An IANA time zone, e.g. Europe/Berlin.' } as const;
 
 const laneRequired = ['repository', 'targetBranch', 'version', 'holder', 'waiting', 'waitingCount', 'paused', 'overlapPolicy', 'onFailure', 'own'] as const;
 
@@ -135,7 +149,29 @@ const schemas = {
       laneWaitMs: { type: 'integer', minimum: 0, description: 'How long the run waited for its lane before it was handed the lane.' },
       readyAt: { ...utc, description: 'When the group was handed its lane, if after scheduledAt: its lateness counts from here.' },
       holdsLane: { type: 'boolean', description: 'The group holds its lane (from its claim until it ends).' },
+      frozen: ref('GroupFrozen'),
+      ignoreFreeze: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['by', 'at'],
+        description: 'Created with ignoreFreeze: true (the emergency hotfix): freezes do not hold it. Who asked, when.',
+        properties: { by: { type: 'string' }, at: utc },
+      },
       history: { type: 'array', maxItems: 50, items: ref('Transition') },
+    },
+  },
+  GroupFrozen: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['freezeId', 'reason', 'until', 'chain', 'since'],
+    description: 'While a freeze window holds the group (it stays Scheduled and starts at until, which is also its readyAt).',
+    properties: {
+      freezeId: { type: 'string', description: 'The freeze whose end releases it.' },
+      reason: { type: 'string', description: 'That freeze’s reason.' },
+      until: { ...utc, description: 'When it may start: the end of the hold.' },
+      zone: { ...ianaZone, description: 'The freeze’s time zone, to show until in.' },
+      chain: { type: 'array', items: { type: 'string' }, description: 'Every freeze that held it on the way to until, in order.' },
+      since: { ...utc, description: 'When it began to be held.' },
     },
   },
   LanePause: {
@@ -205,6 +241,7 @@ const schemas = {
       promotions: { type: 'array', minItems: 1, maxItems: INPUT_LIMITS.promotions, items: ref('Promotion') },
       scheduledAt: { ...instant, description: 'When to start; omit to create a Pending group.' },
       description: { type: 'string', maxLength: INPUT_LIMITS.description },
+      ignoreFreeze: { type: 'boolean', description: 'true: freezes do not hold this group (the emergency hotfix); recorded as the group’s ignoreFreeze, with who asked.' },
     },
   },
   GroupChanges: {
@@ -331,6 +368,78 @@ const schemas = {
       ...webhookFilters,
     },
   },
+  WeeklyWindow: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['from', 'until', 'zone'],
+    description: 'Every week, from a local day and time to the first local until after it, in zone.',
+    properties: { from: weeklyEnd, until: weeklyEnd, zone: ianaZone },
+  },
+  FreezeWindow: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'reason', 'by', 'createdAt'],
+    description: 'One-off (from, until) or weekly (weekly).',
+    properties: {
+      id: { ...freezeId, description: 'fz-<10 hex digits>.' },
+      reason: { type: 'string', minLength: 1, maxLength: FREEZE_LIMITS.maxReasonLength },
+      by: { type: 'string', description: 'Who added it, as a group’s history names who acted.' },
+      createdAt: utc,
+      ...freezeScope,
+      from: { ...utc, description: 'One-off: from (inclusive).' },
+      until: { ...utc, description: 'One-off: until (exclusive).' },
+      zone: { ...ianaZone, description: 'One-off: the zone to show its times in (the tz it was added with).' },
+      weekly: ref('WeeklyWindow'),
+    },
+  },
+  FreezeView: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['freeze'],
+    properties: {
+      freeze: ref('FreezeWindow'),
+      next: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'until', 'active'],
+        description: 'The occurrence that holds now (active) or holds next; absent: a one-off that ended.',
+        properties: { from: utc, until: utc, active: { type: 'boolean' } },
+      },
+    },
+  },
+  FreezeList: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', maxItems: FREEZE_LIMITS.maxFreezes, items: ref('FreezeView'), description: 'Oldest first.' } },
+  },
+  CreateFreeze: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['reason'],
+    description: 'A one-off freeze (from and until, tz optional) or a weekly one (weekly and tz).',
+    oneOf: [
+      { required: ['from', 'until'], properties: { from: { type: 'string' }, until: { type: 'string' } } },
+      { required: ['weekly', 'tz'], properties: { weekly: { type: 'string' }, tz: { type: 'string' } } },
+    ],
+    properties: {
+      from: { ...instant, description: 'One-off: from (inclusive), ISO-8601 with an offset.' },
+      until: { ...instant, description: 'One-off: until (exclusive), after from and not passed.' },
+      weekly: { type: 'string', description: 'Ddd HH:MM-Ddd HH:MM in tz, e.g. Fri 16:00-Mon 08:00 (days Mon … Sun; an en dash is fine).' },
+      tz: { type: 'string', description: 'An IANA time zone (not an offset): the weekly window’s, or the zone a one-off’s times are shown in.' },
+      ...freezeScope,
+      reason: { type: 'string', minLength: 1, maxLength: FREEZE_LIMITS.maxReasonLength, description: 'Why; shown to whoever waits.' },
+    },
+  },
+  FreezeRemoved: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['freeze', 'released'],
+    properties: {
+      freeze: ref('FreezeWindow'),
+      released: { type: 'integer', minimum: 0, description: 'How many groups it held were released (due again now, or at their own time).' },
+    },
+  },
   FieldIssue: {
     type: 'object',
     additionalProperties: false,
@@ -352,6 +461,7 @@ const schemas = {
       errors: { type: 'array', minItems: 1, items: ref('FieldIssue'), description: 'validation: every bad field.' },
       groupId: { type: 'string' },
       webhookId: { type: 'string' },
+      freezeId: { type: 'string' },
       group: ref('Group'),
       lane: ref('Lane'),
       currentStatus: ref('Status'),
@@ -365,6 +475,7 @@ const schemas = {
 const parameters = {
   id: { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' } },
   webhookId: { name: 'id', in: 'path', required: true, schema: webhookId },
+  freezeId: { name: 'id', in: 'path', required: true, schema: freezeId },
   ifMatch: {
     name: 'If-Match',
     in: 'header',
@@ -404,9 +515,9 @@ const problems = (...statuses: number[]) =>
   );
 const PROBLEM_STATUS_TEXT: Record<number, string> = {
   400: 'validation (every bad field in errors) or payload-too-large; nothing was written',
-  404: 'not-found: no such group or webhook (or a part this API was built without)',
+  404: 'not-found: no such group, webhook or freeze window (or a part this API was built without)',
   405: 'method-not-allowed',
-  409: 'group-exists, idempotency-key-reused, transition-refused, conflict, lane-state or webhook-refused',
+  409: 'group-exists, idempotency-key-reused, transition-refused, conflict, lane-state, webhook-refused or freeze-refused',
   412: 'precondition-failed: If-Match names another version; group is the current one',
   415: 'unsupported-media-type: the body is not JSON',
   500: 'internal: a bug',
@@ -603,6 +714,37 @@ export function openApiDocument(): Record<string, unknown> {
           operationId: 'removeWebhook',
           summary: 'Remove a subscription (its deliveries not yet made are dropped) and the secret made for it',
           responses: { '200': { description: 'The subscription removed', content: json('Webhook') }, ...problems(400, 404, 409, ...always) },
+        },
+      },
+      [`${base}/freezes`]: {
+        get: {
+          operationId: 'listFreezes',
+          summary: 'Every freeze window, oldest first, with the occurrence that holds now or next',
+          responses: { '200': { description: 'The freeze windows', content: json('FreezeList') }, ...problems(400, 404, ...always) },
+        },
+        post: {
+          operationId: 'addFreeze',
+          summary: 'Add a freeze window: the lanes it covers start nothing while it holds',
+          parameters: [parameters.actor],
+          requestBody: { required: true, content: json('CreateFreeze') },
+          responses: {
+            '201': { description: 'Added', headers: { Location: { schema: { type: 'string' } } }, content: json('FreezeView') },
+            ...problems(400, 404, 409, 415, ...always),
+          },
+        },
+      },
+      [`${base}/freezes/{id}`]: {
+        parameters: [parameters.freezeId],
+        get: {
+          operationId: 'getFreeze',
+          summary: 'One freeze window, with the occurrence that holds now or next',
+          responses: { '200': { description: 'The freeze window', content: json('FreezeView') }, ...problems(400, 404, ...always) },
+        },
+        delete: {
+          operationId: 'removeFreeze',
+          summary: 'Remove a freeze window and release the groups it held',
+          parameters: [parameters.actor],
+          responses: { '200': { description: 'The freeze removed, and how many held groups were released', content: json('FreezeRemoved') }, ...problems(400, 404, ...always) },
         },
       },
       [`${base}/openapi.json`]: {

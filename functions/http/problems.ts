@@ -15,6 +15,8 @@ import {
   ValidationError,
   WebhookNotFoundError,
   WebhookRefusedError,
+  FreezeNotFoundError,
+  FreezeRefusedError,
   type FieldIssue,
 } from '../core/errors.ts';
 import { allowedActions } from '../core/lifecycle.ts';
@@ -35,6 +37,7 @@ export const PROBLEM_SLUGS = [
   'precondition-failed',
   'lane-state',
   'webhook-refused',
+  'freeze-refused',
   'unsupported-media-type',
   'store-unavailable',
   'internal',
@@ -109,6 +112,12 @@ export function problemForError(error: unknown): ProblemAnswer | undefined {
   }
   if (error instanceof WebhookRefusedError) {
     return { problem: problem('webhook-refused', 409, 'The webhook subscriptions cannot take this change', error.message) };
+  }
+  if (error instanceof FreezeNotFoundError) {
+    return { problem: problem('not-found', 404, 'No such freeze window', error.message, { freezeId: error.freezeId }) };
+  }
+  if (error instanceof FreezeRefusedError) {
+    return { problem: problem('freeze-refused', 409, 'The freeze windows cannot take this change', error.message) };
   }
   if (error instanceof StoreUnavailableError) {
     return {

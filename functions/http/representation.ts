@@ -2,8 +2,10 @@
  * What the API answers for a group (docs/api.md, "The group document"): the stored group minus
  * what only the store uses, and its entity tag.
  */
+import type { FreezeWindow } from '../core/freeze.ts';
 import type { PromotionGroup, Transition } from '../core/group.ts';
 import type { LaneView } from '../core/lane.ts';
+import type { FreezeView } from '../core/manage-freezes.ts';
 import type { LaneDetail } from '../core/manage-lanes.ts';
 import type { WebhookSubscription } from '../core/webhooks.ts';
 
@@ -81,5 +83,33 @@ export function webhookDocument(subscription: WebhookSubscription): WebhookDocum
     createdAt,
     createdBy,
     ...(origin !== undefined ? { origin } : {}),
+  };
+}
+
+/**
+ * A freeze window as the API answers it (docs/api.md, "Freeze windows"): its members by name, so
+ * that whatever else a stored freeze may come to hold is not shown.
+ */
+export function freezeDocument(freeze: FreezeWindow): FreezeWindow {
+  const { id, reason, by, createdAt, repository, targetBranch, from, until, zone, weekly } = freeze;
+  return {
+    id,
+    reason,
+    by,
+    createdAt,
+    ...(repository !== undefined ? { repository } : {}),
+    ...(targetBranch !== undefined ? { targetBranch } : {}),
+    ...(from !== undefined ? { from } : {}),
+    ...(until !== undefined ? { until } : {}),
+    ...(zone !== undefined ? { zone } : {}),
+    ...(weekly !== undefined ? { weekly: { from: { ...weekly.from }, until: { ...weekly.until }, zone: weekly.zone } } : {}),
+  };
+}
+
+/** A freeze with the occurrence that holds now or next (`next` absent: a one-off that ended). */
+export function freezeViewDocument(view: FreezeView): FreezeView {
+  return {
+    freeze: freezeDocument(view.freeze),
+    ...(view.next ? { next: { from: view.next.from, until: view.next.until, active: view.next.active } } : {}),
   };
 }

@@ -9,6 +9,7 @@
  * 3. Call the use case; map its named errors to problem documents (`problems.ts`). Anything
  *    else is a bug: 500 `internal`, logged, its message not shown.
  */
+import type { FreezeCommands } from '../core/manage-freezes.ts';
 import type { WebhookCommands } from '../core/manage-webhooks.ts';
 import type { GroupCommands } from '../core/manage-groups.ts';
 import type { LaneCommands } from '../core/manage-lanes.ts';
@@ -18,6 +19,7 @@ import {
   WebhookNotFoundError,
   type FieldIssue,
 } from '../core/errors.ts';
+import { validateFreezeInput, type FreezeInput } from '../core/freeze.ts';
 import type { PromotionGroup } from '../core/group.ts';
 import {
   validateActionBody,
@@ -45,7 +47,7 @@ import {
   validationProblem,
   type Problem,
 } from './problems.ts';
-import { entityTag, groupDocument, laneDetailDocument, laneDocument, transitionDocument, webhookDocument } from './representation.ts';
+import { entityTag, freezeDocument, freezeViewDocument, groupDocument, laneDetailDocument, laneDocument, transitionDocument, webhookDocument } from './representation.ts';
 
 /** A request as the router sees it, whatever carried it. */
 export interface ApiRequest {
@@ -84,6 +86,8 @@ export interface ApiRouterDeps {
   deadLetters?: () => DeadLetterInbox;
   /** The webhook subscriptions (`/v1/webhooks`), built when first asked for; absent: those routes answer 404. */
   webhooks?: () => Pick<WebhookCommands, 'list' | 'add' | 'remove'>;
+  /** The freeze windows (`/v1/freezes`), built when first asked for; absent: those routes answer 404. */
+  freezes?: () => Pick<FreezeCommands, 'list' | 'get' | 'add' | 'remove'>;
   /** Who acts when the request names no principal (the local stack: `local`). */
   anonymousActor?: string;
 }
@@ -114,8 +118,15 @@ const SINGLE_HEADERS = [
   [HEADER.contentType, 'Content-Type'],
 ] as const;
 const LIST_PARAMETERS = ['status', 'repository', 'targetBranch', 'dueAfter', 'dueBefore', 'limit', 'cursor'] as const;
-/** A webhook id in a path: what `wh-<hex>` and the local stack's `local-<n>` are, and nothing that could be another route. */
-const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** A webhook or freeze id in a path: what `wh-<hex>`, `fz-<hex>` and the local stack's `local-<n>` are, and nothing that could be another route. */
+const REGISTRY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** The members of a `POST /v1/freezes` body (core/freeze.ts's FreezeInput). */
+const FREEZE_MEMBERS = ['from', 'until', 'weekly', 'tz', 'repository', 'targetBranch', 'reason'] as const;
+/**
+ * The "now" a refused freeze body is checked against when it is checked only to name its issues
+ * beside the others' (the router reads no clock): every check but "until has passed" applies.
+ */
+const NO_NOW = new Date(0).toISOString();
 
 type Route =
   | { name: 'groups' }
@@ -126,7 +137,9 @@ type Route =
   | { name: 'lanes' | 'lane-show' }
   | { name: 'lane-pause' | 'lane-resume' | 'lane-set' }
   | { name: 'webhooks' }
-  | { name: 'webhook'; rawId: string };
+  | { name: 'webhook'; rawId: string }
+  | { name: 'freezes' }
+  | { name: 'freeze'; rawId: string };
 
 const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   groups: ['GET', 'POST'],
@@ -144,6 +157,8 @@ const ALLOWED_METHODS: Record<Route['name'], readonly string[]> = {
   'lane-set': ['POST'],
   webhooks: ['GET', 'POST'],
   webhook: ['GET', 'DELETE'],
+  freezes: ['GET', 'POST'],
+  freeze: ['GET', 'DELETE'],
 };
 
 /** `/v1/lanes/<verb>` → its route. */
@@ -168,6 +183,11 @@ function matchRoute(path: string): Route | undefined {
   if (parts[0] === 'webhooks') {
     if (parts.length === 1) return { name: 'webhooks' };
     if (parts.length === 2 && parts[1] !== '') return { name: 'webhook', rawId: parts[1]! };
+    return undefined;
+  }
+  if (parts[0] === 'freezes') {
+    if (parts.length === 1) return { name: 'freezes' };
+    if (parts.length === 2 && parts[1] !== '') return { name: 'freeze', rawId: parts[1]! };
     return undefined;
   }
   if (parts[0] !== 'groups') return undefined;
@@ -311,19 +331,29 @@ function groupIdOf(route: { rawId: string }, issues: FieldIssue[]): string {
   return id;
 }
 
-/** The webhook id of the path, decoded; a bad one is a `path:id` issue. */
-function webhookIdOf(route: { rawId: string }, issues: FieldIssue[]): string {
+/** The webhook or freeze id of the path, decoded; a bad one is a `path:id` issue. */
+function registryIdOf(route: { rawId: string }, what: { name: string; example: string }, issues: FieldIssue[]): string {
   let id: string;
   try {
     id = decodeURIComponent(route.rawId);
   } catch {
-    issues.push({ field: 'path:id', message: 'the webhook id in the path is not valid percent-encoding.' });
+    issues.push({ field: 'path:id', message: `the ${what.name} id in the path is not valid percent-encoding.` });
     return route.rawId;
   }
-  if (!WEBHOOK_ID_PATTERN.test(id)) {
-    issues.push({ field: 'path:id', message: `'${id.slice(0, 100)}' is not a webhook id (1–100 of A-Z a-z 0-9 . _ -, e.g. wh-0123456789ab).` });
+  if (!REGISTRY_ID_PATTERN.test(id)) {
+    issues.push({ field: 'path:id', message: `'${id.slice(0, 100)}' is not a ${what.name} id (1–100 of A-Z a-z 0-9 . _ -, e.g. ${what.example}).` });
   }
   return id;
+}
+
+/** What is wrong with a freeze body's shape: not an object, or members a freeze does not have (the add checks their values). */
+function freezeBodyIssues(body: unknown): FieldIssue[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return [{ field: 'body', message: `expected a JSON object with the members ${FREEZE_MEMBERS.join(', ')}: from and until, or weekly and tz, and reason.` }];
+  }
+  return Object.keys(body)
+    .filter((key) => !(FREEZE_MEMBERS as readonly string[]).includes(key))
+    .map((key) => ({ field: key.slice(0, 60), message: `'${key.slice(0, 60)}' is not a known member; expected only ${FREEZE_MEMBERS.join(', ')}.` }));
 }
 
 /**
@@ -411,7 +441,7 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
           const added = await webhooks().add(body, headers.by);
           return json(201, webhookDocument(added), { Location: `${request.prefix ?? ''}${API_SETTINGS.basePath}/webhooks/${encodeURIComponent(added.id)}` });
         }
-        const id = webhookIdOf(route, issues);
+        const id = registryIdOf(route, { name: 'webhook', example: 'wh-0123456789ab' }, issues);
         readQuery(request, [], issues);
         if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
         if (method === 'GET') {
@@ -420,6 +450,34 @@ export function createApiRouter(deps: ApiRouterDeps): ApiRouter {
           return json(200, webhookDocument(found));
         }
         return json(200, webhookDocument(await webhooks().remove(id)));
+      }
+      case 'freezes':
+      case 'freeze': {
+        const freezes = deps.freezes;
+        if (!freezes) throw new Refusal({ problem: problem('not-found', 404, 'No freeze windows here', 'This API serves no freeze windows.') });
+        if (route.name === 'freezes') {
+          readQuery(request, [], issues);
+          if (method === 'GET') {
+            if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+            return json(200, { items: (await freezes().list()).map(freezeViewDocument) });
+          }
+          const body = readBody(request, issues);
+          const shape = issues.some((i) => i.field === 'body') ? [] : freezeBodyIssues(body);
+          if (issues.length || shape.length) {
+            issues.push(...shape);
+            // The values' issues too, every bad field at once (whether `until` has passed is the add's to say).
+            if (!issues.some((i) => i.field === 'body')) checked(() => validateFreezeInput(body as FreezeInput, { id: '', by: headers.by, now: NO_NOW }), issues);
+            throw new Refusal({ problem: validationProblem(issues) });
+          }
+          const added = await freezes().add(body, headers.by);
+          return json(201, freezeViewDocument(added), { Location: `${request.prefix ?? ''}${API_SETTINGS.basePath}/freezes/${encodeURIComponent(added.freeze.id)}` });
+        }
+        const id = registryIdOf(route, { name: 'freeze', example: 'fz-0123456789' }, issues);
+        readQuery(request, [], issues);
+        if (issues.length) throw new Refusal({ problem: validationProblem(issues) });
+        if (method === 'GET') return json(200, freezeViewDocument(await freezes().get(id)));
+        const { freeze, released } = await freezes().remove(id, headers.by);
+        return json(200, { freeze: freezeDocument(freeze), released });
       }
       case 'groups': {
         if (method === 'GET') {

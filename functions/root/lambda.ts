@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.ts';
 import { DynamoDbWebhookRegistry } from '../adapters/dynamodb-webhook-registry.ts';
+import { DynamoDbFreezeRegistry } from '../adapters/dynamodb-freeze-registry.ts';
 import { EventBridgeEventSink } from '../adapters/eventbridge-event-sink.ts';
 import { FetchWebhookSender } from '../adapters/fetch-webhook-sender.ts';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store.ts';
@@ -53,6 +54,7 @@ export function lambdaScheduler(env: Env): Scheduler {
     eventSinks: () => [
       new EventBridgeEventSink({ client: new EventBridgeClient({ requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000 } }), busName: readEventBusName(env) }),
     ],
+    freezes: () => new DynamoDbFreezeRegistry({ client: dynamo, tableName }),
     webhooks: {
       registry: () => new DynamoDbWebhookRegistry({ client: dynamo, tableName }),
       secrets: () => (secrets ??= secretStore(env)),

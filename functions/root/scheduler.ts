@@ -13,12 +13,15 @@ import { DeadLetterUseCase } from '../core/dead-letter.ts';
 import { ExecuteUseCase, type ExecuteDeps } from '../core/execute.ts';
 import { GroupCommands } from '../core/manage-groups.ts';
 import { LaneCommands } from '../core/manage-lanes.ts';
+import { FreezeCommands } from '../core/manage-freezes.ts';
+import { cachedList } from '../core/cached-list.ts';
+import { FREEZES_MAX_AGE_MS, type FreezeSource } from '../core/freezes.ts';
 import { WebhookCommands } from '../core/manage-webhooks.ts';
 import { cachedSubscriptions, SUBSCRIPTIONS_MAX_AGE_MS, WebhookDeliveryUseCase, WebhookFanout } from '../core/webhook-delivery.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { silentObserver, type SchedulerObserver } from '../core/observer.ts';
 import { PollUseCase } from '../core/poll.ts';
-import type { Clock, ConflictDetector, DeadLetterInbox, DeliveryQueue, EventSink, GroupStore, MessageVisibility, PromotionExecutor, SecretStore, WebhookRegistry, WebhookSender, WorkQueue } from '../core/ports.ts';
+import type { Clock, ConflictDetector, DeadLetterInbox, DeliveryQueue, EventSink, FreezeRegistry, GroupStore, MessageVisibility, PromotionExecutor, SecretStore, WebhookRegistry, WebhookSender, WorkQueue } from '../core/ports.ts';
 import { PublishUseCase } from '../core/publish.ts';
 import type { ApiHandlerDeps } from '../handlers/api.ts';
 import type { DeadLetterHandlerDeps } from '../handlers/dead-letter.ts';
@@ -46,6 +49,8 @@ export interface SchedulerParts {
   deadLetterInbox?(): DeadLetterInbox;
   /** Where the publish function sends state-change events (the bus, an events file); absent: nowhere. */
   eventSinks?(): EventSink[];
+  /** The freeze windows (the `#freezes` item of the table); absent: no freezes (none hold, and the API offers none). */
+  freezes?(): FreezeRegistry;
   /** Signed webhooks: the subscriptions, their secrets, the delivery queue; absent: no webhooks (the publisher sends events to `eventSinks` only). */
   webhooks?: WebhookParts;
   /** Transitions and notices (default: dropped). */
@@ -86,6 +91,8 @@ export interface Scheduler {
   publish(): PublishHandlerDeps;
   /** The operator use cases of webhook subscriptions. @throws ConfigurationError when the scheduler has no webhooks. */
   webhooks(): WebhookCommands;
+  /** The operator use cases of freeze windows. @throws ConfigurationError when the scheduler has no freeze registry. */
+  freezes(): FreezeCommands;
   /** The webhook deliverer. @throws ConfigurationError when the scheduler has no webhooks. */
   deliver(): DeliverHandlerDeps;
 }
@@ -108,26 +115,37 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
     if (!parts.webhooks) throw new ConfigurationError('this scheduler has no webhooks (no delivery queue was given)', { key: 'webhooks', value: undefined });
     return parts.webhooks;
   };
+  // One registry and one short cache of it for every use case of this process: a poll every
+  // second and every lane hand-on read the freezes at most once a second.
+  let freezeRegistry: FreezeRegistry | undefined;
+  const registryOfFreezes = () => (freezeRegistry ??= parts.freezes!());
+  const freezeList: FreezeSource | undefined = parts.freezes ? cachedList({ list: (o) => registryOfFreezes().list(o) }, clock, FREEZES_MAX_AGE_MS) : undefined;
+  const withFreezes = freezeList ? { freezes: freezeList } : {};
+  const freezeCommands = () => {
+    if (!parts.freezes) throw new ConfigurationError('this scheduler has no freeze windows (no freeze registry was given)', { key: 'freezes', value: undefined });
+    return new FreezeCommands({ registry: registryOfFreezes(), store, clock, shardCount: config.shardCount, observer });
+  };
   const webhookCommands = () => {
     const w = webhookParts();
     return new WebhookCommands({ registry: w.registry(), secrets: w.secrets(), clock, secretPrefix: w.secretPrefix(), observer, allowLoopbackHttp: w.allowLoopbackHttp ?? false });
   };
   return {
-    poll: (queue) => ({ poll: new PollUseCase({ store, queue: queue ?? parts.workQueue(), clock, config, observer }), logger, metrics }),
+    poll: (queue) => ({ poll: new PollUseCase({ store, queue: queue ?? parts.workQueue(), clock, config, observer, ...withFreezes }), logger, metrics }),
     execute: () => {
       const { executor, detector } = parts.services();
       const execute = new ExecuteUseCase({
-        store, executor, detector, queue: parts.workQueue(), visibility: parts.visibility(), clock, config, observer, ...parts.executeTuning,
+        store, executor, detector, queue: parts.workQueue(), visibility: parts.visibility(), clock, config, observer, ...withFreezes, ...parts.executeTuning,
       });
       return { execute, logger, metrics };
     },
-    deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, config, queue: lazyQueue, observer }), logger, metrics }),
-    commands: () => new GroupCommands({ store, clock, config, queue: lazyQueue }),
-    lanes: () => new LaneCommands({ store, clock, config, queue: lazyQueue }),
+    deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, config, queue: lazyQueue, observer, ...withFreezes }), logger, metrics }),
+    commands: () => new GroupCommands({ store, clock, config, queue: lazyQueue, ...withFreezes }),
+    lanes: () => new LaneCommands({ store, clock, config, queue: lazyQueue, ...withFreezes }),
     api: () => ({
-      commands: new GroupCommands({ store, clock, config, queue: lazyQueue, observer }),
-      lanes: new LaneCommands({ store, clock, config, queue: lazyQueue, observer }),
+      commands: new GroupCommands({ store, clock, config, queue: lazyQueue, observer, ...withFreezes }),
+      lanes: new LaneCommands({ store, clock, config, queue: lazyQueue, observer, ...withFreezes }),
       logger,
+      ...(parts.freezes ? { freezes: freezeCommands } : {}),
       ...(parts.deadLetterInbox ? { deadLetters: () => parts.deadLetterInbox!() } : {}),
       ...(parts.webhooks ? { webhooks: webhookCommands } : {}),
     }),
@@ -144,6 +162,7 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
       };
     },
     webhooks: webhookCommands,
+    freezes: freezeCommands,
     deliver: () => {
       const w = webhookParts();
       return {

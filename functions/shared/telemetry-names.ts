@@ -25,6 +25,10 @@ export const METRIC = {
   LaneSkipped: 'LaneSkipped',
   /** The most groups waiting in one lane, per poll (the lanes it decided for). */
   LaneDepth: 'LaneDepth',
+  /** Due groups held by a freeze window (due again when it ends). */
+  FreezeHolds: 'FreezeHolds',
+  /** Due groups ended Failed because a freeze held their lane (freeze policy `skip`). */
+  FreezeSkipped: 'FreezeSkipped',
   // execute
   GroupStarted: 'GroupStarted',
   StartLateness: 'StartLateness',

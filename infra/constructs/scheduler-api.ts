@@ -27,6 +27,8 @@ export const API_ROUTES = [
   { path: '/lanes/set', methods: ['POST'] },
   { path: '/webhooks', methods: ['GET', 'POST'] },
   { path: '/webhooks/{id}', methods: ['GET', 'DELETE'] },
+  { path: '/freezes', methods: ['GET', 'POST'] },
+  { path: '/freezes/{id}', methods: ['GET', 'DELETE'] },
   { path: '/openapi.json', methods: ['GET'] },
 ] as const;
 

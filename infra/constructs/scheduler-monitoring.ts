@@ -257,11 +257,13 @@ export class SchedulerMonitoring extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Lanes: waits begun, skipped, deepest lane',
+            title: 'Lanes: waits begun, skipped, deepest lane; freeze holds',
             width: 12,
             left: [
               schedulerMetric(METRIC.LaneWaitsBegun, 'Sum', 'began to wait'),
               schedulerMetric(METRIC.LaneSkipped, 'Sum', 'skipped (lane busy)'),
+              schedulerMetric(METRIC.FreezeHolds, 'Sum', 'held by a freeze'),
+              schedulerMetric(METRIC.FreezeSkipped, 'Sum', 'skipped (frozen)'),
             ],
             right: [schedulerMetric(METRIC.LaneDepth, 'Maximum', 'deepest lane (waiting)')],
           }),

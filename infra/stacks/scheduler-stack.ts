@@ -382,7 +382,8 @@ export class SchedulerStack extends Stack {
     // GET /v1/dead-letters peeks (receive, then visibility 0); POST …/redrive receives, sends, deletes.
     this.deadLetterQueue.grants.actions(this.apiFunction.role, ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']);
     this.workQueue.grants.actions(this.apiFunction.role, ['sqs:SendMessage']);
-    // Webhook subscriptions live in the registry item (ManageGroups above: a conditional PutItem).
+    // Webhook subscriptions and freeze windows live in registry items (ManageGroups above: a
+    // conditional PutItem; the poll, execute and dead-letter functions read `#freezes` with GetItem).
     // A secret given by value is kept under the stack's prefix and deleted with its subscription
     // (TagResource: a CreateSecret that passes tags needs it too).
     this.apiFunction.role.addToPrincipalPolicy(

@@ -1,8 +1,9 @@
 /**
  * The HTTP API as a caller meets it, for the integration tests: the real api handler
  * (`createHandler` over `buildScheduler(...).api()`) on a DynamoDbGroupStore over a fresh table of
- * DynamoDB Local, an SqsDeadLetterQueue over fresh fauxqs queues, and webhook subscriptions in a
- * DynamoDbWebhookRegistry on that table with the local stack's secret store (in memory), served by the local stack's
+ * DynamoDB Local, an SqsDeadLetterQueue over fresh fauxqs queues, webhook subscriptions in a
+ * DynamoDbWebhookRegistry on that table with the local stack's secret store (in memory), and freeze
+ * windows in a DynamoDbFreezeRegistry on that table, served by the local stack's
  * loopback server (`startApiServer`); a raw HTTP client (node:http, so a test can send any method,
  * repeated headers and any body); and the
  * OpenAPI document the server itself serves, turned into JSON-schema validators (ajv, draft
@@ -14,6 +15,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { startApiServer } from '../../cli/local/api-server.ts';
 import { LocalSecretStore } from '../../cli/local/local-secret-store.ts';
+import { DynamoDbFreezeRegistry } from '../../functions/adapters/dynamodb-freeze-registry.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
 import { DynamoDbWebhookRegistry } from '../../functions/adapters/dynamodb-webhook-registry.ts';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
@@ -189,6 +191,8 @@ export interface ApiHarness {
   queues: TestQueues;
   /** The subscriptions behind `/v1/webhooks` (on the table) and where their secrets are kept. */
   webhooks: { registry: DynamoDbWebhookRegistry; secrets: LocalSecretStore };
+  /** The freeze windows behind `/v1/freezes` (the table's `#freezes` item). */
+  freezes: DynamoDbFreezeRegistry;
   contract: OpenApiContract;
   /** What the handler logged as a bug (`api request failed`) or the server caught: none, ever. */
   failures: unknown[];
@@ -212,6 +216,7 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
   };
   const webhookRegistry = new DynamoDbWebhookRegistry({ client: aws.dynamo, tableName });
   const secrets = new LocalSecretStore({ fixed: new Map([[HARNESS_SECRET_ARN, 'the-secret-the-caller-keeps']]) });
+  const freezeRegistry = new DynamoDbFreezeRegistry({ client: aws.dynamo, tableName });
   const notDelivering = (): never => {
     throw new Error('not used by the API: it keeps the subscriptions, the publisher and the deliver function send');
   };
@@ -226,6 +231,7 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
     visibility: notUsed,
     services: notUsed,
     // No long polls: an empty receive answers at once.
+    freezes: () => freezeRegistry,
     deadLetterInbox: () => new SqsDeadLetterQueue({ client: aws.sqs, deadLetterQueueUrl: queues.deadLetterQueueUrl, workQueueUrl: queues.workQueueUrl, waitTimeSeconds: 0 }),
     webhooks: {
       registry: () => webhookRegistry,
@@ -248,6 +254,7 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
     tableName,
     queues,
     webhooks: { registry: webhookRegistry, secrets },
+    freezes: freezeRegistry,
     contract,
     failures,
     async scanAll() {

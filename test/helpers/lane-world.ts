@@ -16,6 +16,8 @@ import { PollUseCase } from '../../functions/core/poll.ts';
 import type { MessageVisibility, Sleeper } from '../../functions/core/ports.ts';
 import { RecordingWorkQueue, SettableClock, sequentialTokens } from './fakes.ts';
 import { MemoryGroupStore } from './memory-group-store.ts';
+import { MemoryFreezeRegistry } from './memory-freeze-registry.ts';
+import { FreezeCommands } from '../../functions/core/manage-freezes.ts';
 import { RecordingDetector, RecordingExecutor } from './service-doubles.ts';
 
 export const T0 = '2026-11-27T10:00:00.000Z';
@@ -70,6 +72,8 @@ export class LaneWorld {
   /** Succeeds, and takes `runMs` of the settable clock doing it (so running intervals have a length). */
   readonly executor: RecordingExecutor;
   readonly detector = new RecordingDetector();
+  /** The freeze windows every use case reads (uncached: a test's change holds at once). */
+  readonly freezeRegistry = new MemoryFreezeRegistry();
   readonly events: TransitionEvent[] = [];
   readonly notices: { message: string; context: Record<string, unknown> }[] = [];
   readonly observer: SchedulerObserver = {
@@ -96,30 +100,39 @@ export class LaneWorld {
 
   poller(): PollUseCase {
     const sleeper = { sleep: async (ms: number) => void this.clock.advance(ms) };
-    return new PollUseCase({ store: this.store, queue: this.queue, clock: this.clock, config: this.config, observer: this.observer, newToken: this.tokens, random: () => 0, sleeper });
+    return new PollUseCase({ store: this.store, queue: this.queue, clock: this.clock, config: this.config, observer: this.observer, newToken: this.tokens, random: () => 0, sleeper, freezes: this.freezeRegistry });
   }
 
   executeUseCase(): ExecuteUseCase {
     const { store, detector, executor, queue, visibility, clock, config, observer } = this;
-    return new ExecuteUseCase({ store, detector, executor, queue, visibility, clock, config, observer, sleeper: new ClockSleeper(clock), random: () => 0.25 });
+    return new ExecuteUseCase({ store, detector, executor, queue, visibility, clock, config, observer, sleeper: new ClockSleeper(clock), random: () => 0.25, freezes: this.freezeRegistry });
   }
 
   deadLetter(): DeadLetterUseCase {
-    return new DeadLetterUseCase({ store: this.store, clock: this.clock, config: this.config, queue: this.queue, observer: this.observer });
+    return new DeadLetterUseCase({ store: this.store, clock: this.clock, config: this.config, queue: this.queue, observer: this.observer, freezes: this.freezeRegistry });
   }
 
   groups(): GroupCommands {
-    return new GroupCommands({ store: this.store, clock: this.clock, config: this.config, queue: this.queue, observer: this.observer });
+    return new GroupCommands({ store: this.store, clock: this.clock, config: this.config, queue: this.queue, observer: this.observer, freezes: this.freezeRegistry });
   }
 
   lanes(): LaneCommands {
-    return new LaneCommands({ store: this.store, clock: this.clock, config: this.config, queue: this.queue, observer: this.observer });
+    return new LaneCommands({ store: this.store, clock: this.clock, config: this.config, queue: this.queue, observer: this.observer, freezes: this.freezeRegistry });
+  }
+
+  freezes(): FreezeCommands {
+    let n = 0;
+    const sleeper = { sleep: async (ms: number) => void this.clock.advance(ms) };
+    return new FreezeCommands({ registry: this.freezeRegistry, store: this.store, clock: this.clock, shardCount: this.config.shardCount, observer: this.observer, newId: () => `fz-test${++n}`, sleeper });
   }
 
   /** Create a Scheduled group of lane `app:<target>`, created at `createdAt`. */
-  async schedule(id: string, options: { target?: string; scheduledAt?: string; createdAt?: string } = {}): Promise<PromotionGroup> {
+  async schedule(id: string, options: { target?: string; scheduledAt?: string; createdAt?: string; ignoreFreeze?: boolean } = {}): Promise<PromotionGroup> {
     return this.store.create(
-      { id, repository: REPO, targetBranch: options.target ?? 'main', promotions: [{ source: `feature/${id}` }], scheduledAt: options.scheduledAt ?? T0 },
+      {
+        id, repository: REPO, targetBranch: options.target ?? 'main', promotions: [{ source: `feature/${id}` }], scheduledAt: options.scheduledAt ?? T0,
+        ...(options.ignoreFreeze ? { ignoreFreeze: { by: 'operator:oncall', at: at(-3_600_000) } } : {}),
+      },
       { at: options.createdAt ?? at(-3_600_000), reason: 'created for the test', by: 'test' },
     );
   }

@@ -292,7 +292,7 @@ export class MemoryGroupStore implements GroupStore {
     kind: TimerKind,
     shard: number,
     upTo: string,
-    options?: { limit?: number; cursor?: string },
+    options?: { limit?: number; cursor?: string; from?: string },
   ): Promise<Page<TimerEntry>> {
     await tick();
     this.timerQueries.push({ kind, shard, upTo, ...clone(options ?? {}) });
@@ -301,7 +301,7 @@ export class MemoryGroupStore implements GroupStore {
       ? (JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8')) as { timerAt: string; id: string })
       : undefined;
     const rows = this.indexRows()
-      .filter((row) => row.timerKey === key && row.timerAt <= upTo)
+      .filter((row) => row.timerKey === key && row.timerAt <= upTo && (options?.from === undefined || row.timerAt >= options.from))
       .filter((row) => !after || row.timerAt > after.timerAt || (row.timerAt === after.timerAt && row.id > after.id))
       .sort((a, b) => (a.timerAt === b.timerAt ? (a.id < b.id ? -1 : 1) : a.timerAt < b.timerAt ? -1 : 1));
     const limit = options?.limit;

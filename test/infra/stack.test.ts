@@ -806,6 +806,7 @@ describe('the HTTP API', () => {
       'GET /v1/openapi.json', 'PATCH /v1/groups/{id}', 'POST /v1/dead-letters/redrive', 'POST /v1/groups', 'POST /v1/groups/{id}/cancel',
       'POST /v1/groups/{id}/retry', 'POST /v1/lanes/pause', 'POST /v1/lanes/resume', 'POST /v1/lanes/set',
       'GET /v1/webhooks', 'POST /v1/webhooks', 'GET /v1/webhooks/{id}', 'DELETE /v1/webhooks/{id}',
+      'GET /v1/freezes', 'POST /v1/freezes', 'GET /v1/freezes/{id}', 'DELETE /v1/freezes/{id}',
     ].sort());
     for (const [, resource] of resourcesOfType(full.template, 'AWS::ApiGateway::Resource')) {
       expect(resource.Properties['PathPart']).not.toMatch(/\+\}$/);
@@ -827,7 +828,7 @@ describe('the HTTP API', () => {
     expect(validator.Properties).toMatchObject({ ValidateRequestParameters: true, ValidateRequestBody: true });
     for (const method of methods(full.template)) expect(method['RequestValidatorId']).toEqual({ Ref: validatorId });
     const withId = methods(full.template).filter((m) => pathOf(full.template, m['ResourceId']).includes('{id}'));
-    expect(withId).toHaveLength(7);
+    expect(withId).toHaveLength(9);
     for (const method of withId) expect(method['RequestParameters']).toMatchObject({ 'method.request.path.id': true });
   });
 

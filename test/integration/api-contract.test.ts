@@ -12,6 +12,7 @@ import type { GroupStatus, Outcome } from '../../functions/core/group.ts';
 import { queryDigest } from '../../functions/core/group-input.ts';
 import { encodeWorkMessage } from '../../functions/core/work-message.ts';
 import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from '../../functions/http/problems.ts';
+import type { FreezeView } from '../../functions/core/manage-freezes.ts';
 import type { GroupDocument, WebhookDocument } from '../../functions/http/representation.ts';
 import { HARNESS_SECRET_ARN, HARNESS_SECRET_PREFIX, send, startApiHarness, type ApiHarness, type WireRequest, type WireResponse } from '../helpers/api-harness.ts';
 import { localAws } from '../helpers/emulators.ts';
@@ -122,6 +123,10 @@ describe('GET /v1/openapi.json', () => {
       'POST /v1/webhooks addWebhook',
       'GET /v1/webhooks/{id} getWebhook',
       'DELETE /v1/webhooks/{id} removeWebhook',
+      'GET /v1/freezes listFreezes',
+      'POST /v1/freezes addFreeze',
+      'GET /v1/freezes/{id} getFreeze',
+      'DELETE /v1/freezes/{id} removeFreeze',
     ].sort());
     for (const name of Object.keys(doc.components.schemas)) expect(() => api.contract.validator({ $ref: `#/components/schemas/${name}` }), name).not.toThrow();
     expect(api.contract.errorsOf('Problem', { type: slug('validation'), title: 't', status: 400, detail: 'd' })).toEqual([]);
@@ -788,6 +793,102 @@ describe('/v1/webhooks', () => {
     // Act
     const put = await call({ method: 'PUT', path: '/v1/webhooks' });
     const patch = await call({ method: 'PATCH', path: '/v1/webhooks/wh-000000000000' });
+
+    // Assess
+    expect([put.status, put.headers['allow']]).toEqual([405, 'GET, POST']);
+    expect([patch.status, patch.headers['allow']]).toEqual([405, 'GET, DELETE']);
+  });
+});
+
+describe('/v1/freezes', () => {
+  const viewOf = (res: WireResponse) => res.body as FreezeView;
+  const addFreeze = (json: unknown, headers: Record<string, string> = {}) => call({ method: 'POST', path: '/v1/freezes', json, headers });
+  const listFreezes = async () => ((await call({ method: 'GET', path: '/v1/freezes' })).body as { items: FreezeView[] }).items;
+  /** Every freeze added by a test is removed by it: the next starts with none. */
+  const removeAll = async () => {
+    for (const view of await listFreezes()) expect((await call({ method: 'DELETE', path: `/v1/freezes/${view.freeze.id}` })).status).toBe(200);
+  };
+
+  it('adds a one-off and a weekly freeze, lists, reads and removes them; the table keeps them in its #freezes item', async () => {
+    // Act
+    const oneOff = await addFreeze({ from: '2026-12-24T00:00:00+01:00', until: '2026-12-27T00:00:00+01:00', tz: 'Europe/Berlin', reason: 'Christmas freeze' }, { 'x-promotion-scheduler-actor': 'operator:rm' });
+    const weekly = await addFreeze({ weekly: 'Fri 16:00-Mon 08:00', tz: 'Europe/Berlin', repository: 'git@example.com:team/app.git', targetBranch: 'main', reason: 'no weekend releases' });
+    const [first, second] = [viewOf(oneOff).freeze.id, viewOf(weekly).freeze.id];
+    const listed = await listFreezes();
+    const one = await call({ method: 'GET', path: `/v1/freezes/${second}` });
+    const items = (await api.scanAll()).filter((item) => item['id'] === '#freezes');
+    const removed = await call({ method: 'DELETE', path: `/v1/freezes/${first}` });
+    const gone = await call({ method: 'GET', path: `/v1/freezes/${first}` });
+    const removedAgain = await call({ method: 'DELETE', path: `/v1/freezes/${first}` });
+
+    // Assess
+    expect([oneOff.status, oneOff.headers['location']]).toEqual([201, `/v1/freezes/${first}`]);
+    expect(first).toMatch(/^fz-[0-9a-f]{10}$/);
+    expect(viewOf(oneOff)).toEqual({
+      freeze: { id: first, reason: 'Christmas freeze', by: 'operator:rm', createdAt: T0, from: '2026-12-23T23:00:00.000Z', until: '2026-12-26T23:00:00.000Z', zone: 'Europe/Berlin' },
+      next: { from: '2026-12-23T23:00:00.000Z', until: '2026-12-26T23:00:00.000Z', active: false },
+    });
+    expect(viewOf(weekly).freeze.weekly).toEqual({ from: { day: 'Fri', time: '16:00' }, until: { day: 'Mon', time: '08:00' }, zone: 'Europe/Berlin' });
+    expect(listed.map((v) => v.freeze.id)).toEqual([first, second]);
+    expect([one.status, one.body]).toEqual([200, viewOf(weekly)]);
+    expect(items).toHaveLength(1);
+    expect([removed.status, removed.body]).toEqual([200, { freeze: viewOf(oneOff).freeze, released: 0 }]);
+    expect([gone.status, problemOf(gone).type, problemOf(gone)['freezeId']]).toEqual([404, slug('not-found'), first]);
+    expect(removedAgain.status).toBe(404);
+    await removeAll();
+    expect(await listFreezes()).toEqual([]);
+  });
+
+  it('names every bad field of a freeze at once (an unknown member too), refuses other media types and bad JSON, and keeps nothing', async () => {
+    // Act
+    const bad = await addFreeze({ weekly: 'Fri 16:00-Mon 08:00', repository: 'app', reason: '', colour: 'blue' });
+    const notJson = await call({ method: 'POST', path: '/v1/freezes', raw: '{"from"', headers: { 'content-type': 'application/json' } });
+    const media = await call({ method: 'POST', path: '/v1/freezes', raw: 'from=x', headers: { 'content-type': 'text/plain' } });
+    const query = await call({ method: 'GET', path: '/v1/freezes?active=1' });
+    const badId = await call({ method: 'GET', path: '/v1/freezes/fz%20x' });
+
+    // Assess
+    expect([bad.status, problemOf(bad).errors?.map((e) => e.field)]).toEqual([400, ['colour', 'tz', 'repository', 'reason']]);
+    expect([notJson.status, problemOf(notJson).errors?.map((e) => e.field)]).toEqual([400, ['body']]);
+    expect(media.status).toBe(415);
+    expect([query.status, problemOf(query).errors?.map((e) => e.field)]).toEqual([400, ['query:active']]);
+    expect([badId.status, problemOf(badId).errors?.map((e) => e.field)]).toEqual([400, ['path:id']]);
+    expect(await listFreezes()).toEqual([]);
+  });
+
+  it('shows a held group’s frozen and a hotfix’s ignoreFreeze in the group document; a removal releases the held group on the table', async () => {
+    // Prepare: a freeze holding now, and a group it holds (as the poll writes it: Scheduled, due at the end, frozen)
+    const freeze = viewOf(await addFreeze({ from: '2026-11-27T09:00:00Z', until: '2026-11-27T12:00:00Z', tz: 'America/New_York', reason: 'audit' })).freeze;
+    const held = groupOf(await create(body({ id: 'held-1', scheduledAt: T0 })));
+    const frozen = { freezeId: freeze.id, reason: 'audit', until: '2026-11-27T12:00:00.000Z', zone: 'America/New_York', chain: [freeze.id], since: T0 };
+    const write = await api.store.transition({
+      id: 'held-1',
+      expect: { version: held.version, status: 'Scheduled' },
+      to: 'Scheduled',
+      entry: { at: T0, by: 'poller', reason: `held by freeze ${freeze.id} (audit) until ${frozen.until}`, attempt: 0 },
+      set: { readyAt: frozen.until, frozen },
+      timer: { kind: 'due', at: frozen.until },
+    });
+    expect(write.won).toBe(true);
+
+    // Act
+    const shown = await call({ method: 'GET', path: '/v1/groups/held-1' });
+    const hotfix = await create(body({ id: 'hotfix-1', scheduledAt: T0, ignoreFreeze: true }), { 'x-promotion-scheduler-actor': 'operator:oncall' });
+    const removed = await call({ method: 'DELETE', path: `/v1/freezes/${freeze.id}` });
+    const released = await call({ method: 'GET', path: '/v1/groups/held-1' });
+
+    // Assess
+    expect(groupOf(shown).frozen).toEqual(frozen);
+    expect([hotfix.status, groupOf(hotfix).ignoreFreeze]).toEqual([201, { by: 'operator:oncall', at: T0 }]);
+    expect((removed.body as { released: number }).released).toBe(1);
+    expect(groupOf(released).frozen).toBeUndefined();
+    expect(groupOf(released).history.at(-1)).toMatchObject({ from: 'Scheduled', to: 'Scheduled', by: 'local', reason: `released: freeze ${freeze.id} (audit) was removed` });
+  });
+
+  it('answers 405 with Allow for a method a freeze route does not take', async () => {
+    // Act
+    const put = await call({ method: 'PUT', path: '/v1/freezes' });
+    const patch = await call({ method: 'PATCH', path: '/v1/freezes/fz-0000000000' });
 
     // Assess
     expect([put.status, put.headers['allow']]).toEqual([405, 'GET, POST']);

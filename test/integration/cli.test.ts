@@ -16,12 +16,13 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter, Lane, LaneDetail } from '../../client/index.ts';
+import type { DeadLetter, FreezeView, Lane, LaneDetail } from '../../client/index.ts';
 import type { GroupJson } from '../../cli/format.ts';
 import { startApiServer, type ApiServer } from '../../cli/local/api-server.ts';
 import { LOCAL_REGION } from '../../cli/local/aws-clients.ts';
 import { runCli } from '../../cli/operator.ts';
 import { writeStackFile, type StackFile } from '../../cli/stack-file.ts';
+import { DynamoDbFreezeRegistry } from '../../functions/adapters/dynamodb-freeze-registry.ts';
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.ts';
@@ -119,6 +120,8 @@ beforeAll(async () => {
     // fauxqs answers a receive from all its messages: no long poll needed (as on the local stack).
     deadLetterInbox: () =>
       new SqsDeadLetterQueue({ client: aws.sqs, deadLetterQueueUrl: queues.deadLetterQueueUrl, workQueueUrl: queues.workQueueUrl, waitTimeSeconds: 0 }),
+    // The freeze windows in the table's #freezes item, as the local stack keeps them.
+    freezes: () => new DynamoDbFreezeRegistry({ client: aws.dynamo, tableName }),
   });
   api = await startApiServer({ handler: createHandler(scheduler.api()) });
   const stack: StackFile = {
@@ -503,6 +506,42 @@ describe('promotion-scheduler on a local stack', () => {
       expect(list.stderr).toBe('');
       expect((JSON.parse(list.stdout) as GroupJson[]).map((g) => g.id)).toEqual(expect.arrayContaining(['abs-1', 'list-1', 'list-conflicted']));
       expect(dlq).toEqual({ stdout: '[]\n', stderr: '' });
+    });
+
+    it('adds, lists and removes a freeze window through the shipped CLI; schedule --ignore-freeze records who asked', async () => {
+      // Prepare
+      const cliBin = (...argv: string[]) => run(process.execPath, [join(ROOT, 'bin/promotion-scheduler.js'), ...argv, '--data-dir', dataDir], { cwd: dir, env: { ...env, USER: 'tester' } });
+
+      // Act
+      const added = await cliBin('freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'Europe/Berlin', '--target', 'main', '--reason', 'no weekend releases');
+      const oneOff = await cliBin('freeze', 'add', '--from', 'now', '--until', '+1h', '--tz', 'America/New_York', '--reason', 'audit', '--json');
+      const table = await cliBin('freeze', 'list');
+      const json = await cliBin('freeze', 'list', '--json');
+      const hotfix = await cliBin('schedule', '--target', 'freeze-cli', '--source', 'hotfix/a', '--at', '+1h', '--id', 'hotfix-cli', '--ignore-freeze', '--json');
+      const shown = await cliBin('show', 'hotfix-cli');
+      const views = JSON.parse(json.stdout) as FreezeView[];
+      const removed = [];
+      for (const view of views) removed.push(await cliBin('freeze', 'remove', view.freeze.id));
+      const empty = await cliBin('freeze', 'list');
+
+      // Assess
+      const id = /^Added freeze (fz-[0-9a-f]{10}): weekly Fri 16:00–Mon 08:00 Europe\/Berlin, target main in every repository \(no weekend releases\); (from|active until) /.exec(added.stdout)?.[1];
+      expect(id, added.stdout).toBeDefined();
+      const audit = JSON.parse(oneOff.stdout) as FreezeView;
+      expect(audit).toMatchObject({ freeze: { reason: 'audit', by: 'operator:tester', zone: 'America/New_York' }, next: { active: true } });
+      expect(table.stderr).toBe('');
+      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+WINDOW\s+NEXT\s+REASON\s+BY$/);
+      expect(table.stdout).toMatch(new RegExp(`\\n${id}\\s+weekly Fri 16:00–Mon 08:00 Europe/Berlin, target main in every repository\\s+.*Europe/Berlin\\)\\s+no weekend releases\\s+operator:tester\\n`));
+      expect(table.stdout).toMatch(new RegExp(`\\n${audit.freeze.id}\\s+.*, all lanes\\s+active until .* America/New_York\\)\\s+audit\\s+operator:tester\\n`));
+      expect(table.stdout).toContain('\n2 freeze windows, 1 holding now\n');
+      expect(views.map((v) => v.freeze.id)).toEqual([id, audit.freeze.id]);
+      expect((JSON.parse(hotfix.stdout) as GroupJson).ignoreFreeze).toEqual({ by: 'operator:tester', at: expect.any(String) });
+      expect(shown.stdout).toMatch(/\nFreeze +ignores freezes \(asked by operator:tester at \S+Z\)\n/);
+      expect(removed.map((r) => r.stdout)).toEqual([
+        `Removed freeze ${id}: weekly Fri 16:00–Mon 08:00 Europe/Berlin, target main in every repository (no weekend releases); released 0 held groups\n`,
+        expect.stringMatching(new RegExp(`^Removed freeze ${audit.freeze.id}: .*, all lanes \\(audit\\); released 0 held groups\n$`)),
+      ]);
+      expect(empty.stdout).toBe("No freeze windows; add one with 'promotion-scheduler freeze add'.\n");
     });
 
     it('says in one line how to build the bundle when it is missing, exit 3', async () => {

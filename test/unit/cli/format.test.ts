@@ -84,6 +84,8 @@ describe('groupToJson', () => {
       waiting: null,
       laneWaitMs: null,
       holdsLane: false,
+      frozen: null,
+      ignoreFreeze: null,
       history: [
         { from: null, to: 'Scheduled', at: '2026-11-27T09:00:00.000Z', reason: 'created, scheduled at 2026-11-27T10:05:00.000Z', by: 'operator:alice', attempt: 0 },
       ],
@@ -254,6 +256,34 @@ describe('formatGroupDetail of a lane\'s group', () => {
     expect(text).toContain('Started     2026-11-27T09:57:01.234Z\nLane wait   61234 ms\nFinished');
     expect(text).not.toContain('Waiting');
     expect(formatGroupDetail(group(), NOW)).not.toContain('Lane wait');
+  });
+});
+
+describe('a group and freeze windows', () => {
+  const frozen = { freezeId: 'fz-0123456789', reason: 'Christmas freeze', until: '2026-12-26T23:00:00.000Z', zone: 'Europe/Berlin', chain: ['fz-0123456789'], since: '2026-11-27T10:05:00.000Z' };
+
+  it('show says what a frozen group waits for: the freeze’s reason and its end in UTC and in the freeze’s zone', () => {
+    // Act
+    const text = formatGroupDetail(group({ frozen, readyAt: frozen.until }), NOW);
+    // Assess
+    expect(text).toContain('Scheduled   2026-11-27T10:05:00Z (in 5m)\nFreeze      waits for freeze Christmas freeze until 2026-12-26 23:00 UTC (2026-12-27 00:00 +01:00, Europe/Berlin)\nAttempt');
+    expect(formatGroupDetail(group({ frozen: { ...frozen, zone: undefined } }), NOW)).toContain('Freeze      waits for freeze Christmas freeze until 2026-12-26 23:00 UTC\n');
+    expect(formatGroupDetail(group(), NOW)).not.toContain('Freeze');
+  });
+
+  it('show says a group ignores freezes, who asked and when', () => {
+    const text = formatGroupDetail(group({ ignoreFreeze: { by: 'operator:oncall', at: '2026-11-27T09:00:00.000Z' } }), NOW);
+    expect(text).toContain('\nFreeze      ignores freezes (asked by operator:oncall at 2026-11-27T09:00:00Z)\n');
+  });
+
+  it('list marks a frozen group; --json carries frozen and ignoreFreeze', () => {
+    // Act
+    const text = formatGroupList([group({ frozen })], NOW);
+    const json = groupToJson(group({ frozen, ignoreFreeze: { by: 'a', at: '2026-11-27T09:00:00.000Z' } }));
+    // Assess
+    expect(text.split('\n')[1]).toMatch(/^release-42\s+Scheduled \(frozen\)\s+2026-11-27T10:05:00Z/);
+    expect(text).toContain('1 group: 1 Scheduled\n');
+    expect([json.frozen, json.ignoreFreeze]).toEqual([frozen, { by: 'a', at: '2026-11-27T09:00:00.000Z' }]);
   });
 });
 

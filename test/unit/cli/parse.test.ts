@@ -122,6 +122,43 @@ describe('parseCli', () => {
       expect(parseCli(['webhook', 'remove', 'wh-0123456789ab']).command).toEqual({ name: 'webhook remove', id: 'wh-0123456789ab' });
     });
 
+    it('parses schedule --ignore-freeze, and leaves it out when not given', () => {
+      expect(parseCli(['schedule', '--target', 'main', '--source', 'hotfix/a', '--at', 'now', '--ignore-freeze']).command).toEqual({
+        name: 'schedule',
+        targetBranch: 'main',
+        sources: ['hotfix/a'],
+        at: 'now',
+        ignoreFreeze: true,
+      });
+      expect(parseCli(['schedule', '--target', 'main', '--source', 'a', '--at', 'now']).command).not.toHaveProperty('ignoreFreeze');
+    });
+
+    it('parses freeze add: a one-off window with its times as typed (resolved when it runs), --tz, --target and --repo', () => {
+      expect(
+        parseCli(['freeze', 'add', '--from', '+1h', '--until', '2026-12-27T00:00:00+01:00', '--tz', 'Europe/Berlin', '--target', 'main', '--repo', 'repos/app', '--reason', 'Christmas freeze', '--json']),
+      ).toEqual({
+        command: { name: 'freeze add', window: { from: '+1h', until: '2026-12-27T00:00:00+01:00' }, tz: 'Europe/Berlin', targetBranch: 'main', repo: 'repos/app', reason: 'Christmas freeze' },
+        json: true,
+        stack: {},
+      });
+    });
+
+    it('parses freeze add: a weekly window in its zone, for every lane or one target branch', () => {
+      expect(parseCli(['freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'Europe/Berlin', '--reason', 'no weekend releases']).command).toEqual({
+        name: 'freeze add',
+        window: { weekly: 'Fri 16:00-Mon 08:00' },
+        tz: 'Europe/Berlin',
+        reason: 'no weekend releases',
+      });
+      expect(parseCli(['freeze', 'add', '--weekly', 'Sat 00:00-Sun 23:59', '--tz', 'UTC', '--target', 'release', '--reason', 'r']).command).toMatchObject({ targetBranch: 'release' });
+    });
+
+    it('parses freeze list and freeze remove ID', () => {
+      expect(parseCli(['freeze', 'list', '--json'])).toEqual({ command: { name: 'freeze list' }, json: true, stack: {} });
+      expect(parseCli(['freeze', 'remove', 'fz-0123456789']).command).toEqual({ name: 'freeze remove', id: 'fz-0123456789' });
+      expect(parseCli(['freeze', 'add', '--help']).command).toEqual({ name: 'help', topic: 'freeze add' });
+    });
+
     it('parses --help alone, after a command and as `help COMMAND`', () => {
       expect(parseCli(['--help']).command).toEqual({ name: 'help' });
       expect(parseCli(['-h']).command).toEqual({ name: 'help' });
@@ -219,6 +256,23 @@ describe('parseCli', () => {
       [['webhook', 'remove'], /'webhook remove' needs ID/],
       [['webhook', 'remove', 'wh-1', '--url', 'https://x'], /option --url does not apply to 'webhook remove'/],
       [['list', '--secret-env', 'S'], /option --secret-env does not apply to 'list'/],
+      [['freeze'], /^freeze needs a subcommand: 'freeze add', 'freeze list' or 'freeze remove'$/],
+      [['freeze', 'show', 'fz-1'], /^unknown command 'freeze show'; use 'freeze add', 'freeze list' or 'freeze remove'$/],
+      [['freeze', 'add', '--reason', 'r'], /^'freeze add' needs --from TIME --until TIME \(a one-off freeze\) or --weekly "Ddd HH:MM-Ddd HH:MM" --tz ZONE \(a weekly one\)$/],
+      [['freeze', 'add', '--from', '+1h', '--until', '+2h', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'UTC', '--reason', 'r'], /^'freeze add' takes --from TIME --until TIME .* or --weekly .*, not both$/],
+      [['freeze', 'add', '--until', '+2h', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'UTC', '--reason', 'r'], /, not both$/],
+      [['freeze', 'add', '--from', '+1h', '--reason', 'r'], /^'freeze add' needs --until TIME with --from: a one-off freeze has both ends$/],
+      [['freeze', 'add', '--until', '+1h', '--reason', 'r'], /^'freeze add' needs --from TIME with --until: a one-off freeze has both ends$/],
+      [['freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--reason', 'r'], /^'freeze add --weekly' needs --tz ZONE: the IANA time zone its days and times are in, e.g. --tz Europe\/Berlin$/],
+      [['freeze', 'add', '--from', '+1h', '--until', '+2h', '--repo', '/srv/app', '--reason', 'r'], /^'freeze add --repo' needs --target BRANCH: a freeze covers one lane \(--target and --repo\), one target branch in every repository \(--target alone\) or every lane \(neither\)$/],
+      [['freeze', 'add', '--from', '+1h', '--until', '+2h'], /^'freeze add' needs --reason TEXT$/],
+      [['freeze', 'add', '--from', '+1h', '--until', '+2h', '--reason', ' '], /^'freeze add' needs --reason TEXT$/],
+      [['freeze', 'add', '--from', '+1h', '--until', '+2h', '--reason', 'r', '--at', '+1m'], /option --at does not apply to 'freeze add'/],
+      [['freeze', 'list', '--tz', 'UTC'], /option --tz does not apply to 'freeze list'/],
+      [['freeze', 'remove'], /'freeze remove' needs ID/],
+      [['freeze', 'remove', 'fz-1', '--reason', 'r'], /option --reason does not apply to 'freeze remove'/],
+      [['list', '--ignore-freeze'], /option --ignore-freeze does not apply to 'list'/],
+      [['schedule', '--target', 'main', '--source', 'a', '--at', 'now', '--ignore-freeze=yes'], /^option --ignore-freeze takes no value$/],
     ])('%j → %s', (argv, message) => {
       expect(usageError(argv).message).toMatch(message);
     });
@@ -236,6 +290,7 @@ describe('parseCli', () => {
       expect(usageError(['schedule', '--target', 'main']).command).toBe('schedule');
       expect(usageError(['dlq', 'list', '--limit', '1001']).command).toBe('dlq list');
       expect(usageError(['lane', 'set', '--target', 'main', '--on-failure', 'stop']).command).toBe('lane set');
+      expect(usageError(['freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--reason', 'r']).command).toBe('freeze add');
       expect(usageError(['frobnicate']).command).toBeUndefined();
     });
   });

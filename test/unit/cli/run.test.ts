@@ -29,6 +29,8 @@ import { LocalStackNotFoundError, writeStackFile, type StackFile } from '../../.
 import { GroupClaimedElsewhereError, ValidationError } from '../../../functions/core/errors.ts';
 import type { GroupStatus, PromotionGroup } from '../../../functions/core/group.ts';
 import { LocalSecretStore } from '../../../cli/local/local-secret-store.ts';
+import type { FreezeView, RemovedFreeze } from '../../../client/index.ts';
+import { FreezeCommands } from '../../../functions/core/manage-freezes.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
 import { WebhookCommands } from '../../../functions/core/manage-webhooks.ts';
 import type { DeadLetterInbox, DeadLetterMessage, RedriveResult, SecretStore } from '../../../functions/core/ports.ts';
@@ -988,6 +990,232 @@ describe('runCli', () => {
       // Assess
       const stderr = `promotion-scheduler: the API at ${api.url} serves no webhooks (404 No webhooks here): it was built without them\n`;
       expect([list, add]).toEqual([{ code: 3, stdout: '', stderr }, { code: 3, stdout: '', stderr }]);
+    });
+  });
+
+  describe('freeze', () => {
+    let world: LaneWorld;
+    let ids: number;
+    /** The path of every request the API answered. */
+    let paths: string[];
+
+    beforeEach(() => {
+      world = new LaneWorld();
+      store = world.store;
+      clock = world.clock;
+      ids = 0;
+      paths = [];
+      const sleeper = { sleep: async (ms: number) => void world.clock.advance(ms) };
+      const freezes = () =>
+        new FreezeCommands({ registry: world.freezeRegistry, store: world.store, clock: world.clock, shardCount: world.config.shardCount, newId: () => `fz-${String(++ids).padStart(10, '0')}`, sleeper });
+      const inner = createHandler({ commands: world.groups(), lanes: world.lanes(), logger: silentLogger, freezes });
+      handler = (event) => {
+        paths.push(`${event.httpMethod} ${event.path}`);
+        return inner(event);
+      };
+    });
+
+    it('adds a one-off freeze at times relative to now, as the operator, and prints its window, scope, reason and end in its zone', async () => {
+      // Act
+      const result = await run('freeze', 'add', '--from', 'now', '--until', '+2h', '--tz', 'Europe/Berlin', '--reason', 'Christmas freeze');
+
+      // Assess
+      expect(result).toEqual({
+        code: 0,
+        stdout: 'Added freeze fz-0000000001: 2026-11-27T10:00Z → 2026-11-27T12:00Z, all lanes (Christmas freeze); active until 2026-11-27 12:00 UTC (13:00 +01:00, Europe/Berlin)\n',
+        stderr: '',
+      });
+      expect(world.freezeRegistry.freezes).toEqual([
+        { id: 'fz-0000000001', reason: 'Christmas freeze', by: 'operator:alice', createdAt: T0, from: T0, until: atT0(2 * 3_600_000), zone: 'Europe/Berlin' },
+      ]);
+      expect(paths).toEqual(['POST /v1/freezes']);
+    });
+
+    it('adds a weekly freeze of one lane (--repo relative to the working directory) and prints when it holds next; --json prints the API document', async () => {
+      // Act
+      const text = await run('freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'Europe/Berlin', '--target', 'main', '--repo', 'repos/app', '--reason', 'no weekend releases');
+      const json = await run('freeze', 'add', '--weekly', 'Sat 00:00-Sun 00:00', '--tz', 'UTC', '--target', 'release', '--reason', 'r', '--json');
+
+      // Assess
+      expect(text).toEqual({
+        code: 0,
+        stdout: `Added freeze fz-0000000001: weekly Fri 16:00–Mon 08:00 Europe/Berlin, lane ${join(dir, 'repos/app')}:main (no weekend releases); from 2026-11-27 15:00 UTC (16:00 +01:00, Europe/Berlin) until 2026-11-30 07:00 UTC (08:00 +01:00, Europe/Berlin)\n`,
+        stderr: '',
+      });
+      expect(JSON.parse(json.stdout)).toEqual({
+        freeze: { id: 'fz-0000000002', reason: 'r', by: 'operator:alice', createdAt: T0, targetBranch: 'release', weekly: { from: { day: 'Sat', time: '00:00' }, until: { day: 'Sun', time: '00:00' }, zone: 'UTC' } },
+        next: { from: '2026-11-28T00:00:00.000Z', until: '2026-11-29T00:00:00.000Z', active: false },
+      } satisfies FreezeView);
+    });
+
+    it('refuses a --from without an offset as schedule --at does: exit 1, one line naming --from, nothing sent', async () => {
+      // Act
+      const result = await run('freeze', 'add', '--from', '2026-12-24T00:00:00', '--until', '+1d', '--reason', 'Christmas freeze');
+
+      // Assess
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: "promotion-scheduler: --from '2026-12-24T00:00:00' has no UTC offset; add 'Z' or one like '+02:00' (e.g. 2026-12-24T00:00:00Z), since a time without an offset is ambiguous.\n",
+      });
+      expect(paths).toEqual([]);
+    });
+
+    it('refuses a bad command line with exit 2 before anything is sent: --repo without --target, --weekly without --tz', async () => {
+      // Act
+      const repo = await run('freeze', 'add', '--from', 'now', '--until', '+1h', '--repo', '/srv/app', '--reason', 'r');
+      const tz = await run('freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--reason', 'r');
+
+      // Assess
+      expect([repo.code, tz.code]).toEqual([2, 2]);
+      expect(repo.stderr).toBe(
+        "promotion-scheduler: 'freeze add --repo' needs --target BRANCH: a freeze covers one lane (--target and --repo), one target branch in every repository (--target alone) or every lane (neither); run 'promotion-scheduler freeze add --help' for usage\n",
+      );
+      expect(tz.stderr).toBe("promotion-scheduler: 'freeze add --weekly' needs --tz ZONE: the IANA time zone its days and times are in, e.g. --tz Europe/Berlin; run 'promotion-scheduler freeze add --help' for usage\n");
+      expect(paths).toEqual([]);
+    });
+
+    it("passes the API's refusal of a window or zone on, in one line (exit 1), nothing kept", async () => {
+      // Act
+      const weekly = await run('freeze', 'add', '--weekly', 'Friday afternoon', '--tz', 'Europe/Berlin', '--reason', 'r');
+      const zone = await run('freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'Mars/Olympus', '--reason', 'r');
+      const passed = await run('freeze', 'add', '--from', '2026-11-26T00:00:00Z', '--until', '2026-11-27T00:00:00Z', '--reason', 'r');
+
+      // Assess
+      expect(weekly).toEqual({ code: 1, stdout: '', stderr: "promotion-scheduler: weekly (--weekly) 'Friday afternoon' is not 'Ddd HH:MM-Ddd HH:MM' (e.g. 'Fri 16:00-Mon 08:00'; days Mon, Tue, Wed, Thu, Fri, Sat, Sun)\n" });
+      expect(zone.stderr).toBe("promotion-scheduler: tz (--tz) 'Mars/Olympus' is not an IANA time zone; expected e.g. Europe/Berlin or UTC (not an offset like +02:00, which keeps no summer time)\n");
+      expect(passed.stderr).toMatch(/^promotion-scheduler: until \(--until\) 2026-11-27T00:00:00\.000Z has passed \(it is 2026-11-27T10:00:00\.000Z\): this freeze would already have ended\n$/);
+      expect(world.freezeRegistry.freezes).toEqual([]);
+    });
+
+    it('lists the freezes, one line each: window and scope, the occurrence that holds now or next in its zone, reason, who; --json prints the API documents', async () => {
+      // Prepare
+      await run('freeze', 'add', '--from', 'now', '--until', '+2h', '--tz', 'Europe/Berlin', '--reason', 'Christmas freeze');
+      await run('freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'Europe/Berlin', '--target', 'main', '--repo', '/srv/app', '--reason', 'no weekend releases');
+      await run('freeze', 'add', '--from', '+1d', '--until', '+2d', '--target', 'release', '--reason', 'audit');
+
+      // Act
+      const table = await run('freeze', 'list');
+      const json = await run('freeze', 'list', '--json');
+
+      // Assess
+      expect(table).toEqual({
+        code: 0,
+        stdout: [
+          'ID             WINDOW                                                                     NEXT                                                                                                              REASON               BY',
+          'fz-0000000001  2026-11-27T10:00Z → 2026-11-27T12:00Z, all lanes                           active until 2026-11-27 12:00 UTC (13:00 +01:00, Europe/Berlin)                                                   Christmas freeze     operator:alice',
+          'fz-0000000002  weekly Fri 16:00–Mon 08:00 Europe/Berlin, lane /srv/app:main               from 2026-11-27 15:00 UTC (16:00 +01:00, Europe/Berlin) until 2026-11-30 07:00 UTC (08:00 +01:00, Europe/Berlin)  no weekend releases  operator:alice',
+          'fz-0000000003  2026-11-28T10:00Z → 2026-11-29T10:00Z, target release in every repository  from 2026-11-28 10:00 UTC until 2026-11-29 10:00 UTC                                                              audit                operator:alice',
+          '',
+          '3 freeze windows, 1 holding now',
+          '',
+        ].join('\n'),
+        stderr: '',
+      });
+      expect((JSON.parse(json.stdout) as FreezeView[]).map((v) => [v.freeze.id, v.next?.active])).toEqual([
+        ['fz-0000000001', true],
+        ['fz-0000000002', false],
+        ['fz-0000000003', false],
+      ]);
+    });
+
+    it('says so when there are none, and prints [] with --json', async () => {
+      expect(await run('freeze', 'list')).toEqual({ code: 0, stdout: "No freeze windows; add one with 'promotion-scheduler freeze add'.\n", stderr: '' });
+      expect(await run('freeze', 'list', '--json')).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    });
+
+    it('show says what holds a frozen group, until when in UTC and in the freeze’s zone; list marks it', async () => {
+      // Prepare: g1 of app:main due now, held by a poll
+      await run('freeze', 'add', '--from', 'now', '--until', '+2h', '--tz', 'Europe/Berlin', '--reason', 'Christmas freeze');
+      await world.schedule('g1');
+      await world.poller().run();
+
+      // Act
+      const shown = await run('show', 'g1');
+      const listed = await run('list');
+      const json = await run('show', 'g1', '--json');
+
+      // Assess
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain('\nFreeze      waits for freeze Christmas freeze until 2026-11-27 12:00 UTC (13:00 +01:00, Europe/Berlin)\n');
+      expect(listed.stdout).toMatch(/\ng1\s+Scheduled \(frozen\)\s+2026-11-27T10:00:00Z/);
+      expect((JSON.parse(json.stdout) as GroupJson).frozen).toEqual({ freezeId: 'fz-0000000001', reason: 'Christmas freeze', until: atT0(2 * 3_600_000), zone: 'Europe/Berlin', chain: ['fz-0000000001'], since: T0 });
+    });
+
+    it('schedule --ignore-freeze sends ignoreFreeze: the group records who asked, show says it ignores freezes, no freeze holds it', async () => {
+      // Prepare
+      await run('freeze', 'add', '--from', 'now', '--until', '+2h', '--reason', 'Christmas freeze');
+
+      // Act
+      const scheduled = await run('schedule', '--target', 'main', '--source', 'hotfix/login', '--at', 'now', '--id', 'hotfix-1', '--repo', REPO, '--ignore-freeze');
+      await world.poller().run();
+      const shown = await run('show', 'hotfix-1');
+
+      // Assess
+      expect(scheduled.code).toBe(0);
+      expect(world.group('hotfix-1')).toMatchObject({ status: 'Queued', ignoreFreeze: { by: 'operator:alice', at: T0 } });
+      expect(world.group('hotfix-1').frozen).toBeUndefined();
+      expect(shown.stdout).toContain('\nFreeze      ignores freezes (asked by operator:alice at 2026-11-27T10:00:00Z)\n');
+    });
+
+    it('removes a freeze, prints it and how many held groups it released; names an unknown id (exit 1)', async () => {
+      // Prepare: two groups held
+      await run('freeze', 'add', '--from', 'now', '--until', '+2h', '--reason', 'Christmas freeze');
+      await world.schedule('g1');
+      await world.schedule('g2', { target: 'release' });
+      await world.poller().run();
+
+      // Act
+      const removed = await run('freeze', 'remove', 'fz-0000000001');
+      const again = await run('freeze', 'remove', 'fz-0000000001');
+
+      // Assess
+      expect(removed).toEqual({ code: 0, stdout: 'Removed freeze fz-0000000001: 2026-11-27T10:00Z → 2026-11-27T12:00Z, all lanes (Christmas freeze); released 2 held groups\n', stderr: '' });
+      expect(again).toEqual({ code: 1, stdout: '', stderr: "promotion-scheduler: Freeze window 'fz-0000000001' does not exist.\n" });
+      expect(world.group('g1').frozen).toBeUndefined();
+      expect(world.group('g1').history.at(-1)).toMatchObject({ by: 'operator:alice', reason: 'released: freeze fz-0000000001 (Christmas freeze) was removed' });
+    });
+
+    it('prints what was removed with --json', async () => {
+      // Prepare
+      await run('freeze', 'add', '--weekly', 'Fri 16:00-Mon 08:00', '--tz', 'Europe/Berlin', '--reason', 'weekend');
+
+      // Act
+      const result = await run('freeze', 'remove', 'fz-0000000001', '--json');
+
+      // Assess
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({
+        freeze: { id: 'fz-0000000001', reason: 'weekend', by: 'operator:alice', createdAt: T0, weekly: { from: { day: 'Fri', time: '16:00' }, until: { day: 'Mon', time: '08:00' }, zone: 'Europe/Berlin' } },
+        released: 0,
+      } satisfies RemovedFreeze);
+    });
+
+    it('exits 3 when the API serves no freeze windows', async () => {
+      // Prepare
+      handler = createHandler({ commands: world.groups(), logger: silentLogger });
+
+      // Act
+      const list = await run('freeze', 'list');
+      const add = await run('freeze', 'add', '--from', 'now', '--until', '+1h', '--reason', 'r');
+      const remove = await run('freeze', 'remove', 'fz-0000000001');
+
+      // Assess
+      const stderr = `promotion-scheduler: the API at ${api.url} serves no freeze windows (404 No freeze windows here): it was built without them\n`;
+      expect([list, add, remove]).toEqual([{ code: 3, stdout: '', stderr }, { code: 3, stdout: '', stderr }, { code: 3, stdout: '', stderr }]);
+    });
+
+    it('prints the help of the freeze verbs with their examples', async () => {
+      // Act
+      const add = await run('freeze', 'add', '--help');
+      const schedule = await run('schedule', '--help');
+
+      // Assess
+      expect(add.stdout).toContain('Usage: promotion-scheduler freeze add (--from TIME --until TIME | --weekly "Fri 16:00-Mon 08:00" --tz ZONE) [--target T [--repo R]] --reason TEXT [target options] [--json]');
+      expect(add.stdout).toContain('promotion-scheduler freeze add --weekly "Fri 16:00-Mon 08:00" --tz Europe/Berlin --reason "no weekend releases"');
+      expect(add.stdout).toContain('TIME: ISO-8601 with an offset');
+      expect(schedule.stdout).toContain('--ignore-freeze   run at TIME even inside a freeze window');
+      expect((await run('--help')).stdout).toContain('  freeze list\n      List the freeze windows');
     });
   });
 

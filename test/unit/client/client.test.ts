@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiUnreachableError, PromotionSchedulerApiError, PromotionSchedulerClient } from '../../../client/index.ts';
-import { aGroup, aLane, aWebhook, fakeFetch, type FakeFetch } from './fake-fetch.ts';
+import { aFreezeView, aGroup, aLane, aWebhook, fakeFetch, type FakeFetch } from './fake-fetch.ts';
 
 const LOCAL = 'http://127.0.0.1:4010';
 
@@ -505,6 +505,113 @@ describe('PromotionSchedulerClient', () => {
       expect(one).toBeInstanceOf(PromotionSchedulerApiError);
       expect((one as Error).message).toMatch(/^GET \/v1\/webhooks\/wh-0123456789ab answered 200 with .*, not a webhook \{id, url, secret, …\}/);
       expect((list as Error).message).toContain('not a list {items}');
+    });
+  });
+
+  describe('freezes', () => {
+    it('listFreezes GETs /v1/freezes and returns its items', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: { items: [aFreezeView(), { freeze: aFreezeView({ id: 'fz-0000000002' }).freeze }] } });
+
+      // Act
+      const views = await localClient(fetch).listFreezes();
+
+      // Assess
+      expect([fetch.sent.method, fetch.sent.url.pathname, fetch.sent.url.search, fetch.sent.body]).toEqual(['GET', '/v1/freezes', '', undefined]);
+      expect(views.map((v) => [v.freeze.id, v.next?.active ?? null])).toEqual([['fz-0123456789', false], ['fz-0000000002', null]]);
+    });
+
+    it('getFreeze GETs the freeze by its encoded id', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aFreezeView() });
+
+      // Act
+      const view = await localClient(fetch, { baseUrl: 'http://127.0.0.1:4010/stage/' }).getFreeze('fz 1/2');
+
+      // Assess
+      expect(fetch.sent.url.href).toBe('http://127.0.0.1:4010/stage/v1/freezes/fz%201%2F2');
+      expect(view).toEqual(aFreezeView());
+    });
+
+    it('addFreeze POSTs a weekly window as the actor, none left undefined, and returns the freeze', async () => {
+      // Prepare
+      const fetch = fakeFetch({ status: 201, body: aFreezeView(), headers: { location: '/v1/freezes/fz-0123456789' } });
+
+      // Act
+      const view = await localClient(fetch, { actor: 'service:release' }).addFreeze({
+        weekly: 'Fri 16:00-Mon 08:00',
+        tz: 'Europe/Berlin',
+        repository: 'git@example.com:app.git',
+        targetBranch: 'main',
+        reason: 'no weekend releases',
+      });
+
+      // Assess
+      expect([fetch.sent.method, fetch.sent.url.pathname]).toEqual(['POST', '/v1/freezes']);
+      expect(fetch.sent.headers).toMatchObject({ 'content-type': 'application/json', 'x-promotion-scheduler-actor': 'service:release' });
+      expect(fetch.sent.body).toBe(
+        JSON.stringify({ weekly: 'Fri 16:00-Mon 08:00', tz: 'Europe/Berlin', repository: 'git@example.com:app.git', targetBranch: 'main', reason: 'no weekend releases' }),
+      );
+      expect(view.freeze.id).toBe('fz-0123456789');
+    });
+
+    it('addFreeze sends a one-off window’s Dates as UTC, and nothing a caller added beside the known members', async () => {
+      // Prepare
+      const fetch = fakeFetch({ status: 201, body: aFreezeView() });
+
+      // Act
+      await localClient(fetch).addFreeze({
+        from: new Date('2026-12-24T00:00:00+01:00'),
+        until: '2026-12-27T00:00:00+01:00',
+        tz: undefined,
+        reason: 'Christmas freeze',
+        colour: 'blue',
+      } as Parameters<PromotionSchedulerClient['addFreeze']>[0]);
+
+      // Assess
+      expect(JSON.parse(fetch.sent.body!)).toEqual({ from: '2026-12-23T23:00:00.000Z', until: '2026-12-27T00:00:00+01:00', reason: 'Christmas freeze' });
+    });
+
+    it('removeFreeze DELETEs the freeze and returns what was removed and how many groups were released', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: { freeze: aFreezeView().freeze, released: 3 } });
+
+      // Act
+      const removed = await localClient(fetch).removeFreeze('fz-0123456789');
+
+      // Assess
+      expect([fetch.sent.method, fetch.sent.url.pathname, fetch.sent.body]).toEqual(['DELETE', '/v1/freezes/fz-0123456789', undefined]);
+      expect(fetch.sent.headers['content-type']).toBeUndefined();
+      expect(removed).toEqual({ freeze: aFreezeView().freeze, released: 3 });
+    });
+
+    it('refuses a success that is no freeze, no removal or no list of them', async () => {
+      // Prepare
+      const fetch = fakeFetch({ body: aGroup() }, { body: aFreezeView() }, { body: { freezes: [] } });
+      const client = localClient(fetch);
+
+      // Act
+      const one = await client.getFreeze('fz-0123456789').catch((e: unknown) => e);
+      const removed = await client.removeFreeze('fz-0123456789').catch((e: unknown) => e);
+      const list = await client.listFreezes().catch((e: unknown) => e);
+
+      // Assess
+      expect(one).toBeInstanceOf(PromotionSchedulerApiError);
+      expect((one as Error).message).toMatch(/^GET \/v1\/freezes\/fz-0123456789 answered 200 with .*, not a freeze \{freeze, next\?\}/);
+      expect((removed as Error).message).toContain('not a removal {freeze, released}');
+      expect((list as Error).message).toContain('not a list {items}');
+    });
+
+    it('createGroup sends ignoreFreeze when asked', async () => {
+      // Prepare
+      const fetch = fakeFetch({ status: 201, body: aGroup({ ignoreFreeze: { by: 'service:hotfix', at: '2026-12-24T09:00:00.000Z' } }) });
+
+      // Act
+      const group = await localClient(fetch).createGroup({ repository: '/tmp/app', targetBranch: 'main', promotions: [{ source: 'hotfix/a' }], ignoreFreeze: true });
+
+      // Assess
+      expect(JSON.parse(fetch.sent.body!)).toEqual({ repository: '/tmp/app', targetBranch: 'main', promotions: [{ source: 'hotfix/a' }], ignoreFreeze: true });
+      expect(group.ignoreFreeze).toEqual({ by: 'service:hotfix', at: '2026-12-24T09:00:00.000Z' });
     });
   });
 

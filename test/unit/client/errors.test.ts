@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  FreezeNotFoundError,
   GroupNotFoundError,
   PreconditionFailedError,
   PromotionSchedulerApiError,
@@ -109,6 +110,45 @@ describe('the client errors', () => {
     // Assess
     expect(error).toBeInstanceOf(ConflictError);
     expect(error).toMatchObject({ name: 'ConflictError', status: 409, problemType: 'webhook-refused', detail, current: undefined, lane: undefined });
+  });
+
+  it('404 not-found naming a freeze window: FreezeNotFoundError with its id, neither a group’s nor a webhook’s', async () => {
+    // Prepare
+    const fetch = fakeFetch({ status: 404, body: { type: `${PROBLEM}not-found`, title: 'No such freeze window', status: 404, detail: "Freeze window 'fz-1' does not exist.", freezeId: 'fz-1' } });
+    const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', fetch });
+
+    // Act
+    const error = await client.removeFreeze('fz-1').catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(FreezeNotFoundError);
+    expect(error).not.toBeInstanceOf(GroupNotFoundError);
+    expect(error).not.toBeInstanceOf(WebhookNotFoundError);
+    expect(error).toMatchObject({ name: 'FreezeNotFoundError', status: 404, problemType: 'not-found', freezeId: 'fz-1', groupId: undefined, detail: "Freeze window 'fz-1' does not exist." });
+    expect((error as Error).message).toBe("no freeze window 'fz-1' (404 from DELETE /v1/freezes/fz-1)");
+  });
+
+  it('404 of an API without freeze windows: the base class', async () => {
+    // Act
+    const error = await errorFor({ status: 404, body: { type: `${PROBLEM}not-found`, title: 'No freeze windows here', status: 404 } });
+
+    // Assess
+    expect(error).not.toBeInstanceOf(FreezeNotFoundError);
+    expect(error).toMatchObject({ name: 'PromotionSchedulerApiError', title: 'No freeze windows here' });
+  });
+
+  it('409 freeze-refused: ConflictError saying why in its detail', async () => {
+    // Prepare
+    const detail = 'This stack has 100 freeze windows, the most it keeps; remove one first (freeze list, freeze remove ID).';
+    const fetch = fakeFetch({ status: 409, body: { type: `${PROBLEM}freeze-refused`, title: 'The freeze windows cannot take this change', status: 409, detail } });
+    const client = new PromotionSchedulerClient({ baseUrl: 'http://127.0.0.1:4010', fetch });
+
+    // Act
+    const error = await client.addFreeze({ weekly: 'Fri 16:00-Mon 08:00', tz: 'Europe/Berlin', reason: 'weekend' }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ name: 'ConflictError', status: 409, problemType: 'freeze-refused', detail, current: undefined, lane: undefined });
   });
 
   it('412 precondition-failed: PreconditionFailedError carrying the current group', async () => {

@@ -1,7 +1,7 @@
 /**
  * An injectable fetch for the client's unit tests: records every call, answers from a queue.
  */
-import type { Lane, PromotionGroup, Webhook } from '../../../client/index.ts';
+import type { FreezeView, Lane, PromotionGroup, Webhook } from '../../../client/index.ts';
 
 export interface SentRequest {
   url: URL;
@@ -106,6 +106,23 @@ export function aWebhook(overrides: Partial<Webhook> = {}): Webhook {
     createdAt: '2026-12-01T10:00:00.000Z',
     createdBy: 'operator:alice',
     ...overrides,
+  };
+}
+
+/** A freeze window as the API answers it: weekends in Berlin on app:main, next from Friday. */
+export function aFreezeView(overrides: Partial<FreezeView['freeze']> = {}): FreezeView {
+  return {
+    freeze: {
+      id: 'fz-0123456789',
+      reason: 'no weekend releases',
+      by: 'operator:rm',
+      createdAt: '2026-12-01T10:00:00.000Z',
+      repository: 'git@example.com:app.git',
+      targetBranch: 'main',
+      weekly: { from: { day: 'Fri', time: '16:00' }, until: { day: 'Mon', time: '08:00' }, zone: 'Europe/Berlin' },
+      ...overrides,
+    },
+    next: { from: '2026-12-04T15:00:00.000Z', until: '2026-12-07T07:00:00.000Z', active: false },
   };
 }
 

@@ -40,6 +40,7 @@ describe('validateSchedulerConfig', () => {
         backoffCapSeconds: 300,
         laneOverlapPolicy: 'queue',
         laneOnFailure: 'continue',
+        freezePolicy: 'wait',
       });
       expect(DEFAULT_SCHEDULER_CONFIG).toEqual(config);
     });
@@ -126,6 +127,7 @@ describe('schedulerConfigFromEnv / schedulerConfigToEnv', () => {
     backoffCapSeconds: 60,
     laneOverlapPolicy: 'skip',
     laneOnFailure: 'pause',
+    freezePolicy: 'skip',
   };
 
   it('round-trips a config through the environment', () => {

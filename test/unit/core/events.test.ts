@@ -451,6 +451,7 @@ describe('events', () => {
   });
 
   describe('EVENT_TYPES', () => {
+    const HOUR_MS = 3_600_000;
     it('lists exactly the types the transitions of the lifecycle table make, written by any writer, each once', () => {
       // Prepare: every from → to of the table (and the creation), by each kind of writer, late
       const outcomes = {
@@ -466,9 +467,11 @@ describe('events', () => {
       ];
       const changes = pairs.flatMap(([from, to]) =>
         ['poller', 'executor', 'dead-letter', 'operator:alice'].flatMap((by) =>
-          [undefined, { since: T0 }].map((waiting) => {
-            const after = group({ status: to, version: 2, startedAt: at(1_000), ...(isTerminal(to) ? { outcome: outcomes[to] } : {}), ...(to === 'Scheduled' ? { waiting: { since: T0 } } : {}) });
-            const before = from === null ? undefined : group({ status: from, ...(waiting ? { waiting } : {}) });
+          [undefined, { since: T0 }, 'frozen' as const].map((waiting) => {
+            // A Scheduled group held by a freeze in this write (its hold began at the write's time).
+            const frozen = waiting === 'frozen' && to === 'Scheduled' ? { frozen: { freezeId: 'fz-1', reason: 'r', until: at(HOUR_MS), chain: ['fz-1'], since: at(90_000) } } : {};
+            const after = group({ status: to, version: 2, startedAt: at(1_000), ...(isTerminal(to) ? { outcome: outcomes[to] } : {}), ...(to === 'Scheduled' && waiting !== 'frozen' ? { waiting: { since: T0 } } : {}), ...frozen });
+            const before = from === null ? undefined : group({ status: from, ...(waiting && waiting !== 'frozen' ? { waiting } : {}) });
             return write(before, after, { from, to, at: at(90_000), reason: 'r', by, attempt: 1 });
           }),
         ),

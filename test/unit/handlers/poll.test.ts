@@ -19,7 +19,7 @@ const event: ScheduledEvent = {
 const summary: PollSummary = {
   claimed: 7, lostRaces: 2, recovered: 1, resent: 8, exhausted: 3, skipped: 4, late: 5,
   stale: 6, enqueued: 6, enqueueFailed: 1, truncatedShards: 0, failedShards: 0, contestedShards: 6,
-  waited: 2, laneSkipped: 1, laneDepth: 3, errors: [],
+  waited: 2, laneSkipped: 1, laneDepth: 3, held: 9, freezeSkipped: 10, errors: [],
 };
 
 function spies() {
@@ -75,10 +75,12 @@ describe('poll handler', () => {
           ['PartitionsContested', 'Count', 6],
           ['LaneWaitsBegun', 'Count', 2],
           ['LaneSkipped', 'Count', 1],
+          ['FreezeHolds', 'Count', 9],
+          ['FreezeSkipped', 'Count', 10],
           ['LaneDepth', 'Count', 3],
         ]),
       );
-      expect(metrics.addMetric).toHaveBeenCalledTimes(12);
+      expect(metrics.addMetric).toHaveBeenCalledTimes(14);
       expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
       expect(order.at(-1)).toBe('publish');
     });

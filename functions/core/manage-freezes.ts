@@ -1,0 +1,145 @@
+/**
+ * Operator use cases of freeze windows — what the API's `/v1/freezes` routes (and through them the
+ * CLI's `freeze add|list|remove`) call.
+ *
+ * Removing a freeze releases the groups it held at once: each is due again now (or at its own
+ * time, if that is still ahead), and the next poll decides it again (another freeze may hold it).
+ * The pollers and lane hand-ons read the freezes through a cache of {@link FREEZES_MAX_AGE_MS}: one
+ * may still hold a group by the removed freeze for that long, so the release looks a second time
+ * once every cache has expired.
+ */
+import { FreezeNotFoundError } from './errors.ts';
+import { newFreezeId, occurrencesBetween, prunedFreezes, validateFreezeInput, type FreezeInput, type FreezeWindow } from './freeze.ts';
+import type { PromotionGroup } from './group.ts';
+import { silentObserver, type SchedulerObserver } from './observer.ts';
+import { FREEZES_MAX_AGE_MS } from './freezes.ts';
+import { realSleeper, type Clock, type FreezeRegistry, type GroupStore, type Sleeper } from './ports.ts';
+import { addSeconds } from './timing.ts';
+import { applyTransition, type TransitionSpec } from './transition.ts';
+
+export interface FreezeCommandsDeps {
+  registry: FreezeRegistry;
+  store: GroupStore;
+  clock: Clock;
+  /** Number of timer shards (where a removal looks for the groups the freeze held). */
+  shardCount: number;
+  observer?: SchedulerObserver;
+  newId?: () => string;
+  /** Waits for the readers' caches between the two looks of a release (real time unless a test fakes it). */
+  sleeper?: Sleeper;
+}
+
+/** How long a release waits before its second look: every reader's cache of the freezes has expired by then. */
+export const RELEASE_SETTLE_MS = FREEZES_MAX_AGE_MS + 500;
+
+/** A freeze as operators see it, with when it holds next. */
+export interface FreezeView {
+  freeze: FreezeWindow;
+  /** The occurrence that holds now or holds next (absent: a one-off that ended). */
+  next?: { from: string; until: string; active: boolean };
+}
+
+/** How far ahead a listing looks for a weekly window's next occurrence (a week and a day covers every one). */
+const NEXT_WITHIN_SECONDS = 8 * 24 * 3600;
+
+export class FreezeCommands {
+  private readonly observer: SchedulerObserver;
+
+  constructor(private readonly deps: FreezeCommandsDeps) {
+    this.observer = deps.observer ?? silentObserver;
+  }
+
+  /** Every freeze, oldest first, as of every change that landed before. */
+  async list(): Promise<FreezeView[]> {
+    const now = this.deps.clock.now().toISOString();
+    return (await this.deps.registry.list({ consistent: true })).map((freeze) => this.view(freeze, now));
+  }
+
+  /** @throws FreezeNotFoundError */
+  async get(id: string): Promise<FreezeView> {
+    const found = (await this.deps.registry.list({ consistent: true })).find((f) => f.id === id);
+    if (!found) throw new FreezeNotFoundError(id);
+    return this.view(found, this.deps.clock.now().toISOString());
+  }
+
+  /**
+   * Add a freeze (one-off ended more than a week ago are dropped on the way).
+   * @throws ValidationError (nothing written), FreezeRefusedError (the registry is full).
+   */
+  async add(body: unknown, by: string): Promise<FreezeView> {
+    const now = this.deps.clock.now().toISOString();
+    const input = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as FreezeInput) : ({} as FreezeInput);
+    const freeze = validateFreezeInput(input, { id: (this.deps.newId ?? newFreezeId)(), by, now });
+    await this.deps.registry.add(freeze, (freezes) => prunedFreezes(freezes, now));
+    this.observer.notice('freeze window added', { freezeId: freeze.id, by, reason: freeze.reason });
+    return this.view(freeze, now);
+  }
+
+  /**
+   * Remove a freeze and release the groups it held.
+   * @throws FreezeNotFoundError
+   */
+  async remove(id: string, by: string): Promise<{ freeze: FreezeWindow; released: number }> {
+    const { registry } = this.deps;
+    const removed = await registry.remove(id);
+    if (!removed) throw new FreezeNotFoundError(id);
+    const released = await this.release(removed, await registry.list({ consistent: true }), by);
+    await (this.deps.sleeper ?? realSleeper).sleep(RELEASE_SETTLE_MS);
+    const late = await this.release(removed, await registry.list({ consistent: true }), by);
+    if (late > 0) this.observer.notice('freeze removal: groups held by a reader that had not seen it yet were released too', { freezeId: id, released: late });
+    this.observer.notice('freeze window removed', { freezeId: id, by, released });
+    return { freeze: removed, released: released + late };
+  }
+
+  private view(freeze: FreezeWindow, now: string): FreezeView {
+    const [next] = occurrencesBetween(freeze, now, freeze.weekly ? addSeconds(now, NEXT_WITHIN_SECONDS) : '9999-12-31T23:59:59.999Z');
+    return next ? { freeze, next: { ...next, active: next.from <= now } } : { freeze };
+  }
+
+  /**
+   * The groups `removed` held: each is held until the end of an occurrence of it, or of a freeze
+   * after it (a chain), so they are found at those instants in the due partitions (a key
+   * condition, not a scan); each is read, and released if `removed` is in its chain.
+   */
+  private async release(removed: FreezeWindow, rest: FreezeWindow[], by: string): Promise<number> {
+    const { store, clock, shardCount } = this.deps;
+    const now = clock.now();
+    const from = now.toISOString();
+    const horizon = addSeconds(now, NEXT_WITHIN_SECONDS);
+    const instants = new Set<string>();
+    for (const freeze of [removed, ...rest]) {
+      for (const o of occurrencesBetween(freeze, from, freeze.weekly ? horizon : '9999-12-31T23:59:59.999Z')) instants.add(o.until);
+    }
+    let released = 0;
+    for (const at of [...instants].sort()) {
+      for (let shard = 0; shard < shardCount; shard++) {
+        let cursor: string | undefined;
+        do {
+          const page = await store.queryTimers('due', shard, at, { from: at, limit: 100, ...(cursor ? { cursor } : {}) });
+          for (const entry of page.items) {
+            if (entry.status !== 'Scheduled' || entry.readyAt !== at) continue;
+            const group = await store.find(entry.id, { consistent: true });
+            if (!group?.frozen?.chain.includes(removed.id)) continue;
+            if (await this.releaseOne(group, removed, by, now)) released++;
+          }
+          cursor = page.cursor;
+        } while (cursor);
+      }
+    }
+    return released;
+  }
+
+  private async releaseOne(group: PromotionGroup, removed: FreezeWindow, by: string, now: Date): Promise<boolean> {
+    const at = now.toISOString();
+    // Due again now (late only from now: it could not start before), or at its own time if that is ahead.
+    const ahead = group.scheduledAt! > at;
+    const spec: TransitionSpec = {
+      to: 'Scheduled',
+      entry: { at, by, reason: `released: freeze ${removed.id} (${removed.reason}) was removed` },
+      ...(ahead ? {} : { set: { readyAt: at } }),
+      clear: ahead ? ['frozen', 'readyAt'] : ['frozen'],
+      timer: { kind: 'due', at: ahead ? group.scheduledAt! : at },
+    };
+    return (await applyTransition(this.deps.store, group, spec, this.observer)).won;
+  }
+}

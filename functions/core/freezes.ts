@@ -3,8 +3,8 @@
  * docs/architecture.md, "Freeze windows"):
  *
  * - A group whose start (its time, or its `readyAt`) falls inside a freeze that covers its lane is
- *   **held**: it stays `Scheduled`, its due timer moves to the hold's end, which is also its
- *   `readyAt` (so its start there is measured, and delayed, from then, not from its time: no
+ *   **held**: it stays `Scheduled`, its timer moves to the hold's end (partition `frozen#s`,
+ *   which the poll reads beside `due#s`), which is also its `readyAt` (so its start there is measured, and delayed, from then, not from its time: no
  *   misfire), and `frozen` says by what. The poll finds it again within its look-ahead before the
  *   end and claims it as any group due then, in lane order with the others released at once.
  * - Under the freeze policy `skip` such a group ends `Failed` instead, its reason naming the freeze.
@@ -56,7 +56,7 @@ export function heldSpec(hold: LaneHold, now: Date, by: string, fromWaiting = fa
     entry: { at: now.toISOString(), by, reason: `held by freeze ${hold.freeze.id} (${hold.freeze.reason}) until ${hold.until}` },
     set: { readyAt: hold.until, frozen: frozenOf(hold, now) },
     ...(fromWaiting ? { clear: ['waiting'] as const } : {}),
-    timer: { kind: 'due', at: hold.until },
+    timer: { kind: 'frozen', at: hold.until },
   };
 }
 

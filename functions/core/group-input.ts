@@ -308,6 +308,8 @@ export const LISTING_ORDER = [
   { part: 'due', statuses: ['Scheduled'], by: 'scheduledAt' },
   /** Scheduled groups that are due and wait for their lane (see `core/lane.ts`). */
   { part: 'waiting', statuses: ['Scheduled'], by: 'scheduledAt' },
+  /** Scheduled groups a freeze holds, by when they may start (see `core/freezes.ts`). */
+  { part: 'frozen', statuses: ['Scheduled'], by: 'readyAt' },
   { part: 'lease', statuses: ['Queued', 'Running'], by: 'leaseExpiresAt' },
   { part: 'succeeded', statuses: ['Succeeded'], by: 'finishedAt' },
   { part: 'failed', statuses: ['Failed'], by: 'finishedAt' },
@@ -322,8 +324,10 @@ export function listingPartOf(status: GroupStatus): ListingPart {
 }
 
 /** The listing part a group is kept in. */
-export function listingPartOfGroup(group: Pick<PromotionGroup, 'status' | 'waiting'>): ListingPart {
-  return group.status === 'Scheduled' && group.waiting ? 'waiting' : listingPartOf(group.status);
+export function listingPartOfGroup(group: Pick<PromotionGroup, 'status' | 'waiting' | 'frozen'>): ListingPart {
+  if (group.status === 'Scheduled' && group.waiting) return 'waiting';
+  if (group.status === 'Scheduled' && group.frozen) return 'frozen';
+  return listingPartOf(group.status);
 }
 
 /** True when the group matches every filter of the query. */

@@ -39,6 +39,9 @@ export interface FreezeView {
   next?: { from: string; until: string; active: boolean };
 }
 
+/** After every instant the index holds: a query up to it reads a whole partition. */
+const LAST_INSTANT = '9999-12-31T23:59:59.999Z';
+
 /** How far ahead a listing looks for a weekly window's next occurrence (a week and a day covers every one). */
 const NEXT_WITHIN_SECONDS = 8 * 24 * 3600;
 
@@ -83,48 +86,40 @@ export class FreezeCommands {
     const { registry } = this.deps;
     const removed = await registry.remove(id);
     if (!removed) throw new FreezeNotFoundError(id);
-    const released = await this.release(removed, await registry.list({ consistent: true }), by);
+    const released = await this.release(removed, by);
     await (this.deps.sleeper ?? realSleeper).sleep(RELEASE_SETTLE_MS);
-    const late = await this.release(removed, await registry.list({ consistent: true }), by);
+    const late = await this.release(removed, by);
     if (late > 0) this.observer.notice('freeze removal: groups held by a reader that had not seen it yet were released too', { freezeId: id, released: late });
     this.observer.notice('freeze window removed', { freezeId: id, by, released });
     return { freeze: removed, released: released + late };
   }
 
   private view(freeze: FreezeWindow, now: string): FreezeView {
-    const [next] = occurrencesBetween(freeze, now, freeze.weekly ? addSeconds(now, NEXT_WITHIN_SECONDS) : '9999-12-31T23:59:59.999Z');
+    const [next] = occurrencesBetween(freeze, now, freeze.weekly ? addSeconds(now, NEXT_WITHIN_SECONDS) : LAST_INSTANT);
     return next ? { freeze, next: { ...next, active: next.from <= now } } : { freeze };
   }
 
   /**
-   * The groups `removed` held: each is held until the end of an occurrence of it, or of a freeze
-   * after it (a chain), so they are found at those instants in the due partitions (a key
-   * condition, not a scan); each is read, and released if `removed` is in its chain.
+   * The groups `removed` held: every held group is in the `frozen` timer partitions (one Query
+   * per shard and page, never a scan of the table); each is read, and released if `removed` is in
+   * its chain.
    */
-  private async release(removed: FreezeWindow, rest: FreezeWindow[], by: string): Promise<number> {
+  private async release(removed: FreezeWindow, by: string): Promise<number> {
     const { store, clock, shardCount } = this.deps;
     const now = clock.now();
-    const from = now.toISOString();
-    const horizon = addSeconds(now, NEXT_WITHIN_SECONDS);
-    const instants = new Set<string>();
-    for (const freeze of [removed, ...rest]) {
-      for (const o of occurrencesBetween(freeze, from, freeze.weekly ? horizon : '9999-12-31T23:59:59.999Z')) instants.add(o.until);
-    }
     let released = 0;
-    for (const at of [...instants].sort()) {
-      for (let shard = 0; shard < shardCount; shard++) {
-        let cursor: string | undefined;
-        do {
-          const page = await store.queryTimers('due', shard, at, { from: at, limit: 100, ...(cursor ? { cursor } : {}) });
-          for (const entry of page.items) {
-            if (entry.status !== 'Scheduled' || entry.readyAt !== at) continue;
-            const group = await store.find(entry.id, { consistent: true });
-            if (!group?.frozen?.chain.includes(removed.id)) continue;
-            if (await this.releaseOne(group, removed, by, now)) released++;
-          }
-          cursor = page.cursor;
-        } while (cursor);
-      }
+    for (let shard = 0; shard < shardCount; shard++) {
+      let cursor: string | undefined;
+      do {
+        const page = await store.queryTimers('frozen', shard, LAST_INSTANT, { limit: 100, ...(cursor ? { cursor } : {}) });
+        for (const entry of page.items) {
+          if (entry.status !== 'Scheduled') continue;
+          const group = await store.find(entry.id, { consistent: true });
+          if (!group?.frozen?.chain.includes(removed.id)) continue;
+          if (await this.releaseOne(group, removed, by, now)) released++;
+        }
+        cursor = page.cursor;
+      } while (cursor);
     }
     return released;
   }

@@ -230,7 +230,7 @@ export class PollUseCase {
         }
       }
     };
-    await mapWithConcurrency(shards, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due', 'lease'], false));
+    await mapWithConcurrency(shards, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due', 'lease', 'frozen'], false));
     // The last look waits for the holder to finish (or its hold to lapse: a holder that died, or
     // stopped at its batch limit), then drains what it left; racing it would only cost lost writes.
     await mapWithConcurrency(contested, this.deps.config.pollConcurrency, (shard) => pass(shard, ['due'], true));
@@ -289,7 +289,8 @@ export class PollUseCase {
     const now = clock.now();
     // Leases expired by this instant are taken back (in the query and in the writes' conditions).
     const leasesExpiredBy = options.everyLeaseLost ? END_OF_TIME : now.toISOString();
-    const upTo = kind === 'due' ? dueHorizon(now, config.lookaheadSeconds) : leasesExpiredBy;
+    // Held groups are due at their freeze's end: read with the same look-ahead.
+    const upTo = kind === 'lease' ? leasesExpiredBy : dueHorizon(now, config.lookaheadSeconds);
     // One entry more than may be handled: DynamoDB returns a cursor whenever the limit is
     // reached, so only an extra entry proves there is more left.
     const read = (remaining: number, cursor?: string): Promise<Page<TimerEntry>> => {
@@ -403,7 +404,7 @@ export class PollUseCase {
         // (otherwise they would wait a whole lease for recovery); `fail` decides whether the
         // partition goes on (a passing store error) or stops.
         const outcome = await (
-          kind === 'due' ? this.claimDue(item.value, summary, candidates) : this.reclaim(item.value, summary, leasesExpiredBy)
+          kind === 'lease' ? this.reclaim(item.value, summary, leasesExpiredBy) : this.claimDue(item.value, summary, candidates)
         ).catch((error: unknown) => ({ error }));
         if (!('error' in outcome)) handled.add(item.value.id);
         if ('message' in outcome && outcome.message) {

@@ -10,8 +10,12 @@ import type { Lane, LaneRef, LaneState } from './lane.ts';
 import type { FreezeWindow } from './freeze.ts';
 import type { WebhookDelivery, WebhookSubscription } from './webhooks.ts';
 
-/** Timer partitions: `due#<shard>` for Scheduled groups, `lease#<shard>` for Queued/Running. */
-export const TIMER_KIND = { due: 'due', lease: 'lease' } as const;
+/**
+ * Timer partitions: `due#<shard>` for Scheduled groups (at `scheduledAt`), `lease#<shard>` for
+ * Queued/Running, `frozen#<shard>` for Scheduled groups a freeze holds (at the freeze's end: the
+ * poll reads it as it reads the due partition, so the due partition's `timerAt` stays `scheduledAt`).
+ */
+export const TIMER_KIND = { due: 'due', lease: 'lease', frozen: 'frozen' } as const;
 export type TimerKind = (typeof TIMER_KIND)[keyof typeof TIMER_KIND];
 
 /**

@@ -510,8 +510,8 @@ export class MemoryGroupStore implements GroupStore {
       item.history[String(group.version - entries.length + 1 + i)] = entry;
     });
     if (group.status === 'Scheduled' && group.scheduledAt) {
-      item.timerKey = this.timerKeyOf(group.waiting ? 'waiting' : 'due', group.id);
-      item.timerAt = group.scheduledAt;
+      item.timerKey = this.timerKeyOf(group.waiting ? 'waiting' : group.frozen ? 'frozen' : 'due', group.id);
+      item.timerAt = group.frozen ? group.frozen.until : group.scheduledAt;
     } else if ((group.status === 'Queued' || group.status === 'Running') && group.leaseExpiresAt) {
       item.timerKey = this.timerKeyOf('lease', group.id);
       item.timerAt = group.leaseExpiresAt;

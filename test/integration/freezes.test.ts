@@ -146,7 +146,11 @@ describe('a one-off freeze on the local pipeline', () => {
     await schedule(h.commands, 'held', now);
     await h.p.pollOnce();
     const raw = await aws.dynamo.send(new GetItemCommand({ TableName: h.tableName, Key: { id: { S: 'held' } }, ConsistentRead: true }));
-    expect(unmarshall(raw.Item!)).toMatchObject({ timerKey: `due#${shardOf('held', 2)}`, timerAt: new Date(now + 3_600_000).toISOString() });
+    expect(unmarshall(raw.Item!)).toMatchObject({ timerKey: `frozen#${shardOf('held', 2)}`, timerAt: new Date(now + 3_600_000).toISOString() });
+    // A due-window listing finds it by its own time (the frozen partitions are listed too)
+    const listed = await h.commands.list({ status: 'Scheduled', dueAfter: new Date(now - 1_000).toISOString(), dueBefore: new Date(now + 1_000).toISOString() });
+    expect(listed.items.map((g) => g.id)).toEqual(['held']);
+    expect((await h.commands.list({ dueAfter: new Date(now + 60_000).toISOString() })).items.map((g) => g.id)).toEqual([]);
     // Act
     const removed = await h.p.freezes.remove(added.freeze.id, 'operator:rm');
     await h.p.pollOnce();

@@ -36,7 +36,7 @@ describe('freeze windows: holds and releases', () => {
     const g1 = world.group('g1');
     expect(g1).toMatchObject({ status: 'Scheduled', attempt: 0, readyAt: at(HOUR), frozen: { freezeId: 'fz-xmas', reason: 'Christmas freeze', until: at(HOUR), chain: ['fz-xmas'], since: T0 } });
     expect(g1.history.at(-1)).toMatchObject({ from: 'Scheduled', to: 'Scheduled', by: 'poller', reason: `held by freeze fz-xmas (Christmas freeze) until ${at(HOUR)}` });
-    expect(world.store.raw('g1')).toMatchObject({ timerKey: `due#${shardOf('g1', 4)}`, timerAt: at(HOUR) });
+    expect(world.store.raw('g1')).toMatchObject({ timerKey: `frozen#${shardOf('g1', 4)}`, timerAt: at(HOUR) });
     expect(world.queue.sent).toEqual([]);
     // A poll in the freeze (before the end is within the look-ahead) leaves it alone.
     world.clock.set(at(HOUR - 120_000));

@@ -147,7 +147,7 @@ describe('PollUseCase', () => {
       expect(store.peek('g1')?.version).toBe(2);
     });
 
-    it('queries each shard twice — due up to now + look-ahead, lease up to now — and never reads Pending or ended groups', async () => {
+    it('queries each shard three times — due and frozen up to now + look-ahead, lease up to now — and never reads Pending or ended groups', async () => {
       // Prepare
       await store.create({ id: 'pending', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }] }, { at: T0, reason: 't', by: 't' });
       for (const status of ['Succeeded', 'Failed', 'Conflicted', 'Cancelled'] as const) {
@@ -163,7 +163,7 @@ describe('PollUseCase', () => {
       expect(store.transitions.map((t) => t.id)).toEqual(['due']);
       const queries = store.timerQueries.map((q) => `${q.kind}#${q.shard}<=${q.upTo}`).sort();
       expect(queries).toEqual(
-        [0, 1, 2, 3].flatMap((s) => [`due#${s}<=2026-11-27T10:01:00.000Z`, `lease#${s}<=${T0}`]).sort(),
+        [0, 1, 2, 3].flatMap((s) => [`due#${s}<=2026-11-27T10:01:00.000Z`, `lease#${s}<=${T0}`, `frozen#${s}<=2026-11-27T10:01:00.000Z`]).sort(),
       );
     });
   });
@@ -637,7 +637,7 @@ describe('PollUseCase', () => {
       const summary = await poller({ shardCount: 2 }).run();
       const onShard1 = ids.filter((id) => shardOf(id, 2) === 1).length;
       expect(onShard1).toBeGreaterThan(0);
-      expect(summary).toMatchObject({ claimed: onShard1, failedShards: 1, errors: ['shard 0 (due): Error: throttled', 'shard 0 (lease): Error: throttled'] });
+      expect(summary).toMatchObject({ claimed: onShard1, failedShards: 1, errors: ['shard 0 (due): Error: throttled', 'shard 0 (lease): Error: throttled', 'shard 0 (frozen): Error: throttled'] });
     });
   });
 

@@ -29,7 +29,7 @@ export function formatFreezeList(views: readonly FreezeView[]): string {
   if (views.length === 0) return "No freeze windows; add one with 'promotion-scheduler freeze add'.\n";
   const table = formatTable(
     ['ID', 'WINDOW', 'NEXT', 'REASON', 'BY'],
-    views.map((view) => [view.freeze.id, describeFreeze(view.freeze), freezeNext(view), view.freeze.reason, view.freeze.by]),
+    views.map((view) => [view.freeze.id, describeFreeze(view.freeze), view.freeze.removing ? 'being removed (holds nothing; run freeze remove again)' : freezeNext(view), view.freeze.reason, view.freeze.by]),
   );
   const active = views.filter((view) => view.next?.active).length;
   return `${table}\n${views.length} freeze window${views.length === 1 ? '' : 's'}, ${active} holding now\n`;

@@ -32,6 +32,11 @@ export class DynamoDbFreezeRegistry implements FreezeRegistry {
     });
   }
 
+  async markRemoving(id: string, removing: { by: string; at: string }): Promise<FreezeWindow | undefined> {
+    // Marked once: a removal tried again keeps the first mark.
+    return this.items.update(id, (freeze) => (freeze.removing ? freeze : { ...freeze, removing }));
+  }
+
   async remove(id: string): Promise<FreezeWindow | undefined> {
     return this.items.remove(id);
   }

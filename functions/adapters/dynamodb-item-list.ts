@@ -45,6 +45,17 @@ export class DynamoDbItemList<T extends { id: string }> {
     await this.change((records) => (records.some((r) => r.id === record.id) ? undefined : check([...records, record])));
   }
 
+  /** Replace the record with this id by `change(record)`. @returns the record as written, or undefined when there was none. */
+  async update(id: string, change: (record: T) => T): Promise<T | undefined> {
+    let written: T | undefined;
+    await this.change((records) => {
+      const found = records.find((r) => r.id === id);
+      written = found ? change(found) : undefined;
+      return found ? records.map((r) => (r.id === id ? written! : r)) : undefined;
+    });
+    return written;
+  }
+
   /** @returns the record removed, or undefined when there was none with this id. */
   async remove(id: string): Promise<T | undefined> {
     let removed: T | undefined;

@@ -411,7 +411,7 @@ export class ExecuteUseCase {
       entry: {
         at: startedAt.toISOString(),
         by: EXECUTOR,
-        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : laneWaitMs === undefined ? 'the freeze that held it ended' : `it was handed the lane (waited ${laneWaitMs} ms)`} (${delivery.followOn ? FOLLOW_ON_NOTE : `delivery ${delivery.receiveCount}`})`,
+        reason: `started ${lateMs} ms after ${readyAt === message.scheduledAt ? 'scheduledAt' : laneWaitMs === undefined ? 'its freeze hold ended' : `it was handed the lane (waited ${laneWaitMs} ms)`} (${delivery.followOn ? FOLLOW_ON_NOTE : `delivery ${delivery.receiveCount}`})`,
         // Why: a duplicate delivery may make the very same write in the same millisecond; only
         // this lets the store tell ours from theirs when the SDK retried an applied write.
         nonce: randomUUID().slice(0, 13),

@@ -64,6 +64,11 @@ export interface FreezeWindow {
   /** One-off: the time zone to show its times in (weekly ones use `weekly.zone`). */
   zone?: string;
   weekly?: WeeklyWindow;
+  /**
+   * Being removed (who asked, when): it holds nothing any more while the groups it held are
+   * released, and is deleted after that (a removal that failed half way is finished by the next).
+   */
+  removing?: { by: string; at: string };
 }
 
 /** A freeze as asked for (the CLI's flags, the API's body): checked by {@link validateFreezeInput}. */

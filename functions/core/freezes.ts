@@ -13,7 +13,7 @@
  * - A group scheduled with `ignoreFreeze` is never held.
  */
 import type { GroupFrozen } from './group.ts';
-import { laneHold, type FreezeWindow } from './freeze.ts';
+import { laneHold, occurrencesBetween, type FreezeWindow } from './freeze.ts';
 import type { LaneRef } from './lane.ts';
 import { laneRefOf } from './lane.ts';
 import type { FreezeRegistry } from './ports.ts';
@@ -73,7 +73,44 @@ export function frozenSkipSpec(hold: LaneHold, now: Date, by: string, lateMs: nu
   };
 }
 
-/** The freezes as one read: a function of a lane and an instant. */
-export function holdsOf(freezes: readonly FreezeWindow[]): (lane: LaneRef, instant: string) => LaneHold | undefined {
-  return freezes.length === 0 ? () => undefined : (lane, instant) => laneHold(freezes, lane, instant);
+/** How far around `now` {@link holdsOf} lays out weekly occurrences as plain intervals. */
+const LAID_OUT_BEFORE_MS = 8 * 24 * 3600 * 1000;
+const LAID_OUT_AFTER_MS = 36 * 24 * 3600 * 1000;
+
+/**
+ * The freezes as one read: a lane's hold at an instant. Freezes being removed hold nothing. The
+ * weekly windows' occurrences from a week before `now` to five weeks after it are computed once
+ * (time-zone arithmetic costs ~0.5 ms a call; a poll asks for every due group) and looked up as
+ * plain intervals; an instant or a chain beyond them is computed exactly.
+ */
+export function holdsOf(freezes: readonly FreezeWindow[], now: Date): (lane: LaneRef, instant: string) => LaneHold | undefined {
+  // One read (the cache hands out the same list for a second) is laid out once.
+  const known = laidOutReads.get(freezes);
+  if (known && Math.abs(known.at - now.getTime()) < LAID_OUT_REUSE_MS) return known.holds;
+  const holds = layOut(freezes, now);
+  laidOutReads.set(freezes, { at: now.getTime(), holds });
+  return holds;
+}
+
+const laidOutReads = new WeakMap<readonly FreezeWindow[], { at: number; holds: (lane: LaneRef, instant: string) => LaneHold | undefined }>();
+/** How long one laying out of a read is used (well inside the week it covers before `now`). */
+const LAID_OUT_REUSE_MS = 3_600_000;
+
+function layOut(freezes: readonly FreezeWindow[], now: Date): (lane: LaneRef, instant: string) => LaneHold | undefined {
+  const live = freezes.filter((f) => !f.removing);
+  if (live.length === 0) return () => undefined;
+  const from = new Date(now.getTime() - LAID_OUT_BEFORE_MS).toISOString();
+  const to = new Date(now.getTime() + LAID_OUT_AFTER_MS).toISOString();
+  const byId = new Map(live.map((f) => [f.id, f]));
+  const laidOut: FreezeWindow[] = live.flatMap((f) =>
+    f.weekly ? occurrencesBetween(f, from, to).map((o) => ({ ...f, weekly: undefined, from: o.from, until: o.until })) : [f],
+  );
+  return (lane, instant) => {
+    if (instant < from || instant >= to) return laneHold(live, lane, instant);
+    const hold = laneHold(laidOut, lane, instant);
+    if (!hold) return undefined;
+    // A chain that reached the end of the laid-out weeks goes on exactly from there.
+    if (hold.until >= to) return laneHold(live, lane, instant);
+    return { ...hold, freeze: byId.get(hold.freeze.id)! };
+  };
 }

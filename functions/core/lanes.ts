@@ -132,11 +132,27 @@ function handedState(state: LaneState, waiting: readonly LaneWaiter[], dropped: 
   return next;
 }
 
-/** The waiter a hand-on held for a freeze (it leaves the lane's list, holding nothing). */
-const heldOf = (handOn: HandOn | undefined): string[] => (handOn && !handOn.message ? [handOn.candidate.id] : []);
+/** A hand-on's claim: its message, and the group as read before it. */
+type Claim = HandOn & { message: WorkMessage; group: PromotionGroup };
 
-/** The waiter a hand-on gave the lane to. */
-const claimedOf = (handOn: HandOn | undefined): string | undefined => (handOn?.message ? handOn.candidate.id : undefined);
+/** Most waiters one lane write holds for a freeze: a transaction takes 100 items (the lane, a holder's end, a claim, these). */
+const HOLD_BATCH = 96;
+
+/** What a hand-on writes: the claim of the waiter the lane goes to, the waiters a freeze holds, the waiters gone. */
+interface HandOnPlan {
+  claim?: Claim;
+  held: HandOn[];
+  dropped: string[];
+}
+
+/** The waiters a plan takes out of the lane's list: gone, held, or handed the lane. */
+const leavingOf = (plan: HandOnPlan): string[] => [...plan.dropped, ...plan.held.map((h) => h.candidate.id)];
+
+/** The transitions of a plan: the claim first (its version is the write's second), then the holds. */
+const requestsOf = (plan: HandOnPlan): TransitionRequest[] => [...(plan.claim ? [plan.claim.request] : []), ...plan.held.map((h) => h.request)];
+
+/** A group as a lane write's snapshot of it. */
+const candidateOf = (g: PromotionGroup): Candidate => ({ id: g.id, status: g.status, version: g.version, attempt: g.attempt, scheduledAt: g.scheduledAt!, createdAt: g.createdAt });
 
 /** The lane a group belongs to. */
 export function laneOfGroup(group: Pick<PromotionGroup, 'repository' | 'targetBranch'>): LaneRef {
@@ -337,27 +353,28 @@ export class LaneKeeper {
       if (paused) released.paused = paused;
       const next = paused ? null : (looked ?? (await this.nextWaiter(lane)));
       looked = undefined;
-      const handOn = next?.waiter ? await this.handOnClaim(next.waiter, next.group, now, by, `handed the lane by ${group.id} (${spec.to})`) : undefined;
-      const base = handedState(released, lane.waiting, [...(next?.dropped ?? []), ...heldOf(handOn)], claimedOf(handOn), now);
+      const plan: HandOnPlan = next ? await this.plan(lane, next, now, by, `handed the lane by ${group.id} (${spec.to})`) : { held: [], dropped: [] };
+      const handOn = plan.claim;
+      const base = handedState(released, lane.waiting, leavingOf(plan), handOn?.candidate.id, now);
       const written = await store.changeLane({
         lane,
         next: base,
-        transitions: [transitionRequest(group, ending), ...(handOn ? [handOn.request] : [])],
+        transitions: [transitionRequest(group, ending), ...requestsOf(plan)],
       });
       if (written.won) {
         reportTransition(observer, group, spec);
-        if (handOn) reportTransition(observer, handOn.candidate, handOn.spec);
+        for (const h of [...(handOn ? [handOn] : []), ...plan.held]) reportTransition(observer, h.candidate, h.spec);
         if (pauses) observer.notice('lane paused: its holder ended badly (laneOnFailure pause)', { lane: `${ref.repository}:${ref.targetBranch}`, groupId: group.id, status: spec.to });
         return {
           won: true,
           version: written.versions[0]!,
-          ...(handOn?.message
+          ...(handOn
             ? {
                 handedOn: {
                   message: handOn.message,
                   groupId: handOn.candidate.id,
                   laneWaitMs: handOn.laneWaitMs,
-                  group: groupAfter(next!.group!, handOn.spec, written.versions[1]!),
+                  group: groupAfter(handOn.group, handOn.spec, written.versions[1]!),
                   lane: after(lane, base, written.version),
                 },
               }
@@ -440,16 +457,15 @@ export class LaneKeeper {
       }
       const next = await this.nextWaiter(changed);
       // A dropped head may leave a first live waiter that goes after `before`: then `before` goes first.
-      const first = next.waiter && !(before && compareWaiters(next.waiter, before) > 0) ? next.waiter : undefined;
-      const handOn = first ? await this.handOnClaim(first, next.group, now, by, `handed the lane: ${why}`) : undefined;
-      if (!handOn && !change && next.dropped.length === 0) return { lane };
-      const base = handedState({ ...state, updatedAt: now.toISOString() }, changed.waiting, [...next.dropped, ...heldOf(handOn)], claimedOf(handOn), now);
-      const written = await store.changeLane({ lane, next: base, transitions: handOn ? [handOn.request] : [] });
+      const plan = await this.plan(changed, next, now, by, `handed the lane: ${why}`, true, before);
+      const handOn = plan.claim;
+      if (!handOn && plan.held.length === 0 && !change && plan.dropped.length === 0) return { lane };
+      const base = handedState({ ...state, updatedAt: now.toISOString() }, changed.waiting, leavingOf(plan), handOn?.candidate.id, now);
+      const written = await store.changeLane({ lane, next: base, transitions: requestsOf(plan) });
       if (written.won) {
         const handed = after(lane, base, written.version);
-        if (!handOn) return { lane: handed };
-        reportTransition(this.deps.observer, handOn.candidate, handOn.spec);
-        return handOn.message ? { lane: handed, message: handOn.message, groupId: handOn.candidate.id } : { lane: handed };
+        for (const h of [...(handOn ? [handOn] : []), ...plan.held]) reportTransition(this.deps.observer, h.candidate, h.spec);
+        return handOn ? { lane: handed, message: handOn.message, groupId: handOn.candidate.id } : { lane: handed };
       }
       lane = written.lane ?? (await store.findLane(ref));
     }
@@ -472,16 +488,14 @@ export class LaneKeeper {
       for (let round = 0; round < LANE_WAITING_LIMIT + MAX_ROUNDS && lane.waiting.length > 0 && !lane.paused && this.policies(lane).overlap === 'parallel'; round++) {
         const now = this.deps.clock.now();
         const next = await this.nextWaiter(lane);
-        const base: LaneState = { ...laneState(lane), updatedAt: now.toISOString() };
-        base.waiting = lane.waiting.filter((w) => !next.dropped.includes(w.groupId) && w.groupId !== next.waiter?.groupId);
-        const claim = next.waiter ? await this.handOnClaim(next.waiter, next.group, now, by, 'released: the lane runs its groups in parallel now', false) : undefined;
-        const written = await store.changeLane({ lane, next: base, transitions: claim ? [claim.request] : [] });
+        const plan = await this.plan(lane, next, now, by, 'released: the lane runs its groups in parallel now', false);
+        const leaving = new Set([...leavingOf(plan), ...(plan.claim ? [plan.claim.candidate.id] : [])]);
+        const base: LaneState = { ...laneState(lane), updatedAt: now.toISOString(), waiting: lane.waiting.filter((w) => !leaving.has(w.groupId)) };
+        const written = await store.changeLane({ lane, next: base, transitions: requestsOf(plan) });
         if (written.won) {
           lane = after(lane, base, written.version);
-          if (claim) {
-            reportTransition(this.deps.observer, claim.candidate, claim.spec);
-            if (claim.message) messages.push(claim.message);
-          }
+          for (const h of [...(plan.claim ? [plan.claim] : []), ...plan.held]) reportTransition(this.deps.observer, h.candidate, h.spec);
+          if (plan.claim) messages.push(plan.claim.message);
           continue;
         }
         lane = written.lane ?? (await store.findLane(ref));
@@ -507,26 +521,66 @@ export class LaneKeeper {
   }
 
   /**
-   * The claim of a waiter the lane is handed to: Scheduled (waiting) → Queued, holding the lane —
-   * or, when a freeze holds the lane now (and the group does not ignore freezes), its hold:
-   * Scheduled (waiting) → Scheduled, due again when the freeze ends, out of the lane's list.
+   * What a hand-on writes, from the lane and its first waiter that still waits (`next`): the claim
+   * of that waiter (Scheduled → Queued, holding the lane unless `holds` is false) — or, when a
+   * freeze holds the lane for it (it does not ignore freezes), the hold of every waiter (up to
+   * {@link HOLD_BATCH}): each leaves the list for a timer of its own at the freeze's end, so no
+   * waiter is left in a free lane without one; the first of them that ignores freezes takes the
+   * lane instead. `before` (a due group the poll found): claim only a waiter that goes before it.
    */
-  private async handOnClaim(waiter: LaneWaiter, group: PromotionGroup | undefined, now: Date, by: string, why: string, holds = true): Promise<HandOn> {
-    const g = group!;
-    const candidate: Candidate = { id: g.id, status: g.status, version: g.version, attempt: g.attempt, scheduledAt: g.scheduledAt!, createdAt: g.createdAt };
-    const from = Math.max(epochMs(g.scheduledAt!), epochMs(waiter.since));
-    const laneWaitMs = Math.max(0, now.getTime() - from);
-    const hold = g.ignoreFreeze ? undefined : holdsOf(await this.deps.freezes.list())(g, now.toISOString());
-    if (hold) {
+  private async plan(lane: Lane, next: NextWaiter, now: Date, by: string, why: string, holds = true, before?: Omit<LaneWaiter, 'since'>): Promise<HandOnPlan> {
+    const goesFirst = (w: LaneWaiter) => !(before && compareWaiters(w, before) > 0);
+    if (!next.waiter) return { held: [], dropped: next.dropped };
+    const first = next.group!;
+    const hold = first.ignoreFreeze ? undefined : await this.freezeHold(lane, first, now);
+    if (!hold) return { ...(goesFirst(next.waiter) ? { claim: this.claimOf(next.waiter, first, now, by, why, holds) } : {}), held: [], dropped: next.dropped };
+    const held: HandOn[] = [];
+    const dropped = [...next.dropped];
+    let claim: Claim | undefined;
+    for (const waiter of lane.waiting.slice(lane.waiting.findIndex((w) => w.groupId === first.id))) {
+      if (held.length >= HOLD_BATCH) break;
+      const group = waiter.groupId === first.id ? first : await this.deps.store.find(waiter.groupId, { consistent: true });
+      if (!group || group.status !== 'Scheduled' || !group.waiting) {
+        dropped.push(waiter.groupId);
+        continue;
+      }
+      // A hotfix takes the lane in the freeze; another one waits behind it.
+      if (group.ignoreFreeze) {
+        if (!claim && goesFirst(waiter)) claim = this.claimOf(waiter, group, now, by, why, holds);
+        continue;
+      }
+      const candidate = candidateOf(group);
       const spec = heldSpec(hold, now, by, true);
-      return { request: transitionRequest(candidate, spec), spec, candidate, laneWaitMs };
+      held.push({ request: transitionRequest(candidate, spec), spec, candidate, laneWaitMs: 0 });
     }
+    return { ...(claim ? { claim } : {}), held, dropped };
+  }
+
+  /**
+   * The freeze that holds `lane` for `group` when it would start (the later of its time and now).
+   * A registry that cannot be read holds nothing here (noticed): the end of a holder must not fail
+   * for it (the poll, which reads it first, fails instead).
+   */
+  private async freezeHold(lane: Lane, group: PromotionGroup, now: Date) {
+    const freezes = await this.deps.freezes.list().catch((error: unknown) => {
+      this.deps.observer.notice('could not read the freeze windows; the lane is handed on as if none held it', { lane: `${lane.repository}:${lane.targetBranch}`, error: describeError(error) });
+      return [];
+    });
+    const ready = readySince(group.scheduledAt!, group.readyAt);
+    return holdsOf(freezes, now)(lane, ready > now.toISOString() ? ready : now.toISOString());
+  }
+
+  /** The claim of a waiter the lane is handed to: Scheduled (waiting) → Queued, holding the lane (unless `holds` is false). */
+  private claimOf(waiter: LaneWaiter, group: PromotionGroup, now: Date, by: string, why: string, holds: boolean): Claim {
+    const candidate = candidateOf(group);
+    const from = Math.max(epochMs(group.scheduledAt!), epochMs(waiter.since));
+    const laneWaitMs = Math.max(0, now.getTime() - from);
     const claim = this.claimRequest(candidate, now, by, `${why} after waiting ${laneWaitMs} ms`, {
       holds,
       laneWaitMs,
       readyAt: now.toISOString(),
     });
-    return { ...claim, candidate, laneWaitMs };
+    return { ...claim, candidate, laneWaitMs, group };
   }
 
   /** Scheduled → Queued: attempt + 1, a new claim token and lease; the message to send for it. */

@@ -84,13 +84,16 @@ export class FreezeCommands {
    */
   async remove(id: string, by: string): Promise<{ freeze: FreezeWindow; released: number }> {
     const { registry } = this.deps;
-    const removed = await registry.remove(id);
-    if (!removed) throw new FreezeNotFoundError(id);
-    const released = await this.release(removed, by);
+    // Marked first, deleted last: a removal that fails half way (a store error, a timeout) leaves
+    // the freeze listed as being removed, holding nothing, and the next `remove` finishes it.
+    const marked = await registry.markRemoving(id, { by, at: this.deps.clock.now().toISOString() });
+    if (!marked) throw new FreezeNotFoundError(id);
+    const released = await this.release(marked, by);
     await (this.deps.sleeper ?? realSleeper).sleep(RELEASE_SETTLE_MS);
-    const late = await this.release(removed, by);
+    const late = await this.release(marked, by);
     if (late > 0) this.observer.notice('freeze removal: groups held by a reader that had not seen it yet were released too', { freezeId: id, released: late });
-    this.observer.notice('freeze window removed', { freezeId: id, by, released });
+    const removed = (await registry.remove(id)) ?? marked;
+    this.observer.notice('freeze window removed', { freezeId: id, by, released: released + late });
     return { freeze: removed, released: released + late };
   }
 

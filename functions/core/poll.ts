@@ -214,7 +214,7 @@ export class PollUseCase {
     const truncatedShards = new Set<number>();
     const failedShards = new Set<number>();
     // Read before any claim: a failed read fails the poll rather than start a group in a freeze.
-    const candidates: LaneCandidates = { lanes: new Map(), due: new Map(), holds: holdsOf(await this.deps.freezes.list()) };
+    const candidates: LaneCandidates = { lanes: new Map(), due: new Map(), holds: holdsOf(await this.deps.freezes.list(), this.deps.clock.now()) };
     const pass = async (shard: number, kinds: readonly TimerKind[], last: boolean) => {
       // Each partition on its own: a failure in one must not cost the other (or other shards)
       // its poll; the caller sees it in the summary.
@@ -433,9 +433,10 @@ export class PollUseCase {
     const now = clock.now();
     // A group held by a freeze, or handed its lane, may start (and is late) only from `readyAt`.
     const ready = readySince(entry.scheduledAt, entry.readyAt);
-    const hold = candidates.holds(laneOfEntry(entry.laneKey), ready);
-    if (hold) {
-      const held = await this.holdForFreeze(entry, hold, now, summary);
+    // A group found late starts now, not at its time: the freeze is looked at when it would start.
+    const startsAt = ready > now.toISOString() ? ready : now.toISOString();
+    if (candidates.holds(laneOfEntry(entry.laneKey), startsAt)) {
+      const held = await this.holdForFreeze(entry, startsAt, now, summary);
       if (held) return held;
     }
     const lateMs = latenessMs(ready, now);
@@ -466,11 +467,15 @@ export class PollUseCase {
    * policy `skip`, ended Failed). Read first (strongly consistent): a group scheduled with
    * `ignoreFreeze` is not held (undefined: claim it as any other).
    */
-  private async holdForFreeze(entry: TimerEntry, hold: LaneHold, now: Date, summary: PollSummary): Promise<Claimed | undefined> {
+  private async holdForFreeze(entry: TimerEntry, startsAt: string, now: Date, summary: PollSummary): Promise<Claimed | undefined> {
     const { store, config, observer } = this.deps;
     const group = await store.find(entry.id, { consistent: true });
     if (!group || group.status !== 'Scheduled' || group.version !== entry.version) return { stale: true };
     if (group.ignoreFreeze) return undefined;
+    // Decided again on the freezes as they are now (a pass may be long; the list is cached 1 s):
+    // one removed meanwhile must not hold it.
+    const hold = holdsOf(await this.deps.freezes.list(), now)(laneOfEntry(entry.laneKey), startsAt);
+    if (!hold) return undefined;
     // A group held already (a freeze extended, or another one after it) waits on under either policy.
     if (config.freezePolicy === 'skip' && !group.frozen) {
       const result = await applyTransition(store, entry, frozenSkipSpec(hold, now, POLLER, latenessMs(entry.scheduledAt, now)), observer);

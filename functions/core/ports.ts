@@ -396,6 +396,8 @@ export interface FreezeRegistry {
    * @throws FreezeRefusedError when the registry is full (nothing written).
    */
   add(freeze: FreezeWindow, keep?: (freezes: FreezeWindow[]) => FreezeWindow[]): Promise<void>;
+  /** Mark one as being removed (it holds nothing from then on). @returns it as marked, or undefined when there was none with this id. */
+  markRemoving(id: string, removing: { by: string; at: string }): Promise<FreezeWindow | undefined>;
   /** @returns the freeze removed, or undefined when there was none with this id. */
   remove(id: string): Promise<FreezeWindow | undefined>;
 }

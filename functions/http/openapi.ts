@@ -390,6 +390,13 @@ const schemas = {
       until: { ...utc, description: 'One-off: until (exclusive).' },
       zone: { ...ianaZone, description: 'One-off: the zone to show its times in (the tz it was added with).' },
       weekly: ref('WeeklyWindow'),
+      removing: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['by', 'at'],
+        description: 'Being removed (a removal that failed half way; the next DELETE finishes it): it holds nothing.',
+        properties: { by: { type: 'string' }, at: utc },
+      },
     },
   },
   FreezeView: {

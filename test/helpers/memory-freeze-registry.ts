@@ -26,6 +26,12 @@ export class MemoryFreezeRegistry implements FreezeRegistry {
     this.freezes = next;
   }
 
+  async markRemoving(id: string, removing: { by: string; at: string }): Promise<FreezeWindow | undefined> {
+    const found = this.freezes.find((f) => f.id === id);
+    if (found && !found.removing) found.removing = removing;
+    return found ? structuredClone(found) : undefined;
+  }
+
   async remove(id: string): Promise<FreezeWindow | undefined> {
     const found = this.freezes.find((f) => f.id === id);
     this.freezes = this.freezes.filter((f) => f.id !== id);

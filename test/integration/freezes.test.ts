@@ -132,7 +132,7 @@ describe('a one-off freeze on the local pipeline', () => {
     // Assess: nothing started before the end; first on it, second after first (lane order)
     expect(Date.parse(first.startedAt!)).toBeGreaterThanOrEqual(until);
     expect(Date.parse(first.startedAt!) - until).toBeLessThan(1_000);
-    expect(first.history.find((e) => e.to === 'Running')?.reason).toMatch(/^started \d+ ms after the freeze that held it ended/);
+    expect(first.history.find((e) => e.to === 'Running')?.reason).toMatch(/^started \d+ ms after its freeze hold ended/);
     expect(Date.parse(second.startedAt!)).toBeGreaterThanOrEqual(Date.parse(first.finishedAt!));
     expect(first.frozen).toBeUndefined();
     expect([first.status, second.status]).toEqual(['Succeeded', 'Succeeded']);

@@ -67,7 +67,7 @@ describe('freeze windows: holds and releases', () => {
     // Assess
     expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded', lateMs: 0 });
     expect(world.group('g1').startedAt).toBe(at(HOUR));
-    expect(world.group('g1').history.find((h) => h.to === 'Running')?.reason).toBe('started 0 ms after the freeze that held it ended (delivery 1)');
+    expect(world.group('g1').history.find((h) => h.to === 'Running')?.reason).toBe('started 0 ms after its freeze hold ended (delivery 1)');
   });
 
   it('releases a lane’s held groups in lane order at the end: the first takes the lane, the others wait behind it in order', async () => {
@@ -129,7 +129,7 @@ describe('freeze windows: holds and releases', () => {
     expect(world.group('g1').history.at(-1)?.reason).toBe(`frozen: freeze fz-xmas (Christmas freeze) holds its lane until ${at(HOUR)} (freeze policy skip)`);
   });
 
-  it('hands a lane whose holder ends inside a freeze to no one: its first waiter is held to the end, the others keep waiting, and order holds after', async () => {
+  it('hands a lane whose holder ends inside a freeze to no one: every waiter is held to the end on a timer of its own, and lane order holds after', async () => {
     // Prepare: c1 holds app:main from T0, b1 and a1 wait; a freeze begins while c1 runs
     await world.schedule('c1', { createdAt: at(-3_000) });
     await world.schedule('b1', { createdAt: at(-2_000) });
@@ -138,13 +138,16 @@ describe('freeze windows: holds and releases', () => {
     world.freezeRegistry.freezes = [stackFreeze({ from: at(1_000), until: at(HOUR) })];
     // Act: c1 runs (5 s) and ends inside the freeze
     const result = await world.deliver('c1');
-    // Assess
+    // Assess: one write ends c1 and holds both waiters
     expect(result).toMatchObject({ kind: 'finished', status: 'Succeeded' });
     expect(result).not.toHaveProperty('handedOn');
-    expect(world.lane()).toMatchObject({ waiting: [{ groupId: 'a1' }] });
     expect(world.lane()?.holder).toBeUndefined();
-    expect(world.group('b1')).toMatchObject({ status: 'Scheduled', readyAt: at(HOUR), frozen: { freezeId: 'fz-xmas' } });
-    expect(world.group('b1').waiting).toBeUndefined();
+    expect(world.waitingIds()).toEqual([]);
+    for (const id of ['b1', 'a1']) {
+      expect(world.group(id)).toMatchObject({ status: 'Scheduled', readyAt: at(HOUR), frozen: { freezeId: 'fz-xmas' } });
+      expect(world.group(id).waiting).toBeUndefined();
+      expect(world.store.raw(id)).toMatchObject({ timerKey: `frozen#${shardOf(id, 4)}`, timerAt: at(HOUR) });
+    }
     expect(world.queue.sentGroupIds()).toEqual(['c1']);
     // Act: the end comes within the look-ahead; b1 takes the lane before a1
     world.clock.set(at(HOUR - 5_000));
@@ -154,8 +157,54 @@ describe('freeze windows: holds and releases', () => {
     expect(world.queue.sentFor('b1')?.message.readyAt).toBe(at(HOUR));
   });
 
-  it('records a resume of a lane in a freeze as a hold of its first waiter, not a hand-on', async () => {
-    // Prepare: app:main paused, three waiting; a freeze over it
+  it('leaves no waiter stranded when a group held at a hand-on is cancelled: the others have timers of their own', async () => {
+    // Prepare: as above, b1 and a1 held when c1 ended in the freeze
+    await world.schedule('c1', { createdAt: at(-3_000) });
+    await world.schedule('b1', { createdAt: at(-2_000) });
+    await world.schedule('a1', { createdAt: at(-1_000) });
+    await world.poller().run();
+    world.freezeRegistry.freezes = [stackFreeze({ from: at(1_000), until: at(HOUR) })];
+    await world.deliver('c1');
+    // Act
+    await world.groups().cancel('b1', 'operator:rm');
+    world.clock.set(at(HOUR - 5_000));
+    await world.poller().run();
+    // Assess: a1 takes the lane at the end
+    expect(world.lane()).toMatchObject({ holder: { groupId: 'a1' } });
+    expect(world.queue.sentFor('a1')?.message.readyAt).toBe(at(HOUR));
+  });
+
+  it('hands a frozen lane to a waiter scheduled to ignore freezes (the hotfix) and holds the others', async () => {
+    // Prepare: c1 holds, b1 waits, then the hotfix h1 waits behind it
+    await world.schedule('c1', { createdAt: at(-3_000) });
+    await world.schedule('b1', { createdAt: at(-2_000) });
+    await world.schedule('h1', { createdAt: at(-1_000), ignoreFreeze: true });
+    await world.poller().run();
+    expect(world.waitingIds()).toEqual(['b1', 'h1']);
+    world.freezeRegistry.freezes = [stackFreeze({ from: at(1_000), until: at(HOUR) })];
+    // Act
+    const result = await world.deliver('c1');
+    // Assess
+    expect(result).toMatchObject({ handedOn: 'h1' });
+    expect(world.lane()).toMatchObject({ holder: { groupId: 'h1' }, waiting: [] });
+    expect(world.group('b1').frozen?.until).toBe(at(HOUR));
+    expect(world.group('h1').status).toBe('Queued');
+  });
+
+  it('looks at the freeze when a group found late would start (now), not at its past time', async () => {
+    // Prepare: g1 due at T0, a freeze from T0 + 10 s; the poll finds g1 only at T0 + 30 s (within the tolerance)
+    world.freezeRegistry.freezes = [stackFreeze({ from: at(10_000), until: at(HOUR) })];
+    await world.schedule('g1');
+    world.clock.set(at(30_000));
+    // Act
+    const summary = await world.poller().run();
+    // Assess
+    expect(summary).toMatchObject({ held: 1, claimed: 0 });
+    expect(world.group('g1').frozen?.until).toBe(at(HOUR));
+  });
+
+  it('records a resume of a lane in a freeze as holds of its waiters, not a hand-on', async () => {
+    // Prepare: app:main paused, two waiting; a freeze over it
     await world.lanes().pause({ ...MAIN, reason: 'investigating' }, 'operator:rm');
     await world.schedule('c1', { createdAt: at(-3_000) });
     await world.schedule('b1', { createdAt: at(-2_000) });
@@ -167,8 +216,9 @@ describe('freeze windows: holds and releases', () => {
     // Assess
     expect(world.lane()?.paused).toBeUndefined();
     expect(world.lane()?.holder).toBeUndefined();
+    expect(world.waitingIds()).toEqual([]);
     expect(world.group('c1')).toMatchObject({ status: 'Scheduled', frozen: { until: at(HOUR) } });
-    expect(world.waitingIds()).toEqual(['b1']);
+    expect(world.group('b1')).toMatchObject({ status: 'Scheduled', frozen: { until: at(HOUR) } });
     expect(world.queue.sent).toEqual([]);
   });
 
@@ -194,6 +244,31 @@ describe('freeze windows: holds and releases', () => {
     const summary = await world.poller().run();
     expect(summary).toMatchObject({ claimed: 2, late: 0 });
     expect(world.queue.sentFor('g1')?.message.readyAt).toBe(at(10_000));
+  });
+
+  it('finishes a removal that failed half way when it is asked again: the freeze, marked, holds nothing meanwhile', async () => {
+    // Prepare: g1 held; the store fails the release's first query
+    world.freezeRegistry.freezes = [stackFreeze()];
+    await world.schedule('g1');
+    await world.poller().run();
+    const original = world.store.queryTimers.bind(world.store);
+    let failures = 1;
+    world.store.queryTimers = async (...args) => {
+      if (args[0] === 'frozen' && failures-- > 0) throw new Error('throttled');
+      return original(...args);
+    };
+    // Act
+    await expect(world.freezes().remove('fz-xmas', 'operator:rm')).rejects.toThrow('throttled');
+    // Assess: still listed, being removed; a poll holds nothing by it (g1 is not held again)
+    expect(world.freezeRegistry.freezes).toEqual([expect.objectContaining({ id: 'fz-xmas', removing: { by: 'operator:rm', at: T0 } })]);
+    await world.schedule('g2', { target: 'release' });
+    expect(await world.poller().run()).toMatchObject({ held: 0, claimed: 1 });
+    // Act: asked again
+    const removed = await world.freezes().remove('fz-xmas', 'operator:rm');
+    // Assess
+    expect(removed.released).toBe(1);
+    expect(world.freezeRegistry.freezes).toEqual([]);
+    expect(world.group('g1').frozen).toBeUndefined();
   });
 
   it('leaves a group another freeze holds on when one is removed (only groups with the removed freeze in their chain are released)', async () => {

@@ -202,6 +202,13 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       process.exitCode = code;
     })());
 
+  // A terminal or a test runner that goes away closes our output: stop then, Java included, rather
+  // than spin on the write errors (each one an uncaught error to report on the closed output).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') void stop('its output was closed', 0).then(() => process.exit());
+    });
+  }
   process.once('SIGINT', () => void stop('Ctrl-C', 0).then(() => process.exit()));
   process.once('SIGTERM', () => void stop('SIGTERM', 0).then(() => process.exit()));
   process.on('uncaughtException', (error) => {

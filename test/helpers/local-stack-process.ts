@@ -23,7 +23,12 @@ export interface LocalStackProcess {
  */
 export async function startLocalStack(dataDir: string, args: readonly string[], waitMs = 60_000): Promise<LocalStackProcess> {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Under `setpriv --pdeathsig SIGTERM` where there is one: a test runner that is killed (not
+  // only one that ends its tests) takes the stack, and its Java, with it.
+  const command = [process.execPath, '--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, ...args];
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+  const [file, ...rest] = setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--', ...command] : command;
+  const child = spawn(file!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + waitMs;

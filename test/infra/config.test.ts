@@ -78,6 +78,7 @@ describe('validateStackConfig', () => {
       [{ pollIntervalMinutes: '1.5' }, 'pollIntervalMinutes', 'an integer from 1 to 1440'],
       [{ lookaheadSeconds: '901' }, 'lookaheadSeconds', 'an integer from 0 to 900'],
       [{ misfirePolicy: 'sometimes' }, 'misfirePolicy', "one of 'run-late', 'skip'"],
+      [{ freezePolicy: 'hold' }, 'freezePolicy', "one of 'wait', 'skip'"],
       [{ shardCount: 'four' }, 'shardCount', 'an integer from 1 to 1000'],
       [{ enabled: 'yes' }, 'enabled', 'true or false'],
       [{ deletionProtection: 1 }, 'deletionProtection', 'true or false'],

@@ -857,7 +857,7 @@ describe('/v1/freezes', () => {
   });
 
   it('shows a held group’s frozen and a hotfix’s ignoreFreeze in the group document; a removal releases the held group on the table', async () => {
-    // Prepare: a freeze holding now, and a group it holds (as the poll writes it: Scheduled, due at the end, frozen)
+    // Prepare: a freeze holding now, and a group it holds (as the poll writes it: Scheduled, on a frozen#s timer at the end)
     const freeze = viewOf(await addFreeze({ from: '2026-11-27T09:00:00Z', until: '2026-11-27T12:00:00Z', tz: 'America/New_York', reason: 'audit' })).freeze;
     const held = groupOf(await create(body({ id: 'held-1', scheduledAt: T0 })));
     const frozen = { freezeId: freeze.id, reason: 'audit', until: '2026-11-27T12:00:00.000Z', zone: 'America/New_York', chain: [freeze.id], since: T0 };
@@ -867,7 +867,7 @@ describe('/v1/freezes', () => {
       to: 'Scheduled',
       entry: { at: T0, by: 'poller', reason: `held by freeze ${freeze.id} (audit) until ${frozen.until}`, attempt: 0 },
       set: { readyAt: frozen.until, frozen },
-      timer: { kind: 'due', at: frozen.until },
+      timer: { kind: 'frozen', at: frozen.until },
     });
     expect(write.won).toBe(true);
 

@@ -59,7 +59,7 @@ import type {
   TransitionResult,
 } from '../core/ports.ts';
 import { emptyLane, type Lane, type LaneRef } from '../core/lane.ts';
-import { shardOf } from '../core/timing.ts';
+import { END_OF_TIME, shardOf } from '../core/timing.ts';
 import {
   LANE_INDEX,
   LANES_LANE_KEY,
@@ -81,8 +81,6 @@ interface StoredGroup extends Omit<PromotionGroup, 'history'> {
   laneAt?: string;
 }
 
-/** Upper bound of every ISO time `laneAt` holds (a `dueAfter` without `dueBefore` stops here). */
-const LAST_TIME = '9999-12-31T23:59:59.999Z';
 /**
  * Rounds of index queries (one Query per shard each) a listing page makes at most, so its cost
  * stays bounded: one more than the listing parts, so that a small table lists in one page.
@@ -493,7 +491,7 @@ export class DynamoDbGroupStore implements GroupStore {
     if (query.dueAfter !== undefined || query.dueBefore !== undefined) {
       names['#at'] = LANE_INDEX.sortKey;
       values[':from'] = query.dueAfter ?? '0';
-      values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : LAST_TIME;
+      values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : END_OF_TIME;
       condition += ' AND #at BETWEEN :from AND :to';
     }
     const out = await fromCursor(() => this.send('listGroups', () =>
@@ -571,7 +569,7 @@ export class DynamoDbGroupStore implements GroupStore {
     if (bounded && (part === 'due' || part === 'waiting')) {
       // In the due and waiting partitions timerAt is scheduledAt: the bounds are key conditions.
       values[':from'] = query.dueAfter ?? '0';
-      values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : LAST_TIME;
+      values[':to'] = query.dueBefore !== undefined ? justBefore(query.dueBefore) : END_OF_TIME;
       keyCondition += ' AND #at BETWEEN :from AND :to';
     } else if (bounded) {
       names['#scheduledAt'] = 'scheduledAt';

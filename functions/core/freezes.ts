@@ -28,6 +28,9 @@ export const FREEZES_MAX_AGE_MS = 1_000;
 /** A lane's hold: until when, by which freeze, through which. */
 export type LaneHold = NonNullable<ReturnType<typeof laneHold>>;
 
+/** The freezes as one read: a lane's hold at an instant (undefined: none holds it then). */
+export type LaneHolds = (lane: LaneRef, instant: string) => LaneHold | undefined;
+
 /** The lane of a timer entry (entries written before lanes have none: only stack-wide freezes cover them). */
 export function laneOfEntry(laneKey: string | undefined): LaneRef {
   return laneKey === undefined ? { repository: '', targetBranch: '' } : laneRefOf(laneKey);
@@ -83,7 +86,7 @@ const LAID_OUT_AFTER_MS = 36 * 24 * 3600 * 1000;
  * (time-zone arithmetic costs ~0.5 ms a call; a poll asks for every due group) and looked up as
  * plain intervals; an instant or a chain beyond them is computed exactly.
  */
-export function holdsOf(freezes: readonly FreezeWindow[], now: Date): (lane: LaneRef, instant: string) => LaneHold | undefined {
+export function holdsOf(freezes: readonly FreezeWindow[], now: Date): LaneHolds {
   // One read (the cache hands out the same list for a second) is laid out once.
   const known = laidOutReads.get(freezes);
   if (known && Math.abs(known.at - now.getTime()) < LAID_OUT_REUSE_MS) return known.holds;
@@ -92,11 +95,11 @@ export function holdsOf(freezes: readonly FreezeWindow[], now: Date): (lane: Lan
   return holds;
 }
 
-const laidOutReads = new WeakMap<readonly FreezeWindow[], { at: number; holds: (lane: LaneRef, instant: string) => LaneHold | undefined }>();
+const laidOutReads = new WeakMap<readonly FreezeWindow[], { at: number; holds: LaneHolds }>();
 /** How long one laying out of a read is used (well inside the week it covers before `now`). */
 const LAID_OUT_REUSE_MS = 3_600_000;
 
-function layOut(freezes: readonly FreezeWindow[], now: Date): (lane: LaneRef, instant: string) => LaneHold | undefined {
+function layOut(freezes: readonly FreezeWindow[], now: Date): LaneHolds {
   const live = freezes.filter((f) => !f.removing);
   if (live.length === 0) return () => undefined;
   const from = new Date(now.getTime() - LAID_OUT_BEFORE_MS).toISOString();

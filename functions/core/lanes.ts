@@ -31,7 +31,7 @@ import {
 import { heldSpec, holdsOf, type FreezeSource } from './freezes.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import { WORK_QUEUE_LIMITS, type Clock, type GroupStore, type TimerEntry, type TransitionRequest, type TransitionResult, type WorkQueue } from './ports.ts';
-import { delaySeconds, epochMs, latenessMs, leaseExpiry, readySince } from './timing.ts';
+import { delaySeconds, epochMs, latenessMs, leaseExpiry, readySince, startsAt } from './timing.ts';
 import { groupAfter, reportTransition, transitionRequest, type GroupSnapshot, type TransitionSpec } from './transition.ts';
 
 /** How often one decision reads the lane again after a write lost to another writer of the lane. */
@@ -44,7 +44,7 @@ export interface LaneKeeperDeps {
   observer?: SchedulerObserver;
   /** New claim tokens; random UUIDs unless a test fixes them. */
   newToken?: () => string;
-  /** The freeze windows: a lane handed on while frozen is handed to no one (its first waiter is held). Absent: none. */
+  /** The freeze windows: a lane handed on while frozen is handed to no one (its waiters are held), unless to a waiter that ignores freezes. Absent: none. */
   freezes?: FreezeSource;
 }
 
@@ -103,8 +103,8 @@ export interface NextWaiter {
 type Candidate = GroupSnapshot & { scheduledAt: string; createdAt: string; attemptBase?: number; readyAt?: string };
 
 /**
- * What a hand-on writes for the waiter it reads: its claim (with the message to send), or, when a
- * freeze holds the lane now, its hold (no message: it is due again when the freeze ends).
+ * What a hand-on writes for one waiter: its claim (with the message to send), or, when a freeze
+ * holds the lane, its hold (no message: it is due again when the freeze ends).
  */
 interface HandOn {
   request: TransitionRequest;
@@ -145,11 +145,14 @@ interface HandOnPlan {
   dropped: string[];
 }
 
-/** The waiters a plan takes out of the lane's list: gone, held, or handed the lane. */
-const leavingOf = (plan: HandOnPlan): string[] => [...plan.dropped, ...plan.held.map((h) => h.candidate.id)];
+/** The waiters a plan writes: the claim first (its version is the write's second after a holder's end), then the holds. */
+const writtenOf = (plan: HandOnPlan): HandOn[] => [...(plan.claim ? [plan.claim] : []), ...plan.held];
 
-/** The transitions of a plan: the claim first (its version is the write's second), then the holds. */
-const requestsOf = (plan: HandOnPlan): TransitionRequest[] => [...(plan.claim ? [plan.claim.request] : []), ...plan.held.map((h) => h.request)];
+/** The waiters a plan takes out of the lane's list: gone, handed the lane, or held. */
+const leavingOf = (plan: HandOnPlan): string[] => [...plan.dropped, ...writtenOf(plan).map((h) => h.candidate.id)];
+
+/** The transitions of a plan, in {@link writtenOf}'s order. */
+const requestsOf = (plan: HandOnPlan): TransitionRequest[] => writtenOf(plan).map((h) => h.request);
 
 /** A group as a lane write's snapshot of it. */
 const candidateOf = (g: PromotionGroup): Candidate => ({ id: g.id, status: g.status, version: g.version, attempt: g.attempt, scheduledAt: g.scheduledAt!, createdAt: g.createdAt });
@@ -363,7 +366,7 @@ export class LaneKeeper {
       });
       if (written.won) {
         reportTransition(observer, group, spec);
-        for (const h of [...(handOn ? [handOn] : []), ...plan.held]) reportTransition(observer, h.candidate, h.spec);
+        for (const h of writtenOf(plan)) reportTransition(observer, h.candidate, h.spec);
         if (pauses) observer.notice('lane paused: its holder ended badly (laneOnFailure pause)', { lane: `${ref.repository}:${ref.targetBranch}`, groupId: group.id, status: spec.to });
         return {
           won: true,
@@ -464,7 +467,7 @@ export class LaneKeeper {
       const written = await store.changeLane({ lane, next: base, transitions: requestsOf(plan) });
       if (written.won) {
         const handed = after(lane, base, written.version);
-        for (const h of [...(handOn ? [handOn] : []), ...plan.held]) reportTransition(this.deps.observer, h.candidate, h.spec);
+        for (const h of writtenOf(plan)) reportTransition(this.deps.observer, h.candidate, h.spec);
         return handOn ? { lane: handed, message: handOn.message, groupId: handOn.candidate.id } : { lane: handed };
       }
       lane = written.lane ?? (await store.findLane(ref));
@@ -489,12 +492,12 @@ export class LaneKeeper {
         const now = this.deps.clock.now();
         const next = await this.nextWaiter(lane);
         const plan = await this.plan(lane, next, now, by, 'released: the lane runs its groups in parallel now', false);
-        const leaving = new Set([...leavingOf(plan), ...(plan.claim ? [plan.claim.candidate.id] : [])]);
+        const leaving = new Set(leavingOf(plan));
         const base: LaneState = { ...laneState(lane), updatedAt: now.toISOString(), waiting: lane.waiting.filter((w) => !leaving.has(w.groupId)) };
         const written = await store.changeLane({ lane, next: base, transitions: requestsOf(plan) });
         if (written.won) {
           lane = after(lane, base, written.version);
-          for (const h of [...(plan.claim ? [plan.claim] : []), ...plan.held]) reportTransition(this.deps.observer, h.candidate, h.spec);
+          for (const h of writtenOf(plan)) reportTransition(this.deps.observer, h.candidate, h.spec);
           if (plan.claim) messages.push(plan.claim.message);
           continue;
         }
@@ -566,8 +569,7 @@ export class LaneKeeper {
       this.deps.observer.notice('could not read the freeze windows; the lane is handed on as if none held it', { lane: `${lane.repository}:${lane.targetBranch}`, error: describeError(error) });
       return [];
     });
-    const ready = readySince(group.scheduledAt!, group.readyAt);
-    return holdsOf(freezes, now)(lane, ready > now.toISOString() ? ready : now.toISOString());
+    return holdsOf(freezes, now)(lane, startsAt(group.scheduledAt!, group.readyAt, now));
   }
 
   /** The claim of a waiter the lane is handed to: Scheduled (waiting) → Queued, holding the lane (unless `holds` is false). */

@@ -14,7 +14,7 @@ import type { PromotionGroup } from './group.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import { FREEZES_MAX_AGE_MS } from './freezes.ts';
 import { realSleeper, type Clock, type FreezeRegistry, type GroupStore, type Sleeper } from './ports.ts';
-import { addSeconds } from './timing.ts';
+import { addSeconds, END_OF_TIME } from './timing.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
 
 export interface FreezeCommandsDeps {
@@ -38,9 +38,6 @@ export interface FreezeView {
   /** The occurrence that holds now or holds next (absent: a one-off that ended). */
   next?: { from: string; until: string; active: boolean };
 }
-
-/** After every instant the index holds: a query up to it reads a whole partition. */
-const LAST_INSTANT = '9999-12-31T23:59:59.999Z';
 
 /** How far ahead a listing looks for a weekly window's next occurrence (a week and a day covers every one). */
 const NEXT_WITHIN_SECONDS = 8 * 24 * 3600;
@@ -98,7 +95,7 @@ export class FreezeCommands {
   }
 
   private view(freeze: FreezeWindow, now: string): FreezeView {
-    const [next] = occurrencesBetween(freeze, now, freeze.weekly ? addSeconds(now, NEXT_WITHIN_SECONDS) : LAST_INSTANT);
+    const [next] = occurrencesBetween(freeze, now, freeze.weekly ? addSeconds(now, NEXT_WITHIN_SECONDS) : END_OF_TIME);
     return next ? { freeze, next: { ...next, active: next.from <= now } } : { freeze };
   }
 
@@ -114,7 +111,7 @@ export class FreezeCommands {
     for (let shard = 0; shard < shardCount; shard++) {
       let cursor: string | undefined;
       do {
-        const page = await store.queryTimers('frozen', shard, LAST_INSTANT, { limit: 100, ...(cursor ? { cursor } : {}) });
+        const page = await store.queryTimers('frozen', shard, END_OF_TIME, { limit: 100, ...(cursor ? { cursor } : {}) });
         for (const entry of page.items) {
           if (entry.status !== 'Scheduled') continue;
           const group = await store.find(entry.id, { consistent: true });

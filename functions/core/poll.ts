@@ -31,12 +31,12 @@ import { describeError, StoreUnavailableError } from './errors.ts';
 import type { WorkMessage } from './group.ts';
 import { laneRefOf, type Lane } from './lane.ts';
 import { LaneKeeper } from './lanes.ts';
-import { frozenSkipSpec, heldSpec, holdsOf, laneOfEntry, type FreezeSource, type LaneHold } from './freezes.ts';
+import { frozenSkipSpec, heldSpec, holdsOf, laneOfEntry, type FreezeSource, type LaneHolds } from './freezes.ts';
 import type { SchedulerObserver } from './observer.ts';
 import { silentObserver } from './observer.ts';
 import type { Clock, GroupStore, Page, Sleeper, TimerEntry, TimerKind, WorkQueue } from './ports.ts';
 import { realSleeper, WORK_QUEUE_LIMITS } from './ports.ts';
-import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry, readySince } from './timing.ts';
+import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry, readySince, END_OF_TIME, startsAt } from './timing.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
 
 /** What one poll did. */
@@ -119,8 +119,6 @@ const EMPTY_SUMMARY: PollSummary = {
 
 const PAGE_SIZE = 100;
 const POLLER = 'poller';
-/** Later than any lease: in {@link PollUseCase.takeBackEveryLease}, every lease counts as expired by it. */
-const END_OF_TIME = '9999-12-31T23:59:59.999Z';
 /**
  * How long a poller holds a due partition it drains (renewed as it reads on): pollers running at
  * once then drain different partitions instead of racing for the same entries, and one that
@@ -153,7 +151,7 @@ interface LaneCandidates {
   lanes: Map<string, Promise<Lane>>;
   due: Map<string, TimerEntry[]>;
   /** The freezes as this poll read them: a lane's hold at an instant. */
-  holds: (lane: { repository: string; targetBranch: string }, instant: string) => LaneHold | undefined;
+  holds: LaneHolds;
 }
 
 /**
@@ -434,9 +432,9 @@ export class PollUseCase {
     // A group held by a freeze, or handed its lane, may start (and is late) only from `readyAt`.
     const ready = readySince(entry.scheduledAt, entry.readyAt);
     // A group found late starts now, not at its time: the freeze is looked at when it would start.
-    const startsAt = ready > now.toISOString() ? ready : now.toISOString();
-    if (candidates.holds(laneOfEntry(entry.laneKey), startsAt)) {
-      const held = await this.holdForFreeze(entry, startsAt, now, summary);
+    const starts = startsAt(entry.scheduledAt, entry.readyAt, now);
+    if (candidates.holds(laneOfEntry(entry.laneKey), starts)) {
+      const held = await this.holdForFreeze(entry, starts, now, summary);
       if (held) return held;
     }
     const lateMs = latenessMs(ready, now);

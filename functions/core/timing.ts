@@ -106,6 +106,16 @@ export function readySince(scheduledAt: string, readyAt: string | undefined): st
   return readyAt !== undefined && readyAt > scheduledAt ? readyAt : scheduledAt;
 }
 
+/** When a group due now or later would start: its {@link readySince}, or now if that has passed (a group found late starts now). */
+export function startsAt(scheduledAt: string, readyAt: string | undefined, now: Date): string {
+  const ready = readySince(scheduledAt, readyAt);
+  const at = now.toISOString();
+  return ready > at ? ready : at;
+}
+
+/** Later than every instant the store keeps (ISO-8601 UTC sorts as text): a query up to it reads a whole partition. */
+export const END_OF_TIME = '9999-12-31T23:59:59.999Z';
+
 /** How late a start at `now` is (negative when early). */
 export function latenessMs(scheduledAt: string, now: Date): number {
   return now.getTime() - epochMs(scheduledAt);

@@ -11,7 +11,8 @@ import { FreezeCommands, type FreezeView } from '../../../functions/core/manage-
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
 import { openApiDocument } from '../../../functions/http/openapi.ts';
 import { PROBLEM_TYPE_PREFIX, type ProblemSlug } from '../../../functions/http/problems.ts';
-import { createApiRouter, type ApiRequest, type ApiRouter, type ApiRouterDeps } from '../../../functions/http/router.ts';
+import { createApiRouter, type ApiRouter, type ApiRouterDeps } from '../../../functions/http/router.ts';
+import { apiRequest } from '../../helpers/api-request.ts';
 import type { LoggerLike } from '../../../functions/shared/powertools.ts';
 import { OpenApiContract } from '../../helpers/api-harness.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
@@ -56,21 +57,7 @@ describe('the freeze routes', () => {
   }
 
   async function call(method: string, path: string, options: { json?: unknown; raw?: string; headers?: Record<string, string>; query?: string; principal?: string; prefix?: string } = {}, using = route): Promise<Answer> {
-    const query: Record<string, string[]> = {};
-    for (const [name, value] of new URLSearchParams(options.query ?? '')) (query[name] ??= []).push(value);
-    const headers: Record<string, string> = {};
-    let body = options.raw;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] = 'application/json';
-    }
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
-    const request: ApiRequest = {
-      method, path, query, headers, body,
-      ...(options.principal ? { principal: options.principal } : {}),
-      ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
-    };
-    const answer = await using(request);
+    const answer = await using(apiRequest(method, path, options));
     const parsed = answer.body ? (JSON.parse(answer.body) as Answer['body']) : {};
     // Every answer is one the OpenAPI document declares, its body valid by the declared schema.
     const wireHeaders = Object.fromEntries(Object.entries(answer.headers).map(([name, value]) => [name.toLowerCase(), value]));

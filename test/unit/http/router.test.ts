@@ -13,7 +13,8 @@ import type { DeadLetterInbox, DeadLetterMessage } from '../../../functions/core
 import { openApiDocument } from '../../../functions/http/openapi.ts';
 import { PROBLEM_TYPE_PREFIX, type ProblemSlug } from '../../../functions/http/problems.ts';
 import type { GroupDocument } from '../../../functions/http/representation.ts';
-import { createApiRouter, type ApiRequest, type ApiRouter, type ApiRouterDeps } from '../../../functions/http/router.ts';
+import { createApiRouter, type ApiRouter, type ApiRouterDeps } from '../../../functions/http/router.ts';
+import { apiRequest, type ApiRequestOptions } from '../../helpers/api-request.ts';
 import { API_SETTINGS } from '../../../functions/shared/definitions.ts';
 import type { LoggerLike } from '../../../functions/shared/powertools.ts';
 import { SettableClock, storedGroup } from '../../helpers/fakes.ts';
@@ -30,17 +31,7 @@ interface Answer {
   body: Record<string, unknown> & { errors?: { field: string; message: string }[] };
 }
 
-interface CallOptions {
-  json?: unknown;
-  raw?: string;
-  headers?: Record<string, string>;
-  /** A query string, e.g. `status=Scheduled&limit=2` (repeats kept). */
-  query?: string;
-  principal?: string;
-  requestId?: string;
-  prefix?: string;
-  repeatedHeaders?: string[];
-}
+type CallOptions = ApiRequestOptions;
 
 const newGroup = (over: Record<string, unknown> = {}) => ({
   repository: 'git@example.com:team/app.git',
@@ -83,23 +74,7 @@ describe('createApiRouter', () => {
   }
 
   async function call(method: string, path: string, options: CallOptions = {}, using: ApiRouter = route): Promise<Answer> {
-    const query: Record<string, string[]> = {};
-    for (const [name, value] of new URLSearchParams(options.query ?? '')) (query[name] ??= []).push(value);
-    const headers: Record<string, string> = {};
-    let body = options.raw;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] = 'application/json';
-    }
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
-    const request: ApiRequest = {
-      method, path, query, headers, body,
-      ...(options.principal ? { principal: options.principal } : {}),
-      ...(options.requestId ? { requestId: options.requestId } : {}),
-      ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
-      ...(options.repeatedHeaders ? { repeatedHeaders: options.repeatedHeaders } : {}),
-    };
-    const answer = await using(request);
+    const answer = await using(apiRequest(method, path, options));
     return { status: answer.status, headers: answer.headers, text: answer.body, body: answer.body ? (JSON.parse(answer.body) as Answer['body']) : {} };
   }
 

@@ -11,7 +11,8 @@ import type { SecretStore } from '../../../functions/core/ports.ts';
 import type { WebhookSubscription } from '../../../functions/core/webhooks.ts';
 import { PROBLEM_TYPE_PREFIX, type ProblemSlug } from '../../../functions/http/problems.ts';
 import type { WebhookDocument } from '../../../functions/http/representation.ts';
-import { createApiRouter, type ApiRequest, type ApiRouter, type ApiRouterDeps } from '../../../functions/http/router.ts';
+import { createApiRouter, type ApiRouter, type ApiRouterDeps } from '../../../functions/http/router.ts';
+import { apiRequest } from '../../helpers/api-request.ts';
 import type { LoggerLike } from '../../../functions/shared/powertools.ts';
 import { SettableClock } from '../../helpers/fakes.ts';
 import { MemoryGroupStore } from '../../helpers/memory-group-store.ts';
@@ -72,21 +73,7 @@ describe('the webhook routes', () => {
   }
 
   async function call(method: string, path: string, options: { json?: unknown; raw?: string; headers?: Record<string, string>; query?: string; principal?: string; prefix?: string } = {}, using = route): Promise<Answer> {
-    const query: Record<string, string[]> = {};
-    for (const [name, value] of new URLSearchParams(options.query ?? '')) (query[name] ??= []).push(value);
-    const headers: Record<string, string> = {};
-    let body = options.raw;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] = 'application/json';
-    }
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
-    const request: ApiRequest = {
-      method, path, query, headers, body,
-      ...(options.principal ? { principal: options.principal } : {}),
-      ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
-    };
-    const answer = await using(request);
+    const answer = await using(apiRequest(method, path, options));
     texts.push(answer.body, JSON.stringify(answer.headers));
     return { status: answer.status, headers: answer.headers, text: answer.body, body: answer.body ? (JSON.parse(answer.body) as Answer['body']) : {} };
   }

@@ -39,6 +39,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../functions/core/config.ts';
 import { mapWithConcurrency } from '../functions/core/concurrency.ts';
 import type { SchedulerObserver } from '../functions/core/observer.ts';
+import { isPreflightMessage } from '../functions/core/group.ts';
 import { systemClock, type WorkQueue } from '../functions/core/ports.ts';
 import { startApiServer } from '../cli/local/api-server.ts';
 import { LOCAL_REGION } from '../cli/local/aws-clients.ts';
@@ -296,7 +297,7 @@ async function racePhase(em: Emulators, pollers: number = params.pollers) {
       const result = await inner.enqueue(messages);
       const failed = new Set(result.failed.map((f) => f.message));
       for (const { message } of messages) {
-        if (failed.has(message)) continue;
+        if (failed.has(message) || isPreflightMessage(message)) continue;
         const key = `${message.groupId}:${message.attempt}`;
         sent.set(key, (sent.get(key) ?? 0) + 1);
       }

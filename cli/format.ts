@@ -5,7 +5,7 @@
 import type { Lane, LaneDetail } from '../client/index.ts';
 import type { DeadLetterMessage as DeadLetterJson, RedriveResult as RedriveJson } from '../functions/core/ports.ts';
 import { describeInstant } from '../functions/core/freeze.ts';
-import type { Conflict, GroupFrozen, GroupWaiting, Outcome, PromotionGroup } from '../functions/core/group.ts';
+import type { Conflict, GroupFrozen, GroupPreflight, GroupWaiting, Outcome, PromotionGroup } from '../functions/core/group.ts';
 
 /** One history entry as `--json` prints it. */
 export interface TransitionJson {
@@ -50,6 +50,10 @@ export interface GroupJson {
   frozen: GroupFrozen | null;
   /** Scheduled with `--ignore-freeze`: who asked, when. */
   ignoreFreeze: { by: string; at: string } | null;
+  /** The last pre-flight check: `{at, result: 'clean' | 'conflicts' | 'error', conflicts?, error?}`. */
+  preflight: GroupPreflight | null;
+  /** When the next pre-flight check is due; `null`: none pending. */
+  preflightDueAt: string | null;
   /** Oldest first. */
   history: TransitionJson[];
 }
@@ -78,6 +82,8 @@ export function groupToJson(group: PromotionGroup): GroupJson {
     holdsLane: group.holdsLane ?? false,
     frozen: group.frozen ?? null,
     ignoreFreeze: group.ignoreFreeze ?? null,
+    preflight: group.preflight ?? null,
+    preflightDueAt: group.preflightDueAt ?? null,
     history: group.history.map((entry) => ({
       from: entry.from,
       to: entry.to,
@@ -153,6 +159,19 @@ function sourcesSummary(group: PromotionGroup, max = 3): string {
   return sources.length > max ? `${shown} (+${sources.length - max} more)` : shown;
 }
 
+/**
+ * `list`'s status: `Scheduled (frozen)` while a freeze holds it, `Scheduled (pre-flight: conflicts)`
+ * (or `error`) while its last pre-flight check found conflicts or could not check, both
+ * `Scheduled (frozen, pre-flight: conflicts)`.
+ */
+function statusText(group: PromotionGroup): string {
+  const marks = [
+    group.frozen ? 'frozen' : '',
+    group.status === 'Scheduled' && group.preflight && group.preflight.result !== 'clean' ? `pre-flight: ${group.preflight.result}` : '',
+  ].filter(Boolean);
+  return marks.length ? `${group.status} (${marks.join(', ')})` : group.status;
+}
+
 /** `list`: one row per group, then a count per status. */
 export function formatGroupList(groups: readonly PromotionGroup[], now: Date): string {
   if (groups.length === 0) return 'No promotion groups.\n';
@@ -160,7 +179,7 @@ export function formatGroupList(groups: readonly PromotionGroup[], now: Date): s
     ['ID', 'STATUS', 'SCHEDULED (UTC)', 'WHEN', 'TARGET', 'ATTEMPT', 'SOURCES'],
     groups.map((g) => [
       g.id,
-      g.frozen ? `${g.status} (frozen)` : g.status,
+      statusText(g),
       shortTime(g.scheduledAt),
       g.scheduledAt ? relativeTime(g.scheduledAt, now) : '-',
       g.targetBranch,
@@ -218,10 +237,37 @@ export function freezeSummary(frozen: GroupFrozen): string {
   return `waits for freeze ${frozen.reason} until ${describeInstant(frozen.until, frozen.zone)}`;
 }
 
+/** How many paths of one conflict {@link preflightSummary} names. */
+const PREFLIGHT_PATHS_SHOWN = 5;
+
+/** One conflict in a line: `feature/a (src/app.ts, README.md)`, `feature/b (submodule lib/vendor)` (what the detector said). */
+function conflictInLine(conflict: Conflict): string {
+  const paths = conflict.paths.slice(0, PREFLIGHT_PATHS_SHOWN).join(', ') + (conflict.paths.length > PREFLIGHT_PATHS_SHOWN ? ', …' : '');
+  const said = [paths, conflict.detail ?? ''].filter(Boolean).join(' — ');
+  return `${conflict.source} (${said || 'no paths reported'})`;
+}
+
+/**
+ * What the last pre-flight check found: `clean at 2026-11-27T09:55:00Z (5m ago)`, `conflicts at
+ * …: feature/a (src/app.ts, …); feature/b (…)`, `could not check at …: <error>`.
+ */
+export function preflightSummary(preflight: GroupPreflight, now: Date): string {
+  const when = `at ${shortTime(preflight.at)} (${relativeTime(preflight.at, now)})`;
+  switch (preflight.result) {
+    case 'clean':
+      return `clean ${when}`;
+    case 'conflicts':
+      return `conflicts ${when}: ${(preflight.conflicts ?? []).map(conflictInLine).join('; ') || 'none listed'}`;
+    case 'error':
+      return `could not check ${when}: ${preflight.error ?? 'no reason given'}`;
+  }
+}
+
 /**
  * `show`: everything about one group, in sections. A waiting group says what it waits for, from
  * `lane` (the lane as it is now) when given ({@link waitingSummary}); a frozen one, the freeze and
- * its end ({@link freezeSummary}); one scheduled with `--ignore-freeze`, who asked.
+ * its end ({@link freezeSummary}); one scheduled with `--ignore-freeze`, who asked; one checked
+ * before its time, the last pre-flight check ({@link preflightSummary}) and when the next is due.
  */
 export function formatGroupDetail(group: PromotionGroup, now: Date, lane?: Lane): string {
   const fields: [string, string][] = [
@@ -234,6 +280,8 @@ export function formatGroupDetail(group: PromotionGroup, now: Date, lane?: Lane)
   if (group.waiting) fields.push(['Waiting', waitingSummary({ ...group, waiting: group.waiting }, now, lane)]);
   if (group.frozen) fields.push(['Freeze', freezeSummary(group.frozen)]);
   if (group.ignoreFreeze) fields.push(['Freeze', `ignores freezes (asked by ${group.ignoreFreeze.by} at ${shortTime(group.ignoreFreeze.at)})`]);
+  if (group.preflight) fields.push(['Pre-flight', preflightSummary(group.preflight, now)]);
+  if (group.preflightDueAt) fields.push(['Pre-flight', `next check at ${shortTime(group.preflightDueAt)} (${relativeTime(group.preflightDueAt, now)})`]);
   fields.push(
     ['Attempt', String(group.attempt)],
     ['Created', shortTime(group.createdAt)],

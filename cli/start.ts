@@ -62,6 +62,10 @@ Options:
   --lane-overlap-policy P a lane's overlap policy unless it sets its own: queue (default), skip, parallel
   --lane-on-failure P     a lane's failure policy unless it sets its own: continue (default), pause
   --freeze-policy P       a group due inside a freeze window: wait (default) for its end, or skip (end Failed)
+  --preflight SECONDS     pre-flight: check a group for conflicts this long before its time, and right
+                          after a create or an edit (default 300; 0 = off)
+  --preflight-policy P    a pre-flight check that finds conflicts: warn (default: record it) or block
+                          (end the group Conflicted at once)
   --api-port PORT         port of the HTTP API on 127.0.0.1 (default: a free one; see apiUrl in stack.json)
   --events-file PATH      where state-change events go, one JSON line each (default DIR/events.jsonl)
   --webhook URL           also deliver every event, signed, to URL (repeatable; each with its secret)
@@ -97,6 +101,8 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       'lane-overlap-policy': { type: 'string' },
       'lane-on-failure': { type: 'string' },
       'freeze-policy': { type: 'string' },
+      preflight: { type: 'string' },
+      'preflight-policy': { type: 'string' },
       repo: { type: 'string' },
       'api-port': { type: 'string' },
       'events-file': { type: 'string' },
@@ -118,6 +124,8 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       laneOverlapPolicy: values['lane-overlap-policy'] ?? DEFAULT_SCHEDULER_CONFIG.laneOverlapPolicy,
       laneOnFailure: values['lane-on-failure'] ?? DEFAULT_SCHEDULER_CONFIG.laneOnFailure,
       freezePolicy: values['freeze-policy'] ?? DEFAULT_SCHEDULER_CONFIG.freezePolicy,
+      preflightSeconds: values.preflight ?? DEFAULT_SCHEDULER_CONFIG.preflightSeconds,
+      preflightPolicy: values['preflight-policy'] ?? DEFAULT_SCHEDULER_CONFIG.preflightPolicy,
       shardCount: 4,
     },
     'option',
@@ -312,7 +320,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
         'Press Ctrl-C to stop.',
       ].join('\n'),
     );
-    if (opts.demo) await runDemo({ store: pipeline.store, repository, terminal, observer: terminalObserver(terminal) });
+    if (opts.demo) await runDemo({ store: pipeline.store, repository, terminal, observer: terminalObserver(terminal), config: opts.config });
   } catch (error) {
     terminal.err(`npm start: ${error instanceof Error ? error.message : String(error)}`);
     await stop('start-up failed', 1);

@@ -9,6 +9,12 @@ import type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWait
 import type { FreezeWindow } from '../functions/core/freeze.ts';
 
 export type { Conflict, GroupFrozen, GroupStatus, GroupWaiting, Outcome, Promotion, PromotionGroup, Transition } from '../functions/core/group.ts';
+/**
+ * The last pre-flight check of a group (`PromotionGroup.preflight`; docs/api.md, "The group
+ * document"): `at` (ISO-8601 UTC), `result` (`clean` | `conflicts` | `error`), `conflicts` with
+ * `conflicts`, `error` with `error`. `PromotionGroup.preflightDueAt`: when the next check is due.
+ */
+export type { GroupPreflight, PreflightResult } from '../functions/core/group.ts';
 export type { LaneFailurePolicy, LaneOverlapPolicy, LanePause, LaneRef, LaneWaiter } from '../functions/core/lane.ts';
 /**
  * A webhook subscription as the API answers it (`GET /v1/webhooks`; docs/api.md, "Webhooks"): its

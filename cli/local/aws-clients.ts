@@ -12,7 +12,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
-import { LANE_INDEX, LOCAL_NAMES, QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TABLE_STREAM_VIEW, TIMER_INDEX, WEBHOOK_DELIVERY } from '../../functions/shared/definitions.ts';
+import { LANE_INDEX, LOCAL_NAMES, PREFLIGHT_INDEX, QUEUE_SETTINGS, TABLE_ATTRIBUTES, TABLE_PARTITION_KEY, TABLE_STREAM_VIEW, TIMER_INDEX, WEBHOOK_DELIVERY } from '../../functions/shared/definitions.ts';
 
 /** Region used for everything local (DynamoDB Local runs with `-sharedDb`, so any region works). */
 export const LOCAL_REGION = 'us-east-1';
@@ -77,6 +77,14 @@ export async function createLocalTable(client: DynamoDBClient, tableName: string
             ],
             Projection: { ProjectionType: 'KEYS_ONLY' },
           },
+          {
+            IndexName: PREFLIGHT_INDEX.name,
+            KeySchema: [
+              { AttributeName: PREFLIGHT_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: PREFLIGHT_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PREFLIGHT_INDEX.nonKeyAttributes] },
+          },
         ],
       }),
     );
@@ -92,6 +100,7 @@ export async function createLocalTable(client: DynamoDBClient, tableName: string
   const lacks = [
     ...(missing.length > 0 ? [`its '${TIMER_INDEX.name}' index does not project ${missing.join(', ')}`] : []),
     ...(GlobalSecondaryIndexes?.some((i) => i.IndexName === LANE_INDEX.name) ? [] : [`it has no '${LANE_INDEX.name}' index`]),
+    ...(GlobalSecondaryIndexes?.some((i) => i.IndexName === PREFLIGHT_INDEX.name) ? [] : [`it has no '${PREFLIGHT_INDEX.name}' index`]),
   ];
   if (lacks.length > 0) {
     throw new Error(

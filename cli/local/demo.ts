@@ -3,6 +3,7 @@
  * cleanly, one that conflicts, one cancelled before it runs — and prints how they end.
  */
 import { execFileSync } from 'node:child_process';
+import type { SchedulerConfig } from '../../functions/core/config.ts';
 import { isTerminal, type PromotionGroup } from '../../functions/core/group.ts';
 import { GroupCommands } from '../../functions/core/manage-groups.ts';
 import type { SchedulerObserver } from '../../functions/core/observer.ts';
@@ -35,10 +36,12 @@ export async function runDemo(options: {
   repository: string;
   terminal: Terminal;
   observer?: SchedulerObserver;
+  /** The stack's settings (pre-flight, lanes); default the defaults. */
+  config?: SchedulerConfig;
   timeoutMs?: number;
 }): Promise<PromotionGroup[]> {
   const { store, repository, terminal } = options;
-  const commands = new GroupCommands(options.observer ? { store, clock: systemClock, observer: options.observer } : { store, clock: systemClock });
+  const commands = new GroupCommands({ store, clock: systemClock, ...(options.observer ? { observer: options.observer } : {}), ...(options.config ? { config: options.config } : {}) });
   const suffix = new Date().toISOString().slice(11, 19).replaceAll(':', '');
   const at = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
   const groups = [

@@ -54,6 +54,7 @@ import type {
   LaneChangeResult,
   Page,
   PartitionHold,
+  PreflightEntry,
   TimerEntry,
   TransitionRequest,
   TransitionResult,
@@ -65,6 +66,7 @@ import {
   LANES_LANE_KEY,
   laneKeyOf,
   listingKeyOf,
+  PREFLIGHT_INDEX,
   TIMER_INDEX,
   TTL_ATTRIBUTE,
   UNSCHEDULED_LANE_AT,
@@ -79,6 +81,12 @@ interface StoredGroup extends Omit<PromotionGroup, 'history'> {
   timerAt?: string;
   laneKey?: string;
   laneAt?: string;
+  preflightKey?: string;
+}
+
+/** The pre-flight index's partition of a shard. */
+function preflightKeyOf(shard: number): string {
+  return `preflight#${shard}`;
 }
 
 /**
@@ -220,7 +228,7 @@ function encodeListingCursor(cursor: ListingCursor): string {
 
 /** Item → domain group: history map → list ordered by version; layout attributes dropped. */
 export function toGroup(item: Record<string, unknown>): PromotionGroup {
-  const { history, timerKey: _timerKey, timerAt: _timerAt, laneKey: _laneKey, laneAt: _laneAt, ...rest } = item as unknown as StoredGroup;
+  const { history, timerKey: _timerKey, timerAt: _timerAt, laneKey: _laneKey, laneAt: _laneAt, preflightKey: _preflightKey, ...rest } = item as unknown as StoredGroup;
   const entries = Object.entries(history ?? {})
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([, entry]) => entry as Transition);
@@ -278,7 +286,8 @@ class UpdateBuilder {
     return this;
   }
   remove(path: string): this {
-    this.removes.push(path);
+    // DynamoDB refuses an expression naming one path twice.
+    if (!this.removes.includes(path)) this.removes.push(path);
     return this;
   }
   condition(expression: string): this {
@@ -335,7 +344,10 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   /** The item a new group is written as, with its places in both indexes. */
-  private newItem(group: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): StoredGroup {
+  private newItem(given: NewGroup, entry: Pick<Transition, 'at' | 'reason' | 'by'>): StoredGroup {
+    // Only a Scheduled group has a pre-flight check.
+    const { preflightDueAt, ...rest } = given;
+    const group: NewGroup = given.scheduledAt && preflightDueAt ? given : rest;
     const status: GroupStatus = group.scheduledAt ? 'Scheduled' : 'Pending';
     const shard = shardOf(group.id, this.shardCount);
     return {
@@ -351,6 +363,8 @@ export class DynamoDbGroupStore implements GroupStore {
       timerAt: group.scheduledAt ?? entry.at,
       laneKey: laneKeyOf(group.repository, group.targetBranch),
       laneAt: group.scheduledAt ?? UNSCHEDULED_LANE_AT,
+      // A check right after the create: in the pre-flight index (only a Scheduled group has one).
+      ...(group.preflightDueAt ? { preflightKey: preflightKeyOf(shard) } : {}),
     };
   }
 
@@ -732,6 +746,12 @@ export class DynamoDbGroupStore implements GroupStore {
       if (value !== undefined) b.set(b.name(attribute), value);
     }
     for (const attribute of request.clear ?? []) b.remove(b.name(attribute));
+    // The pre-flight index: a check set is put in it; one no longer due is taken out (see
+    // TransitionRequest.timer: only a change that stays Scheduled with its timer unchanged keeps it).
+    if (request.set?.preflightDueAt !== undefined) b.set(b.name(PREFLIGHT_INDEX.partitionKey), preflightKeyOf(shardOf(request.id, this.shardCount)));
+    else if (request.clear?.includes('preflightDueAt') || request.to !== 'Scheduled' || request.timer !== 'unchanged') {
+      b.remove(b.name(PREFLIGHT_INDEX.partitionKey)).remove(b.name(PREFLIGHT_INDEX.sortKey));
+    }
     if (request.timer === 'unchanged') {
       // The index entry keeps its keys; only its projected attributes change.
     } else if (request.timer) {
@@ -806,6 +826,50 @@ export class DynamoDbGroupStore implements GroupStore {
           ':running': 'Running',
           ':token': expect.claimToken,
         },
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      })),
+    );
+  }
+
+  async queryPreflights(shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<PreflightEntry>> {
+    const out = await this.send('queryPreflights', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: PREFLIGHT_INDEX.name,
+          KeyConditionExpression: '#key = :key AND #at <= :upTo',
+          ExpressionAttributeNames: { '#key': PREFLIGHT_INDEX.partitionKey, '#at': PREFLIGHT_INDEX.sortKey },
+          ExpressionAttributeValues: { ':key': preflightKeyOf(shard), ':upTo': upTo },
+          ExclusiveStartKey: decodeCursor(options?.cursor),
+          Limit: options?.limit,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      ),
+    );
+    this.capacity('queryPreflights', out.ConsumedCapacity);
+    const items = (out.Items ?? []).map((item) => ({
+      id: item.id as string,
+      shard,
+      dueAt: item[PREFLIGHT_INDEX.sortKey] as string,
+      status: item.status as GroupStatus,
+      version: item.version as number,
+      scheduledAt: item.scheduledAt as string,
+    }));
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return cursor ? { items, cursor } : { items };
+  }
+
+  async movePreflight(id: string, expect: { version: number; dueAt: string }, next: string | null): Promise<boolean> {
+    return this.conditionally('movePreflight', () =>
+      this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { id },
+        UpdateExpression: next === null ? 'REMOVE #at, #key' : 'SET #at = :next',
+        // Why: of pollers that found the same entry only one may send its check; a group written
+        // since (a new version) has a check of its own.
+        ConditionExpression: '#version = :version AND #at = :at',
+        ExpressionAttributeNames: { '#at': PREFLIGHT_INDEX.sortKey, '#version': 'version', ...(next === null ? { '#key': PREFLIGHT_INDEX.partitionKey } : {}) },
+        ExpressionAttributeValues: { ':version': expect.version, ':at': expect.dueAt, ...(next === null ? {} : { ':next': next }) },
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       })),
     );

@@ -7,10 +7,10 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { chunk, mapWithConcurrency } from '../core/concurrency.ts';
 import { describeError } from '../core/errors.ts';
-import type { WorkMessage } from '../core/group.ts';
+import type { QueueMessage } from '../core/group.ts';
 import { WORK_QUEUE_LIMITS, type EnqueueResult, type WorkQueue } from '../core/ports.ts';
 import { MAX_DELAY_SECONDS } from '../core/timing.ts';
-import { encodeWorkMessage } from '../core/work-message.ts';
+import { encodeQueueMessage } from '../core/work-message.ts';
 
 
 export interface SqsWorkQueueOptions {
@@ -24,7 +24,7 @@ export interface SqsWorkQueueOptions {
   retryDelayMs?: number;
 }
 
-type Entry = { message: WorkMessage; delaySeconds: number };
+type Entry = { message: QueueMessage; delaySeconds: number };
 
 /**
  * @example
@@ -61,7 +61,7 @@ export class SqsWorkQueue implements WorkQueue {
             QueueUrl: this.options.queueUrl,
             Entries: pending.map((entry, i) => ({
               Id: String(i),
-              MessageBody: encodeWorkMessage(entry.message),
+              MessageBody: encodeQueueMessage(entry.message),
               DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor(entry.delaySeconds))),
             })),
           }),

@@ -8,6 +8,7 @@
 import { WORK_QUEUE_LIMITS } from './ports.ts';
 import { ConfigurationError } from './errors.ts';
 import { FREEZE_POLICIES, type FreezePolicy } from './freeze.ts';
+import { PREFLIGHT_POLICIES, type PreflightPolicy } from './group.ts';
 import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, type LaneFailurePolicy, type LaneOverlapPolicy } from './lane.ts';
 
 export const MISFIRE_POLICIES = ['run-late', 'skip'] as const;
@@ -42,6 +43,10 @@ export interface SchedulerConfig {
   laneOnFailure: LaneFailurePolicy;
   /** What a group that becomes due inside a freeze window covering its lane does: `wait` for its end, or `skip` (end Failed). */
   freezePolicy: FreezePolicy;
+  /** Pre-flight: ask the conflict detector this long before `scheduledAt` (and right after a create or an edit); 0 = off. */
+  preflightSeconds: number;
+  /** What a pre-flight that finds conflicts does: `warn` (record, metric, event) or `block` (end the group Conflicted at once). */
+  preflightPolicy: PreflightPolicy;
 }
 
 interface IntegerKey {
@@ -118,6 +123,14 @@ export const SCHEDULER_KEYS = {
   freezePolicy: {
     kind: 'enum', values: FREEZE_POLICIES, default: 'wait', env: 'FREEZE_POLICY',
     description: 'What a group that becomes due inside a freeze window covering its lane does: `wait` starts it when the freeze ends (in lane order), `skip` ends it Failed with a reason that names the freeze. A group scheduled with `--ignore-freeze` runs anyway.',
+  },
+  preflightSeconds: {
+    kind: 'integer', min: 0, max: 604_800, default: 300, env: 'PREFLIGHT_SECONDS',
+    description: 'Pre-flight: ask the conflict detector about a group this many seconds before its scheduledAt, and once right after it is created or edited (a check, never a promotion); 0 turns pre-flight off. A group due within the look-ahead is not checked apart: its start asks the detector.',
+  },
+  preflightPolicy: {
+    kind: 'enum', values: PREFLIGHT_POLICIES, default: 'warn', env: 'PREFLIGHT_POLICY',
+    description: 'What a pre-flight check that finds conflicts does: `warn` records it on the group (metric, event), `block` ends the group Conflicted at once with the conflicts, so they can be fixed and the group retried before its time. A detector that fails never blocks.',
   },
 } as const satisfies Record<keyof SchedulerConfig, KeySpec>;
 

@@ -12,7 +12,7 @@
  * An event's `id` names the fact, not the delivery: `<groupId>:<version>` for the transition,
  * `<groupId>:<version>:<fact>` for a fact, so every re-delivery of it carries the same id.
  */
-import { isTerminal, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
+import { isTerminal, PREFLIGHT_BY, type GroupPreflight, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
 import type { LanePause } from './lane.ts';
 import { readySince } from './timing.ts';
 
@@ -54,6 +54,8 @@ export interface GroupEvent {
   laneWaitMs?: number;
   /** `frozen` events: the freeze that holds the group, and until when (ISO-8601 UTC; `zone`: the freeze's). */
   freeze?: { id: string; reason: string; until: string; zone?: string };
+  /** `preflight` events (and a `conflicted` one a pre-flight check ended): what the check found. */
+  preflight?: GroupPreflight;
 }
 
 /** One write of a group item: the item before (absent: created) and after, and the transitions it recorded. */
@@ -84,6 +86,7 @@ export const EVENT_TYPES = [
   'scheduled',
   'waiting',
   'frozen',
+  'preflight',
   'changed',
   'queued',
   'running',
@@ -109,6 +112,8 @@ function transitionWhat(entry: Transition, before: PromotionGroup | undefined, a
     if (entry.to === 'Scheduled' && after.waiting && !before?.waiting) return 'waiting';
     // Held by a freeze window (each hold records when it began: this write's time).
     if (entry.to === 'Scheduled' && after.frozen?.since === entry.at) return 'frozen';
+    // A pre-flight check recorded (its record carries this write's time).
+    if (entry.to === 'Scheduled' && entry.by === PREFLIGHT_BY && after.preflight?.at === entry.at) return 'preflight';
     if (entry.to === 'Scheduled' || entry.to === 'Pending') return 'changed';
   }
   return entry.to.toLowerCase();
@@ -174,6 +179,7 @@ export function eventsOfChange(change: GroupChange, settings: EventSettings): Gr
       ...(what === 'frozen' && after.frozen
         ? { freeze: { id: after.frozen.freezeId, reason: after.frozen.reason, until: after.frozen.until, ...(after.frozen.zone ? { zone: after.frozen.zone } : {}) } }
         : {}),
+      ...(entry.by === PREFLIGHT_BY && after.preflight?.at === entry.at ? { preflight: after.preflight } : {}),
     });
     for (const { fact, lateMs } of factsOf(entry, before, after, settings)) {
       events.push({
@@ -263,11 +269,18 @@ export function eventsOfLaneChange(change: LaneItemChange): LaneEvent[] {
 }
 
 /**
- * The event without its outcome's conflicts (`outcome.conflictsOmitted`: how many), for a carrier
- * whose size limit a very large `conflicted` event passes; the group keeps them. Other events as they are.
+ * The event without its conflicts (`outcome.conflictsOmitted`, `preflight.conflictsOmitted`: how
+ * many), for a carrier whose size limit a very large `conflicted` or `preflight` event passes; the
+ * group keeps them. Other events as they are.
  */
 export function withoutConflicts(event: SchedulerEvent): SchedulerEvent {
-  if (isLaneEvent(event) || !event.outcome || !('conflicts' in event.outcome)) return event;
-  const { conflicts, ...outcome } = event.outcome as Outcome & { conflicts?: unknown[] };
-  return { ...event, outcome: { ...outcome, conflictsOmitted: conflicts?.length ?? 0 } as unknown as Outcome };
+  if (isLaneEvent(event)) return event;
+  let slim: GroupEvent = event;
+  if (slim.preflight?.conflicts) {
+    const { conflicts, ...preflight } = slim.preflight;
+    slim = { ...slim, preflight: { ...preflight, conflictsOmitted: conflicts.length } as unknown as GroupPreflight };
+  }
+  if (!slim.outcome || !('conflicts' in slim.outcome)) return slim;
+  const { conflicts, ...outcome } = slim.outcome as Outcome & { conflicts?: unknown[] };
+  return { ...slim, outcome: { ...outcome, conflictsOmitted: conflicts?.length ?? 0 } as unknown as Outcome };
 }

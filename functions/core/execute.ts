@@ -186,6 +186,12 @@ export function boundConflicts(conflicts: Conflict[]): Conflict[] {
   return kept;
 }
 
+/** A conflict report in one line for a reason: `conflicts in N promotion(s): src (paths…); …`, bounded. */
+export function conflictSummary(conflicts: readonly Conflict[]): string {
+  const listed = conflicts.map((c) => `${c.source} (${c.paths.slice(0, 5).join(', ')}${c.paths.length > 5 ? ', …' : ''})`).join('; ');
+  return `conflicts in ${conflicts.length} promotion(s): ${listed.length > 500 ? `${listed.slice(0, 500)}…` : listed}`;
+}
+
 /** The store failed for a passing reason before the start: nothing happened to the group yet. */
 class NotStartedError extends Error {
   override readonly name = 'NotStartedError';
@@ -469,9 +475,7 @@ export class ExecuteUseCase {
     // 4. Conflicts first: a group that cannot apply cleanly is not handed to the executor.
     const report = await this.deps.detector.detect(plan, { deadline, signal });
     if (report.conflicts.length > 0) {
-      const listed = report.conflicts.map((c) => `${c.source} (${c.paths.slice(0, 5).join(', ')}${c.paths.length > 5 ? ', …' : ''})`).join('; ');
-      const reason = `conflicts in ${report.conflicts.length} promotion(s): ${listed.length > 500 ? `${listed.slice(0, 500)}…` : listed}`;
-      return { status: 'Conflicted', conflicts: boundConflicts(report.conflicts), reason };
+      return { status: 'Conflicted', conflicts: boundConflicts(report.conflicts), reason: conflictSummary(report.conflicts) };
     }
     // 5. Execute, idempotent per attempt.
     const result = await this.deps.executor.execute(

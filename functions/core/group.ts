@@ -126,6 +126,17 @@ export interface PromotionGroup {
   frozen?: GroupFrozen;
   /** Scheduled with `--ignore-freeze` (the emergency hotfix): freezes do not hold it. Who asked, when. */
   ignoreFreeze?: { by: string; at: string };
+  /**
+   * The last pre-flight check (see `core/preflight.ts`): the conflict detector asked about the
+   * group as it stood, before its instant. Replaced by the next check; cleared by a write that
+   * makes a new check due (new promotions, a new time, a retry); a run leaves it as it is.
+   */
+  preflight?: GroupPreflight;
+  /**
+   * While a pre-flight check is due (ISO-8601 UTC): right after a create or an edit, then
+   * `preflightSeconds` before `scheduledAt`. Absent once the group is no longer Scheduled ahead of its time.
+   */
+  preflightDueAt?: string;
   /** The last {@link HISTORY_LIMIT} transitions, oldest first. */
   history: Transition[];
 }
@@ -155,6 +166,28 @@ export interface GroupFrozen {
   since: string;
 }
 
+/** What a pre-flight check found. */
+export const PREFLIGHT_RESULTS = ['clean', 'conflicts', 'error'] as const;
+export type PreflightResult = (typeof PREFLIGHT_RESULTS)[number];
+
+/** What a pre-flight check that finds conflicts does: `warn` records it, `block` ends the group Conflicted at once. */
+export const PREFLIGHT_POLICIES = ['warn', 'block'] as const;
+export type PreflightPolicy = (typeof PREFLIGHT_POLICIES)[number];
+
+/** Who a pre-flight check's history entry names (`by`). */
+export const PREFLIGHT_BY = 'pre-flight';
+
+/** One pre-flight check's record. */
+export interface GroupPreflight {
+  /** ISO-8601 UTC: when the detector answered (or failed). */
+  at: string;
+  result: PreflightResult;
+  /** `conflicts`: what the detector reported (bounded as a run's conflicts are). */
+  conflicts?: Conflict[];
+  /** `error`: why the check could not say (the detector down, a source it could not find…). */
+  error?: string;
+}
+
 /** How many transitions a group keeps. Older ones are dropped. */
 export const HISTORY_LIMIT = 50;
 
@@ -169,6 +202,8 @@ export interface NewGroup {
   description?: string;
   /** Freezes do not hold it (see {@link PromotionGroup.ignoreFreeze}). */
   ignoreFreeze?: { by: string; at: string };
+  /** A pre-flight check is due then (right after the create); absent: none. */
+  preflightDueAt?: string;
 }
 
 /** The message the poller puts on the work queue for one claimed group. */
@@ -194,4 +229,22 @@ export interface WorkMessage {
    * Added to the receive count for the back-off and for counting a start once.
    */
   priorTries?: number;
+}
+
+/**
+ * The message the poller puts on the work queue for a pre-flight check: ask the conflict detector
+ * about the group as it stands at `version` (a check, never a promotion).
+ */
+export interface PreflightMessage {
+  kind: 'preflight';
+  groupId: string;
+  /** The group's version when the check was sent: a group changed since is checked again by its own check. */
+  version: number;
+}
+
+/** Whatever the work queue carries: a claimed group's run, or a pre-flight check. */
+export type QueueMessage = WorkMessage | PreflightMessage;
+
+export function isPreflightMessage(message: QueueMessage): message is PreflightMessage {
+  return (message as PreflightMessage).kind === 'preflight';
 }

@@ -654,7 +654,7 @@ export async function sendClaims(
     .catch((error: unknown) => ({ failed: messages.map((message) => ({ message, error: describeError(error) })) }));
   for (const failure of sent.failed) {
     observer.notice('could not send the message of a group handed its lane; it is sent again when its lease runs out', {
-      groupId: failure.message.groupId, attempt: failure.message.attempt, error: failure.error,
+      groupId: failure.message.groupId, ...('attempt' in failure.message ? { attempt: failure.message.attempt } : {}), error: failure.error,
     });
   }
 }

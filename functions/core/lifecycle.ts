@@ -7,6 +7,7 @@
  *    │           │  ▲        │  ▲      │
  *    └───────────┴──┼────────┴──┼──────┴──► Cancelled (from Pending, Scheduled, Queued)
  *                   └─ retry ───┘ (Failed | Conflicted ─► Scheduled by an operator)
+ *   (Scheduled ─► Conflicted: a pre-flight check under pre-flight policy block; Scheduled ─► Failed: misfire skip)
  * ```
  */
 import { TransitionRefusedError } from './errors.ts';
@@ -20,10 +21,11 @@ export const TRANSITIONS: Readonly<Record<GroupStatus, Readonly<Partial<Record<G
     Cancelled: 'cancel',
   },
   Scheduled: {
-    Scheduled: 'reschedule, or edit: promotions or description changed',
+    Scheduled: 'reschedule, or edit: promotions or description changed; a pre-flight check recorded',
     Queued: 'claim: due within the look-ahead, handed to the work queue',
     Cancelled: 'cancel',
     Failed: 'misfire policy skip: found later than the tolerance',
+    Conflicted: 'pre-flight policy block: a pre-flight check found conflicts before the instant',
   },
   Queued: {
     Queued: 'send again under the same claim after the lease expired (never started), or wait for a retry',

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { GroupClaimedElsewhereError, GroupNotFoundError, PreconditionFailedError } from './errors.ts';
 import { assertAction, type OperatorAction } from './lifecycle.ts';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from './config.ts';
-import { isTerminal, type GroupStatus, type NewGroup, type PromotionGroup } from './group.ts';
+import { isTerminal, PREFLIGHT_BY, type GroupStatus, type NewGroup, type PromotionGroup } from './group.ts';
 import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
 import type { FreezeSource } from './freezes.ts';
 import {
@@ -26,6 +26,7 @@ import {
 import type { Clock, GroupStore, Page, WorkQueue } from './ports.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import { addSeconds, parseInstant } from './timing.ts';
+import { firstPreflightAt, sendPreflights } from './preflight.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
 
 export { validateNewGroup, type CreateGroupInput } from './group-input.ts';
@@ -56,6 +57,15 @@ function fingerprintOf(group: NewGroup, idGiven: boolean): string {
 /** What a new time clears: a freeze's hold of the old one (`readyAt`, `frozen`). */
 const NEW_TIME_CLEARS = ['readyAt', 'frozen'] as const;
 
+/** Tries of an operator's change that loses only to pre-flight checks recorded meanwhile. */
+const PREFLIGHT_RACE_TRIES = 3;
+
+/** Whether every write since `before` is a pre-flight check's record (same status; it changes nothing the caller set). */
+function onlyPreflightSince(before: PromotionGroup, current: PromotionGroup): boolean {
+  const since = current.version - before.version;
+  return since > 0 && since <= current.history.length && current.status === before.status && current.history.slice(-since).every((entry) => entry.by === PREFLIGHT_BY);
+}
+
 /** Sources for a history reason, bounded: a group keeps 50 entries in one item of at most 400 KB. */
 function listed(sources: readonly string[]): string {
   const text = sources.join(', ');
@@ -75,6 +85,7 @@ export class GroupCommands {
   private readonly observer: SchedulerObserver;
   private readonly lanes: LaneKeeper;
   private readonly queue: WorkQueue | undefined;
+  private readonly config: SchedulerConfig;
 
   /**
    * @param deps.config the stack's settings (lane policies, lease); default the defaults.
@@ -86,7 +97,8 @@ export class GroupCommands {
     this.clock = deps.clock;
     this.observer = deps.observer ?? silentObserver;
     this.queue = deps.queue;
-    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: deps.config ?? DEFAULT_SCHEDULER_CONFIG, observer: this.observer, ...(deps.freezes ? { freezes: deps.freezes } : {}) });
+    this.config = deps.config ?? DEFAULT_SCHEDULER_CONFIG;
+    this.lanes = new LaneKeeper({ store: deps.store, clock: deps.clock, config: this.config, observer: this.observer, ...(deps.freezes ? { freezes: deps.freezes } : {}) });
   }
 
   /**
@@ -107,7 +119,10 @@ export class GroupCommands {
   async createOnce(input: unknown, by: string, idempotencyKey?: string): Promise<{ group: PromotionGroup; replayed: boolean }> {
     const idGiven = input !== null && typeof input === 'object' && (input as { id?: unknown }).id !== undefined;
     const now = this.clock.now();
-    const group = validateNewGroup(input, undefined, { by, at: now.toISOString() });
+    const valid = validateNewGroup(input, undefined, { by, at: now.toISOString() });
+    // A Scheduled group is checked right after it is made (pre-flight).
+    const preflightDueAt = valid.scheduledAt ? firstPreflightAt(this.config, now) : undefined;
+    const group: NewGroup = preflightDueAt ? { ...valid, preflightDueAt } : valid;
     const entry = {
       at: now.toISOString(),
       by,
@@ -125,6 +140,7 @@ export class GroupCommands {
     if (!result.replayed) {
       const created = result.group;
       this.observer.transition({ groupId: created.id, from: null, to: created.status, attempt: 0, reason: created.history[0]?.reason ?? 'created' });
+      return { group: await this.sendPreflight(created), replayed: false };
     }
     return result;
   }
@@ -169,6 +185,8 @@ export class GroupCommands {
         changes.promotions ? `promotions set to ${listed(changes.promotions.map((p) => p.source))}` : '',
         changes.description !== undefined ? 'description changed' : '',
       ].filter(Boolean);
+      // New promotions or a new time: checked again right away (pre-flight).
+      const preflightDueAt = to === 'Scheduled' && (changes.scheduledAt !== undefined || changes.promotions) ? firstPreflightAt(this.config, new Date(now)) : undefined;
       const spec: TransitionSpec = {
         to,
         entry: { at: now, by, reason: `edited: ${what.join('; ')}` },
@@ -176,10 +194,18 @@ export class GroupCommands {
           ...(changes.scheduledAt !== undefined ? { scheduledAt: changes.scheduledAt } : {}),
           ...(changes.promotions ? { promotions: changes.promotions } : {}),
           ...(changes.description ? { description: changes.description } : {}),
+          ...(preflightDueAt ? { preflightDueAt } : {}),
         },
         // A new time: the group is decided again from it (a freeze's hold of the old one is gone).
-        ...(changes.description === '' || changes.scheduledAt !== undefined
-          ? { clear: [...(changes.description === '' ? ['description' as const] : []), ...(changes.scheduledAt !== undefined ? NEW_TIME_CLEARS : [])] }
+        // A new check: the last one's record was about the group as it stood before.
+        ...(changes.description === '' || changes.scheduledAt !== undefined || preflightDueAt
+          ? {
+              clear: [
+                ...(changes.description === '' ? ['description' as const] : []),
+                ...(changes.scheduledAt !== undefined ? NEW_TIME_CLEARS : []),
+                ...(preflightDueAt ? ['preflight' as const] : []),
+              ],
+            }
           : {}),
         timer: changes.scheduledAt !== undefined ? { kind: 'due', at: changes.scheduledAt } : 'unchanged',
       };
@@ -221,8 +247,8 @@ export class GroupCommands {
           by,
           reason: group.scheduledAt ? `rescheduled from ${group.scheduledAt} to ${scheduledAt}` : `scheduled at ${scheduledAt}`,
         },
-        set: { scheduledAt },
-        clear: [...NEW_TIME_CLEARS],
+        set: { scheduledAt, ...this.preflightNow(now) },
+        clear: [...NEW_TIME_CLEARS, ...this.preflightClears()],
         timer: { kind: 'due', at: scheduledAt },
       },
     }));
@@ -234,18 +260,21 @@ export class GroupCommands {
    */
   async retry(id: string, by: string, at?: string, options: ChangeOptions & { reason?: string } = {}): Promise<PromotionGroup> {
     const now = this.clock.now().toISOString();
-    const scheduledAt = at === undefined ? now : parseInstant(at, 'scheduledAt');
-    return this.change(id, 'retry', options, (group) => ({
-      spec: {
+    const given = at === undefined ? undefined : parseInstant(at, 'scheduledAt');
+    return this.change(id, 'retry', options, (group) => {
+      // A group a pre-flight check ended before its time keeps that time: "fix and retry before the instant".
+      const endedEarly = group.status === 'Conflicted' && group.history.at(-1)?.by === PREFLIGHT_BY && group.scheduledAt !== undefined && group.scheduledAt > now;
+      const scheduledAt = given ?? (endedEarly ? group.scheduledAt! : now);
+      return { spec: {
         to: 'Scheduled',
         entry: { at: now, by, reason: `retry after ${group.status}, scheduled at ${scheduledAt}${options.reason ? `: ${options.reason}` : ''}` },
         // A fresh budget of attempts for the new run.
-        set: { scheduledAt, attemptBase: group.attempt },
+        set: { scheduledAt, attemptBase: group.attempt, ...this.preflightNow(now) },
         // The last run's error stays in the history; a dead letter of the new run must not report it.
-        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError', 'laneWaitMs', ...NEW_TIME_CLEARS],
+        clear: ['outcome', 'finishedAt', 'startedAt', 'queuedAt', 'lastError', 'laneWaitMs', ...NEW_TIME_CLEARS, ...this.preflightClears()],
         timer: { kind: 'due', at: scheduledAt },
-      },
-    }));
+      } };
+    });
   }
 
   private async change(
@@ -254,19 +283,54 @@ export class GroupCommands {
     options: ChangeOptions,
     build: (group: PromotionGroup) => { spec: TransitionSpec; to?: GroupStatus },
   ): Promise<PromotionGroup> {
-    const group = await this.get(id);
+    let group = await this.get(id);
     if (options.expectVersion !== undefined && group.version !== options.expectVersion) {
       throw new PreconditionFailedError(id, options.expectVersion, group);
     }
-    const { spec, to } = build(group);
-    assertAction(id, action, group.status, to);
-    const result = await this.write(group, spec);
-    if (!result.won) {
+    for (let tries = 1; ; tries++) {
+      const { spec, to } = build(group);
+      assertAction(id, action, group.status, to);
+      const result = await this.write(group, spec);
+      if (result.won) break;
       if (!result.current) throw new GroupNotFoundError(id);
       if (options.expectVersion !== undefined) throw new PreconditionFailedError(id, options.expectVersion, result.current);
+      // Only pre-flight checks were recorded meanwhile (the scheduler's, not another operator's
+      // change): decided again on the group as it is.
+      if (tries < PREFLIGHT_RACE_TRIES && onlyPreflightSince(group, result.current)) {
+        group = result.current;
+        continue;
+      }
       throw new GroupClaimedElsewhereError(id, result.current, action);
     }
-    return this.get(id);
+    return this.sendPreflight(await this.get(id));
+  }
+
+  /** What a write that makes a new check due clears: the last check's record (of the group as it was). */
+  private preflightClears(): ['preflight'] | [] {
+    return this.config.preflightSeconds > 0 ? ['preflight'] : [];
+  }
+
+  /** A pre-flight check due now, unless pre-flight is off. */
+  private preflightNow(now: string): { preflightDueAt?: string } {
+    const at = firstPreflightAt(this.config, new Date(now));
+    return at ? { preflightDueAt: at } : {};
+  }
+
+  /**
+   * Send the check a create or an edit made due, at once rather than at the next poll (which
+   * sends it when this fails, or where there is no work queue here).
+   */
+  private async sendPreflight(group: PromotionGroup): Promise<PromotionGroup> {
+    if (!this.queue || group.status !== 'Scheduled' || group.preflightDueAt === undefined || group.scheduledAt === undefined) return group;
+    // Only a check this write made due (a description edit keeps a timed check where it is).
+    if (group.preflightDueAt > this.clock.now().toISOString()) return group;
+    const entry = { id: group.id, shard: 0, dueAt: group.preflightDueAt, status: group.status, version: group.version, scheduledAt: group.scheduledAt };
+    const { moved } = await sendPreflights({ store: this.store, queue: this.queue, clock: this.clock, config: this.config, observer: this.observer }, [entry]);
+    // The group as the send left it (the same version: a send is no transition).
+    if (!moved.has(group.id)) return group;
+    const next = moved.get(group.id);
+    const { preflightDueAt: _sent, ...rest } = group;
+    return next ? { ...rest, preflightDueAt: next } : rest;
   }
 
   /**

@@ -38,6 +38,7 @@ import type { Clock, GroupStore, Page, Sleeper, TimerEntry, TimerKind, WorkQueue
 import { realSleeper, WORK_QUEUE_LIMITS } from './ports.ts';
 import { addSeconds, delaySeconds, dueHorizon, isMisfire, latenessMs, leaseExpiry, readySince, END_OF_TIME, startsAt } from './timing.ts';
 import { applyTransition, type TransitionSpec } from './transition.ts';
+import { sendPreflights } from './preflight.ts';
 
 /** What one poll did. */
 export interface PollSummary {
@@ -80,6 +81,10 @@ export interface PollSummary {
   held: number;
   /** Due groups ended Failed because a freeze held their lane (freeze policy `skip`). */
   freezeSkipped: number;
+  /** Pre-flight checks sent to the work queue (see `core/preflight.ts`). */
+  preflightsSent: number;
+  /** What failed in sending pre-flight checks, one line per shard (no claim failed: the poll does not fail for it). */
+  preflightErrors: string[];
   /** What failed, one line per failed shard (or lane). */
   errors: string[];
 }
@@ -114,7 +119,7 @@ const HOLD_RETRY_MS = 1_000;
 const EMPTY_SUMMARY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
   stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0,
-  waited: 0, laneSkipped: 0, laneDepth: 0, held: 0, freezeSkipped: 0, errors: [],
+  waited: 0, laneSkipped: 0, laneDepth: 0, held: 0, freezeSkipped: 0, preflightsSent: 0, preflightErrors: [], errors: [],
 };
 
 const PAGE_SIZE = 100;
@@ -185,11 +190,11 @@ export class PollUseCase {
    */
   async takeBackEveryLease(): Promise<PollSummary> {
     const handled = new Set<string>();
-    const total: PollSummary = { ...EMPTY_SUMMARY, errors: [] };
+    const total: PollSummary = { ...EMPTY_SUMMARY, errors: [], preflightErrors: [] };
     for (let round = 0; round < 1_000; round++) {
       const summary = await this.poll({ everyLeaseLost: true }, handled);
       for (const key of Object.keys(total) as (keyof PollSummary)[]) {
-        if (key === 'errors') total.errors.push(...summary.errors);
+        if (key === 'errors' || key === 'preflightErrors') total[key].push(...summary[key]);
         else if (key === 'laneDepth') total.laneDepth = Math.max(total.laneDepth, summary.laneDepth);
         else if (key !== 'truncatedShards') total[key] += summary[key];
       }
@@ -201,7 +206,7 @@ export class PollUseCase {
 
   /** One pass over every shard; `handled` holds the groups this poll (or this recovery) has dealt with already. */
   private async poll(options: PollOptions, handled: Set<string>): Promise<PollSummary> {
-    const summary: PollSummary = { ...EMPTY_SUMMARY, errors: [] };
+    const summary: PollSummary = { ...EMPTY_SUMMARY, errors: [], preflightErrors: [] };
     // Start at a random shard: pollers running at once then mostly work on different shards
     // first instead of all racing for the same items.
     const count = this.deps.config.shardCount;
@@ -236,9 +241,27 @@ export class PollUseCase {
     // different partitions start in lane order.
     // Lanes are independent: as many decided at once as claims are in flight in one shard.
     await mapWithConcurrency([...candidates.due], this.deps.config.claimConcurrency, ([laneKey, entries]) => this.decideLane(laneKey, entries, summary, candidates));
+    // Pre-flight checks due: after every claim and lane decision (a start matters more than a
+    // check). A failure here is reported, and fails no shard: the claims were made.
+    if (!options.everyLeaseLost && this.deps.config.preflightSeconds > 0) {
+      await mapWithConcurrency(shards, this.deps.config.pollConcurrency, (shard) =>
+        this.preflights(shard, summary).catch((error: unknown) => {
+          summary.preflightErrors.push(`shard ${shard} (preflight): ${describeError(error)}`);
+        }),
+      );
+    }
     summary.truncatedShards = truncatedShards.size;
     summary.failedShards = failedShards.size;
     return summary;
+  }
+
+  /** The pre-flight checks due in one shard, at most `batchSize` (the next poll takes the rest). */
+  private async preflights(shard: number, summary: PollSummary): Promise<void> {
+    const { store, clock, config } = this.deps;
+    const page = await store.queryPreflights(shard, clock.now().toISOString(), { limit: config.batchSize });
+    if (page.items.length === 0) return;
+    const sent = await sendPreflights(this.deps, page.items);
+    summary.preflightsSent += sent.sent;
   }
 
   /**
@@ -678,7 +701,7 @@ export class PollUseCase {
     for (const failure of result.failed) {
       observer.notice('enqueue failed; the group stays Queued until its lease expires and the poller takes it back', {
         groupId: failure.message.groupId,
-        attempt: failure.message.attempt,
+        ...('attempt' in failure.message ? { attempt: failure.message.attempt } : {}),
         error: failure.error,
       });
     }

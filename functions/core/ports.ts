@@ -4,7 +4,7 @@
  * `SqsWorkQueue`…); tests use fakes.
  */
 import type { SchedulerEvent } from './events.ts';
-import type { Conflict, GroupStatus, NewGroup, PromotionGroup, Transition, WorkMessage } from './group.ts';
+import type { Conflict, GroupStatus, NewGroup, PromotionGroup, QueueMessage, Transition } from './group.ts';
 import type { GroupQuery } from './group-input.ts';
 import type { Lane, LaneRef, LaneState } from './lane.ts';
 import type { FreezeWindow } from './freeze.ts';
@@ -67,6 +67,21 @@ export interface TimerEntry {
 }
 
 /**
+ * One entry of the pre-flight index: a Scheduled group whose pre-flight check is due at
+ * `dueAt` (its `preflightDueAt`). Kept apart from the timer index, so a group's due timer stays
+ * at its `scheduledAt` (due-window listings and claims rely on it).
+ */
+export interface PreflightEntry {
+  id: string;
+  shard: number;
+  /** ISO-8601 UTC. */
+  dueAt: string;
+  status: GroupStatus;
+  version: number;
+  scheduledAt: string;
+}
+
+/**
  * Where a transition puts the group's timer: a poller's partition (`due`, `lease`), or `waiting`,
  * the listing partition of a due group that waits for its lane (no poll reads it; the lane hands
  * it on), with `at` = its `scheduledAt`.
@@ -95,6 +110,8 @@ export type GroupPatch = Partial<
     | 'holdsLane'
     | 'frozen'
     | 'ignoreFreeze'
+    | 'preflight'
+    | 'preflightDueAt'
   >
 >;
 
@@ -116,6 +133,10 @@ export interface TransitionRequest {
   /**
    * The group's timer after the change; `null` removes it (Pending and terminal groups);
    * `'unchanged'` leaves it as it is (no index key change: one index write unit less).
+   *
+   * A pending pre-flight check (`preflightDueAt`) survives only a change that stays Scheduled with
+   * its timer unchanged, or one that sets it: any other change (a claim, a wait, a hold, an end)
+   * removes it, so no check is sent for a group that is past its pre-flight.
    */
   timer: TimerPlace | null | 'unchanged';
 }
@@ -205,6 +226,15 @@ export interface GroupStore {
   queryTimers(kind: TimerKind, shard: number, upTo: string, options?: { limit?: number; cursor?: string; from?: string }): Promise<Page<TimerEntry>>;
   /** One conditional status change; see {@link TransitionRequest}. */
   transition(request: TransitionRequest): Promise<TransitionResult>;
+  /** Pre-flight entries of one shard with `dueAt <= upTo`, oldest first. */
+  queryPreflights(shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<PreflightEntry>>;
+  /**
+   * Move a group's pending pre-flight check to `next` (`null`: none), without a new version (the
+   * check's sending is not a transition). Conditional on the version and the check's current `dueAt`,
+   * so of pollers that found the same entry only one sends it.
+   * @returns false when the group has moved on (or another poller moved the check first).
+   */
+  movePreflight(id: string, expect: { version: number; dueAt: string }, next: string | null): Promise<boolean>;
   /**
    * Extend the lease of a running group without changing its version (a heartbeat is not a
    * transition). Conditional on version, status Running and the claim token.
@@ -241,7 +271,7 @@ export interface PartitionHold {
 /** The outcome of handing messages to the work queue. */
 export interface EnqueueResult {
   /** Messages that could not be sent after retries, with the reason. */
-  failed: { message: WorkMessage; error: string }[];
+  failed: { message: QueueMessage; error: string }[];
 }
 
 /**
@@ -262,7 +292,7 @@ export interface WorkQueue {
    * failure: what could not be sent is returned, and the caller leaves those groups to lease
    * recovery.
    */
-  enqueue(messages: { message: WorkMessage; delaySeconds: number }[]): Promise<EnqueueResult>;
+  enqueue(messages: { message: QueueMessage; delaySeconds: number }[]): Promise<EnqueueResult>;
 }
 
 /** A message of the dead-letter queue, as an operator sees it (`dlq list`, `GET /v1/dead-letters`). */

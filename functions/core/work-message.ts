@@ -3,7 +3,7 @@
  * message again that could not start) and the execute function reads.
  */
 import { MalformedMessageError } from './errors.ts';
-import type { WorkMessage } from './group.ts';
+import { isPreflightMessage, type PreflightMessage, type QueueMessage, type WorkMessage } from './group.ts';
 import { parseInstant } from './timing.ts';
 
 /** The JSON body of a work message. */
@@ -17,6 +17,36 @@ export function encodeWorkMessage(message: WorkMessage): string {
     ...(message.resends ? { resends: message.resends } : {}),
     ...(message.priorTries ? { priorTries: message.priorTries } : {}),
   });
+}
+
+/** The JSON body of any work-queue message: a run's, or a pre-flight check's. */
+export function encodeQueueMessage(message: QueueMessage): string {
+  return isPreflightMessage(message)
+    ? JSON.stringify({ kind: message.kind, groupId: message.groupId, version: message.version })
+    : encodeWorkMessage(message);
+}
+
+/**
+ * Parse and validate any work-queue message body: a pre-flight check (`kind: "preflight"`), or
+ * else a run's message ({@link parseWorkMessage}).
+ * @throws MalformedMessageError saying what is wrong.
+ */
+export function parseQueueMessage(body: string | undefined): QueueMessage {
+  let data: unknown;
+  try {
+    data = JSON.parse(body ?? '');
+  } catch {
+    return parseWorkMessage(body);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as { kind?: unknown }).kind === undefined) return parseWorkMessage(body);
+  const record = data as Record<string, unknown>;
+  if (record.kind !== 'preflight') throw new MalformedMessageError(`malformed work message: kind ${JSON.stringify(record.kind)} is not one this queue carries (only 'preflight', or none for a run)`);
+  const problems: string[] = [];
+  if (typeof record.groupId !== 'string' || record.groupId === '') problems.push('groupId must be a non-empty string');
+  if (!Number.isInteger(record.version) || (record.version as number) < 1) problems.push('version must be an integer ≥ 1');
+  if (problems.length) throw new MalformedMessageError(`malformed pre-flight message: ${problems.join('; ')}`);
+  const message: PreflightMessage = { kind: 'preflight', groupId: record.groupId as string, version: record.version as number };
+  return message;
 }
 
 /**

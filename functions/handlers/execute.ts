@@ -1,5 +1,6 @@
 /**
- * Execute function: the work queue's consumer. Each record is run by the execute use case, which
+ * Execute function: the work queue's consumer. Each record is run by the execute use case (a
+ * pre-flight check's by the pre-flight use case, `core/preflight.ts`), which
  * also performs any redelivery (a retry's visibility, a message sent again); this handler counts
  * what became of each record and reports the ones that must come back as batch item failures.
  * Record handling (parse, malformed drop, partial batch response) is `sqs-records.ts`'s.
@@ -7,6 +8,8 @@
 import type { Context } from 'aws-lambda';
 import { comesBack, type DeliveryInfo, type ExecuteResult, type ExecuteUseCase } from '../core/execute.ts';
 import { SchedulerError } from '../core/errors.ts';
+import { isPreflightMessage } from '../core/group.ts';
+import type { PreflightOutcome, PreflightUseCase } from '../core/preflight.ts';
 import { lambdaEntry } from '../root/lambda.ts';
 import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
 import { METRIC } from '../shared/telemetry-names.ts';
@@ -19,6 +22,8 @@ export class RetryLaterError extends SchedulerError {
 
 export interface ExecuteHandlerDeps {
   execute: Pick<ExecuteUseCase, 'run'>;
+  /** Pre-flight checks (messages of kind `preflight`); without it such a message is dropped, logged. */
+  preflight?: Pick<PreflightUseCase, 'run'>;
   logger: LoggerLike;
   metrics: MetricsLike;
 }
@@ -35,8 +40,17 @@ const OUTCOME_METRIC = {
 } as const;
 
 export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
-  const { execute, metrics: m } = deps;
+  const { execute, preflight, metrics: m, logger } = deps;
   return workMessageBatchHandler({ ...deps, queue: 'work message' }, async ({ message, receipt, receiveCount }, context?: Context) => {
+    if (isPreflightMessage(message)) {
+      // Never comes back: a check that could not be made or recorded is sent again by the poll.
+      const timeLeft = context ? { timeLeftMs: context.getRemainingTimeInMillis() - FINISH_MARGIN_MS } : {};
+      const outcome: PreflightOutcome = preflight ? await preflight.run(message, timeLeft) : { kind: 'dropped', reason: 'this function has no pre-flight checks' };
+      countPreflight(m, outcome);
+      if (outcome.kind === 'dropped') logger.info('pre-flight check dropped', { groupId: message.groupId, version: message.version, reason: outcome.reason });
+      else logger.info('pre-flight check recorded', { groupId: message.groupId, result: outcome.preflight.result, blocked: outcome.blocked });
+      return;
+    }
     const delivery: DeliveryInfo = context
       ? { receipt, receiveCount, timeLeftMs: context.getRemainingTimeInMillis() - FINISH_MARGIN_MS }
       : { receipt, receiveCount };
@@ -51,6 +65,25 @@ export function createHandler(deps: ExecuteHandlerDeps): ExecuteHandler {
     // The use case has set the delivery's visibility to the back-off already.
     if (comesBack(result)) throw new RetryLaterError(`retry in ${result.delaySeconds} s: ${result.error}`);
   });
+}
+
+const PREFLIGHT_METRIC = {
+  clean: METRIC.PreflightClean,
+  conflicts: METRIC.PreflightConflicts,
+  error: METRIC.PreflightErrors,
+} as const;
+
+/** The metrics of one pre-flight check. */
+function countPreflight(m: MetricsLike, outcome: PreflightOutcome): void {
+  if (outcome.kind === 'dropped') {
+    m.addMetric(METRIC.PreflightDropped, MetricUnit.Count, 1);
+    return;
+  }
+  m.addMetric(PREFLIGHT_METRIC[outcome.preflight.result], MetricUnit.Count, 1);
+  if (outcome.blocked) {
+    m.addMetric(METRIC.PreflightBlocked, MetricUnit.Count, 1);
+    m.addMetric(METRIC.GroupConflicted, MetricUnit.Count, 1);
+  }
 }
 
 /** The metrics of one run. */

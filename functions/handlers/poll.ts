@@ -37,9 +37,12 @@ export function createHandler(deps: PollHandlerDeps): PollHandler {
         [METRIC.LaneSkipped, summary.laneSkipped],
         [METRIC.FreezeHolds, summary.held],
         [METRIC.FreezeSkipped, summary.freezeSkipped],
+        [METRIC.PreflightsSent, summary.preflightsSent],
       ];
       for (const [name, value] of counts) deps.metrics.addMetric(name, MetricUnit.Count, value);
       deps.metrics.addMetric(METRIC.LaneDepth, MetricUnit.Count, summary.laneDepth);
+      // Checks not sent are sent by the next poll; the claims were made: a warning, not a failure.
+      if (summary.preflightErrors.length > 0) deps.logger.warn('pre-flight checks not sent on some shards', { errors: summary.preflightErrors });
       if (summary.failedShards > 0 || summary.errors.some((e) => e.startsWith('lane '))) {
         // The other shards were polled; failing the invocation makes the error visible (alarm).
         deps.logger.error('poll failed on some shards or lanes', { failedShards: summary.failedShards, errors: summary.errors });

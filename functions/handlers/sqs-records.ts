@@ -1,7 +1,7 @@
 /**
  * How both queue functions (execute on the work queue, dead-letter on its DLQ) take an SQS
  * batch: each record on its own (Powertools `BatchProcessor`, in parallel, partial batch
- * responses), its body parsed as a work message, a malformed one logged once and dropped (metric
+ * responses), its body parsed as a work message (a run's, or a pre-flight check's), a malformed one logged once and dropped (metric
  * `MalformedMessageDropped`: it would fail the same way on every delivery, so it is never
  * retried), and the invocation's metrics published once at its end. A record whose handling
  * throws is a batch item failure; its neighbours are not touched.
@@ -9,14 +9,15 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MalformedMessageError } from '../core/errors.ts';
-import type { WorkMessage } from '../core/group.ts';
-import { parseWorkMessage } from '../core/work-message.ts';
+import type { QueueMessage } from '../core/group.ts';
+import { parseQueueMessage } from '../core/work-message.ts';
 import { MetricUnit, type LoggerLike, type MetricsLike } from '../shared/powertools.ts';
 import { METRIC } from '../shared/telemetry-names.ts';
 
 /** One record of the batch, parsed. */
 export interface WorkDelivery {
-  message: WorkMessage;
+  /** A claimed group's run, or a pre-flight check (`kind: 'preflight'`). */
+  message: QueueMessage;
   /** The SQS receipt handle. */
   receipt: string;
   /** How often SQS has delivered this message (1 on the first delivery). */
@@ -36,9 +37,9 @@ export function workMessageBatchHandler(
 ): SqsBatchHandler {
   const { logger: log, metrics: m } = deps;
   const handleRecord = async (record: SQSRecord, context: Context | undefined): Promise<void> => {
-    let message: WorkMessage;
+    let message: QueueMessage;
     try {
-      message = parseWorkMessage(record.body);
+      message = parseQueueMessage(record.body);
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       log.error(`malformed ${deps.queue} dropped`, { messageId: record.messageId, error: error.message });

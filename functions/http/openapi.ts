@@ -4,7 +4,7 @@
  * against it, so the two cannot drift apart silently.
  */
 import { FREEZE_LIMITS, WEEKDAYS } from '../core/freeze.ts';
-import { GROUP_STATUSES } from '../core/group.ts';
+import { GROUP_STATUSES, PREFLIGHT_RESULTS } from '../core/group.ts';
 import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, LANE_WAITING_LIMIT } from '../core/lane.ts';
 import { INPUT_LIMITS } from '../core/group-input.ts';
 import { WEBHOOK_DELIVERY } from '../core/webhooks.ts';
@@ -12,7 +12,7 @@ import { API_SETTINGS } from '../shared/definitions.ts';
 import { PROBLEM_SLUGS, PROBLEM_TYPE_PREFIX } from './problems.ts';
 
 /** The API's version in `info.version`: bumped with any change of the contract. */
-export const API_VERSION = '1.3.0';
+export const API_VERSION = '1.4.0';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const instant = { type: 'string', description: 'ISO-8601 with a UTC offset or Z, e.g. 2026-12-24T09:00:00Z.' } as const;
@@ -125,7 +125,7 @@ const schemas = {
       targetBranch: refName,
       promotions: { type: 'array', minItems: 1, maxItems: INPUT_LIMITS.promotions, items: ref('Promotion') },
       description: { type: 'string', maxLength: INPUT_LIMITS.description },
-      status: ref('Status'),
+      status: { ...ref('Status'), description: 'A Scheduled group may end Conflicted before its time: a pre-flight check that finds conflicts under preflightPolicy block (see preflight).' },
       scheduledAt: { ...utc, description: 'When it starts; absent while Pending.' },
       version: { type: 'integer', minimum: 1, description: 'Bumped by every change; the ETag.' },
       attempt: { type: 'integer', minimum: 0 },
@@ -157,6 +157,8 @@ const schemas = {
         description: 'Created with ignoreFreeze: true (the emergency hotfix): freezes do not hold it. Who asked, when.',
         properties: { by: { type: 'string' }, at: utc },
       },
+      preflight: ref('GroupPreflight'),
+      preflightDueAt: { ...utc, description: 'While a pre-flight check is due: right after a create or an edit, then preflightSeconds before scheduledAt. Absent: none pending.' },
       history: { type: 'array', maxItems: 50, items: ref('Transition') },
     },
   },
@@ -173,6 +175,24 @@ const schemas = {
       chain: { type: 'array', items: { type: 'string' }, description: 'Every freeze that held it on the way to until, in order.' },
       since: { ...utc, description: 'When it began to be held.' },
     },
+  },
+  GroupPreflight: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['at', 'result'],
+    description:
+      'The last pre-flight check: what the conflict detector said about the group as it stood, before its time (kept until the next check replaces it). Under preflightPolicy block, conflicts end the group Conflicted at once (Scheduled → Conflicted, by pre-flight, with these conflicts); a check that could not say (error) never blocks.',
+    properties: {
+      at: { ...utc, description: 'When the detector answered (or failed).' },
+      result: { type: 'string', enum: [...PREFLIGHT_RESULTS] },
+      conflicts: { type: 'array', minItems: 1, items: ref('Conflict'), description: 'result conflicts: what the detector reported.' },
+      error: { type: 'string', description: 'result error: why the check could not say (the detector down, a source it could not find…).' },
+    },
+    // What each result carries: conflicts its conflicts, error its error.
+    allOf: [
+      { if: { properties: { result: { const: 'conflicts' } } }, then: { required: ['conflicts'], properties: { conflicts: { type: 'array' } } } },
+      { if: { properties: { result: { const: 'error' } } }, then: { required: ['error'], properties: { error: { type: 'string' } } } },
+    ],
   },
   LanePause: {
     type: 'object',

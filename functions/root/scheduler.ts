@@ -11,6 +11,7 @@
 import type { SchedulerConfig } from '../core/config.ts';
 import { DeadLetterUseCase } from '../core/dead-letter.ts';
 import { ExecuteUseCase, type ExecuteDeps } from '../core/execute.ts';
+import { PreflightUseCase } from '../core/preflight.ts';
 import { GroupCommands } from '../core/manage-groups.ts';
 import { LaneCommands } from '../core/manage-lanes.ts';
 import { FreezeCommands } from '../core/manage-freezes.ts';
@@ -136,7 +137,8 @@ export function buildScheduler(parts: SchedulerParts): Scheduler {
       const execute = new ExecuteUseCase({
         store, executor, detector, queue: parts.workQueue(), visibility: parts.visibility(), clock, config, observer, ...withFreezes, ...parts.executeTuning,
       });
-      return { execute, logger, metrics };
+      const preflight = new PreflightUseCase({ store, detector, clock, config, observer });
+      return { execute, preflight, logger, metrics };
     },
     deadLetter: () => ({ deadLetter: new DeadLetterUseCase({ store, clock, config, queue: lazyQueue, observer, ...withFreezes }), logger, metrics }),
     commands: () => new GroupCommands({ store, clock, config, queue: lazyQueue, ...withFreezes }),

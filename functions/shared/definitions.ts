@@ -33,6 +33,21 @@ export const TIMER_INDEX = {
 export { TIMER_KIND, type TimerKind } from '../core/ports.ts';
 
 /**
+ * The sparse, sharded pre-flight index (see docs/architecture.md, "Pre-flight"): Scheduled groups
+ * whose pre-flight check is due (`preflightDueAt`), apart from the timer index so that a group's due
+ * timer stays at its `scheduledAt`. Only a pending check puts a group in it.
+ */
+export const PREFLIGHT_INDEX = {
+  name: 'preflight',
+  /** `preflight#<shard>`. */
+  partitionKey: 'preflightKey',
+  /** The group's `preflightDueAt`. */
+  sortKey: 'preflightDueAt',
+  /** What the poll needs to send a check without reading the item. */
+  nonKeyAttributes: ['status', 'version', 'scheduledAt'] as const,
+} as const;
+
+/**
  * The lane index: every group of one (repository, target branch) in schedule order, finished ones
  * included (see docs/architecture.md, "Listing"). Keys only: its keys change only when a group is
  * (re)scheduled, so status changes cost it no write.
@@ -84,6 +99,8 @@ export const TABLE_ATTRIBUTES = [
   TIMER_INDEX.sortKey,
   LANE_INDEX.partitionKey,
   LANE_INDEX.sortKey,
+  PREFLIGHT_INDEX.partitionKey,
+  PREFLIGHT_INDEX.sortKey,
 ] as const;
 
 /** Default resource names for the local stack and tests (the CDK stack lets CloudFormation name them). */

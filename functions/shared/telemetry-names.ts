@@ -29,6 +29,8 @@ export const METRIC = {
   FreezeHolds: 'FreezeHolds',
   /** Due groups ended Failed because a freeze held their lane (freeze policy `skip`). */
   FreezeSkipped: 'FreezeSkipped',
+  /** Pre-flight checks sent to the work queue (see functions/core/preflight.ts). */
+  PreflightsSent: 'PreflightsSent',
   // execute
   GroupStarted: 'GroupStarted',
   StartLateness: 'StartLateness',
@@ -41,6 +43,13 @@ export const METRIC = {
   /** A delivery that could not start because the store failed for a passing reason (sent again). */
   StartDeferred: 'StartDeferred',
   StaleDeliveryDropped: 'StaleDeliveryDropped',
+  /** Pre-flight checks recorded, by what they found; blocked: ended Conflicted before the instant (policy block). */
+  PreflightClean: 'PreflightClean',
+  PreflightConflicts: 'PreflightConflicts',
+  PreflightErrors: 'PreflightErrors',
+  PreflightBlocked: 'PreflightBlocked',
+  /** Pre-flight messages dropped: the group changed or ended since the check was sent, or the store failed (sent again). */
+  PreflightDropped: 'PreflightDropped',
   // execute and dead-letter
   /** A queue record whose body is not a work message (dropped, never retried). */
   MalformedMessageDropped: 'MalformedMessageDropped',

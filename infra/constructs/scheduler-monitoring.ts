@@ -268,8 +268,20 @@ export class SchedulerMonitoring extends Construct {
             right: [schedulerMetric(METRIC.LaneDepth, 'Maximum', 'deepest lane (waiting)')],
           }),
           new cloudwatch.GraphWidget({
+            title: 'Pre-flight checks: clean, conflicts, errors, blocked',
+            width: 6,
+            left: [
+              schedulerMetric(METRIC.PreflightClean, 'Sum', 'clean'),
+              schedulerMetric(METRIC.PreflightConflicts, 'Sum', 'conflicts'),
+              schedulerMetric(METRIC.PreflightErrors, 'Sum', 'could not check'),
+              schedulerMetric(METRIC.PreflightBlocked, 'Sum', 'blocked (ended Conflicted)'),
+              schedulerMetric(METRIC.PreflightDropped, 'Sum', 'dropped (group changed; store failed)'),
+            ],
+            right: [schedulerMetric(METRIC.PreflightsSent, 'Sum', 'sent')],
+          }),
+          new cloudwatch.GraphWidget({
             title: 'Lane wait (ms), separate from start lateness',
-            width: 12,
+            width: 6,
             left: [
               ...spread(METRIC.LaneWait),
             ],

@@ -24,6 +24,7 @@ import { schedulerConfigToEnv } from '../../functions/core/config.ts';
 import {
   EVENTS_SOURCE,
   LANE_INDEX,
+  PREFLIGHT_INDEX,
   QUEUE_SETTINGS,
   TABLE_PARTITION_KEY,
   TABLE_STREAM_VIEW,
@@ -163,9 +164,18 @@ export class SchedulerStack extends Stack {
       sortKey: { name: LANE_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+    // Pre-flight checks due (docs/architecture.md, "Pre-flight"): sparse, only groups with a check pending.
+    this.table.addGlobalSecondaryIndex({
+      indexName: PREFLIGHT_INDEX.name,
+      partitionKey: { name: PREFLIGHT_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: PREFLIGHT_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...PREFLIGHT_INDEX.nonKeyAttributes],
+    });
     const tableArn = this.table.tableArn;
     const timerIndexArn = `${tableArn}/index/${TIMER_INDEX.name}`;
     const laneIndexArn = `${tableArn}/index/${LANE_INDEX.name}`;
+    const preflightIndexArn = `${tableArn}/index/${PREFLIGHT_INDEX.name}`;
     // The webhook signing secrets the api function creates: a name under the stack's prefix, and
     // the six random characters Secrets Manager appends to every secret's ARN.
     const webhookSecretArns = this.formatArn({
@@ -261,7 +271,7 @@ export class SchedulerStack extends Stack {
     const pollRole = this.pollFunction.role;
     // Poll: query the timer index; claim and recover with conditional UpdateItem (a lost race
     // returns the item with the error, so no GetItem); send the claimed work.
-    pollRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'QueryTimerIndex', actions: ['dynamodb:Query'], resources: [timerIndexArn] }));
+    pollRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'QueryTimerAndPreflightIndexes', actions: ['dynamodb:Query'], resources: [timerIndexArn, preflightIndexArn] }));
     // Lanes (docs/architecture.md, "Lanes"): read the lane and its first waiter; a lane change is
     // a TransactWriteItems authorised as its PutItem (the lane item) and UpdateItems (groups).
     pollRole.addToPrincipalPolicy(

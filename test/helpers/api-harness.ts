@@ -19,6 +19,7 @@ import { DynamoDbFreezeRegistry } from '../../functions/adapters/dynamodb-freeze
 import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.ts';
 import { DynamoDbWebhookRegistry } from '../../functions/adapters/dynamodb-webhook-registry.ts';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.ts';
+import { SqsWorkQueue } from '../../functions/adapters/sqs-work-queue.ts';
 import { DEFAULT_SCHEDULER_CONFIG } from '../../functions/core/config.ts';
 import type { Clock } from '../../functions/core/ports.ts';
 import { createHandler } from '../../functions/handlers/api.ts';
@@ -212,7 +213,7 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
   const store = new DynamoDbGroupStore({ client: aws.dynamo, tableName, shardCount });
   const queues = await createTestQueues({ maxReceiveCount: 3, visibilityTimeoutSeconds: 30, prefix: options.prefix ?? 'api' });
   const notUsed = (): never => {
-    throw new Error('the api function uses neither the work queue nor the services directly');
+    throw new Error('the api function uses neither the visibility of a delivery nor the services directly');
   };
   const webhookRegistry = new DynamoDbWebhookRegistry({ client: aws.dynamo, tableName });
   const secrets = new LocalSecretStore({ fixed: new Map([[HARNESS_SECRET_ARN, 'the-secret-the-caller-keeps']]) });
@@ -227,7 +228,8 @@ export async function startApiHarness(options: { clock: Clock; prefix?: string; 
     config: { ...DEFAULT_SCHEDULER_CONFIG, shardCount },
     store,
     clock: options.clock,
-    workQueue: notUsed,
+    // Pre-flight checks of creates and edits are sent at once (and a lane's hand-on on cancel).
+    workQueue: () => new SqsWorkQueue({ client: aws.sqs, queueUrl: queues.workQueueUrl }),
     visibility: notUsed,
     services: notUsed,
     // No long polls: an empty receive answers at once.

@@ -517,6 +517,108 @@ export function describeGroupStoreContract(name: string, setup: () => GroupStore
       });
     });
 
+    describe('the pre-flight index (queryPreflights, movePreflight)', () => {
+      /** A Scheduled group at `scheduledAt` with a pre-flight check due at `dueAt`. */
+      const withCheck = (id: string, dueAt: string, scheduledAt = at(3_600_000)) =>
+        store.create(
+          { id, repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], scheduledAt, preflightDueAt: dueAt },
+          { at: T0, reason: 'created', by: 'operator:test' },
+        );
+      const checksOf = async (id: string, upTo = FAR) => {
+        const pages = await allPages((cursor) => store.queryPreflights(shardOf(id, shards), upTo, { limit: 100, ...(cursor ? { cursor } : {}) }));
+        return pages.flatMap((p) => p.items).filter((e) => e.id === id);
+      };
+      /** Scheduled v1 → Scheduled v2 (an edit, a recorded check…) with `over`. */
+      const change = (id: string, over: Partial<TransitionRequest>): TransitionRequest => ({
+        id,
+        expect: { version: 1, status: 'Scheduled' },
+        to: 'Scheduled',
+        entry: { at: at(1_000), reason: 'changed', by: 'operator:test', attempt: 0 },
+        timer: 'unchanged',
+        ...over,
+      });
+
+      it('keeps a created group with a check due in the index of its shard, up to the instant inclusive, oldest first', async () => {
+        // Prepare: two groups on one shard, checks due at +1 s and +2 s
+        const [a, b] = idsOnShard('pf', 0, shards, 2) as [string, string];
+        await withCheck(b, at(2_000));
+        await withCheck(a, at(1_000));
+        // Act
+        const page = await store.queryPreflights(0, at(2_000));
+        const early = await store.queryPreflights(0, at(1_999));
+        // Assess
+        expect(page.items).toEqual([
+          { id: a, shard: 0, dueAt: at(1_000), status: 'Scheduled', version: 1, scheduledAt: at(3_600_000) },
+          { id: b, shard: 0, dueAt: at(2_000), status: 'Scheduled', version: 1, scheduledAt: at(3_600_000) },
+        ]);
+        expect(early.items.map((e) => e.id)).toEqual([a]);
+        expect((await find(a))?.preflightDueAt).toBe(at(1_000));
+        // The due timer stays at scheduledAt.
+        expect((await timersOf('due', a))[0]?.timerAt).toBe(at(3_600_000));
+      });
+
+      it('pages with a cursor, every entry once', async () => {
+        const ids = idsOnShard('pg', 1 % shards, shards, 5);
+        for (const [i, id] of ids.entries()) await withCheck(id, at(i * 1_000));
+        const pages = await allPages((cursor) => store.queryPreflights(1 % shards, FAR, { limit: 2, ...(cursor ? { cursor } : {}) }));
+        expect(pages.flatMap((p) => p.items).map((e) => e.id)).toEqual(ids);
+      });
+
+      it('puts no group without a time in it', async () => {
+        await store.create({ id: 'p1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }], preflightDueAt: T0 }, { at: T0, reason: 'created', by: 'operator:test' });
+        expect(await checksOf('p1')).toEqual([]);
+        expect(await find('p1')).not.toHaveProperty('preflightDueAt');
+      });
+
+      it('moves a check without a new version or history entry, only from the version and instant it was read at', async () => {
+        // Prepare
+        await withCheck('g1', at(1_000));
+        const before = (await find('g1'))!;
+        // Act
+        const stale = await Promise.all([
+          store.movePreflight('g1', { version: 2, dueAt: at(1_000) }, at(60_000)),
+          store.movePreflight('g1', { version: 1, dueAt: at(999) }, at(60_000)),
+          store.movePreflight('nope', { version: 1, dueAt: at(1_000) }, at(60_000)),
+        ]);
+        const moved = await store.movePreflight('g1', { version: 1, dueAt: at(1_000) }, at(61_000));
+        const again = await store.movePreflight('g1', { version: 1, dueAt: at(1_000) }, at(62_000));
+        // Assess
+        expect(stale).toEqual([false, false, false]);
+        expect([moved, again]).toEqual([true, false]);
+        expect(await find('g1')).toEqual({ ...before, preflightDueAt: at(61_000) });
+        expect((await checksOf('g1')).map((e) => e.dueAt)).toEqual([at(61_000)]);
+        expect(await find('nope')).toBeUndefined();
+      });
+
+      it('takes a check out of the index when moved to null', async () => {
+        await withCheck('g1', at(1_000));
+        expect(await store.movePreflight('g1', { version: 1, dueAt: at(1_000) }, null)).toBe(true);
+        expect(await checksOf('g1')).toEqual([]);
+        expect(await find('g1')).not.toHaveProperty('preflightDueAt');
+      });
+
+      it("keeps the check through a change that stays Scheduled with its timer unchanged, and moves it with one that sets it", async () => {
+        await withCheck('g1', at(1_000));
+        expect(await store.transition(change('g1', { set: { description: 'd' } }))).toEqual({ won: true, version: 2 });
+        expect(await checksOf('g1')).toEqual([expect.objectContaining({ dueAt: at(1_000), version: 2 })]);
+        expect(await store.transition(change('g1', { expect: { version: 2, status: 'Scheduled' }, set: { preflightDueAt: at(5_000) }, timer: { kind: 'due', at: at(7_200_000) } }))).toEqual({ won: true, version: 3 });
+        expect(await checksOf('g1')).toEqual([expect.objectContaining({ dueAt: at(5_000), version: 3 })]);
+      });
+
+      it.each<[string, Partial<TransitionRequest>]>([
+        ['clears it', { clear: ['preflightDueAt'] }],
+        ['clears it and records a check', { set: { preflight: { at: at(1_000), result: 'clean' } }, clear: ['preflightDueAt'] }],
+        ['moves the due timer without setting it (a hold, a wait)', { timer: { kind: 'frozen', at: at(7_200_000) } }],
+        ['claims the group', { to: 'Queued', set: { attempt: 1, claimToken: 't1', leaseExpiresAt: LEASE }, timer: { kind: 'lease', at: LEASE } }],
+        ['ends the group', { to: 'Conflicted', set: { finishedAt: at(1_000) }, timer: null }],
+      ])('takes the check out of the index with a change that %s', async (_case, over) => {
+        await withCheck('g1', at(1_000));
+        expect(await store.transition(change('g1', over))).toEqual({ won: true, version: 2 });
+        expect(await checksOf('g1')).toEqual([]);
+        expect(await find('g1')).not.toHaveProperty('preflightDueAt');
+      });
+    });
+
     describe('holdPartition / releasePartition', () => {
       const hold = (owner: string, now: string, until: string) => ({ owner, now, until });
 

@@ -71,6 +71,7 @@ import type {
   LaneChangeResult,
   Page,
   PartitionHold,
+  PreflightEntry,
   TimerEntry,
   TransitionRequest,
   TransitionResult,
@@ -207,6 +208,8 @@ export class MemoryGroupStore implements GroupStore {
       timerAt: group.scheduledAt ?? entry.at,
       laneKey: laneKeyOf(group.repository, group.targetBranch),
       laneAt: group.scheduledAt ?? UNSCHEDULED_LANE_AT,
+      // Only a Scheduled group has a pre-flight check.
+      ...(group.scheduledAt ? {} : { preflightDueAt: undefined }),
     });
   }
 
@@ -366,7 +369,46 @@ export class MemoryGroupStore implements GroupStore {
       next.timerAt = request.entry.at;
     }
     if (request.set?.scheduledAt !== undefined && next.laneKey !== undefined) next.laneAt = request.set.scheduledAt;
+    // The pre-flight index, as the DynamoDB store keeps it (TransitionRequest.timer).
+    if (request.set?.preflightDueAt === undefined && (request.clear?.includes('preflightDueAt') || request.to !== 'Scheduled' || request.timer !== 'unchanged')) {
+      delete next.preflightDueAt;
+    }
     return next;
+  }
+
+  /** Ids of every entry returned by `queryPreflights`, in order. */
+  readonly preflightReads: string[] = [];
+
+  async queryPreflights(shard: number, upTo: string, options?: { limit?: number; cursor?: string }): Promise<Page<PreflightEntry>> {
+    await tick();
+    const after = options?.cursor
+      ? (JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8')) as { dueAt: string; id: string })
+      : undefined;
+    const rows = [...this.items.values()]
+      .filter((item): item is StoredGroupItem & { preflightDueAt: string } => item.preflightDueAt !== undefined && shardOf(item.id, this.shardCount) === shard && item.preflightDueAt <= upTo)
+      .filter((item) => !after || item.preflightDueAt > after.dueAt || (item.preflightDueAt === after.dueAt && item.id > after.id))
+      .sort((a, b) => (a.preflightDueAt === b.preflightDueAt ? (a.id < b.id ? -1 : 1) : a.preflightDueAt < b.preflightDueAt ? -1 : 1));
+    const limit = options?.limit;
+    const page = limit === undefined ? rows : rows.slice(0, limit);
+    const items: PreflightEntry[] = page.map((item) => ({ id: item.id, shard, dueAt: item.preflightDueAt, status: item.status, version: item.version, scheduledAt: item.scheduledAt! }));
+    this.preflightReads.push(...items.map((i) => i.id));
+    const last = page.at(-1);
+    if (limit !== undefined && page.length === limit && last) {
+      return { items, cursor: Buffer.from(JSON.stringify({ dueAt: last.preflightDueAt, id: last.id })).toString('base64url') };
+    }
+    return { items };
+  }
+
+  async movePreflight(id: string, expect: { version: number; dueAt: string }, next: string | null): Promise<boolean> {
+    await tick();
+    await this.runInterference(id);
+    const item = this.items.get(id);
+    if (!item || item.version !== expect.version || item.preflightDueAt !== expect.dueAt) return false;
+    const moved = clone(item);
+    if (next === null) delete moved.preflightDueAt;
+    else moved.preflightDueAt = next;
+    this.items.set(id, moved);
+    return true;
   }
 
   async extendLease(id: string, expect: { version: number; claimToken: string }, leaseExpiresAt: string): Promise<boolean> {

@@ -2,7 +2,8 @@
  * Reads what the poller put on a real (emulated) SQS queue, for integration tests.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { WorkMessage } from '../../functions/core/group.ts';
+import { isPreflightMessage, type WorkMessage } from '../../functions/core/group.ts';
+import { parseQueueMessage } from '../../functions/core/work-message.ts';
 
 export interface ReceivedWork {
   body: WorkMessage;
@@ -51,4 +52,27 @@ export async function drainQueue(
     if (received.length >= options.expected && settleUntil === undefined) settleUntil = Date.now() + (options.settleMs ?? 1_000);
   }
   return received;
+}
+
+/** Whether a work-queue body is a pre-flight check's (`kind: "preflight"`); a malformed body is not. */
+export function isPreflightBody(body: string | undefined): boolean {
+  try {
+    return isPreflightMessage(parseQueueMessage(body));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every body on a queue now, read once (kept invisible for a minute), except pre-flight checks:
+ * what a test put there among the checks of the groups it created.
+ */
+export async function runBodies(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let round = 0; round < 100; round++) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: round === 0 ? 1 : 0, VisibilityTimeout: 60 }));
+    if (!out.Messages?.length) break;
+    for (const m of out.Messages) if (!isPreflightBody(m.Body)) bodies.push(m.Body ?? '');
+  }
+  return bodies;
 }

@@ -65,10 +65,16 @@ describe('validateStackConfig', () => {
         logLevel: 'debug',
         apiThrottleRateLimit: '10000',
         apiThrottleBurstLimit: '1',
+        preflightSeconds: '604800',
+        preflightPolicy: 'block',
       });
       expect(config).toMatchObject({ pollIntervalMinutes: 5, enabled: false, deletionProtection: true, logRetentionDays: 365, logLevel: 'DEBUG' });
       expect(config).toMatchObject({ apiThrottleRateLimit: 10_000, apiThrottleBurstLimit: 1 });
-      expect(config.scheduler.toleranceSeconds).toBe(120);
+      expect(config.scheduler).toMatchObject({ toleranceSeconds: 120, preflightSeconds: 604_800, preflightPolicy: 'block' });
+    });
+
+    it('takes preflightSeconds=0 (pre-flight off)', () => {
+      expect(validateStackConfig({ preflightSeconds: '0' }).scheduler.preflightSeconds).toBe(0);
     });
   });
 
@@ -79,6 +85,13 @@ describe('validateStackConfig', () => {
       [{ lookaheadSeconds: '901' }, 'lookaheadSeconds', 'an integer from 0 to 900'],
       [{ misfirePolicy: 'sometimes' }, 'misfirePolicy', "one of 'run-late', 'skip'"],
       [{ freezePolicy: 'hold' }, 'freezePolicy', "one of 'wait', 'skip'"],
+      [{ preflightSeconds: '-1' }, 'preflightSeconds', 'an integer from 0 to 604800'],
+      [{ preflightSeconds: 'abc' }, 'preflightSeconds', 'an integer from 0 to 604800'],
+      [{ preflightSeconds: '604801' }, 'preflightSeconds', 'an integer from 0 to 604800'],
+      [{ preflightSeconds: 604801 }, 'preflightSeconds', 'an integer from 0 to 604800'],
+      [{ preflightSeconds: '30.5' }, 'preflightSeconds', 'an integer from 0 to 604800'],
+      [{ preflightPolicy: 'strict' }, 'preflightPolicy', "one of 'warn', 'block'"],
+      [{ preflightPolicy: 'Block' }, 'preflightPolicy', "one of 'warn', 'block'"],
       [{ shardCount: 'four' }, 'shardCount', 'an integer from 1 to 1000'],
       [{ enabled: 'yes' }, 'enabled', 'true or false'],
       [{ deletionProtection: 1 }, 'deletionProtection', 'true or false'],
@@ -118,6 +131,15 @@ describe('validateStackConfig', () => {
     it('reports a lookaheadSeconds of 901 in one line', () => {
       expect(errorFor({ lookaheadSeconds: '901' }).message).toBe(
         "context key 'lookaheadSeconds' is '901'; expected an integer from 0 to 900.",
+      );
+    });
+
+    it('reports a bad preflightSeconds and a bad preflightPolicy in one line each', () => {
+      expect(errorFor({ preflightSeconds: '604801' }).message).toBe(
+        "context key 'preflightSeconds' is '604801'; expected an integer from 0 to 604800.",
+      );
+      expect(errorFor({ preflightPolicy: 'strict' }).message).toBe(
+        "context key 'preflightPolicy' is 'strict'; expected one of 'warn', 'block'.",
       );
     });
   });

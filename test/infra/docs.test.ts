@@ -1,11 +1,13 @@
 /**
  * docs/configuration.md cannot drift from the specs: every key has a row with its default and
- * range, and the scheduling keys show their environment variable.
+ * range, and the scheduling keys show their environment variable. docs/events.md has a row for
+ * every event type.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCHEDULER_KEYS } from '../../functions/core/config.ts';
+import { ALL_EVENT_TYPES } from '../../functions/core/events.ts';
 import { INFRA_KEYS } from '../../infra/config.ts';
 import { REPO_ROOT } from '../../infra/bundling.ts';
 
@@ -35,5 +37,20 @@ describe('docs/configuration.md', () => {
     const keys = new Set([...Object.keys(SCHEDULER_KEYS), ...Object.keys(INFRA_KEYS)]);
     const documented = [...doc.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]);
     expect(documented.filter((key) => !keys.has(key!))).toEqual([]);
+  });
+});
+
+describe('docs/events.md', () => {
+  const events = readFileSync(join(REPO_ROOT, 'docs/events.md'), 'utf8');
+  const documented = [...events.matchAll(/^\| `(promotion-[a-z-]+\.[a-z-]+\.v\d+)` \|/gm)].map((m) => m[1]);
+
+  it('has a table row for every event type, and none for a type that does not exist', () => {
+    expect([...documented].sort()).toEqual([...ALL_EVENT_TYPES].sort());
+  });
+
+  it('shows an example envelope of a pre-flight check, with its record', () => {
+    const example = /```json\n(\{\n  "id": "[^"]+", "type": "promotion-group\.preflight\.v1"[\s\S]*?)\n```/.exec(events)?.[1];
+    expect(example, 'no promotion-group.preflight.v1 example').toBeDefined();
+    expect(JSON.parse(example!)).toMatchObject({ by: 'pre-flight', from: 'Scheduled', to: 'Scheduled', preflight: { result: 'conflicts', conflicts: [expect.any(Object)] } });
   });
 });

@@ -15,6 +15,7 @@ import {
   API_SETTINGS,
   EVENTS_SOURCE,
   LANE_INDEX,
+  PREFLIGHT_INDEX,
   QUEUE_SETTINGS,
   TABLE_STREAM_VIEW,
   TIMER_INDEX,
@@ -47,6 +48,20 @@ function functionProps(template: Template, idPrefix: string): Record<string, unk
 
 function envOf(template: Template, idPrefix: string): Record<string, unknown> {
   return (functionProps(template, idPrefix)['Environment'] as { Variables: Record<string, unknown> }).Variables;
+}
+
+/**
+ * The metric names of the dashboard widget whose title begins with `title`. The body is a
+ * `Fn::Join` of JSON text and tokens, each token inside a string literal: a placeholder keeps it JSON.
+ */
+function metricsOfWidget(dashboardBody: unknown, title: string): string[] {
+  const parts = (dashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'token')).join('')) as {
+    widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+  };
+  const widget = body.widgets.find((w) => w.properties.title?.startsWith(title));
+  if (!widget) throw new Error(`no dashboard widget '${title}…'`);
+  return (widget.properties.metrics ?? []).map((metric) => metric[1] as string);
 }
 
 /** Context key that limits bundling to the listed stacks (none). */
@@ -127,7 +142,7 @@ describe('the table', () => {
     full.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('has the timer index projecting only what the poller needs, and the keys-only lane index', () => {
+  it('has the timer index projecting only what the poller needs, the keys-only lane index, and the pre-flight index', () => {
     full.template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
@@ -145,6 +160,15 @@ describe('the table', () => {
             { AttributeName: LANE_INDEX.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: 'preflight',
+          KeySchema: [
+            { AttributeName: 'preflightKey', KeyType: 'HASH' },
+            { AttributeName: 'preflightDueAt', KeyType: 'RANGE' },
+          ],
+          // What the poll needs to send a check without reading the item.
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status', 'version', 'scheduledAt'] },
         },
       ],
     });
@@ -495,12 +519,13 @@ describe('the permissions', () => {
     }
   });
 
-  it('let the poller query the timer index, claim groups, write lane items and send work, nothing else', () => {
+  it('let the poller query the timer and pre-flight indexes, claim groups, write lane items and send work, nothing else', () => {
+    const index = (name: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] }, `/index/${name}`]] });
     expect(statementsOfRole(full.template, 'Poll')).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PollLogs/), 'Arn'] } },
       {
-        Sid: 'QueryTimerIndex', Action: 'dynamodb:Query', Effect: 'Allow',
-        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] }, `/index/${TIMER_INDEX.name}`]] },
+        Sid: 'QueryTimerAndPreflightIndexes', Action: 'dynamodb:Query', Effect: 'Allow',
+        Resource: [index(PREFLIGHT_INDEX.name), index(TIMER_INDEX.name)],
       },
       { Sid: 'ClaimGroups', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Groups/), 'Arn'] } },
       {
@@ -746,6 +771,10 @@ describe('the alarms and the dashboard', () => {
   it('chart every scheduler metric and the queue depths on the dashboard', () => {
     const [[, dashboard]] = resourcesOfType(full.template, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
     const body = JSON.stringify(dashboard.Properties['DashboardBody']);
+    // The pre-flight checks have a widget of their own: what the checks found, and how many were sent.
+    expect(metricsOfWidget(dashboard.Properties['DashboardBody'], 'Pre-flight checks')).toEqual(
+      expect.arrayContaining([METRIC.PreflightClean, METRIC.PreflightConflicts, METRIC.PreflightErrors, METRIC.PreflightBlocked, METRIC.PreflightsSent]),
+    );
     for (const name of Object.values(METRIC)) expect(body).toContain(`\\"${name}\\"`);
     expect(body).toContain(METRICS_NAMESPACE);
     expect(body).toContain('ApproximateNumberOfMessagesVisible');

@@ -235,6 +235,8 @@ function bindAll(store: GroupStore): GroupStore {
     createIdempotent: store.createIdempotent.bind(store),
     listGroups: store.listGroups.bind(store),
     queryTimers: store.queryTimers.bind(store),
+    queryPreflights: store.queryPreflights.bind(store),
+    movePreflight: store.movePreflight.bind(store),
     transition: store.transition.bind(store),
     extendLease: store.extendLease.bind(store),
     holdPartition: store.holdPartition.bind(store),

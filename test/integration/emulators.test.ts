@@ -72,7 +72,7 @@ describe('integration harness', () => {
       );
       // Act / Assess
       await expect(createLocalTable(aws.dynamo, tableName)).rejects.toThrow(
-        `table '${tableName}' was created by an older version: its 'timer' index does not project startedAt, claimToken, laneKey, createdAt, holdsLane, readyAt and it has no 'lane' index; delete the table (or the data directory it lives in) and start again`,
+        `table '${tableName}' was created by an older version: its 'timer' index does not project startedAt, claimToken, laneKey, createdAt, holdsLane, readyAt and it has no 'lane' index and it has no 'preflight' index; delete the table (or the data directory it lives in) and start again`,
       );
       // and a table of this version is fine to create again
       const current = await createTestTable();

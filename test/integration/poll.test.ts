@@ -81,8 +81,9 @@ describe('PollUseCase on DynamoDB Local and the SQS server', () => {
 
   describe('look-ahead', () => {
     it('enqueues a group due soon with the whole seconds left as delay, so it arrives just before its time', async () => {
-      // Prepare: a group due 3.5 s from now, look-ahead 10 s, real clock
-      const { commands, poller, queues } = await setup(systemClock, { lookaheadSeconds: 10 });
+      // Prepare: a group due 3.5 s from now, look-ahead 10 s, real clock (pre-flight off: the far
+      // group's check would be a message of its own; local-stack-preflight.e2e.test.ts has those)
+      const { commands, poller, queues } = await setup(systemClock, { lookaheadSeconds: 10, preflightSeconds: 0 });
       const scheduledAt = new Date(Date.now() + 3_500).toISOString();
       await commands.create({ id: 'ahead-1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'x' }], scheduledAt }, 'op');
       await commands.create(

@@ -134,7 +134,8 @@ describe('DynamoDbGroupStore', () => {
           `history.4 = ${JSON.stringify({ from: 'Scheduled', to: 'Queued', at: T0, reason: 'claimed', by: 'poller', attempt: 1 })}`,
         ].sort(),
       );
-      expect(remove).toEqual([]);
+      // A claimed group is past its pre-flight: a pending check leaves the pre-flight index.
+      expect(remove.sort()).toEqual(['preflightDueAt', 'preflightKey']);
     });
 
     it('sets timerKey due#<shard> for a due timer', async () => {
@@ -149,7 +150,8 @@ describe('DynamoDbGroupStore', () => {
       await store.transition(claim({ expect: { version: 4, status: 'Queued', claimToken: 'tok-1' }, to: 'Running', set: { startedAt: T0 }, timer: 'unchanged' }));
       const { set, remove } = updateOf(lastUpdate());
       expect(set.filter((clause) => clause.startsWith('timer'))).toEqual([]);
-      expect(remove).toEqual([]);
+      // Only the pre-flight attributes go: a Running group has no check pending.
+      expect(remove.sort()).toEqual(['preflightDueAt', 'preflightKey']);
       expect(set).toEqual(expect.arrayContaining(['status = "Running"', `startedAt = "${T0}"`]));
     });
 
@@ -169,10 +171,69 @@ describe('DynamoDbGroupStore', () => {
       // Assess
       const { set, remove } = updateOf(lastUpdate());
       // The group leaves the poller's partitions for its listing partition, ordered by its end.
-      expect(remove.sort()).toEqual(['claimToken', 'leaseExpiresAt']);
+      expect(remove.sort()).toEqual(['claimToken', 'leaseExpiresAt', 'preflightDueAt', 'preflightKey']);
       expect(set).toContain(`timerKey = "cancelled#${shardOf('g1', 4)}"`);
       expect(set).toContain(`timerAt = "${T0}"`);
       expect(set).toContain('outcome = {"status":"Cancelled","by":"op","reason":"no"}');
+    });
+
+    describe('the pre-flight index', () => {
+      const NEXT_CHECK = '2026-11-27T11:55:00.000Z';
+      /** A change that stays Scheduled, as a description edit or a recorded pre-flight check makes it. */
+      const staysScheduled = (over: Partial<TransitionRequest> = {}): TransitionRequest =>
+        claim({ to: 'Scheduled', entry: { at: T0, reason: 'edited: description changed', by: 'op', attempt: 0 }, set: { description: 'weekly' }, timer: 'unchanged', ...over });
+      const preflightClauses = (clauses: string[]) => clauses.filter((clause) => clause.startsWith('preflightKey') || clause.startsWith('preflightDueAt'));
+
+      it('puts a group whose change sets preflightDueAt in the index: preflightKey = preflight#<shard>', async () => {
+        // Prepare: a check recorded, the next one set (the timer stays at scheduledAt)
+        ddb.on(UpdateCommand).resolves({});
+        // Act
+        await store.transition(
+          staysScheduled({ id: 'release-2026-11-27', set: { preflight: { at: T0, result: 'clean' }, preflightDueAt: NEXT_CHECK } }),
+        );
+        // Assess: shardOf('release-2026-11-27') = 3 (see the due-timer test)
+        const { set, remove } = updateOf(lastUpdate());
+        expect(preflightClauses(set).sort()).toEqual([`preflightDueAt = "${NEXT_CHECK}"`, 'preflightKey = "preflight#3"']);
+        expect(preflightClauses(remove)).toEqual([]);
+      });
+
+      it('sets preflightKey with a new due timer too (a reschedule checks again at once)', async () => {
+        ddb.on(UpdateCommand).resolves({});
+        await store.transition(staysScheduled({ set: { scheduledAt: '2026-11-28T00:00:00.000Z', preflightDueAt: T0 }, timer: { kind: 'due', at: '2026-11-28T00:00:00.000Z' } }));
+        const { set, remove } = updateOf(lastUpdate());
+        expect(preflightClauses(set).sort()).toEqual([`preflightDueAt = "${T0}"`, `preflightKey = "preflight#${shardOf('g1', SHARDS)}"`]);
+        expect(preflightClauses(remove)).toEqual([]);
+      });
+
+      it("keeps a pending check when the group stays Scheduled with its timer 'unchanged' (no REMOVE, no SET of it)", async () => {
+        ddb.on(UpdateCommand).resolves({});
+        await store.transition(staysScheduled());
+        const { set, remove } = updateOf(lastUpdate());
+        expect(preflightClauses(set)).toEqual([]);
+        expect(remove).toEqual([]);
+        expect(lastUpdate().UpdateExpression).not.toContain('REMOVE');
+      });
+
+      it("removes preflightDueAt and preflightKey once each for clear: ['preflightDueAt'] (DynamoDB refuses a path named twice)", async () => {
+        // Prepare: a check recorded with no next one (it would come too close to the last)
+        ddb.on(UpdateCommand).resolves({});
+        // Act
+        await store.transition(staysScheduled({ set: { preflight: { at: T0, result: 'clean' } }, clear: ['preflightDueAt'] }));
+        // Assess
+        const input = lastUpdate();
+        const { set, remove } = updateOf(input);
+        expect(remove.sort()).toEqual(['preflightDueAt', 'preflightKey']);
+        expect(preflightClauses(set)).toEqual([]);
+        // The raw expression too: each placeholder once.
+        const removed = /REMOVE (.*)$/.exec(input.UpdateExpression ?? '')?.[1]?.split(', ') ?? [];
+        expect(new Set(removed).size).toBe(removed.length);
+      });
+
+      it('removes a pending check when a Scheduled group gets another timer (it waits for its lane, or a freeze holds it)', async () => {
+        ddb.on(UpdateCommand).resolves({});
+        await store.transition(staysScheduled({ set: { waiting: { since: T0, holder: 'g0' } }, timer: { kind: 'waiting', at: T0 } }));
+        expect(preflightClauses(updateOf(lastUpdate()).remove).sort()).toEqual(['preflightDueAt', 'preflightKey']);
+      });
     });
 
     it('drops the history entry HISTORY_LIMIT versions older in the same write', async () => {
@@ -339,6 +400,33 @@ describe('DynamoDbGroupStore', () => {
       expect(item).toMatchObject({ timerKey: `pending#${shardOf('p', 4)}`, timerAt: T0, laneKey: 'app:main', laneAt: '~' });
     });
 
+    it('puts a group created with preflightDueAt in the pre-flight index of its shard', async () => {
+      // Prepare
+      ddb.on(PutCommand).resolves({});
+      // Act
+      const group = await store.create(
+        { id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }], scheduledAt: '2026-11-27T12:00:00.000Z', preflightDueAt: T0 },
+        { at: T0, reason: 'created', by: 'op' },
+      );
+      // Assess
+      const item = ddb.commandCalls(PutCommand)[0]!.args[0].input.Item;
+      expect(item).toMatchObject({ preflightKey: `preflight#${shardOf('g1', SHARDS)}`, preflightDueAt: T0, timerKey: `due#${shardOf('g1', SHARDS)}`, timerAt: '2026-11-27T12:00:00.000Z' });
+      expect(group.preflightDueAt).toBe(T0);
+      expect(group).not.toHaveProperty('preflightKey');
+    });
+
+    it.each([
+      ['a Scheduled group without a check (pre-flight off)', { scheduledAt: '2026-11-27T12:00:00.000Z' }],
+      ['a Pending group (no time: nothing to check)', { preflightDueAt: T0 }],
+    ])('writes neither preflightKey nor preflightDueAt for %s', async (_, over) => {
+      ddb.on(PutCommand).resolves({});
+      await store.create({ id: 'g1', repository: 'app', targetBranch: 'main', promotions: [{ source: 'a' }], ...over }, { at: T0, reason: 'created', by: 'op' });
+      // What reaches DynamoDB: the document client drops undefined attributes.
+      const item = marshall(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item!, { removeUndefinedValues: true });
+      expect(item).not.toHaveProperty('preflightKey');
+      expect(item).not.toHaveProperty('preflightDueAt');
+    });
+
     it('throws GroupAlreadyExistsError when the id is taken', async () => {
       ddb.on(PutCommand).rejects(conditionFailed());
       await expect(
@@ -405,6 +493,89 @@ describe('DynamoDbGroupStore', () => {
     it('lets errors propagate', async () => {
       ddb.on(QueryCommand).rejects(new Error('ResourceNotFoundException: no such index'));
       await expect(store.queryTimers('due', 0, T0)).rejects.toThrow('no such index');
+    });
+  });
+
+  describe('queryPreflights', () => {
+    it("queries the pre-flight index partition of the shard up to the instant and maps the projection", async () => {
+      // Prepare
+      ddb.on(QueryCommand).resolves({
+        Items: [
+          { id: 'g1', preflightKey: 'preflight#2', preflightDueAt: '2026-11-27T09:55:00.000Z', status: 'Scheduled', version: 3, scheduledAt: T0 },
+          { id: 'g2', preflightKey: 'preflight#2', preflightDueAt: '2026-11-27T09:59:00.000Z', status: 'Queued', version: 8, scheduledAt: '2026-11-27T10:01:00.000Z' },
+        ],
+      });
+      // Act
+      const page = await store.queryPreflights(2, T0, { limit: 50 });
+      // Assess
+      const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
+      expect(input).toMatchObject({ TableName: TABLE, IndexName: 'preflight', Limit: 50 });
+      expect(input.ExclusiveStartKey).toBeUndefined();
+      expect(resolve(input.KeyConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues)).toBe(
+        `preflightKey = "preflight#2" AND preflightDueAt <= "${T0}"`,
+      );
+      expect(page).toEqual({
+        items: [
+          { id: 'g1', shard: 2, dueAt: '2026-11-27T09:55:00.000Z', status: 'Scheduled', version: 3, scheduledAt: T0 },
+          { id: 'g2', shard: 2, dueAt: '2026-11-27T09:59:00.000Z', status: 'Queued', version: 8, scheduledAt: '2026-11-27T10:01:00.000Z' },
+        ],
+      });
+    });
+
+    it('encodes LastEvaluatedKey as an opaque cursor and decodes it back into ExclusiveStartKey', async () => {
+      // Prepare
+      const lastKey = { id: 'g7', preflightKey: 'preflight#1', preflightDueAt: '2026-11-27T09:59:00.000Z' };
+      ddb.on(QueryCommand).resolvesOnce({ Items: [], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [] });
+      // Act
+      const first = await store.queryPreflights(1, T0);
+      const second = await store.queryPreflights(1, T0, { cursor: first.cursor! });
+      // Assess
+      expect(typeof first.cursor).toBe('string');
+      expect(first.cursor).not.toContain('g7');
+      expect(ddb.commandCalls(QueryCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual(lastKey);
+      expect(second).toEqual({ items: [] });
+    });
+
+    it('turns a throttled query into StoreUnavailableError', async () => {
+      ddb.on(QueryCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+      await expect(store.queryPreflights(0, T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+
+  describe('movePreflight', () => {
+    const NEXT = '2026-11-27T10:01:00.000Z';
+
+    it('moves the check to next without a new version, conditional on the version and the check it found', async () => {
+      // Prepare
+      ddb.on(UpdateCommand).resolves({});
+      // Act
+      const moved = await store.movePreflight('g1', { version: 3, dueAt: T0 }, NEXT);
+      // Assess
+      expect(moved).toBe(true);
+      const input = lastUpdate();
+      expect(input).toMatchObject({ TableName: TABLE, Key: { id: 'g1' } });
+      expect(conditionsOf(input)).toEqual([`preflightDueAt = "${T0}"`, 'version = 3']);
+      expect(updateOf(input)).toEqual({ set: [`preflightDueAt = "${NEXT}"`], remove: [] });
+    });
+
+    it('takes the group out of the index (both attributes) when next is null', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      expect(await store.movePreflight('g1', { version: 3, dueAt: T0 }, null)).toBe(true);
+      const input = lastUpdate();
+      expect(conditionsOf(input)).toEqual([`preflightDueAt = "${T0}"`, 'version = 3']);
+      const { set, remove } = updateOf(input);
+      expect(set).toEqual([]);
+      expect(remove.sort()).toEqual(['preflightDueAt', 'preflightKey']);
+    });
+
+    it('returns false when the group moved on or another poller moved the check first', async () => {
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+      expect(await store.movePreflight('g1', { version: 3, dueAt: T0 }, NEXT)).toBe(false);
+    });
+
+    it('lets other errors propagate', async () => {
+      ddb.on(UpdateCommand).rejects(new Error('boom'));
+      await expect(store.movePreflight('g1', { version: 3, dueAt: T0 }, null)).rejects.toThrow('boom');
     });
   });
 

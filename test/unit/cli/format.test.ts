@@ -86,6 +86,8 @@ describe('groupToJson', () => {
       holdsLane: false,
       frozen: null,
       ignoreFreeze: null,
+      preflight: null,
+      preflightDueAt: null,
       history: [
         { from: null, to: 'Scheduled', at: '2026-11-27T09:00:00.000Z', reason: 'created, scheduled at 2026-11-27T10:05:00.000Z', by: 'operator:alice', attempt: 0 },
       ],
@@ -284,6 +286,85 @@ describe('a group and freeze windows', () => {
     expect(text.split('\n')[1]).toMatch(/^release-42\s+Scheduled \(frozen\)\s+2026-11-27T10:05:00Z/);
     expect(text).toContain('1 group: 1 Scheduled\n');
     expect([json.frozen, json.ignoreFreeze]).toEqual([frozen, { by: 'a', at: '2026-11-27T09:00:00.000Z' }]);
+  });
+});
+
+describe('a group and pre-flight checks', () => {
+  const CONFLICTS = [
+    { source: 'feature/a', paths: ['src/app.ts', 'README.md'] },
+    { source: 'feature/b', paths: [], detail: 'submodule lib/vendor' },
+  ];
+  const conflicts = { at: '2026-11-27T09:00:01.000Z', result: 'conflicts' as const, conflicts: CONFLICTS };
+
+  it('show prints a clean check, when it was made, and when the next is due, in the column of the other fields', () => {
+    // Act
+    const text = formatGroupDetail(group({ preflight: { at: '2026-11-27T09:55:00.000Z', result: 'clean' }, preflightDueAt: '2026-11-27T10:00:00.000Z' }), NOW);
+    // Assess
+    expect(text).toContain('Scheduled   2026-11-27T10:05:00Z (in 5m)\nPre-flight  clean at 2026-11-27T09:55:00Z (5m ago)\nPre-flight  next check at 2026-11-27T10:00:00Z (now)\nAttempt');
+  });
+
+  it('show prints the conflicts a check found, source by source with their paths (or what the detector said), and a check that could not say', () => {
+    // Act
+    const found = formatGroupDetail(group({ preflight: conflicts }), NOW);
+    const failed = formatGroupDetail(group({ preflight: { at: '2026-11-27T09:00:01.000Z', result: 'error', error: 'detector timed out after 30 s' } }), NOW);
+    // Assess
+    expect(found).toContain('\nPre-flight  conflicts at 2026-11-27T09:00:01Z (59m 59s ago): feature/a (src/app.ts, README.md); feature/b (submodule lib/vendor)\nAttempt');
+    expect(failed).toContain('\nPre-flight  could not check at 2026-11-27T09:00:01Z (59m 59s ago): detector timed out after 30 s\nAttempt');
+    expect(found).not.toContain('next check');
+  });
+
+  it('show names at most five paths of a conflict, says when none were reported, and puts a multi-line error on one line', () => {
+    // Prepare
+    const many = { source: 'feature/c', paths: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] };
+    // Act
+    const text = formatGroupDetail(group({ preflight: { ...conflicts, conflicts: [many, { source: 'feature/d', paths: [] }] } }), NOW);
+    const error = formatGroupDetail(group({ preflight: { at: '2026-11-27T09:00:01.000Z', result: 'error', error: 'detector down:\n  HTTP 503' } }), NOW);
+    // Assess
+    expect(text).toContain(': feature/c (a, b, c, d, e, …); feature/d (no paths reported)\n');
+    expect(error).toContain('could not check at 2026-11-27T09:00:01Z (59m 59s ago): detector down: HTTP 503\n');
+  });
+
+  it('show of a group not checked yet says only when the check is due; of a group never checked, nothing', () => {
+    expect(formatGroupDetail(group({ preflightDueAt: '2026-11-27T10:00:00.000Z' }), NOW)).toContain('\nPre-flight  next check at 2026-11-27T10:00:00Z (now)\nAttempt');
+    expect(formatGroupDetail(group(), NOW)).not.toContain('Pre-flight');
+  });
+
+  it('show of a group a check ended (preflightPolicy block) prints the check beside the Conflicted outcome', () => {
+    // Prepare
+    const ended = group({ status: 'Conflicted', preflight: conflicts, finishedAt: conflicts.at, outcome: { status: 'Conflicted', conflicts: CONFLICTS, reason: 'pre-flight: conflicts in 2 promotion(s): feature/a (src/app.ts, README.md); feature/b ()' } });
+    // Act
+    const text = formatGroupDetail(ended, NOW);
+    // Assess
+    expect(text).toContain('\nPre-flight  conflicts at 2026-11-27T09:00:01Z (59m 59s ago): feature/a (src/app.ts, README.md); feature/b (submodule lib/vendor)\n');
+    expect(text).toContain('\nOutcome     Conflicted: pre-flight: conflicts in 2 promotion(s)');
+    expect(text).toContain('Conflicts:\n  feature/a: src/app.ts, README.md\n  feature/b: (no paths reported) — submodule lib/vendor\n');
+  });
+
+  it('list marks a Scheduled group whose last check found conflicts or could not check, beside frozen; not a clean one, nor a group that ended', () => {
+    // Act
+    const text = formatGroupList(
+      [
+        group({ id: 'g-conflicts', preflight: conflicts }),
+        group({ id: 'g-error', preflight: { at: conflicts.at, result: 'error', error: 'down' } }),
+        group({ id: 'g-clean', preflight: { at: conflicts.at, result: 'clean' } }),
+        group({ id: 'g-frozen', preflight: conflicts, frozen: { freezeId: 'fz-1', reason: 'x', until: '2026-11-27T12:00:00.000Z', chain: ['fz-1'], since: NOW.toISOString() } }),
+        group({ id: 'g-ended', status: 'Conflicted', preflight: conflicts }),
+      ],
+      NOW,
+    );
+    // Assess
+    const rows = text.split('\n');
+    expect(rows[1]).toMatch(/^g-conflicts\s+Scheduled \(pre-flight: conflicts\)\s+2026-11-27T10:05:00Z\s+in 5m\s+main/);
+    expect(rows[2]).toMatch(/^g-error\s+Scheduled \(pre-flight: error\)\s+2026-11-27T10:05:00Z/);
+    expect(rows[3]).toMatch(/^g-clean\s+Scheduled\s+2026-11-27T10:05:00Z/);
+    expect(rows[4]).toMatch(/^g-frozen\s+Scheduled \(frozen, pre-flight: conflicts\)\s+2026-11-27T10:05:00Z/);
+    expect(rows[5]).toMatch(/^g-ended\s+Conflicted\s+2026-11-27T10:05:00Z/);
+    expect(text).toContain('5 groups: 4 Scheduled, 1 Conflicted\n');
+  });
+
+  it('--json carries preflight and preflightDueAt as the API answers them', () => {
+    const json = groupToJson(group({ preflight: conflicts, preflightDueAt: '2026-11-27T10:00:00.000Z' }));
+    expect([json.preflight, json.preflightDueAt]).toEqual([conflicts, '2026-11-27T10:00:00.000Z']);
   });
 });
 

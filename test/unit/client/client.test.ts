@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiUnreachableError, PromotionSchedulerApiError, PromotionSchedulerClient } from '../../../client/index.ts';
+import { ApiUnreachableError, PromotionSchedulerApiError, PromotionSchedulerClient, type GroupPreflight, type PreflightResult } from '../../../client/index.ts';
 import { aFreezeView, aGroup, aLane, aWebhook, fakeFetch, type FakeFetch } from './fake-fetch.ts';
 
 const LOCAL = 'http://127.0.0.1:4010';
@@ -133,6 +133,19 @@ describe('PromotionSchedulerClient', () => {
       expect(fetch.sent.body).toBeUndefined();
       expect(fetch.sent.headers).not.toHaveProperty('content-type');
       expect(group.id).toBe('a b');
+    });
+
+    it('returns the last pre-flight check (preflight) and when the next is due (preflightDueAt) as the API answers them', async () => {
+      // Prepare
+      const preflight: GroupPreflight = { at: '2026-12-04T09:00:01.000Z', result: 'conflicts', conflicts: [{ source: 'feature/a', paths: ['src/app.ts'] }] };
+      const fetch = fakeFetch({ body: aGroup({ preflight, preflightDueAt: '2026-12-04T09:55:00.000Z' }) });
+
+      // Act
+      const group = await localClient(fetch).getGroup('release-42');
+      const result: PreflightResult | undefined = group.preflight?.result;
+
+      // Assess
+      expect([result, group.preflight, group.preflightDueAt]).toEqual(['conflicts', preflight, '2026-12-04T09:55:00.000Z']);
     });
 
     it.each([

@@ -41,6 +41,8 @@ describe('validateSchedulerConfig', () => {
         laneOverlapPolicy: 'queue',
         laneOnFailure: 'continue',
         freezePolicy: 'wait',
+        preflightSeconds: 300,
+        preflightPolicy: 'warn',
       });
       expect(DEFAULT_SCHEDULER_CONFIG).toEqual(config);
     });
@@ -83,6 +85,10 @@ describe('validateSchedulerConfig', () => {
       ['executionLeaseSeconds', '9', "'9'", 'an integer from 10 to 43200'],
       ['pollConcurrency', true, 'true', 'an integer from 1 to 100'],
       ['claimConcurrency', '1e2', "'1e2'", 'an integer from 1 to 100'],
+      ['preflightSeconds', -1, '-1', 'an integer from 0 to 604800'],
+      ['preflightSeconds', '604801', "'604801'", 'an integer from 0 to 604800'],
+      ['preflightSeconds', 'abc', "'abc'", 'an integer from 0 to 604800'],
+      ['preflightPolicy', 'strict', "'strict'", "one of 'warn', 'block'"],
     ] as const)('refuses %s = %j, naming the key, the value and the range', (key, value, shown, range) => {
       // Act
       const error = configError(() => validateSchedulerConfig({ [key]: value }, 'context key'));
@@ -128,6 +134,8 @@ describe('schedulerConfigFromEnv / schedulerConfigToEnv', () => {
     laneOverlapPolicy: 'skip',
     laneOnFailure: 'pause',
     freezePolicy: 'skip',
+    preflightSeconds: 900,
+    preflightPolicy: 'block',
   };
 
   it('round-trips a config through the environment', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_SOURCE, EVENT_TYPES, eventsOfChange, eventType, type EventSettings, type GroupChange, type GroupEvent } from '../../../functions/core/events.ts';
-import { isTerminal, type GroupStatus, type PromotionGroup, type Transition } from '../../../functions/core/group.ts';
+import { EVENT_SOURCE, EVENT_TYPES, eventsOfChange, eventType, withoutConflicts, type EventSettings, type GroupChange, type GroupEvent } from '../../../functions/core/events.ts';
+import { isTerminal, type GroupPreflight, type GroupStatus, type PromotionGroup, type Transition } from '../../../functions/core/group.ts';
 import { TRANSITIONS } from '../../../functions/core/lifecycle.ts';
+import { PREFLIGHT_BY } from '../../../functions/core/preflight.ts';
 
 const T0 = '2026-11-27T10:00:00.000Z';
 /** `T0` moved by `delta` ms, as ISO-8601. */
@@ -398,6 +399,118 @@ describe('events', () => {
       });
     });
 
+    describe('pre-flight checks', () => {
+      /** The check 5 minutes before T0 (preflightSeconds 300). */
+      const CHECKED = at(-300_000);
+      const conflicts = [{ source: 'feature/login', paths: ['src/a.ts', 'src/b.ts'] }];
+      const found: GroupPreflight = { at: CHECKED, result: 'conflicts', conflicts };
+      const scheduled = group({ version: 3 });
+
+      it('a recorded check (Scheduled → Scheduled by pre-flight) makes one preflight event carrying what it found', () => {
+        // Prepare
+        const change = write(scheduled, group({ version: 4, preflight: found }), {
+          from: 'Scheduled', to: 'Scheduled', at: CHECKED, reason: 'pre-flight: conflicts in 1 promotion(s): feature/login (src/a.ts, src/b.ts) (pre-flight policy warn)', by: PREFLIGHT_BY, attempt: 0,
+        });
+        // Act
+        const events = eventsOfChange(change, SETTINGS);
+        // Assess
+        expect(events).toEqual([
+          {
+            id: 'release-42:4',
+            type: 'promotion-group.preflight.v1',
+            time: CHECKED,
+            source: EVENT_SOURCE,
+            groupId: ID,
+            version: 4,
+            repository: 'app',
+            targetBranch: 'main',
+            from: 'Scheduled',
+            to: 'Scheduled',
+            attempt: 0,
+            reason: 'pre-flight: conflicts in 1 promotion(s): feature/login (src/a.ts, src/b.ts) (pre-flight policy warn)',
+            by: 'pre-flight',
+            scheduledAt: T0,
+            preflight: { at: CHECKED, result: 'conflicts', conflicts },
+          },
+        ]);
+      });
+
+      it.each([
+        [{ at: CHECKED, result: 'clean' }],
+        [{ at: CHECKED, result: 'error', error: 'detector timed out after 30 s' }],
+      ] as [GroupPreflight][])('a check that found %j makes a preflight event with that record', (preflight) => {
+        const change = write(scheduled, group({ version: 4, preflight }), { from: 'Scheduled', to: 'Scheduled', at: CHECKED, reason: 'pre-flight', by: PREFLIGHT_BY, attempt: 0 });
+        const events = eventsOfChange(change, SETTINGS);
+        expect(types(events)).toEqual(['promotion-group.preflight.v1']);
+        expect(events[0]?.preflight).toEqual(preflight);
+      });
+
+      it('a blocking check (Scheduled → Conflicted by pre-flight) makes a conflicted event with the outcome and the check', () => {
+        // Prepare
+        const outcome = { status: 'Conflicted' as const, conflicts, reason: 'pre-flight: conflicts in 1 promotion(s): feature/login (src/a.ts, src/b.ts)' };
+        const change = write(scheduled, group({ status: 'Conflicted', version: 4, finishedAt: CHECKED, preflight: found, outcome }), {
+          from: 'Scheduled', to: 'Conflicted', at: CHECKED, reason: `${outcome.reason} (pre-flight policy block: ended before its time; fix and retry)`, by: PREFLIGHT_BY, attempt: 0,
+        });
+        // Act
+        const events = eventsOfChange(change, SETTINGS);
+        // Assess: no fact beside it (no misfire, no dead letter)
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({
+          id: 'release-42:4', type: 'promotion-group.conflicted.v1', from: 'Scheduled', to: 'Conflicted', by: 'pre-flight',
+          finishedAt: CHECKED, outcome, preflight: found,
+        });
+      });
+
+      it('a later write that keeps an old check record is no preflight event and carries no preflight', () => {
+        // Prepare: an operator's description edit of a group checked earlier
+        const checked = group({ version: 4, preflight: found });
+        const change = write(checked, { ...checked, version: 5, description: 'now with the hotfix' }, {
+          from: 'Scheduled', to: 'Scheduled', at: at(-120_000), reason: 'edited: description changed', by: 'operator:alice', attempt: 0,
+        });
+        // Act
+        const events = eventsOfChange(change, SETTINGS);
+        // Assess
+        expect(types(events)).toEqual(['promotion-group.changed.v1']);
+        expect(events[0]).not.toHaveProperty('preflight');
+      });
+    });
+
+    describe('withoutConflicts', () => {
+      const CHECKED = at(-300_000);
+      const conflicts = [{ source: 'feature/login', paths: ['src/a.ts'] }, { source: 'feature/cart', paths: ['src/c.ts'] }];
+
+      it('replaces the conflicts of a preflight event by how many there were, keeping the rest of the record', () => {
+        // Prepare
+        const change = write(group({ version: 3 }), group({ version: 4, preflight: { at: CHECKED, result: 'conflicts', conflicts } }), {
+          from: 'Scheduled', to: 'Scheduled', at: CHECKED, reason: 'pre-flight', by: PREFLIGHT_BY, attempt: 0,
+        });
+        const [event] = eventsOfChange(change, SETTINGS);
+        // Act
+        const slim = withoutConflicts(event!) as GroupEvent;
+        // Assess
+        expect(slim).toEqual({ ...event, preflight: { at: CHECKED, result: 'conflicts', conflictsOmitted: 2 } });
+        expect(event?.preflight?.conflicts).toEqual(conflicts);
+      });
+
+      it("slims both the outcome's and the check's conflicts of a blocking check's conflicted event", () => {
+        const outcome = { status: 'Conflicted' as const, conflicts, reason: 'pre-flight: conflicts' };
+        const change = write(group({ version: 3 }), group({ status: 'Conflicted', version: 4, outcome, preflight: { at: CHECKED, result: 'conflicts', conflicts } }), {
+          from: 'Scheduled', to: 'Conflicted', at: CHECKED, reason: 'pre-flight: conflicts', by: PREFLIGHT_BY, attempt: 0,
+        });
+        const slim = withoutConflicts(eventsOfChange(change, SETTINGS)[0]!) as GroupEvent;
+        expect(slim.outcome).toEqual({ status: 'Conflicted', reason: 'pre-flight: conflicts', conflictsOmitted: 2 });
+        expect(slim.preflight).toEqual({ at: CHECKED, result: 'conflicts', conflictsOmitted: 2 });
+      });
+
+      it('leaves a clean check as it is', () => {
+        const change = write(group({ version: 3 }), group({ version: 4, preflight: { at: CHECKED, result: 'clean' } }), {
+          from: 'Scheduled', to: 'Scheduled', at: CHECKED, reason: 'pre-flight: clean', by: PREFLIGHT_BY, attempt: 0,
+        });
+        const [event] = eventsOfChange(change, SETTINGS);
+        expect(withoutConflicts(event!)).toEqual(event);
+      });
+    });
+
     describe('the shape of a change', () => {
       it('a change with no new entries (a heartbeat) makes no events', () => {
         // Prepare
@@ -466,12 +579,15 @@ describe('events', () => {
         ...Object.entries(TRANSITIONS).flatMap(([from, tos]) => Object.keys(tos).map((to) => [from as GroupStatus, to as GroupStatus] as [GroupStatus, GroupStatus])),
       ];
       const changes = pairs.flatMap(([from, to]) =>
-        ['poller', 'executor', 'dead-letter', 'operator:alice'].flatMap((by) =>
-          [undefined, { since: T0 }, 'frozen' as const].map((waiting) => {
+        ['poller', 'executor', 'dead-letter', 'operator:alice', PREFLIGHT_BY].flatMap((by) =>
+          [undefined, { since: T0 }, 'frozen' as const, 'preflight' as const].map((waiting) => {
             // A Scheduled group held by a freeze in this write (its hold began at the write's time).
             const frozen = waiting === 'frozen' && to === 'Scheduled' ? { frozen: { freezeId: 'fz-1', reason: 'r', until: at(HOUR_MS), chain: ['fz-1'], since: at(90_000) } } : {};
-            const after = group({ status: to, version: 2, startedAt: at(1_000), ...(isTerminal(to) ? { outcome: outcomes[to] } : {}), ...(to === 'Scheduled' && waiting !== 'frozen' ? { waiting: { since: T0 } } : {}), ...frozen });
-            const before = from === null ? undefined : group({ status: from, ...(waiting && waiting !== 'frozen' ? { waiting } : {}) });
+            // A pre-flight check recorded in this write (its record carries the write's time).
+            const preflight = waiting === 'preflight' ? { preflight: { at: at(90_000), result: 'clean' as const } } : {};
+            const waits = to === 'Scheduled' && waiting !== 'frozen' && waiting !== 'preflight';
+            const after = group({ status: to, version: 2, startedAt: at(1_000), ...(isTerminal(to) ? { outcome: outcomes[to] } : {}), ...(waits ? { waiting: { since: T0 } } : {}), ...frozen, ...preflight });
+            const before = from === null ? undefined : group({ status: from, ...(typeof waiting === 'object' ? { waiting } : {}) });
             return write(before, after, { from, to, at: at(90_000), reason: 'r', by, attempt: 1 });
           }),
         ),

@@ -6,7 +6,7 @@ import { ACTIONS, allowedTargets, assertAction, assertTransition, canTransition 
 /** The lifecycle as DESIGN.md describes it, written out independently of the code's table. */
 const EXPECTED: Record<GroupStatus, GroupStatus[]> = {
   Pending: ['Pending', 'Scheduled', 'Cancelled'],
-  Scheduled: ['Scheduled', 'Queued', 'Cancelled', 'Failed'],
+  Scheduled: ['Scheduled', 'Queued', 'Cancelled', 'Failed', 'Conflicted'],
   Queued: ['Queued', 'Running', 'Cancelled', 'Failed'],
   Running: ['Queued', 'Succeeded', 'Failed', 'Conflicted'],
   Succeeded: [],
@@ -38,7 +38,7 @@ describe('lifecycle', () => {
     it.each([
       ['Running', 'Cancelled', 'Queued, Succeeded, Failed, Conflicted'],
       ['Pending', 'Queued', 'Pending, Scheduled, Cancelled'],
-      ['Scheduled', 'Running', 'Scheduled, Queued, Cancelled, Failed'],
+      ['Scheduled', 'Running', 'Scheduled, Queued, Cancelled, Failed, Conflicted'],
       ['Queued', 'Succeeded', 'Queued, Running, Cancelled, Failed'],
     ] as const)('refuses %s → %s naming from, to and the allowed targets', (from, to, allowed) => {
       try {

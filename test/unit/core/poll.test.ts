@@ -31,7 +31,7 @@ const BASE = {
 const EMPTY: PollSummary = {
   claimed: 0, lostRaces: 0, recovered: 0, resent: 0, exhausted: 0, skipped: 0, late: 0,
   stale: 0, enqueued: 0, enqueueFailed: 0, truncatedShards: 0, failedShards: 0, contestedShards: 0,
-  waited: 0, laneSkipped: 0, laneDepth: 0, held: 0, freezeSkipped: 0, errors: [],
+  waited: 0, laneSkipped: 0, laneDepth: 0, held: 0, freezeSkipped: 0, preflightsSent: 0, preflightErrors: [], errors: [],
 };
 
 function owned(id: string, status: GroupStatus, over: Partial<PromotionGroup> = {}): PromotionGroup {

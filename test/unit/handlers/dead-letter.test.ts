@@ -2,7 +2,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import type { DeadLetterResult } from '../../../functions/core/dead-letter.ts';
 import type { WorkMessage } from '../../../functions/core/group.ts';
-import { encodeWorkMessage } from '../../../functions/core/work-message.ts';
+import { encodeQueueMessage, encodeWorkMessage } from '../../../functions/core/work-message.ts';
 import { createHandler } from '../../../functions/handlers/dead-letter.ts';
 import type { LoggerLike, MetricsLike } from '../../../functions/shared/powertools.ts';
 import { deferred } from '../../helpers/service-doubles.ts';
@@ -103,6 +103,19 @@ describe('dead-letter handler', () => {
       b.resolve({ kind: 'failed' });
       a.resolve({ kind: 'dropped', reason: 'stale' });
       expect(await pending).toEqual({ batchItemFailures: [] });
+    });
+
+    it('drops a dead-lettered pre-flight message: the use case is not called, no batch item failure, no metric of its own', async () => {
+      // Prepare
+      const { handler, calls, logger, metricLines } = harness({ g2: () => ({ kind: 'failed', lastError: 'E: 503' }) });
+      const check = record('m-check', encodeQueueMessage({ kind: 'preflight', groupId: 'g1', version: 4 }));
+      // Act
+      const response = await handler(eventOf(check, letter('g2')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(calls.map((c) => c.message.groupId)).toEqual(['g2']);
+      expect(logger.warn).toHaveBeenCalledWith('dead-lettered pre-flight check dropped', { messageId: 'm-check', groupId: 'g1', version: 4 });
+      expect(metricLines()).toEqual(['GroupDeadLettered Count 1', 'GroupFailed Count 1']);
     });
   });
 });

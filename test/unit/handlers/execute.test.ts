@@ -1,8 +1,9 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import type { DeliveryInfo, ExecuteResult } from '../../../functions/core/execute.ts';
-import type { WorkMessage } from '../../../functions/core/group.ts';
-import { encodeWorkMessage } from '../../../functions/core/work-message.ts';
+import type { PreflightMessage, WorkMessage } from '../../../functions/core/group.ts';
+import type { PreflightOutcome } from '../../../functions/core/preflight.ts';
+import { encodeQueueMessage, encodeWorkMessage } from '../../../functions/core/work-message.ts';
 import { createHandler } from '../../../functions/handlers/execute.ts';
 import type { LoggerLike, MetricsLike } from '../../../functions/shared/powertools.ts';
 import { deferred } from '../../helpers/service-doubles.ts';
@@ -47,8 +48,26 @@ function scripted(scripts: Record<string, Script>) {
   };
 }
 
-function harness(scripts: Record<string, Script>) {
+type PreflightScript = (message: PreflightMessage) => Promise<PreflightOutcome> | PreflightOutcome;
+
+/** A pre-flight use case that answers per group id from a script, and records every call. */
+function scriptedPreflight(scripts: Record<string, PreflightScript>) {
+  const calls: PreflightMessage[] = [];
+  return {
+    calls,
+    run: async (m: PreflightMessage): Promise<PreflightOutcome> => {
+      calls.push(m);
+      const script = scripts[m.groupId];
+      if (!script) throw new Error(`test: no pre-flight script for ${m.groupId}`);
+      return script(m);
+    },
+  };
+}
+
+/** @param preflightScripts a pre-flight use case answering from these; absent: the handler has none. */
+function harness(scripts: Record<string, Script>, preflightScripts?: Record<string, PreflightScript>) {
   const execute = scripted(scripts);
+  const preflight = preflightScripts ? scriptedPreflight(preflightScripts) : undefined;
   const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() };
   const order: string[] = [];
   const metrics = {
@@ -57,13 +76,27 @@ function harness(scripts: Record<string, Script>) {
   };
   const handler = createHandler({
     execute,
+    ...(preflight ? { preflight } : {}),
     logger: logger as unknown as LoggerLike,
     metrics: metrics as unknown as MetricsLike,
   });
   /** Metric calls as `name unit value`, sorted. */
   const metricLines = () => metrics.addMetric.mock.calls.map((c) => (c as unknown[]).join(' ')).sort();
-  return { handler, execute, logger, metrics, order, metricLines };
+  return { handler, execute, preflight, logger, metrics, order, metricLines };
 }
+
+const check = (groupId: string, version = 2): PreflightMessage => ({ kind: 'preflight', groupId, version });
+const checkRecord = (groupId: string, receiveCount = '1') => record(`c-${groupId}`, encodeQueueMessage(check(groupId)), receiveCount);
+const recorded = (result: 'clean' | 'conflicts' | 'error', blocked = false): PreflightOutcome => ({
+  kind: 'recorded',
+  blocked,
+  preflight: {
+    at: T0,
+    result,
+    ...(result === 'conflicts' ? { conflicts: [{ source: 'feature/a', paths: ['src/a.ts'] }] } : {}),
+    ...(result === 'error' ? { error: 'Error: detector down' } : {}),
+  },
+});
 
 const finished = (status: 'Succeeded' | 'Failed' | 'Conflicted', lateMs = 12): ExecuteResult => ({ kind: 'finished', status, lateMs, reason: 'r' });
 
@@ -262,6 +295,109 @@ describe('execute handler', () => {
       const { handler, execute } = harness({ g: () => finished('Succeeded') });
       await handler(eventOf(record('m-g', JSON.stringify({ ...message('g'), scheduledAt: '2026-11-27T11:00:00+01:00' }))));
       expect(execute.calls[0]?.message).toEqual(message('g'));
+    });
+  });
+
+  describe('pre-flight records', () => {
+    it('hands a pre-flight record to preflight.run (never to execute.run); with a run record beside it, neither is a batch item failure', async () => {
+      // Prepare
+      const { handler, execute, preflight } = harness({ ok: () => finished('Succeeded') }, { g1: () => recorded('clean') });
+      // Act
+      const response = await handler(eventOf(checkRecord('g1'), work('ok')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(preflight?.calls).toEqual([check('g1')]);
+      expect(execute.calls.map((c) => c.message.groupId)).toEqual(['ok']);
+    });
+
+    it('is never a batch item failure: not a dropped check, not a redelivered one', async () => {
+      // Prepare
+      const { handler, execute, preflight } = harness({}, {
+        stale: () => ({ kind: 'dropped', reason: 'group changed since the check was sent (version 3, the check was for 2)' }),
+        unread: () => ({ kind: 'dropped', reason: 'could not read the group (the check is sent again): StoreUnavailableError: throttled' }),
+        again: () => recorded('error'),
+      });
+      // Act
+      const response = await handler(eventOf(checkRecord('stale'), checkRecord('unread'), checkRecord('again', '4')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(preflight?.calls.map((c) => c.groupId).sort()).toEqual(['again', 'stale', 'unread']);
+      expect(execute.calls).toEqual([]);
+    });
+
+    it.each([
+      ['a clean check', recorded('clean'), ['PreflightClean Count 1']],
+      ['conflicts under policy warn', recorded('conflicts'), ['PreflightConflicts Count 1']],
+      ['conflicts under policy block (the group ended Conflicted)', recorded('conflicts', true), ['GroupConflicted Count 1', 'PreflightBlocked Count 1', 'PreflightConflicts Count 1']],
+      ['a detector that failed', recorded('error'), ['PreflightErrors Count 1']],
+      ['a dropped check', { kind: 'dropped', reason: 'group is Cancelled, not Scheduled' } as PreflightOutcome, ['PreflightDropped Count 1']],
+    ])('adds the metrics of %s', async (_case, outcome, lines) => {
+      // Prepare
+      const { handler, metrics, metricLines } = harness({}, { g1: () => outcome });
+      // Act
+      await handler(eventOf(checkRecord('g1')));
+      // Assess
+      expect(metricLines()).toEqual(lines);
+      expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
+    });
+
+    it('logs a recorded check and a dropped one (with its reason) once each', async () => {
+      // Prepare
+      const { handler, logger } = harness({}, {
+        g1: () => recorded('conflicts', true),
+        g2: () => ({ kind: 'dropped', reason: 'group not found' }),
+      });
+      // Act
+      await handler(eventOf(checkRecord('g1'), checkRecord('g2')));
+      // Assess
+      expect(logger.info).toHaveBeenCalledTimes(2);
+      expect(logger.info).toHaveBeenCalledWith('pre-flight check recorded', { groupId: 'g1', result: 'conflicts', blocked: true });
+      expect(logger.info).toHaveBeenCalledWith('pre-flight check dropped', { groupId: 'g2', version: 2, reason: 'group not found' });
+    });
+
+    it("gives preflight.run Lambda's remaining time less 5 s when there is a context, and no time without one", async () => {
+      // Prepare
+      const run = vi.fn(async (_m: PreflightMessage, _options?: { timeLeftMs?: number }): Promise<PreflightOutcome> => recorded('clean'));
+      const handler = createHandler({
+        execute: scripted({}),
+        preflight: { run },
+        logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() } as unknown as LoggerLike,
+        metrics: { addMetric: vi.fn(), publishStoredMetrics: vi.fn() } as unknown as MetricsLike,
+      });
+      const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+      // Act
+      await handler(eventOf(checkRecord('g1')), context);
+      await handler(eventOf(checkRecord('g2')));
+      // Assess
+      expect(run.mock.calls).toEqual([
+        [check('g1'), { timeLeftMs: 55_000 }],
+        [check('g2'), {}],
+      ]);
+    });
+
+    it('drops a pre-flight record when the function has no pre-flight use case (PreflightDropped), never running it', async () => {
+      // Prepare
+      const { handler, execute, logger, metricLines } = harness({});
+      // Act
+      const response = await handler(eventOf(checkRecord('g1')));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(execute.calls).toEqual([]);
+      expect(metricLines()).toEqual(['PreflightDropped Count 1']);
+      expect(logger.info).toHaveBeenCalledWith('pre-flight check dropped', { groupId: 'g1', version: 2, reason: 'this function has no pre-flight checks' });
+    });
+
+    it('drops a malformed pre-flight record (MalformedMessageDropped) without calling either use case', async () => {
+      // Prepare
+      const { handler, execute, preflight, logger, metricLines } = harness({}, {});
+      // Act
+      const response = await handler(eventOf(record('c-bad', JSON.stringify({ kind: 'preflight', groupId: 'g1', version: 0 }))));
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(execute.calls).toEqual([]);
+      expect(preflight?.calls).toEqual([]);
+      expect(metricLines()).toEqual(['MalformedMessageDropped Count 1']);
+      expect(logger.error).toHaveBeenCalledWith('malformed work message dropped', { messageId: 'c-bad', error: expect.stringMatching(/version must be an integer/) });
     });
   });
 });

@@ -19,7 +19,7 @@ const event: ScheduledEvent = {
 const summary: PollSummary = {
   claimed: 7, lostRaces: 2, recovered: 1, resent: 8, exhausted: 3, skipped: 4, late: 5,
   stale: 6, enqueued: 6, enqueueFailed: 1, truncatedShards: 0, failedShards: 0, contestedShards: 6,
-  waited: 2, laneSkipped: 1, laneDepth: 3, held: 9, freezeSkipped: 10, errors: [],
+  waited: 2, laneSkipped: 1, laneDepth: 3, held: 9, freezeSkipped: 10, preflightsSent: 11, preflightErrors: [], errors: [],
 };
 
 function spies() {
@@ -77,12 +77,34 @@ describe('poll handler', () => {
           ['LaneSkipped', 'Count', 1],
           ['FreezeHolds', 'Count', 9],
           ['FreezeSkipped', 'Count', 10],
+          ['PreflightsSent', 'Count', 11],
           ['LaneDepth', 'Count', 3],
         ]),
       );
-      expect(metrics.addMetric).toHaveBeenCalledTimes(14);
+      expect(metrics.addMetric).toHaveBeenCalledTimes(15);
       expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
       expect(order.at(-1)).toBe('publish');
+    });
+
+    it("logs a warning 'pre-flight checks not sent on some shards' with the errors, and does not throw (the claims were made)", async () => {
+      // Prepare
+      const { deps, logger, metrics } = spies();
+      const errors = ['shard 2 (preflight): Error: ProvisionedThroughputExceededException: slow down'];
+      const withErrors: PollSummary = { ...summary, preflightErrors: errors };
+      // Act
+      const result = await createHandler({ ...deps, poll: { run: async () => withErrors } })(event);
+      // Assess
+      expect(result).toEqual(withErrors);
+      expect(logger.warn).toHaveBeenCalledTimes(1);
+      expect(logger.warn).toHaveBeenCalledWith('pre-flight checks not sent on some shards', { errors });
+      expect(logger.error).not.toHaveBeenCalled();
+      expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
+    });
+
+    it('logs no warning when every shard’s pre-flight checks were sent', async () => {
+      const { deps, logger } = spies();
+      await createHandler({ ...deps, poll: { run: async () => summary } })(event);
+      expect(logger.warn).not.toHaveBeenCalled();
     });
 
     it('publishes stored metrics even when the use case throws, and rethrows', async () => {

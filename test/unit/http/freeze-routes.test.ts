@@ -7,6 +7,10 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FreezeWindow } from '../../../functions/core/freeze.ts';
 import { FREEZE_LIMITS } from '../../../functions/core/freeze.ts';
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../../../functions/core/config.ts';
+import type { Conflict, GroupPreflight } from '../../../functions/core/group.ts';
+import type { ConflictDetector } from '../../../functions/core/ports.ts';
+import { PreflightUseCase } from '../../../functions/core/preflight.ts';
 import { FreezeCommands, type FreezeView } from '../../../functions/core/manage-freezes.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
 import { openApiDocument } from '../../../functions/http/openapi.ts';
@@ -37,6 +41,20 @@ const viewOf = (answer: Answer) => answer.body as unknown as FreezeView;
 
 /** The Christmas freeze: a one-off from an hour after T0 to a day later, for every lane. */
 const XMAS = { from: '2026-11-27T12:00:00+01:00', until: '2026-11-28T11:00:00Z', reason: 'Christmas freeze' };
+/** The smallest group document the contract takes. */
+const storedDocument = {
+  id: 'g1',
+  repository: 'app',
+  targetBranch: 'main',
+  promotions: [{ source: 'feature/a' }],
+  status: 'Scheduled',
+  scheduledAt: '2026-11-27T11:00:00.000Z',
+  version: 2,
+  attempt: 0,
+  createdAt: '2026-11-27T10:00:00.000Z',
+  updatedAt: '2026-11-27T10:00:00.000Z',
+  history: [],
+};
 /** No weekend releases in Berlin. */
 const WEEKEND = { weekly: 'fri 16:00 – Mon 8:00', tz: 'Europe/Berlin', targetBranch: 'main', repository: 'app', reason: 'no weekend releases' };
 
@@ -330,6 +348,78 @@ describe('the freeze routes', () => {
       expect([hotfix.status, hotfix.body['ignoreFreeze']]).toEqual([201, { by: 'operator:oncall', at: T0 }]);
       expect(contract.requestErrors('POST', '/v1/groups', body)).toEqual([]);
       expect([wrong.status, fields(wrong)]).toEqual([400, ['ignoreFreeze']]);
+    });
+
+    describe('pre-flight', () => {
+      const CONFLICTS: Conflict[] = [
+        { source: 'feature/a', paths: ['src/app.ts', 'README.md'] },
+        { source: 'feature/b', paths: [], detail: 'submodule lib/vendor' },
+      ];
+      const body = { repository: 'app', targetBranch: 'main', promotions: [{ source: 'feature/a' }, { source: 'feature/b' }], scheduledAt: at(HOUR) };
+
+      /** The API over a store and the pre-flight use case with a detector that answers `answer`. */
+      function preflightWorld(answer: () => Promise<{ conflicts: Conflict[] }>, over: Partial<SchedulerConfig> = {}) {
+        const config: SchedulerConfig = { ...DEFAULT_SCHEDULER_CONFIG, ...over };
+        const store = new MemoryGroupStore({ shardCount: 2 });
+        const detector: ConflictDetector = { detect: answer };
+        const api = createApiRouter({ commands: new GroupCommands({ store, clock, config }), logger: logger as unknown as LoggerLike, freezes: commands });
+        const check = (id: string, version: number) => new PreflightUseCase({ store, detector, clock, config }).run({ kind: 'preflight', groupId: id, version });
+        return { api, check };
+      }
+
+      it('shows the last check (preflight) with its conflicts and when the next is due (preflightDueAt), as the OpenAPI document declares', async () => {
+        // Prepare: a group due in an hour, its check right after the create
+        const { api, check } = preflightWorld(async () => ({ conflicts: CONFLICTS }));
+        const created = await call('POST', '/v1/groups', { json: { ...body, id: 'g1' } }, api);
+        clock.advance(1_000);
+
+        // Act
+        const outcome = await check('g1', 1);
+        const answer = await call('GET', '/v1/groups/g1', {}, api);
+
+        // Assess: recorded under warn; the next check preflightSeconds (300) before scheduledAt
+        expect(created.body['preflightDueAt']).toBe(T0);
+        expect(outcome).toMatchObject({ kind: 'recorded', blocked: false });
+        expect([answer.body['status'], answer.body['version'], answer.headers['ETag']]).toEqual(['Scheduled', 2, '"2"']);
+        expect(answer.body['preflight']).toEqual({ at: at(1_000), result: 'conflicts', conflicts: CONFLICTS } satisfies GroupPreflight);
+        expect(answer.body['preflightDueAt']).toBe(at(HOUR - 300_000));
+        expect((answer.body['history'] as { by?: string }[]).at(-1)).toMatchObject({ from: 'Scheduled', to: 'Scheduled', by: 'pre-flight' });
+      });
+
+      it('shows a check that could not say (error), and a group a check ended Conflicted under preflightPolicy block, as declared', async () => {
+        // Prepare
+        const down = preflightWorld(async () => Promise.reject(new Error('detector unreachable')));
+        const block = preflightWorld(async () => ({ conflicts: CONFLICTS }), { preflightPolicy: 'block' });
+        await call('POST', '/v1/groups', { json: { ...body, id: 'g1' } }, down.api);
+        await call('POST', '/v1/groups', { json: { ...body, id: 'g2' } }, block.api);
+
+        // Act
+        await down.check('g1', 1);
+        await block.check('g2', 1);
+        const failed = await call('GET', '/v1/groups/g1', {}, down.api);
+        const ended = await call('GET', '/v1/groups/g2', {}, block.api);
+
+        // Assess
+        expect(failed.body).toMatchObject({ status: 'Scheduled', preflight: { at: T0, result: 'error', error: expect.stringContaining('detector unreachable') } });
+        expect(ended.body).toMatchObject({ status: 'Conflicted', preflight: { at: T0, result: 'conflicts', conflicts: CONFLICTS }, outcome: { status: 'Conflicted', conflicts: CONFLICTS } });
+        expect(ended.body['preflightDueAt']).toBeUndefined();
+        expect((ended.body['history'] as { from: string; to: string; by?: string }[]).at(-1)).toMatchObject({ from: 'Scheduled', to: 'Conflicted', by: 'pre-flight' });
+      });
+
+      it('the contract holds each result to what it carries: conflicts its conflicts, error its error, nothing else', () => {
+        // Prepare
+        const group = (preflight: unknown) => ({ ...storedDocument, preflight });
+
+        // Act and assess
+        expect(contract.errorsOf('Group', group({ at: T0, result: 'clean' }))).toEqual([]);
+        expect(contract.errorsOf('Group', { ...storedDocument, preflightDueAt: T0 })).toEqual([]);
+        expect(contract.errorsOf('Group', group({ at: T0, result: 'conflicts' })).join()).toContain('must have required property \'conflicts\'');
+        expect(contract.errorsOf('Group', group({ at: T0, result: 'conflicts', conflicts: [] })).join()).toContain('must NOT have fewer than 1 items');
+        expect(contract.errorsOf('Group', group({ at: T0, result: 'error' })).join()).toContain('must have required property \'error\'');
+        expect(contract.errorsOf('Group', group({ at: T0, result: 'warn' })).join()).toContain('must be equal to one of the allowed values');
+        expect(contract.errorsOf('Group', group({ at: T0, result: 'clean', checkedBy: 'x' })).join()).toContain('must NOT have additional properties');
+        expect(contract.errorsOf('Group', { ...storedDocument, preflightDueAt: 'soon' }).join()).toContain('must match format');
+      });
     });
   });
 

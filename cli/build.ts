@@ -2,6 +2,9 @@
  * Builds what ships, once, so that nothing compiles TypeScript at run time:
  * - the operator CLI: esbuild bundles `cli/operator.ts` and what it imports, the AWS SDK
  *   included, into `dist/promotion-scheduler.mjs`, which `bin/promotion-scheduler.js` runs;
+ * - the operator console (issue 16): esbuild bundles `console/src/main.ts` for the browser into
+ *   `dist/console/app.js`, beside a copy of `console/index.html` and `console/app.css` — what the
+ *   local stack serves at `consoleUrl` (always rebuilt: it takes milliseconds);
  * - the typed client (`promotion-scheduler/client`): esbuild bundles `client/index.ts` into
  *   `dist/client/index.js` (its dependencies stay imports), and tsc emits its declarations to
  *   `dist/client/` (with the domain types they import under `dist/functions/core/`), only
@@ -18,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { isEntryScript } from './entry-script.ts';
+import { CONSOLE_BUILD_DIR } from './local/api-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -260,9 +264,43 @@ export async function ensureClient(): Promise<ClientBuild | undefined> {
   return (await clientStaleness()) === undefined ? undefined : buildClient({ declarations: 'always' });
 }
 
+/** Where the console is built: what the local stack serves under `/console/`. */
+const CONSOLE_DIR = CONSOLE_BUILD_DIR;
+
+/** The console's static files, copied as they are. */
+const CONSOLE_STATIC = ['index.html', 'app.css'] as const;
+
+/**
+ * Bundle the console for the browser (no framework, no CDN: everything it loads is here).
+ * @throws esbuild's error when a source does not compile.
+ */
+export async function buildConsole(): Promise<{ path: string; bytes: number; ms: number }> {
+  const startedAt = Date.now();
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, 'console', 'src', 'main.ts')],
+    outfile: join(CONSOLE_DIR, 'app.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  await mkdir(CONSOLE_DIR, { recursive: true });
+  let bytes = 0;
+  for (const file of result.outputFiles) {
+    await writeAtomically(file.path, file.contents);
+    if (file.path.endsWith('app.js')) bytes = file.contents.byteLength;
+  }
+  for (const name of CONSOLE_STATIC) await writeAtomically(join(CONSOLE_DIR, name), await readFile(join(ROOT, 'console', name)));
+  return { path: join(CONSOLE_DIR, 'app.js'), bytes, ms: Date.now() - startedAt };
+}
+
 if (isEntryScript(import.meta.url)) {
   const ifStale = process.argv.includes('--if-stale');
-  const [cli, client] = await Promise.allSettled([ifStale ? ensureCliBundle() : buildCli(), ifStale ? ensureClient() : buildClient()]);
+  const [cli, client, consoleApp] = await Promise.allSettled([ifStale ? ensureCliBundle() : buildCli(), ifStale ? ensureClient() : buildClient(), buildConsole()]);
   if (cli.status === 'fulfilled' && cli.value) {
     const built = cli.value;
     console.log(`built ${relative(process.cwd(), built.path)} (${Math.round(built.bytes / 1024)} KiB from ${built.inputs} files) in ${built.ms} ms`);
@@ -271,7 +309,11 @@ if (isEntryScript(import.meta.url)) {
     const built = client.value;
     console.log(`built ${relative(process.cwd(), built.path)} (${Math.round(built.bytes / 1024)} KiB; declarations ${built.declarations}) in ${built.ms} ms`);
   }
-  for (const [what, outcome] of [['the CLI', cli], ['the client', client]] as const) {
+  if (consoleApp.status === 'fulfilled') {
+    const built = consoleApp.value;
+    console.log(`built ${relative(process.cwd(), built.path)} (${Math.round(built.bytes / 1024)} KiB, the console) in ${built.ms} ms`);
+  }
+  for (const [what, outcome] of [['the CLI', cli], ['the client', client], ['the console', consoleApp]] as const) {
     if (outcome.status === 'fulfilled') continue;
     const error: unknown = outcome.reason;
     // esbuild has printed what does not compile; anything else is said here.

@@ -32,6 +32,8 @@ export interface StackFile {
   sqsEndpoint: string;
   /** `http://127.0.0.1:<port>` of the HTTP API (docs/api.md); routes under `/v1`. */
   apiUrl: string;
+  /** The operator console on the same server (`<apiUrl>/console/`, docs/console.md). */
+  consoleUrl?: string;
   tableName: string;
   workQueueUrl: string;
   deadLetterQueueUrl: string;

@@ -41,7 +41,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.t
 import { EventsFileSink, FileStreamCheckpoint, startNewEventsFile } from './local/events-file.ts';
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
-import { startApiServer, type ApiServer } from './local/api-server.ts';
+import { CONSOLE_BUILD_DIR, CONSOLE_PATH, startApiServer, type ApiServer } from './local/api-server.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
 import { DEFAULT_DATA_DIR, lockDataDir, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
 
@@ -288,6 +288,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
     api = await startApiServer({
       handler: pipeline.api,
       port: opts.apiPort,
+      consoleDir: CONSOLE_BUILD_DIR,
       onError: (error) => terminal.err(`api: ${error instanceof Error ? error.message : String(error)}`),
     });
     const stack: StackFile = {
@@ -298,6 +299,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       dynamodbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqsServer.endpoint,
       apiUrl: api.url,
+      consoleUrl: `${api.url}${CONSOLE_PATH}`,
       tableName: LOCAL_NAMES.table,
       ...queues,
       repository,
@@ -311,6 +313,7 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       [
         `promotion-scheduler is running locally (poll every ${opts.pollIntervalSeconds} s, look-ahead ${opts.config.lookaheadSeconds} s).`,
         `  HTTP API       ${api.url} (routes under /v1: curl ${api.url}/v1/groups)`,
+        `  console        ${api.url}${CONSOLE_PATH} (open it in a browser)`,
         `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
         `  repository     ${repository}`,
         `  events         ${opts.eventsFile} (npx promotion-scheduler events --follow)`,

@@ -1,10 +1,14 @@
 /**
  * The local stack's front door: a loopback HTTP server that turns each request into the proxy
  * event API Gateway would send and answers with the real api handler (`functions/handlers/api.ts`).
- * It listens on 127.0.0.1 only and checks no signature (docs/api.md, "Where it is").
+ * It listens on 127.0.0.1 only and checks no signature (docs/api.md, "Where it is"). Given a
+ * console directory, it also serves the operator console's files under `/console/` (issue 16),
+ * so the console is a client of this API at the same origin.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ApiHandler } from '../../functions/handlers/api.ts';
@@ -25,6 +29,47 @@ export interface ApiServerOptions {
   port?: number;
   /** Called for a request the handler itself failed on (it answers 500 then). */
   onError?: (error: unknown) => void;
+  /** The built console (`dist/console`): served under {@link CONSOLE_PATH}; absent: no console. */
+  consoleDir?: string;
+}
+
+/** Where `npm run build` puts the console (cli/build.ts), and the local stack serves it from. */
+export const CONSOLE_BUILD_DIR = resolve(import.meta.dirname, '..', '..', 'dist', 'console');
+
+/** Where the console is served (`consoleUrl` = the server's URL and this). */
+export const CONSOLE_PATH = '/console/';
+
+const CONSOLE_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.png': 'image/png',
+};
+
+/**
+ * A console file for a GET or HEAD of `/console/…` (`/console/` is its index.html; `/` and
+ * `/console` lead there), or `undefined` for anything else (the API's). Only files directly in
+ * the directory, of the types above, are served: no path leaves it.
+ */
+async function consoleFile(dir: string, method: string | undefined, path: string): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  if (path === '/' || path === '/console') return { status: 302, headers: { Location: CONSOLE_PATH }, body: Buffer.alloc(0) };
+  if (!path.startsWith(CONSOLE_PATH)) return undefined;
+  const notFound = { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from('not found\n') };
+  let name: string;
+  try {
+    name = path === CONSOLE_PATH ? 'index.html' : decodeURIComponent(path.slice(CONSOLE_PATH.length));
+  } catch {
+    return notFound; // not percent-encoded UTF-8
+  }
+  const type = CONSOLE_TYPES[name.slice(name.lastIndexOf('.'))];
+  if (name !== basename(name) || name.startsWith('.') || type === undefined) return notFound;
+  try {
+    return { status: 200, headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }, body: await readFile(join(dir, name)) };
+  } catch {
+    return notFound;
+  }
 }
 
 /** Bytes read of a body: one more than the limit, so the handler can tell a body is too large. */
@@ -116,6 +161,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     void (async () => {
       const requestId = randomUUID();
       try {
+        const served = options.consoleDir === undefined ? undefined : await consoleFile(options.consoleDir, request.method, new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+        if (served) {
+          request.resume();
+          response.writeHead(served.status, { ...served.headers, 'Content-Length': served.body.byteLength });
+          response.end(request.method === 'HEAD' ? undefined : served.body);
+          return;
+        }
         const body = await readBody(request);
         const result = await options.handler(proxyEvent(request, body, requestId));
         const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };

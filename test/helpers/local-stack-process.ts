@@ -39,6 +39,15 @@ export async function startLocalStack(dataDir: string, args: readonly string[], 
   return { child, output: () => output };
 }
 
+/** Stop a local stack started by {@link startLocalStack} (SIGTERM; it stops its Java too) and wait for it to exit. */
+export async function stopLocalStack(stack: LocalStackProcess | undefined): Promise<void> {
+  const child = stack?.child;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 export interface CliResult {
   code: number;
   stdout: string;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, contains, makeRepository, startLocalStack, type LocalStackProcess } from '../helpers/local-stack-process.ts';
+import { cliFor, contains, makeRepository, startLocalStack, stopLocalStack, type LocalStackProcess } from '../helpers/local-stack-process.ts';
 import { eventually } from '../helpers/service-doubles.ts';
 
 interface GroupJson {
@@ -69,12 +69,7 @@ describe('target lanes on the local stack, through the CLI', { timeout: 180_000 
   }, 90_000);
 
   afterAll(async () => {
-    const child = stack?.child;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopLocalStack(stack);
     rmSync(dir, { recursive: true, force: true });
   });
 

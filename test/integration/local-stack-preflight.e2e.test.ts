@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, git, makeRepository, startLocalStack, type LocalStackProcess } from '../helpers/local-stack-process.ts';
+import { cliFor, git, makeRepository, startLocalStack, stopLocalStack, type LocalStackProcess } from '../helpers/local-stack-process.ts';
 import { eventually } from '../helpers/service-doubles.ts';
 
 interface GroupJson {
@@ -57,12 +57,7 @@ function stackWith(args: readonly string[]) {
     state.stack = await startLocalStack(state.dataDir, ['--in-memory', '--repo', repo, '--poll-interval', '1', '--lookahead', '5', ...args]);
   }, 90_000);
   afterAll(async () => {
-    const child = state.stack?.child;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopLocalStack(state.stack);
     rmSync(state.dir, { recursive: true, force: true });
   });
   return { state, ok, show, schedule, checks, edit };

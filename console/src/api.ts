@@ -1,0 +1,176 @@
+/**
+ * The console's door to the HTTP API (docs/api.md), at the same origin under `/v1`. A small
+ * fetch wrapper rather than the typed client: the client signs with SigV4 through Node's
+ * crypto and the AWS SDK, which a browser neither has nor needs (the local stack takes
+ * unsigned calls; `promotion-scheduler console` signs them on the way to a deployed stack).
+ *
+ * Reads are conditional: an answer's `ETag` is sent back as `If-None-Match`, and a `304` (or
+ * an answer identical to the last one) is reported as unchanged, so a view polled every second
+ * redraws only when something moved. Every refusal is an {@link ApiError} carrying the
+ * problem document (RFC 9457).
+ */
+import type { CreateGroupInput, FreezeView, GroupPage, GroupStatus, LanePage, PromotionGroup } from '../../client/types.ts';
+
+/** One bad field of a `400 validation` problem. */
+export interface FieldProblem {
+  field?: string;
+  message: string;
+}
+
+/** An RFC 9457 problem document as the API answers it, plus what some problems carry. */
+export interface Problem {
+  type?: string;
+  title: string;
+  /** The HTTP status; 0 when the API could not be reached. */
+  status: number;
+  detail?: string;
+  errors?: FieldProblem[];
+  /** The group as it is now (`412 precondition-failed`, `409 conflict`, `409 transition-refused`). */
+  group?: PromotionGroup;
+  [member: string]: unknown;
+}
+
+/** A request the API refused, or one that did not reach it. */
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super([problem.title, problem.detail].filter(Boolean).join(': '));
+    this.name = 'ApiError';
+  }
+}
+
+/** A read's answer: `changed` is false when it is the same as the last answer to the same URL. */
+export interface Read<T> {
+  body: T;
+  changed: boolean;
+}
+
+/** The filters of `GET /v1/groups` (docs/api.md, "Listing"); times ISO-8601 with an offset. */
+export interface GroupQuery {
+  status?: GroupStatus;
+  repository?: string;
+  targetBranch?: string;
+  dueAfter?: string;
+  dueBefore?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+const BASE = '/v1';
+const JSON_HEADERS = { Accept: 'application/json, application/problem+json' };
+
+interface Remembered {
+  etag: string | null;
+  text: string;
+  body: unknown;
+}
+
+/** The last answer per URL; bounded, since the timeline's URL moves with the clock. */
+const lastAnswers = new Map<string, Remembered>();
+const REMEMBERED_ANSWERS = 50;
+
+/** A page of groups (`GET /v1/groups`). */
+export function listGroups(query: GroupQuery, signal?: AbortSignal): Promise<Read<GroupPage>> {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, String(value));
+  return read<GroupPage>(`${BASE}/groups?${params}`, signal);
+}
+
+/**
+ * Every group a query matches, following `nextCursor` up to `maxPages` pages (a page may be
+ * short, even empty, before the last). `complete` is false when pages were left.
+ */
+export async function listAllGroups(query: Omit<GroupQuery, 'cursor'>, signal?: AbortSignal, maxPages = 5): Promise<Read<PromotionGroup[]> & { complete: boolean }> {
+  const items: PromotionGroup[] = [];
+  let changed = false;
+  let cursor: string | undefined;
+  for (let page = 0; page < maxPages; page += 1) {
+    const answer = await listGroups({ ...query, ...(cursor === undefined ? {} : { cursor }) }, signal);
+    items.push(...answer.body.items);
+    changed ||= answer.changed;
+    if (answer.body.nextCursor === null) return { body: items, changed, complete: true };
+    cursor = answer.body.nextCursor;
+  }
+  return { body: items, changed, complete: false };
+}
+
+/** One group (`GET /v1/groups/{id}`), with `If-None-Match` of the version last seen. */
+export function getGroup(id: string, signal?: AbortSignal): Promise<Read<PromotionGroup>> {
+  return read<PromotionGroup>(groupPath(id), signal);
+}
+
+/** Create a group (`POST /v1/groups`); `idempotencyKey` makes sending it again safe. */
+export async function createGroup(input: CreateGroupInput, idempotencyKey: string): Promise<PromotionGroup> {
+  return send<PromotionGroup>('POST', `${BASE}/groups`, input, { 'Idempotency-Key': idempotencyKey });
+}
+
+/** Cancel a group (`POST /v1/groups/{id}/cancel`) only if it is still at `version` (`If-Match`). */
+export async function cancelGroup(id: string, version: number, reason?: string): Promise<PromotionGroup> {
+  return send<PromotionGroup>('POST', `${groupPath(id)}/cancel`, reason ? { reason } : {}, { 'If-Match': `"${version}"` });
+}
+
+/** Every freeze window with its current or next occurrence (`GET /v1/freezes`). */
+export function listFreezes(signal?: AbortSignal): Promise<Read<{ items: FreezeView[] }>> {
+  return read<{ items: FreezeView[] }>(`${BASE}/freezes`, signal);
+}
+
+/** The first page of lanes (`GET /v1/lanes`), up to 100. */
+export function listLanes(signal?: AbortSignal): Promise<Read<LanePage>> {
+  return read<LanePage>(`${BASE}/lanes?limit=100`, signal);
+}
+
+/** A fresh `Idempotency-Key` (random, 128 bits); works outside secure contexts too. */
+export function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function groupPath(id: string): string {
+  return `${BASE}/groups/${encodeURIComponent(id)}`;
+}
+
+async function read<T>(url: string, signal?: AbortSignal): Promise<Read<T>> {
+  const last = lastAnswers.get(url);
+  const headers: Record<string, string> = { ...JSON_HEADERS };
+  if (last?.etag) headers['If-None-Match'] = last.etag;
+  const response = await call(url, { headers, ...(signal ? { signal } : {}) });
+  if (response.status === 304 && last) return { body: last.body as T, changed: false };
+  if (!response.ok) throw new ApiError(await problemOf(response));
+  const text = await response.text();
+  if (last && last.text === text) return { body: last.body as T, changed: false };
+  const body = JSON.parse(text) as T;
+  lastAnswers.delete(url);
+  lastAnswers.set(url, { etag: response.headers.get('ETag'), text, body });
+  if (lastAnswers.size > REMEMBERED_ANSWERS) lastAnswers.delete(lastAnswers.keys().next().value as string);
+  return { body, changed: true };
+}
+
+async function send<T>(method: string, url: string, body: unknown, extra: Record<string, string>): Promise<T> {
+  const response = await call(url, { method, headers: { ...JSON_HEADERS, 'Content-Type': 'application/json', ...extra }, body: JSON.stringify(body) });
+  if (!response.ok) throw new ApiError(await problemOf(response));
+  return (await response.json()) as T;
+}
+
+async function call(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, cache: 'no-store' });
+  } catch (error) {
+    if (init.signal?.aborted) throw error;
+    throw new ApiError({ title: 'The API did not answer', status: 0, detail: `${error instanceof Error ? error.message : String(error)}. Is the stack running?` });
+  }
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  const text = await response.text();
+  try {
+    const parsed = JSON.parse(text) as Partial<Problem>;
+    if (parsed && typeof parsed === 'object' && typeof parsed.title === 'string') return { ...parsed, title: parsed.title, status: parsed.status ?? response.status };
+  } catch {
+    // Not JSON: described from the status below.
+  }
+  return { title: `The API answered ${response.status} ${response.statusText}`.trim(), status: response.status, ...(text ? { detail: text.slice(0, 300) } : {}) };
+}
+
+/** Whether an error is the abort of a request the console no longer needs. */
+export function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
+}

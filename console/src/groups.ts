@@ -1,0 +1,146 @@
+/**
+ * The groups view (`#/groups`): a table of groups, filtered by status and by lane, a page at a
+ * time (the API's opaque `nextCursor`). The page in view is read again every second.
+ */
+import { isAbort, listGroups, type GroupQuery } from './api.ts';
+import type { GroupPage, GroupStatus, PromotionGroup } from '../../client/types.ts';
+import { watchStatuses } from './announce.ts';
+import { h, isUsable, redraw, setUsable, uniqueId } from './dom.ts';
+import { timeElement } from './format.ts';
+import { startPoll } from './poll.ts';
+import { links } from './router.ts';
+import { STATUSES, holdNote, statusBadge } from './status.ts';
+import { heading, loadNotice, type View } from './view.ts';
+
+const PAGE_SIZE = 50;
+
+/** The groups view. */
+export function groupsView(): View {
+  const title = heading('Groups');
+  const notice = loadNotice();
+
+  const statusId = uniqueId('status');
+  const status = h('select', { id: statusId, name: 'status' }, h('option', { value: '' }, 'Any status'), STATUSES.map((s) => h('option', { value: s }, s)));
+  const repositoryId = uniqueId('repository');
+  const repository = h('input', { id: repositoryId, name: 'repository', type: 'text', autocomplete: 'off', spellcheck: 'false' });
+  const targetId = uniqueId('target');
+  const target = h('input', { id: targetId, name: 'targetBranch', type: 'text', autocomplete: 'off', spellcheck: 'false' });
+  const filterProblem = h('p', { class: 'problem', role: 'alert', 'data-testid': 'filter-problem' });
+  const filters = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Filters' },
+    h('div', { class: 'field' }, h('label', { for: statusId }, 'Status'), status),
+    h('div', { class: 'field' }, h('label', { for: repositoryId }, 'Repository'), repository),
+    h('div', { class: 'field' }, h('label', { for: targetId }, 'Target branch'), target),
+    h('button', { type: 'submit' }, 'Apply filters'),
+    filterProblem,
+  );
+
+  const body = h('tbody');
+  const table = h(
+    'table',
+    { class: 'groups', 'data-testid': 'groups-table' },
+    h('caption', { class: 'visually-hidden' }, 'Groups, in the API’s order: by status, then by time'),
+    h('thead', null, h('tr', null, ['ID', 'Status', 'Repository', 'Target', 'Scheduled at', 'Outcome reason'].map((c) => h('th', { scope: 'col' }, c)))),
+    body,
+  );
+  const pageNote = h('p', { class: 'page-note', 'data-testid': 'page-note' });
+  const previous = h('button', { type: 'button' }, 'Previous page');
+  const next = h('button', { type: 'button' }, 'Next page');
+
+  const element = h(
+    'section',
+    { class: 'view groups' },
+    h('div', { class: 'title-line' }, title, h('a', { class: 'button-link', href: links.schedule }, 'Schedule a group')),
+    filters,
+    notice.element,
+    h('div', { class: 'table-scroll' }, table),
+    pageNote,
+    h('div', { class: 'buttons', role: 'group', 'aria-label': 'Pages' }, previous, next),
+  );
+
+  /** The cursors of the pages before this one, and this one's (undefined: the first page). */
+  const cursors: (string | undefined)[] = [undefined];
+  let query: GroupQuery = { limit: PAGE_SIZE };
+  let page: GroupPage | undefined;
+  let drawn = false;
+
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    applyFilters();
+  });
+  status.addEventListener('change', () => applyFilters());
+
+  function applyFilters(): void {
+    const repo = repository.value.trim();
+    const branch = target.value.trim();
+    if (Boolean(repo) !== Boolean(branch)) {
+      filterProblem.textContent = 'Give both a repository and a target branch to see one lane, or neither.';
+      return;
+    }
+    filterProblem.textContent = '';
+    query = {
+      limit: PAGE_SIZE,
+      ...(status.value ? { status: status.value as GroupStatus } : {}),
+      ...(repo ? { repository: repo, targetBranch: branch } : {}),
+    };
+    cursors.splice(0, cursors.length, undefined);
+    drawn = false;
+    poll.refresh();
+  }
+
+  previous.addEventListener('click', () => {
+    if (!isUsable(previous) || cursors.length < 2) return;
+    cursors.pop();
+    drawn = false;
+    poll.refresh();
+  });
+  next.addEventListener('click', () => {
+    if (!isUsable(next) || !page?.nextCursor) return;
+    cursors.push(page.nextCursor);
+    drawn = false;
+    poll.refresh();
+  });
+
+  async function refresh(signal: AbortSignal): Promise<void> {
+    const cursor = cursors.at(-1);
+    try {
+      const answer = await listGroups({ ...query, ...(cursor === undefined ? {} : { cursor }) }, signal);
+      notice.clear();
+      page = answer.body;
+      watchStatuses(page.items);
+      if (answer.changed || !drawn) draw(page);
+    } catch (error) {
+      if (!isAbort(error)) notice.show(error);
+    }
+  }
+
+  function draw(shown: GroupPage): void {
+    drawn = true;
+    redraw(body, shown.items.length ? shown.items.map(row) : h('tr', null, h('td', { colspan: 6 }, 'No groups on this page.')));
+    const number = cursors.length;
+    pageNote.textContent =
+      shown.items.length === 0 && shown.nextCursor !== null
+        ? `Page ${number}: empty, but the next page may hold more.`
+        : `Page ${number}: ${shown.items.length} group${shown.items.length === 1 ? '' : 's'}${shown.nextCursor === null ? ', the last page' : ''}.`;
+    setUsable(previous, number > 1);
+    setUsable(next, shown.nextCursor !== null);
+  }
+
+  const poll = startPoll(refresh);
+  return { title: 'Groups', element, heading: title, stop: () => poll.stop() };
+}
+
+function row(group: PromotionGroup): HTMLTableRowElement {
+  const reason = group.outcome && 'reason' in group.outcome ? group.outcome.reason : holdNote(group);
+  return h(
+    'tr',
+    { 'data-group-id': group.id, 'data-status': group.status },
+    h('td', null, h('a', { href: links.group(group.id), 'data-key': `row:${group.id}` }, group.id)),
+    h('td', null, statusBadge(group.status)),
+    h('td', { class: 'wrap' }, group.repository),
+    h('td', null, group.targetBranch),
+    h('td', null, timeElement(group.scheduledAt)),
+    h('td', { class: 'wrap' }, reason ?? '—'),
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * The schedule form (`#/schedule`): repository, target branch, sources (one per line), time and
+ * description. A time is taken as the CLI's `--at` takes it, and one without a zone offset is
+ * refused here, before anything is sent. On `201` the console goes to the new group's page; a
+ * refusal is shown in words, with the fields it names marked.
+ */
+import { ApiError, createGroup, newIdempotencyKey } from './api.ts';
+import type { CreateGroupInput } from '../../client/types.ts';
+import { announce } from './announce.ts';
+import { h, uniqueId } from './dom.ts';
+import { localIsoIn, problemLines, resolveTime } from './format.ts';
+import { links } from './router.ts';
+import { heading, type View } from './view.ts';
+
+/** The schedule view. */
+export function scheduleView(): View {
+  const title = heading('Schedule a group');
+  const problem = h('div', { class: 'problem', role: 'alert', 'data-testid': 'form-problem' });
+
+  const repository = field('Repository', h('input', { name: 'repository', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false' }), 'A URL, path or name the executor understands.');
+  const target = field('Target branch', h('input', { name: 'targetBranch', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: 'main' }));
+  const sources = field('Sources', h('textarea', { name: 'sources', rows: 4, required: true, spellcheck: 'false' }), 'One branch, tag or commit per line, in the order they are applied.');
+  const example = localIsoIn(10, Date.now());
+  const time = field(
+    'Time',
+    h('input', { name: 'scheduledAt', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: example }),
+    `ISO-8601 with a zone offset (e.g. ${example}, or …Z for UTC), now, or relative: +5m, +1h30m. A time without an offset is refused.`,
+  );
+  const description = field('Description (optional)', h('textarea', { name: 'description', rows: 2, maxlength: 1000 }));
+  const submit = h('button', { type: 'submit' }, 'Schedule');
+
+  const form = h(
+    'form',
+    { class: 'schedule', novalidate: true, 'aria-labelledby': title.id },
+    repository.element,
+    target.element,
+    sources.element,
+    time.element,
+    description.element,
+    problem,
+    h('div', { class: 'buttons' }, submit),
+  );
+  const element = h('section', { class: 'view schedule' }, title, form);
+
+  /** One key per body: a resend of the same body after a lost answer makes no second group. */
+  let sent: { body: string; key: string } | undefined;
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (submit.getAttribute('aria-busy') === 'true') return;
+    void send();
+  });
+
+  async function send(): Promise<void> {
+    for (const f of [repository, target, sources, time, description]) f.mark(false);
+    const input = read();
+    if ('refused' in input) {
+      input.field.mark(true);
+      problem.replaceChildren(h('strong', null, 'Not sent'), h('p', null, input.refused));
+      input.field.control.focus();
+      return;
+    }
+    problem.replaceChildren();
+    const body = JSON.stringify(input);
+    if (sent?.body !== body) sent = { body, key: newIdempotencyKey() };
+    submit.setAttribute('aria-busy', 'true');
+    try {
+      const group = await createGroup(input, sent.key);
+      sent = undefined;
+      announce(`Group ${group.id} scheduled.`);
+      location.hash = links.group(group.id);
+    } catch (error) {
+      const shown = error instanceof ApiError ? error.problem : { title: 'The group was not created', status: 0, detail: String(error) };
+      problem.replaceChildren(...problemLines(shown));
+      for (const issue of shown.errors ?? []) fieldNamed(issue.field)?.mark(true);
+    } finally {
+      submit.removeAttribute('aria-busy');
+    }
+  }
+
+  function read(): CreateGroupInput | { refused: string; field: Field } {
+    const list = sources.control.value
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((source) => ({ source }));
+    if (!repository.control.value.trim()) return { refused: 'Give the repository.', field: repository };
+    if (!target.control.value.trim()) return { refused: 'Give the target branch.', field: target };
+    if (list.length === 0) return { refused: 'Give at least one source, one per line.', field: sources };
+    const at = resolveTime(time.control.value, Date.now());
+    if ('refused' in at) return { refused: at.refused, field: time };
+    const text = description.control.value.trim();
+    return { repository: repository.control.value.trim(), targetBranch: target.control.value.trim(), promotions: list, scheduledAt: at.at, ...(text ? { description: text } : {}) };
+  }
+
+  /** The form field an API error names (`promotions[1].source` is a line of the sources). */
+  function fieldNamed(name: string | undefined): Field | undefined {
+    if (name === undefined) return undefined;
+    if (name.startsWith('promotions')) return sources;
+    const byName: Record<string, Field> = { repository, targetBranch: target, scheduledAt: time, description };
+    return byName[name];
+  }
+
+  return { title: 'Schedule a group', element, heading: title, stop: () => undefined };
+}
+
+interface Field {
+  element: HTMLElement;
+  control: HTMLInputElement | HTMLTextAreaElement;
+  /** Mark the field invalid (`aria-invalid`, and the alert as its description) or clear it. */
+  mark(invalid: boolean): void;
+}
+
+/** A labelled control with an optional hint, linked by `for` and `aria-describedby`. */
+function field(label: string, control: HTMLInputElement | HTMLTextAreaElement, hint?: string): Field {
+  control.id = uniqueId(control.name);
+  const hintElement = hint ? h('p', { class: 'hint', id: uniqueId(`${control.name}-hint`) }, hint) : undefined;
+  if (hintElement) control.setAttribute('aria-describedby', hintElement.id);
+  return {
+    element: h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintElement),
+    control,
+    mark(invalid) {
+      if (invalid) control.setAttribute('aria-invalid', 'true');
+      else control.removeAttribute('aria-invalid');
+    },
+  };
+}

@@ -13,9 +13,9 @@
  * 5. Write `<data-dir>/stack.json` for the operator CLI; log every transition readably.
  * 6. On Ctrl-C / SIGTERM (or a crash of its own): stop everything, Java included.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -313,7 +313,9 @@ export async function main(argv: string[], terminal: Terminal = { out: (l) => co
       [
         `promotion-scheduler is running locally (poll every ${opts.pollIntervalSeconds} s, look-ahead ${opts.config.lookaheadSeconds} s).`,
         `  HTTP API       ${api.url} (routes under /v1: curl ${api.url}/v1/groups)`,
-        `  console        ${api.url}${CONSOLE_PATH} (open it in a browser)`,
+        existsSync(join(CONSOLE_BUILD_DIR, 'index.html'))
+          ? `  console        ${api.url}${CONSOLE_PATH} (open it in a browser)`
+          : `  console        not built: run \`npm run build\` (npm start does), then open ${api.url}${CONSOLE_PATH}`,
         `  DynamoDB Local ${dynamo.endpoint} (pid ${dynamo.pid}), SQS ${sqsServer.endpoint}`,
         `  repository     ${repository}`,
         `  events         ${opts.eventsFile} (npx promotion-scheduler events --follow)`,

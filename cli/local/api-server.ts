@@ -66,7 +66,12 @@ async function consoleFile(dir: string, method: string | undefined, path: string
   const type = CONSOLE_TYPES[name.slice(name.lastIndexOf('.'))];
   if (name !== basename(name) || name.startsWith('.') || type === undefined) return notFound;
   try {
-    return { status: 200, headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }, body: await readFile(join(dir, name)) };
+    return {
+      status: 200,
+      // No other page may frame the console (a click on its Confirm would be theirs).
+      headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "frame-ancestors 'none'" },
+      body: await readFile(join(dir, name)),
+    };
   } catch {
     return notFound;
   }
@@ -152,15 +157,41 @@ function answer(response: ServerResponse, status: number, headers: Record<string
 }
 
 /**
+ * Why a request must not reach the API from a browser page of another site, or `undefined`: the
+ * server checks no signature, so a page elsewhere could otherwise change groups (a cross-site
+ * POST needs no preflight when it has no body) or read them through a name that resolves here
+ * (DNS rebinding). Only this server's own names are answered, and changes only from its own
+ * origin (the console) or from no browser at all (the CLI, curl: no `Origin`).
+ */
+export function refusedOrigin(request: Pick<IncomingMessage, 'method' | 'headers'>, port: number): string | undefined {
+  const own = [`127.0.0.1:${port}`, `localhost:${port}`];
+  const host = request.headers.host;
+  if (host !== undefined && !own.includes(host)) return `Host '${host}' is not this server (${own.join(' or ')})`;
+  if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return undefined;
+  const origin = request.headers.origin;
+  if (origin !== undefined && !own.some((name) => origin === `http://${name}`)) return `a change from the page of another origin (${origin})`;
+  if (request.headers['sec-fetch-site'] === 'cross-site') return 'a change from a page of another site';
+  return undefined;
+}
+
+/**
  * @example
  * const api = await startApiServer({ handler: pipeline.api });
  * console.log(`${api.url}/v1/groups`);
  */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  /** Known once it listens (no request comes before). */
+  let port = 0;
   const server: Server = createServer((request, response) => {
     void (async () => {
       const requestId = randomUUID();
       try {
+        const refused = refusedOrigin(request, port);
+        if (refused !== undefined) {
+          request.resume();
+          answer(response, 403, { 'Content-Type': 'application/problem+json' }, JSON.stringify({ type: 'about:blank', title: 'Forbidden', status: 403, detail: `refused: ${refused}` }));
+          return;
+        }
         const served = options.consoleDir === undefined ? undefined : await consoleFile(options.consoleDir, request.method, new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
         if (served) {
           request.resume();
@@ -192,7 +223,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -43,7 +43,12 @@ export function scheduleView(): View {
   const element = h('section', { class: 'view schedule' }, title, form);
 
   /** One key per body: a resend of the same body after a lost answer makes no second group. */
-  let sent: { body: string; key: string } | undefined;
+  /**
+   * The last request sent and not answered with a group: the form's raw values, the body as
+   * resolved then (a relative time resolved once) and its key, so sending the unchanged form again
+   * after a lost answer repeats that request exactly, and the API makes one group of both.
+   */
+  let sent: { form: string; input: CreateGroupInput; key: string } | undefined;
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -61,11 +66,11 @@ export function scheduleView(): View {
       return;
     }
     problem.replaceChildren();
-    const body = JSON.stringify(input);
-    if (sent?.body !== body) sent = { body, key: newIdempotencyKey() };
+    const form = JSON.stringify([repository, target, sources, time, description].map((f) => f.control.value));
+    if (sent?.form !== form) sent = { form, input, key: newIdempotencyKey() };
     submit.setAttribute('aria-busy', 'true');
     try {
-      const group = await createGroup(input, sent.key);
+      const group = await createGroup(sent.input, sent.key);
       sent = undefined;
       announce(`Group ${group.id} scheduled.`);
       location.hash = links.group(group.id);

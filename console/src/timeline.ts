@@ -94,6 +94,8 @@ export function timelineView(): View {
   let lanes = new Map<string, Lane>();
   let complete = true;
   let sideReadAt = -Infinity;
+  /** A refresh failed after an answer was read: the next one draws whatever it reads. */
+  let missed = false;
   let drawnKey = '';
   let drawn: Window | undefined;
   let running: { link: HTMLElement; from: number }[] = [];
@@ -128,20 +130,32 @@ export function timelineView(): View {
     let changed = false;
     try {
       const readSide = now - sideReadAt >= SIDE_READ_MS;
+      // Freezes and lanes are extras: one that cannot be read costs the groups nothing.
+      let sideError: unknown;
+      const side = <T>(read: Promise<T>): Promise<T | undefined> =>
+        read.catch((error: unknown) => {
+          if (isAbort(error)) throw error;
+          sideError = error;
+          return undefined;
+        });
       const [list, freezeAnswer, laneAnswer] = await Promise.all([
         listAllGroups({ dueAfter: new Date(win.start - LOOK_BEHIND).toISOString(), dueBefore: new Date(win.end).toISOString(), limit: LIST_LIMIT }, signal, LIST_PAGES),
-        readSide ? listFreezes(signal) : undefined,
-        readSide ? listLanes(signal) : undefined,
+        readSide ? side(listFreezes(signal)) : undefined,
+        readSide ? side(listLanes(signal)) : undefined,
       ]);
-      if (readSide) sideReadAt = now;
-      changed = list.changed || Boolean(freezeAnswer?.changed) || Boolean(laneAnswer?.changed) || list.complete !== complete;
+      if (readSide && sideError === undefined) sideReadAt = now;
+      changed = missed || list.changed || Boolean(freezeAnswer?.changed) || Boolean(laneAnswer?.changed) || list.complete !== complete;
+      missed = false;
       groups = list.body;
       complete = list.complete;
       if (freezeAnswer) freezes = freezeAnswer.body.items;
       if (laneAnswer) lanes = new Map(laneAnswer.body.items.map((lane) => [laneKey(lane.repository, lane.targetBranch), lane]));
-      notice.clear();
+      if (sideError === undefined) notice.clear();
+      else notice.show(sideError);
     } catch (error) {
       if (isAbort(error)) return;
+      // An answer this refresh read may be remembered already: the next success must draw.
+      missed = true;
       notice.show(error);
     }
     watchStatuses(groups);

@@ -99,6 +99,9 @@ describe('the operator console in headless Chromium, on the local stack', { time
     expect(made.code, made.stderr).toBe(0);
     await page.goto(`${consoleUrl}#/groups/console-cancel`);
     await expect.poll(() => page.getByTestId('group-status').textContent(), { timeout: 10_000 }).toMatch(/Scheduled/);
+    // Its pre-flight check (right after the create) recorded and shown: a new version, which an
+    // If-Match taken before it would lose to (412, the page then showing the group as it is).
+    await expect.poll(() => page.locator('[data-preflight]').getAttribute('data-preflight'), { timeout: 10_000 }).toBe('clean');
     // Act: Cancel, then Back (nothing happens), then Cancel and Confirm
     await page.getByRole('button', { name: 'Cancel group' }).click();
     await page.getByRole('button', { name: 'Back' }).click();

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_PATH, startApiServer, type ApiServer } from '../../../../cli/local/api-server.ts';
+import { request as httpRequest } from 'node:http';
+import { CONSOLE_PATH, refusedOrigin, startApiServer, type ApiServer } from '../../../../cli/local/api-server.ts';
 
 describe('the loopback server serves the console', () => {
   let dir: string;
@@ -64,6 +65,36 @@ describe('the loopback server serves the console', () => {
     const answer = await get(path);
     expect(answer.status).toBe(404);
     expect(await answer.text()).toBe('not found\n');
+  });
+
+  it('sends the console files with no framing allowed', async () => {
+    const page = await get(CONSOLE_PATH);
+    expect([page.headers.get('x-frame-options'), page.headers.get('content-security-policy')]).toEqual(['DENY', "frame-ancestors 'none'"]);
+  });
+
+  it.each<[string, Record<string, string>, number]>([
+    ['another host name (DNS rebinding)', { host: 'attacker.example:80' }, 403],
+    ['a change from another origin', { origin: 'https://attacker.example' }, 403],
+    ['a change a browser says is cross-site', { 'sec-fetch-site': 'cross-site' }, 403],
+    ['a change from the console (its own origin)', { origin: 'own' }, 200],
+    ['a change from no browser (the CLI, curl)', {}, 200],
+  ])('answers %s with %i', async (_case, headers, status) => {
+    const own = new URL(server.url);
+    const sent = { ...headers, ...(headers.origin === 'own' ? { origin: own.origin } : {}) };
+    const answer = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port: own.port, path: '/v1/groups/g-1/cancel', method: 'POST', headers: sent }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(answer).toBe(status);
+  });
+
+  it('answers a read from another host name with 403 too, and a read from another origin (the browser keeps it from the page)', async () => {
+    expect(refusedOrigin({ method: 'GET', headers: { host: 'rebound.example:1234' } }, 1234)).toMatch(/Host 'rebound\.example:1234' is not this server/);
+    expect(refusedOrigin({ method: 'GET', headers: { host: 'localhost:1234', origin: 'https://elsewhere.example' } }, 1234)).toBeUndefined();
   });
 
   it('leaves every other path and method to the API', async () => {

@@ -9,7 +9,7 @@
  * redraws only when something moved. Every refusal is an {@link ApiError} carrying the
  * problem document (RFC 9457).
  */
-import type { CreateGroupInput, FreezeView, GroupPage, GroupStatus, LanePage, PromotionGroup } from '../../client/types.ts';
+import type { CreateGroupInput, FreezeView, GroupPage, GroupStatus, Lane, LaneDetail, LanePage, PromotionGroup } from '../../client/types.ts';
 
 /** One bad field of a `400 validation` problem. */
 export interface FieldProblem {
@@ -113,9 +113,41 @@ export function listFreezes(signal?: AbortSignal): Promise<Read<{ items: FreezeV
   return read<{ items: FreezeView[] }>(`${BASE}/freezes`, signal);
 }
 
-/** The first page of lanes (`GET /v1/lanes`), up to 100. */
-export function listLanes(signal?: AbortSignal): Promise<Read<LanePage>> {
-  return read<LanePage>(`${BASE}/lanes?limit=100`, signal);
+/** A page of lanes (`GET /v1/lanes`), up to 100; `cursor`: the last page's `nextCursor` (absent: the first). */
+export function listLanes(signal?: AbortSignal, cursor?: string): Promise<Read<LanePage>> {
+  const params = new URLSearchParams({ limit: '100' });
+  if (cursor !== undefined) params.set('cursor', cursor);
+  return read<LanePage>(`${BASE}/lanes?${params}`, signal);
+}
+
+/** Every lane, following `nextCursor` up to `maxPages` pages; `complete` is false when pages were left. */
+export async function listAllLanes(signal?: AbortSignal, maxPages = 5): Promise<Read<Lane[]> & { complete: boolean }> {
+  const items: Lane[] = [];
+  let changed = false;
+  let cursor: string | undefined;
+  for (let page = 0; page < maxPages; page += 1) {
+    const answer = await listLanes(signal, cursor);
+    items.push(...answer.body.items);
+    changed ||= answer.changed;
+    if (answer.body.nextCursor === null) return { body: items, changed, complete: true };
+    cursor = answer.body.nextCursor;
+  }
+  return { body: items, changed, complete: false };
+}
+
+/** One lane with its holder's and its waiters' groups (`GET /v1/lanes/show`). */
+export function getLane(repository: string, targetBranch: string, signal?: AbortSignal): Promise<Read<LaneDetail>> {
+  return read<LaneDetail>(`${BASE}/lanes/show?${new URLSearchParams({ repository, targetBranch })}`, signal);
+}
+
+/** Pause a lane (`POST /v1/lanes/pause`): it starts nothing until resumed. */
+export function pauseLane(repository: string, targetBranch: string, reason: string): Promise<Lane> {
+  return send<Lane>('POST', `${BASE}/lanes/pause`, { repository, targetBranch, reason }, {});
+}
+
+/** Resume a paused lane (`POST /v1/lanes/resume`). */
+export function resumeLane(repository: string, targetBranch: string): Promise<Lane> {
+  return send<Lane>('POST', `${BASE}/lanes/resume`, { repository, targetBranch }, {});
 }
 
 /** A fresh `Idempotency-Key` (random, 128 bits); works outside secure contexts too. */

@@ -7,6 +7,8 @@ import { useAnnouncer } from './announce.ts';
 import { h } from './dom.ts';
 import { groupView } from './group.ts';
 import { groupsView } from './groups.ts';
+import { laneView } from './lane.ts';
+import { lanesView } from './lanes.ts';
 import { routeOf, type Route } from './router.ts';
 import { scheduleView } from './schedule.ts';
 import { timelineView } from './timeline.ts';
@@ -33,6 +35,10 @@ function viewOf(route: Route): View {
       return groupView(route.id);
     case 'schedule':
       return scheduleView();
+    case 'lanes':
+      return lanesView();
+    case 'lane':
+      return laneView(route.repository, route.targetBranch);
     case 'unknown':
       return notFoundView(route.hash);
   }
@@ -52,7 +58,7 @@ function show(focus: boolean): void {
   main.replaceChildren(current.element);
   document.title = `${current.title} · Promotion scheduler`;
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-view]')) {
-    const active = link.dataset.view === route.view || (link.dataset.view === 'groups' && route.view === 'group');
+    const active = link.dataset.view === route.view || (link.dataset.view === 'groups' && route.view === 'group') || (link.dataset.view === 'lanes' && route.view === 'lane');
     if (active) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }

@@ -1,5 +1,6 @@
 /**
- * Hash routes: `#/timeline` (the default), `#/groups`, `#/groups/<id>`, `#/schedule`. The hash
+ * Hash routes: `#/timeline` (the default), `#/groups`, `#/groups/<id>`, `#/schedule`, `#/lanes`,
+ * `#/lanes/<repository>/<targetBranch>` (each part URI-encoded, so a `/` in either is `%2F`). The hash
  * keeps the console three static files that any server can serve beside the API.
  */
 
@@ -9,6 +10,8 @@ export type Route =
   | { view: 'groups' }
   | { view: 'group'; id: string }
   | { view: 'schedule' }
+  | { view: 'lanes' }
+  | { view: 'lane'; repository: string; targetBranch: string }
   | { view: 'unknown'; hash: string };
 
 /** The route a location hash names. */
@@ -17,6 +20,15 @@ export function routeOf(hash: string): Route {
   if (path === '' || path === '/timeline') return { view: 'timeline' };
   if (path === '/groups') return { view: 'groups' };
   if (path === '/schedule') return { view: 'schedule' };
+  if (path === '/lanes') return { view: 'lanes' };
+  const lane = /^\/lanes\/([^/]+)\/([^/]+)$/.exec(path);
+  if (lane?.[1] && lane[2]) {
+    try {
+      return { view: 'lane', repository: decodeURIComponent(lane[1]), targetBranch: decodeURIComponent(lane[2]) };
+    } catch {
+      return { view: 'unknown', hash };
+    }
+  }
   const group = /^\/groups\/([^/]+)$/.exec(path);
   if (group?.[1]) {
     try {
@@ -33,5 +45,7 @@ export const links = {
   timeline: '#/timeline',
   groups: '#/groups',
   schedule: '#/schedule',
+  lanes: '#/lanes',
   group: (id: string): string => `#/groups/${encodeURIComponent(id)}`,
+  lane: (repository: string, targetBranch: string): string => `#/lanes/${encodeURIComponent(repository)}/${encodeURIComponent(targetBranch)}`,
 } as const;

@@ -3,7 +3,8 @@
  * in the window, from an hour ago to six hours ahead by default. A group is a mark at its
  * `scheduledAt`, or a bar from `startedAt` to `finishedAt` (to now while it runs), coloured by
  * status and labelled with it; freeze windows are shaded bands on the rows they cover; "now" is
- * a vertical line. Positioned DOM, in per cent of the track, so every mark is a plain link.
+ * a vertical line. Positioned DOM, in per cent of the track, so every mark is a plain link; a
+ * row's label links to its lane's page.
  *
  * One refresh a second lists the window's groups (conditional, so an unchanged answer redraws
  * nothing); freezes and lanes change rarely and are read every five seconds.
@@ -265,8 +266,12 @@ export function timelineView(): View {
       h(
         'div',
         { class: 'tl-label' },
-        h('span', { class: 'tl-repo', title: repository }, repository),
-        h('span', { class: 'tl-branch' }, `→ ${targetBranch}`),
+        h(
+          'a',
+          { class: 'tl-lane', href: links.lane(repository, targetBranch), 'data-key': `lane:${laneKey(repository, targetBranch)}` },
+          h('span', { class: 'tl-repo', title: repository }, repository),
+          h('span', { class: 'tl-branch' }, `→ ${targetBranch}`),
+        ),
         lane?.paused ? h('span', { class: 'badge paused', title: `paused by ${lane.paused.by}: ${lane.paused.reason}` }, 'paused') : null,
       ),
       track,

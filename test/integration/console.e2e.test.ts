@@ -118,6 +118,35 @@ describe('the operator console in headless Chromium, on the local stack', { time
     expect(await mark.getAttribute('data-status')).toBe('Cancelled');
   });
 
+  it('pauses a lane after a confirmation (a group due meanwhile waits, shown in its place), and resumes it: the group runs', async () => {
+    // Prepare: the lane of the tests' groups (used above, so it has an item)
+    const lanePage = `${consoleUrl}#/lanes/${encodeURIComponent(repo)}/${encodeURIComponent('main')}`;
+    await page.goto(lanePage);
+    await expect.poll(() => page.getByTestId('lane-state').textContent(), { timeout: 10_000 }).toBe('Running');
+    // Act: pause, refusing an empty reason first
+    await page.getByRole('button', { name: 'Pause lane' }).click();
+    await page.getByRole('button', { name: 'Confirm pause' }).click();
+    await expect.poll(() => page.getByRole('dialog').getByRole('alert').textContent()).toMatch(/Give a reason/);
+    await page.getByLabel('Reason').fill('browser test: hold the lane');
+    await page.getByRole('button', { name: 'Confirm pause' }).click();
+    // Assess: paused, as the CLI sees it too
+    await expect.poll(() => page.getByTestId('lane-state').textContent(), { timeout: 10_000 }).toBe('Paused');
+    const paused = JSON.parse((await cli('lane', 'show', '--target', 'main', '--json')).stdout) as { paused: { reason: string } | null };
+    expect(paused.paused?.reason).toBe('browser test: hold the lane');
+    // A group due now waits for the lane, and the lane page lists it, without a reload
+    const made = await cli('schedule', '--id', 'console-waits', '--target', 'main', '--source', 'feature/d', '--at', '+6s', '--json');
+    expect(made.code, made.stderr).toBe(0);
+    await page.locator('a[href="#/groups/console-waits"]').waitFor({ timeout: 30_000 });
+    // Act: resume
+    await page.getByRole('button', { name: 'Resume lane' }).click();
+    await page.getByRole('button', { name: 'Confirm resume' }).click();
+    // Assess: running again, and the waiting group is handed the lane and runs
+    await expect.poll(() => page.getByTestId('lane-state').textContent(), { timeout: 10_000 }).toBe('Running');
+    await expect
+      .poll(async () => (JSON.parse((await cli('show', 'console-waits', '--json')).stdout) as { status: string }).status, { timeout: 60_000, interval: 500 })
+      .toBe('Succeeded');
+  });
+
   it('shows a refused action in words: the API problem document of a bad source, and refuses a time without an offset before sending', async () => {
     // Prepare
     await page.goto(`${consoleUrl}#/schedule`);

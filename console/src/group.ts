@@ -11,6 +11,7 @@ import { ApiError, cancelGroup, getGroup, isAbort } from './api.ts';
 import type { Conflict, GroupPreflight, Outcome, PromotionGroup } from '../../client/types.ts';
 import { watchStatuses } from './announce.ts';
 import { h, redraw, uniqueId, type Child } from './dom.ts';
+import { confirmDialog } from './dialog.ts';
 import { duration, problemLines, timeElement } from './format.ts';
 import { startPoll } from './poll.ts';
 import { CANCELLABLE, holdNote, statusBadge } from './status.ts';
@@ -23,7 +24,7 @@ export function groupView(id: string): View {
   const problem = h('div', { class: 'problem', role: 'alert', 'data-testid': 'problem' });
   const cancel = h('button', { type: 'button', class: 'danger', 'data-testid': 'cancel-group', hidden: true }, 'Cancel group');
   const details = h('div', { class: 'details', 'data-testid': 'group-details' }, h('p', null, 'Loading…'));
-  const dialog = cancelDialog();
+  const dialog = confirmDialog({ testId: 'cancel-dialog', confirm: 'Confirm cancel', reason: 'optional' });
 
   const element = h('section', { class: 'view group' }, title, h('div', { class: 'buttons actions' }, cancel), problem, notice.element, details, dialog.element);
 
@@ -31,13 +32,20 @@ export function groupView(id: string): View {
   /** The last read answered 404 (and said so). */
   let missing = false;
 
+  /** The version the open dialog was shown for: the cancel's `If-Match`. */
+  let version = 0;
   cancel.addEventListener('click', () => {
-    if (group) dialog.open(group);
+    if (!group) return;
+    version = group.version;
+    dialog.open({
+      question: `Cancel group ${group.id}?`,
+      explanation: `It is ${group.status} at version ${version}; once cancelled it will not run. If it changes before you confirm, the API refuses the cancel and this page shows the group as it is then.`,
+    });
   });
-  dialog.onConfirm(async (version, reason) => {
+  dialog.onConfirm(async (reason) => {
     problem.replaceChildren();
     try {
-      show(await cancelGroup(id, version, reason));
+      show(await cancelGroup(id, version, reason || undefined));
     } catch (error) {
       refused(error);
     }
@@ -203,55 +211,4 @@ function history(group: PromotionGroup): HTMLElement {
       ),
     ),
   );
-}
-
-/** What the dialog's Confirm does: the action, then where the focus goes once the dialog is closed. */
-type ConfirmAction = (version: number, reason: string | undefined) => Promise<HTMLElement>;
-
-/** The Cancel confirmation: a modal `<dialog>` with a reason, "Confirm cancel" and "Back". */
-function cancelDialog(): { element: HTMLDialogElement; open(group: PromotionGroup): void; onConfirm(action: ConfirmAction): void } {
-  const titleId = uniqueId('cancel-title');
-  const reasonId = uniqueId('cancel-reason');
-  const question = h('h2', { id: titleId });
-  const explanation = h('p');
-  const reason = h('input', { id: reasonId, type: 'text', maxlength: 500, autocomplete: 'off' });
-  const confirm = h('button', { type: 'submit', class: 'danger' }, 'Confirm cancel');
-  const back = h('button', { type: 'button' }, 'Back');
-  const form = h(
-    'form',
-    { method: 'dialog' },
-    question,
-    explanation,
-    h('div', { class: 'field' }, h('label', { for: reasonId }, 'Reason (optional)'), reason),
-    h('div', { class: 'buttons' }, confirm, back),
-  );
-  const element = h('dialog', { 'aria-labelledby': titleId, 'data-testid': 'cancel-dialog' }, form);
-
-  let version = 0;
-  let action: ConfirmAction | undefined;
-  back.addEventListener('click', () => element.close());
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    if (!action || confirm.getAttribute('aria-busy') === 'true') return;
-    confirm.setAttribute('aria-busy', 'true');
-    void action(version, reason.value.trim() || undefined).then((focus) => {
-      confirm.removeAttribute('aria-busy');
-      element.close();
-      focus.focus();
-    });
-  });
-
-  return {
-    element,
-    open(group) {
-      version = group.version;
-      question.textContent = `Cancel group ${group.id}?`;
-      explanation.textContent = `It is ${group.status} at version ${version}; once cancelled it will not run. If it changes before you confirm, the API refuses the cancel and this page shows the group as it is then.`;
-      reason.value = '';
-      element.showModal();
-    },
-    onConfirm(next) {
-      action = next;
-    },
-  };
 }

@@ -11,6 +11,7 @@ import { ApiError, getLane, isAbort, pauseLane, resumeLane } from './api.ts';
 import type { LaneDetail, PromotionGroup } from '../../client/types.ts';
 import { announce, watchStatuses } from './announce.ts';
 import { h, redraw, uniqueId, type Child } from './dom.ts';
+import { confirmDialog } from './dialog.ts';
 import { problemLines, timeElement } from './format.ts';
 import { startPoll } from './poll.ts';
 import { links } from './router.ts';
@@ -31,14 +32,14 @@ export function laneView(repository: string, targetBranch: string): View {
     question: `Pause lane ${name}?`,
     explanation: 'A paused lane starts nothing: a running holder finishes, and groups that come due wait until it is resumed.',
     confirm: 'Confirm pause',
-    reason: true,
+    reason: 'required',
   });
   const resumeDialog = confirmDialog({
     testId: 'resume-dialog',
     question: `Resume lane ${name}?`,
     explanation: 'If nothing holds the lane, its first waiting group is handed the lane at once.',
     confirm: 'Confirm resume',
-    reason: false,
+    reason: 'none',
   });
 
   const element = h(
@@ -185,79 +186,4 @@ function groupStatus(group: PromotionGroup | undefined): Child {
 function section(name: string, content: Child | Child[], testId: string): HTMLElement {
   const id = uniqueId('section');
   return h('section', { 'aria-labelledby': id, 'data-testid': testId }, h('h2', { id }, name), content);
-}
-
-interface DialogText {
-  testId: string;
-  question: string;
-  explanation: string;
-  confirm: string;
-  /** Ask for a reason (required, up to 500 characters). */
-  reason: boolean;
-}
-
-/** What Confirm does: the action, then where the focus goes once the dialog is closed. */
-type ConfirmAction = (reason: string) => Promise<HTMLElement>;
-
-/** A confirmation: a modal `<dialog>` with the question, maybe a required reason, Confirm and "Back". */
-function confirmDialog(text: DialogText): { element: HTMLDialogElement; open(): void; onConfirm(action: ConfirmAction): void } {
-  const titleId = uniqueId('lane-dialog');
-  const reasonId = uniqueId('lane-reason');
-  const errorId = uniqueId('lane-reason-error');
-  // `required` names the field as required; `novalidate` lets the dialog say why in its own words.
-  const reason = h('input', { id: reasonId, type: 'text', maxlength: 500, autocomplete: 'off', required: true });
-  const reasonProblem = h('p', { id: errorId, class: 'problem', role: 'alert', 'data-testid': 'reason-problem' });
-  const confirm = h('button', { type: 'submit', class: 'danger' }, text.confirm);
-  const back = h('button', { type: 'button' }, 'Back');
-  const form = h(
-    'form',
-    { method: 'dialog', novalidate: true },
-    h('h2', { id: titleId }, text.question),
-    h('p', null, text.explanation),
-    text.reason ? h('div', { class: 'field' }, h('label', { for: reasonId }, 'Reason'), reason, reasonProblem) : null,
-    h('div', { class: 'buttons' }, confirm, back),
-  );
-  const element = h('dialog', { 'aria-labelledby': titleId, 'data-testid': text.testId }, form);
-
-  let action: ConfirmAction | undefined;
-  const markReason = (message: string): void => {
-    reasonProblem.textContent = message;
-    if (message) {
-      reason.setAttribute('aria-invalid', 'true');
-      reason.setAttribute('aria-describedby', errorId);
-    } else {
-      reason.removeAttribute('aria-invalid');
-      reason.removeAttribute('aria-describedby');
-    }
-  };
-  back.addEventListener('click', () => element.close());
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    if (!action || confirm.getAttribute('aria-busy') === 'true') return;
-    const given = reason.value.trim();
-    if (text.reason && given === '') {
-      markReason('Give a reason.');
-      reason.focus();
-      return;
-    }
-    markReason('');
-    confirm.setAttribute('aria-busy', 'true');
-    void action(given).then((focus) => {
-      confirm.removeAttribute('aria-busy');
-      element.close();
-      focus.focus();
-    });
-  });
-
-  return {
-    element,
-    open() {
-      reason.value = '';
-      markReason('');
-      element.showModal();
-    },
-    onConfirm(next) {
-      action = next;
-    },
-  };
 }

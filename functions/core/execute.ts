@@ -152,7 +152,8 @@ export const CONFLICT_LIMITS = { conflicts: 50, pathsPerConflict: 100, pathChars
 /** Longest text kept of any one thing a service answers (reason, detail, reference). */
 export const TEXT_LIMIT = 2_000;
 
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (truncated)` : text);
+/** `text`, cut to `max` characters (saying so). */
+export const clip = (text: string, max = TEXT_LIMIT) => (text.length > max ? `${text.slice(0, max)}… (truncated)` : text);
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text).length;
 

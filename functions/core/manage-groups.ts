@@ -186,7 +186,7 @@ export class GroupCommands {
         changes.description !== undefined ? 'description changed' : '',
       ].filter(Boolean);
       // New promotions or a new time: checked again right away (pre-flight).
-      const preflightDueAt = to === 'Scheduled' && (changes.scheduledAt !== undefined || changes.promotions) ? firstPreflightAt(this.config, new Date(now)) : undefined;
+      const { preflightDueAt } = to === 'Scheduled' && (changes.scheduledAt !== undefined || changes.promotions) ? this.preflightNow(now) : {};
       const spec: TransitionSpec = {
         to,
         entry: { at: now, by, reason: `edited: ${what.join('; ')}` },

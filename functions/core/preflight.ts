@@ -26,7 +26,7 @@
 import type { SchedulerConfig } from './config.ts';
 import { describeError } from './errors.ts';
 import { PREFLIGHT_BY, type GroupPreflight, type PreflightMessage, type PromotionGroup } from './group.ts';
-import { boundConflicts, conflictSummary, TEXT_LIMIT } from './execute.ts';
+import { boundConflicts, clip, conflictSummary } from './execute.ts';
 import { chunk, mapWithConcurrency } from './concurrency.ts';
 
 /** Batches of checks sent at once. */
@@ -59,8 +59,6 @@ export function nearStart(scheduledAt: string, now: Date, config: Pick<Scheduler
 }
 
 export { PREFLIGHT_BY };
-
-const clip = (text: string) => (text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT)}… (truncated)` : text);
 
 /** `preflightDueAt` of a write that gives a Scheduled group a time or promotions: now (a check right away), unless pre-flight is off. */
 export function firstPreflightAt(config: Pick<SchedulerConfig, 'preflightSeconds'>, now: Date): string | undefined {

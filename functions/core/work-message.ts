@@ -32,14 +32,8 @@ export function encodeQueueMessage(message: QueueMessage): string {
  * @throws MalformedMessageError saying what is wrong.
  */
 export function parseQueueMessage(body: string | undefined): QueueMessage {
-  let data: unknown;
-  try {
-    data = JSON.parse(body ?? '');
-  } catch {
-    return parseWorkMessage(body);
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data) || (data as { kind?: unknown }).kind === undefined) return parseWorkMessage(body);
-  const record = data as Record<string, unknown>;
+  const record = objectOf(body);
+  if (record.kind === undefined) return workMessageOf(record);
   if (record.kind !== 'preflight') throw new MalformedMessageError(`malformed work message: kind ${JSON.stringify(record.kind)} is not one this queue carries (only 'preflight', or none for a run)`);
   const problems: string[] = [];
   if (typeof record.groupId !== 'string' || record.groupId === '') problems.push('groupId must be a non-empty string');
@@ -54,6 +48,11 @@ export function parseQueueMessage(body: string | undefined): QueueMessage {
  * @throws MalformedMessageError saying what is wrong (never retried: it would fail again).
  */
 export function parseWorkMessage(body: string | undefined): WorkMessage {
+  return workMessageOf(objectOf(body));
+}
+
+/** The body as a JSON object. @throws MalformedMessageError when it is not one. */
+function objectOf(body: string | undefined): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(body ?? '');
@@ -63,7 +62,11 @@ export function parseWorkMessage(body: string | undefined): WorkMessage {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new MalformedMessageError('message body is not a JSON object');
   }
-  const record = data as Record<string, unknown>;
+  return data as Record<string, unknown>;
+}
+
+/** A run's message from a parsed body. @throws MalformedMessageError naming every bad field. */
+function workMessageOf(record: Record<string, unknown>): WorkMessage {
   const problems: string[] = [];
   if (typeof record.groupId !== 'string' || record.groupId === '') problems.push('groupId must be a non-empty string');
   if (!Number.isInteger(record.attempt) || (record.attempt as number) < 1) problems.push('attempt must be an integer ≥ 1');

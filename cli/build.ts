@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { isEntryScript } from './entry-script.ts';
-import { CONSOLE_BUILD_DIR } from './local/api-server.ts';
+import { CONSOLE_BUILD_DIR } from './console-site.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 

@@ -41,7 +41,8 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './local/dynamodb-local.t
 import { EventsFileSink, FileStreamCheckpoint, startNewEventsFile } from './local/events-file.ts';
 import { createLocalPipeline, type LocalPipeline } from './local/pipeline.ts';
 import { startSqsServer, type SqsServer } from './local/sqs-local.ts';
-import { CONSOLE_BUILD_DIR, CONSOLE_PATH, startApiServer, type ApiServer } from './local/api-server.ts';
+import { CONSOLE_BUILD_DIR, CONSOLE_PATH } from './console-site.ts';
+import { startApiServer, type ApiServer } from './local/api-server.ts';
 import { terminalLogger, terminalObserver, type Terminal } from './local/terminal.ts';
 import { DEFAULT_DATA_DIR, lockDataDir, removeStackFile, writeStackFile, type StackFile } from './stack-file.ts';
 

@@ -4,7 +4,7 @@
  * signer and credential chain.
  */
 import { ApiUnreachableError, PromotionSchedulerApiError, apiErrorFrom, parseProblem, type ApiErrorInit } from './errors.ts';
-import { SigV4Signer, type CredentialsOption } from './sigv4.ts';
+import { encodeStrictly, SigV4Signer, signingRegion, type CredentialsOption } from './sigv4.ts';
 import type {
   AddFreezeInput,
   AddWebhookInput,
@@ -77,7 +77,6 @@ interface RequestSpec {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$/;
 
 /**
  * A client of the Promotion Scheduler HTTP API.
@@ -111,7 +110,7 @@ export class PromotionSchedulerClient {
     const clock = options.clock;
     this.#now = clock ? () => clock.now() : () => new Date();
     if (this.signing === 'sigv4') {
-      const region = options.region ?? EXECUTE_API_HOST.exec(base.hostname)?.[1] ?? (process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || undefined);
+      const region = signingRegion(base.hostname, options.region);
       if (!region) {
         throw new TypeError(
           `PromotionSchedulerClient: no region to sign requests to ${base.host} for: the host is not *.execute-api.<region>.amazonaws.com; give the region option or set AWS_REGION`,
@@ -586,10 +585,6 @@ function listingQuery(query: ListGroupsPageQuery): [string, string][] {
   return pairs;
 }
 
-/** RFC 3986 unreserved characters only, as SigV4's canonical query encodes them: the query sent is the query signed. */
-function encodeStrictly(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
 
 /** `Retry-After` as seconds: delay-seconds, or an HTTP date (seconds from now, at least 0). */
 function retryAfterSeconds(header: string | null, now: Date): number | undefined {

@@ -18,6 +18,17 @@ export interface RequestToSign {
   body: string | undefined;
 }
 
+const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * The region to sign for: the one given, else the region of an
+ * `*.execute-api.<region>.amazonaws.com` host, else `AWS_REGION` (then `AWS_DEFAULT_REGION`);
+ * `undefined` when none says.
+ */
+export function signingRegion(hostname: string, region: string | undefined): string | undefined {
+  return region ?? EXECUTE_API_HOST.exec(hostname)?.[1] ?? (process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || undefined);
+}
+
 /** Signs requests with SigV4 for `execute-api` in one region. */
 export class SigV4Signer {
   readonly #signer: SignatureV4;
@@ -65,6 +76,11 @@ export class SigV4Signer {
   }
 }
 
+/** RFC 3986 unreserved characters only, as SigV4's canonical query encodes them: the query sent is the query signed. */
+export function encodeStrictly(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 /**
  * The query string as the signer wants it (decoded, repeated keys as arrays). Split by hand, not
  * with URLSearchParams, which would read `+` as a space where the server reads `%2B`'s `+`.
@@ -83,7 +99,7 @@ function decodeQuery(search: string): Record<string, string | string[]> {
 }
 
 /** The SDK's default chain, imported on the first signature: a client of the local stack never loads it. */
-function defaultCredentialChain(): AwsCredentialIdentityProvider {
+export function defaultCredentialChain(): AwsCredentialIdentityProvider {
   let chain: Promise<AwsCredentialIdentityProvider> | undefined;
   return async (properties) => {
     chain ??= import('@aws-sdk/credential-provider-node').then(({ defaultProvider }) => defaultProvider());

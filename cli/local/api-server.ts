@@ -7,13 +7,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ApiHandler } from '../../functions/handlers/api.ts';
 import { internalProblem } from '../../functions/http/problems.ts';
-import { API_SETTINGS } from '../../functions/shared/definitions.ts';
+import { consoleFile, forbiddenProblem, readBody, refusedOrigin } from '../console-site.ts';
 
 export interface ApiServer {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
@@ -29,67 +27,8 @@ export interface ApiServerOptions {
   port?: number;
   /** Called for a request the handler itself failed on (it answers 500 then). */
   onError?: (error: unknown) => void;
-  /** The built console (`dist/console`): served under {@link CONSOLE_PATH}; absent: no console. */
+  /** The built console (`dist/console`): served under `/console/`; absent: no console. */
   consoleDir?: string;
-}
-
-/** Where `npm run build` puts the console (cli/build.ts), and the local stack serves it from. */
-export const CONSOLE_BUILD_DIR = resolve(import.meta.dirname, '..', '..', 'dist', 'console');
-
-/** Where the console is served (`consoleUrl` = the server's URL and this). */
-export const CONSOLE_PATH = '/console/';
-
-const CONSOLE_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.png': 'image/png',
-};
-
-/**
- * A console file for a GET or HEAD of `/console/…` (`/console/` is its index.html; `/` and
- * `/console` lead there), or `undefined` for anything else (the API's). Only files directly in
- * the directory, of the types above, are served: no path leaves it.
- */
-async function consoleFile(dir: string, method: string | undefined, path: string): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
-  if (method !== 'GET' && method !== 'HEAD') return undefined;
-  if (path === '/' || path === '/console') return { status: 302, headers: { Location: CONSOLE_PATH }, body: Buffer.alloc(0) };
-  if (!path.startsWith(CONSOLE_PATH)) return undefined;
-  const notFound = { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from('not found\n') };
-  let name: string;
-  try {
-    name = path === CONSOLE_PATH ? 'index.html' : decodeURIComponent(path.slice(CONSOLE_PATH.length));
-  } catch {
-    return notFound; // not percent-encoded UTF-8
-  }
-  const type = CONSOLE_TYPES[name.slice(name.lastIndexOf('.'))];
-  if (name !== basename(name) || name.startsWith('.') || type === undefined) return notFound;
-  try {
-    return {
-      status: 200,
-      // No other page may frame the console (a click on its Confirm would be theirs).
-      headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "frame-ancestors 'none'" },
-      body: await readFile(join(dir, name)),
-    };
-  } catch {
-    return notFound;
-  }
-}
-
-/** Bytes read of a body: one more than the limit, so the handler can tell a body is too large. */
-const BODY_READ_LIMIT = API_SETTINGS.maxBodyBytes + 1;
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    if (kept >= BODY_READ_LIMIT) continue; // drain the rest without keeping it
-    const part = chunk.subarray(0, BODY_READ_LIMIT - kept);
-    chunks.push(part);
-    kept += part.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The proxy event of a REST API for this request (the fields the handler reads, and the usual rest). */
@@ -157,24 +96,6 @@ function answer(response: ServerResponse, status: number, headers: Record<string
 }
 
 /**
- * Why a request must not reach the API from a browser page of another site, or `undefined`: the
- * server checks no signature, so a page elsewhere could otherwise change groups (a cross-site
- * POST needs no preflight when it has no body) or read them through a name that resolves here
- * (DNS rebinding). Only this server's own names are answered, and changes only from its own
- * origin (the console) or from no browser at all (the CLI, curl: no `Origin`).
- */
-export function refusedOrigin(request: Pick<IncomingMessage, 'method' | 'headers'>, port: number): string | undefined {
-  const own = [`127.0.0.1:${port}`, `localhost:${port}`];
-  const host = request.headers.host;
-  if (host !== undefined && !own.includes(host)) return `Host '${host}' is not this server (${own.join(' or ')})`;
-  if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return undefined;
-  const origin = request.headers.origin;
-  if (origin !== undefined && !own.some((name) => origin === `http://${name}`)) return `a change from the page of another origin (${origin})`;
-  if (request.headers['sec-fetch-site'] === 'cross-site') return 'a change from a page of another site';
-  return undefined;
-}
-
-/**
  * @example
  * const api = await startApiServer({ handler: pipeline.api });
  * console.log(`${api.url}/v1/groups`);
@@ -189,7 +110,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         const refused = refusedOrigin(request, port);
         if (refused !== undefined) {
           request.resume();
-          answer(response, 403, { 'Content-Type': 'application/problem+json' }, JSON.stringify({ type: 'about:blank', title: 'Forbidden', status: 403, detail: `refused: ${refused}` }));
+          answer(response, 403, { 'Content-Type': 'application/problem+json' }, forbiddenProblem(refused));
           return;
         }
         const served = options.consoleDir === undefined ? undefined : await consoleFile(options.consoleDir, request.method, new URL(request.url ?? '/', 'http://127.0.0.1').pathname);

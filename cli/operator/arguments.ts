@@ -11,6 +11,9 @@ import { LANE_FAILURE_POLICIES, LANE_OVERLAP_POLICIES, type LaneFailurePolicy, t
 import { parseInstant } from '../../functions/core/timing.ts';
 import type { StackOptions } from './stack.ts';
 
+/** The port `console` listens on without `--port` (the local stack's API is on 4010). */
+export const CONSOLE_PROXY_PORT = 4020;
+
 /** The command's name, in usage lines and as the prefix of every error line. */
 export const PROGRAM = 'promotion-scheduler';
 
@@ -54,6 +57,7 @@ const OPTIONS = {
   weekly: { type: 'string' },
   tz: { type: 'string' },
   'ignore-freeze': { type: 'boolean' },
+  port: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 type OptionName = keyof typeof OPTIONS;
 
@@ -339,6 +343,28 @@ that covers its lane may hold it again. Prints the freeze removed and how many g
 Example:
   ${PROGRAM} freeze remove fz-0123456789`,
   },
+  console: {
+    args: [],
+    options: ['port'],
+    synopsis: 'console --stack-name NAME [--port P]',
+    summary: "Serve the operator console of a deployed stack on 127.0.0.1, its API calls signed with your AWS credentials",
+    details: `Serves the operator console (docs/console.md) on http://127.0.0.1:P/console/ and forwards its
+calls to the stack's HTTP API (CloudFormation output ApiUrl, or --api-url), each one signed with
+SigV4 by your own AWS credentials (the AWS SDK's chain: AWS_PROFILE, SSO, environment…), as
+\`kubectl proxy\` does: no login page, no credential in the browser, and the API's IAM policy
+decides what you may do. The history records your changes as operator:<$USER> via your IAM
+principal. Listens on 127.0.0.1 only and refuses changes from pages of other sites. Runs until
+Ctrl-C. With --json, prints one line {consoleUrl, url, apiUrl, region} once it listens.
+On the local stack (no --stack-name, no --api-url) it prints the URL where \`npm start\` serves
+the console already.
+
+Options:
+  --port P          the port to listen on, 0 to 65535 (default ${CONSOLE_PROXY_PORT}; 0: any free port)
+
+Examples:
+  ${PROGRAM} console --stack-name promotion-scheduler --region eu-west-1
+  AWS_PROFILE=ops ${PROGRAM} console --stack-name promotion-scheduler --port 8020`,
+  },
   'dlq list': {
     args: [],
     options: ['limit'],
@@ -379,6 +405,7 @@ export type Command =
   | { name: 'lane resume'; targetBranch: string; repo?: string }
   | { name: 'lane set'; targetBranch: string; repo?: string; overlapPolicy?: LaneOverlapPolicy; onFailure?: LaneFailurePolicy }
   | { name: 'events'; follow: boolean }
+  | { name: 'console'; port: number }
   | { name: 'dlq list'; limit: number }
   | { name: 'dlq redrive' }
   | WebhookAddCommand
@@ -464,6 +491,11 @@ function positiveInteger(value: string, option: string, max: number, command: Co
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
     throw new UsageError(`${option} '${value}' is not a whole number from 1 to ${max}`, command);
   }
+  return Number(value);
+}
+
+function portNumber(value: string, command: CommandName): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new UsageError(`--port '${value}' is not a port number from 0 to 65535`, command);
   return Number(value);
 }
 
@@ -586,6 +618,9 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     }
     case 'events':
       command = { name, follow: values.follow ?? false };
+      break;
+    case 'console':
+      command = { name, port: values.port === undefined ? CONSOLE_PROXY_PORT : portNumber(values.port, name) };
       break;
     case 'dlq list':
       command = { name, limit: values.limit === undefined ? INPUT_LIMITS.defaultDeadLetters : positiveInteger(values.limit, '--limit', INPUT_LIMITS.deadLetters, name) };

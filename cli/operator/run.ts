@@ -6,6 +6,7 @@
  * ones ({@link WebhookOperations}) and the freeze ones ({@link FreezeOperations}) alike.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { signingRegion } from '../../client/sigv4.ts';
 import { PromotionSchedulerApiError, type AddFreezeInput, type Lane } from '../../client/index.ts';
 import { SchedulerError } from '../../functions/core/errors.ts';
 import { GROUP_STATUSES, type PromotionGroup } from '../../functions/core/group.ts';
@@ -34,10 +35,12 @@ import {
   type WebhookOperations,
 } from './connect.ts';
 import { EXIT, exitCodeFor, messageFor } from './errors.ts';
+import { startConsoleProxy, type ConsoleProxy } from './console-proxy.ts';
 import { printEvents } from './events-command.ts';
 import { formatFreezeAdded, formatFreezeList, formatFreezeRemoved } from './freeze-format.ts';
 import { helpText } from './help.ts';
 import { locateStack, STACK_OUTPUTS, StackUnavailableError, type StackLocation } from './stack.ts';
+import { CONSOLE_PATH } from '../console-site.ts';
 import { formatWebhookAdded, formatWebhookList, formatWebhookRemoved } from './webhook-format.ts';
 
 /** What {@link runCli} reads and writes instead of the process. */
@@ -197,7 +200,8 @@ async function runCommand(parsed: ParsedCli, stack: StackLocation, backend: Back
       out(helpText(command.topic));
       return EXIT.ok;
     case 'events':
-      // Handled before connecting (runCli): it reads the events file, not the API.
+    case 'console':
+      // Handled before connecting (runCli): it reads the events file, not the API; console serves one.
       return EXIT.usage;
     case 'schedule': {
       const groups = needGroups();
@@ -369,6 +373,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await printEvents(stack.eventsFile, { follow: parsed.command.follow, json: parsed.json, out: (text) => io.stdout.write(text), ...(signal ? { signal } : {}) });
       return EXIT.ok;
     }
+    if (parsed.command.name === 'console') {
+      await serveConsole(stack, parsed.command.port, parsed.json, io);
+      return EXIT.ok;
+    }
     backend = await (io.connect ?? connect)(stack, { actor: operatorIdentity(io.env) });
     return await runCommand(parsed, stack, backend, io, now, secret);
   } catch (error) {
@@ -379,7 +387,42 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-/** Aborted on the first SIGINT or SIGTERM (Ctrl-C ends `events --follow` with exit 0). */
+/**
+ * `console`: on a deployed stack, serve the console and forward its calls signed
+ * ({@link startConsoleProxy}) until Ctrl-C; on the local stack, say where it is served already.
+ *
+ * @throws StackUnavailableError when the stack names no API, SigV4 has no region, or the port is
+ *   taken; the credential chain's error when there are no credentials.
+ */
+async function serveConsole(stack: StackLocation, port: number, json: boolean, io: CliIo): Promise<void> {
+  if (stack.kind === 'local') {
+    const consoleUrl = stack.consoleUrl ?? `${stack.apiUrl}${CONSOLE_PATH}`;
+    io.stdout.write(json ? `${JSON.stringify({ consoleUrl, apiUrl: stack.apiUrl })}\n` : `${stack.description} serves the console itself: open ${consoleUrl}\n(${PROGRAM} console is for a deployed stack: --stack-name NAME)\n`);
+    return;
+  }
+  if (!stack.apiUrl) throw new StackUnavailableError(`${stack.description} has no ${STACK_OUTPUTS.apiUrl} output: is it a promotion-scheduler stack?`);
+  const apiUrl = stack.apiUrl;
+  const region = signingRegion(new URL(apiUrl).hostname, stack.region);
+  if (!region) throw new StackUnavailableError(`no region to sign calls to ${apiUrl} for: pass --region REGION or set AWS_REGION`);
+  const actor = operatorIdentity(io.env);
+  let proxy: ConsoleProxy;
+  try {
+    proxy = await startConsoleProxy({ apiUrl, region, actor, port, onProblem: (line) => io.stderr.write(`${PROGRAM} console: ${line}\n`) });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new StackUnavailableError(`port ${port} on 127.0.0.1 is in use: pass --port P (0: any free port)`);
+    throw error;
+  }
+  io.stdout.write(
+    json
+      ? `${JSON.stringify({ consoleUrl: proxy.consoleUrl, url: proxy.url, apiUrl, region })}\n`
+      : `Console of ${stack.description}: open ${proxy.consoleUrl}\n  its calls go to ${apiUrl}, signed (SigV4, ${region}) with your AWS credentials, as ${actor}\n  listening on 127.0.0.1 only; Ctrl-C stops\n`,
+  );
+  const signal = io.signal ?? stopSignal();
+  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await proxy.stop();
+}
+
+/** Aborted on the first SIGINT or SIGTERM (Ctrl-C ends `events --follow` and `console` with exit 0). */
 function stopSignal(): AbortSignal {
   const controller = new AbortController();
   const stop = () => controller.abort();

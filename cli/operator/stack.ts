@@ -31,6 +31,8 @@ export interface StackLocation {
   repository?: string;
   /** A local stack's events file (`events` reads it). */
   eventsFile?: string;
+  /** A local stack's console (`console` points there). */
+  consoleUrl?: string;
 }
 
 /** The stack cannot be used: stack not found, an output missing, AWS refused. Exit 3. */
@@ -100,5 +102,6 @@ export async function locateStack(options: StackOptions, cwd: string = process.c
     apiUrl: options.apiUrl ?? stack.apiUrl,
     repository: stack.repository,
     ...(stack.eventsFile ? { eventsFile: stack.eventsFile } : {}),
+    ...(stack.consoleUrl ? { consoleUrl: stack.consoleUrl } : {}),
   };
 }

@@ -159,6 +159,12 @@ describe('parseCli', () => {
       expect(parseCli(['freeze', 'add', '--help']).command).toEqual({ name: 'help', topic: 'freeze add' });
     });
 
+    it('parses console with --port, 4020 without it, on a deployed stack', () => {
+      expect(parseCli(['console', '--stack-name', 'prod'])).toEqual({ command: { name: 'console', port: 4020 }, json: false, stack: { stackName: 'prod' } });
+      expect(parseCli(['console', '--stack-name', 'prod', '--port', '0']).command).toEqual({ name: 'console', port: 0 });
+      expect(parseCli(['console', '--port', '65535', '--api-url', 'https://x.example/prod', '--region', 'eu-west-1']).command).toEqual({ name: 'console', port: 65535 });
+    });
+
     it('parses --help alone, after a command and as `help COMMAND`', () => {
       expect(parseCli(['--help']).command).toEqual({ name: 'help' });
       expect(parseCli(['-h']).command).toEqual({ name: 'help' });
@@ -226,6 +232,10 @@ describe('parseCli', () => {
       [['schedule', '--target', 'main', '--at', '+5m'], /'schedule' needs at least one --source REF/],
       [['schedule', '--target', 'main', '--source', 'a'], /'schedule' needs --at TIME/],
       [['reschedule', 'g1'], /'reschedule' needs --at TIME/],
+      [['console', '--port', '65536'], /^--port '65536' is not a port number from 0 to 65535$/],
+      [['console', '--port', 'http'], /^--port 'http' is not a port number from 0 to 65535$/],
+      [['console', 'prod'], /unexpected argument 'prod' for 'console'/],
+      [['list', '--port', '1'], /option --port does not apply to 'list'/],
       [['dlq', 'list', '--limit', 'ten'], /^--limit 'ten' is not a whole number from 1 to 1000$/],
       [['dlq', 'list', '--limit', '0'], /^--limit '0' is not a whole number from 1 to 1000$/],
       [['dlq', 'list', '--limit', '1001'], /^--limit '1001' is not a whole number from 1 to 1000$/],

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiErrorFrom, ApiUnreachableError, type ApiErrorInit, type ProblemDocument } from '../../../client/errors.ts';
 import type { Lane, LaneDetail } from '../../../client/index.ts';
 import type { GroupJson } from '../../../cli/format.ts';
@@ -1216,6 +1216,37 @@ describe('runCli', () => {
       expect(add.stdout).toContain('TIME: ISO-8601 with an offset');
       expect(schedule.stdout).toContain('--ignore-freeze   run at TIME even inside a freeze window');
       expect((await run('--help')).stdout).toContain('  freeze list\n      List the freeze windows');
+    });
+  });
+
+  describe('console', () => {
+    it('on the local stack, says where npm start serves the console already, and connects to nothing', async () => {
+      await writeStackFile(dataDir, stackFile({ apiUrl: api.url, consoleUrl: `${api.url}/console/` }));
+      const text = await run('console');
+      const json = await run('console', '--json');
+      expect(text).toEqual({ code: 0, stdout: `the local stack in ${dataDir} serves the console itself: open ${api.url}/console/\n(promotion-scheduler console is for a deployed stack: --stack-name NAME)\n`, stderr: '' });
+      expect(JSON.parse(json.stdout)).toEqual({ consoleUrl: `${api.url}/console/`, apiUrl: api.url });
+      expect(contexts).toEqual([]);
+    });
+
+    it('exits 3 naming the port when it is taken, and 3 when there is no region to sign for', async () => {
+      // The SDK's credential chain and the region read the process's environment.
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKID');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'SECRET');
+      vi.stubEnv('AWS_REGION', undefined);
+      vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+      const port = await deadPort();
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+      try {
+        const inUse = await run('console', '--api-url', 'https://api.example/prod', '--region', 'eu-west-1', '--port', String(port));
+        const noRegion = await run('console', '--api-url', 'https://api.example/prod');
+        expect(inUse).toEqual({ code: 3, stdout: '', stderr: `promotion-scheduler: port ${port} on 127.0.0.1 is in use: pass --port P (0: any free port)\n` });
+        expect(noRegion).toEqual({ code: 3, stdout: '', stderr: 'promotion-scheduler: no region to sign calls to https://api.example/prod for: pass --region REGION or set AWS_REGION\n' });
+      } finally {
+        taken.close();
+        vi.unstubAllEnvs();
+      }
     });
   });
 

@@ -1,11 +1,12 @@
 /**
- * The client's SigV4: checked against an independent reading of the algorithm (below, from AWS's
- * "Create a signed AWS API request"), computed from what fetch was given. A match proves the
+ * The client's SigV4: checked against an independent reading of the algorithm
+ * (test/helpers/sigv4-gateway.ts, from AWS's "Create a signed AWS API request"), computed from what fetch was given. A match proves the
  * signature covers exactly the bytes sent: path, query, headers and body.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { PromotionSchedulerClient } from '../../../client/index.ts';
+import { expectedSignature } from '../../helpers/sigv4-gateway.ts';
 import { aGroup, fakeFetch, type FakeFetch, type SentRequest } from './fake-fetch.ts';
 
 const BASE_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod';
@@ -17,39 +18,6 @@ function signingClient(fetch: FakeFetch, options: Partial<ConstructorParameters<
 }
 
 const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
-const rfc3986 = (value: string): string => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/** The signature AWS would compute for the request as sent (host: the URL's, as fetch sends it). */
-function expectedSignature(request: SentRequest, secretAccessKey: string, region: string): string {
-  const authorization = /^AWS4-HMAC-SHA256 Credential=([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(request.headers['authorization'] ?? '');
-  if (!authorization) throw new Error(`not a SigV4 authorization: ${request.headers['authorization']}`);
-  const signedHeaders = authorization[2]!.split(';');
-  const headers: Record<string, string> = { ...request.headers, host: request.url.host };
-  const canonicalQuery = request.url.search
-    .slice(1)
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => pair.split('=').map((part) => rfc3986(decodeURIComponent(part))).join('='))
-    .sort()
-    .join('&');
-  const canonicalRequest = [
-    request.method,
-    // Every service but S3: each segment of the path as sent, encoded once more.
-    request.url.pathname.split('/').map(rfc3986).join('/'),
-    canonicalQuery,
-    ...signedHeaders.map((name) => `${name}:${headers[name]!.trim()}`),
-    '',
-    signedHeaders.join(';'),
-    sha256(request.body ?? ''),
-  ].join('\n');
-  const amzDate = request.headers['x-amz-date']!;
-  const scope = `${amzDate.slice(0, 8)}/${region}/execute-api/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  let key: Buffer | string = `AWS4${secretAccessKey}`;
-  for (const part of [amzDate.slice(0, 8), region, 'execute-api', 'aws4_request']) key = hmac(key, part);
-  return createHmac('sha256', key).update(stringToSign).digest('hex');
-}
 
 function signatureOf(request: SentRequest): string {
   return /Signature=([0-9a-f]{64})$/.exec(request.headers['authorization']!)![1]!;

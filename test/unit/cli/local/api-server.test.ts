@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
-import { CONSOLE_PATH, refusedOrigin, startApiServer, type ApiServer } from '../../../../cli/local/api-server.ts';
+import { CONSOLE_PATH, refusedOrigin } from '../../../../cli/console-site.ts';
+import { startApiServer, type ApiServer } from '../../../../cli/local/api-server.ts';
 
 describe('the loopback server serves the console', () => {
   let dir: string;

@@ -9,7 +9,7 @@
  * redraws only when something moved. Every refusal is an {@link ApiError} carrying the
  * problem document (RFC 9457).
  */
-import type { CreateGroupInput, FreezeView, GroupPage, GroupStatus, Lane, LaneDetail, LanePage, PromotionGroup } from '../../client/types.ts';
+import type { AddFreezeInput, CreateGroupInput, FreezeView, GroupChanges, GroupPage, GroupStatus, Lane, LaneDetail, LanePage, PromotionGroup, RemovedFreeze } from '../../client/types.ts';
 
 /** One bad field of a `400 validation` problem. */
 export interface FieldProblem {
@@ -108,9 +108,29 @@ export async function cancelGroup(id: string, version: number, reason?: string):
   return send<PromotionGroup>('POST', `${groupPath(id)}/cancel`, reason ? { reason } : {}, { 'If-Match': `"${version}"` });
 }
 
+/** Change a `Pending` or `Scheduled` group's time or promotions (`PATCH /v1/groups/{id}`) only if it is still at `version`. */
+export async function updateGroup(id: string, version: number, changes: GroupChanges): Promise<PromotionGroup> {
+  return send<PromotionGroup>('PATCH', groupPath(id), changes, { 'If-Match': `"${version}"` });
+}
+
+/** Put a `Failed` or `Conflicted` group back to `Scheduled` (`POST /v1/groups/{id}/retry`) only if it is still at `version`. */
+export async function retryGroup(id: string, version: number, body: { reason?: string; scheduledAt?: string }): Promise<PromotionGroup> {
+  return send<PromotionGroup>('POST', `${groupPath(id)}/retry`, body, { 'If-Match': `"${version}"` });
+}
+
 /** Every freeze window with its current or next occurrence (`GET /v1/freezes`). */
 export function listFreezes(signal?: AbortSignal): Promise<Read<{ items: FreezeView[] }>> {
   return read<{ items: FreezeView[] }>(`${BASE}/freezes`, signal);
+}
+
+/** Add a freeze window (`POST /v1/freezes`). No `Idempotency-Key` there: an add sent twice makes two. */
+export function addFreeze(input: AddFreezeInput): Promise<FreezeView> {
+  return send<FreezeView>('POST', `${BASE}/freezes`, input, {});
+}
+
+/** Remove a freeze window (`DELETE /v1/freezes/{id}`): the answer says how many held groups were released. */
+export function removeFreeze(id: string): Promise<RemovedFreeze> {
+  return send<RemovedFreeze>('DELETE', `${BASE}/freezes/${encodeURIComponent(id)}`, undefined, {});
 }
 
 /** A page of lanes (`GET /v1/lanes`), up to 100; `cursor`: the last page's `nextCursor` (absent: the first). */
@@ -176,8 +196,13 @@ async function read<T>(url: string, signal?: AbortSignal): Promise<Read<T>> {
   return { body, changed: true };
 }
 
+/** A change; `body` undefined: none sent (a `DELETE`). */
 async function send<T>(method: string, url: string, body: unknown, extra: Record<string, string>): Promise<T> {
-  const response = await call(url, { method, headers: { ...JSON_HEADERS, 'Content-Type': 'application/json', ...extra }, body: JSON.stringify(body) });
+  const init: RequestInit =
+    body === undefined
+      ? { method, headers: { ...JSON_HEADERS, ...extra } }
+      : { method, headers: { ...JSON_HEADERS, 'Content-Type': 'application/json', ...extra }, body: JSON.stringify(body) };
+  const response = await call(url, init);
   if (!response.ok) throw new ApiError(await problemOf(response));
   return (await response.json()) as T;
 }

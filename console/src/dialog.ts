@@ -1,9 +1,21 @@
 /**
- * A confirmation: a modal `<dialog>` with a question, an explanation, maybe a reason (optional, or
- * required and refused in words when empty), "<Confirm …>" and "Back". The group page's cancel
- * and the lane page's pause and resume use it.
+ * A confirmation: a modal `<dialog>` with a question, an explanation, maybe fields to fill (a new
+ * time, the sources), maybe a reason (optional, or required and refused in words when empty),
+ * "<Confirm …>" and "Back". The group page's cancel, reschedule, edit and retry, the lane page's
+ * pause and resume, and the freezes view's add and remove use it.
  */
 import { h, uniqueId } from './dom.ts';
+
+/** A field of the dialog, above the reason. */
+export interface DialogField {
+  /** Its key in the values the action is given. */
+  name: string;
+  label: string;
+  hint?: string;
+  placeholder?: string;
+  /** Rows of a `<textarea>` (one source per line); absent: a one-line `<input>`. */
+  rows?: number;
+}
 
 export interface DialogText {
   testId: string;
@@ -14,68 +26,94 @@ export interface DialogText {
   confirm: string;
   /** Ask for a reason (up to 500 characters): not at all, optionally, or required. */
   reason: 'none' | 'optional' | 'required';
+  /** Confirm undoes something (cancel, pause, remove): drawn in the danger colour; else plain. */
+  destructive?: boolean;
+  /** Fields the action reads (and may refuse): filled by {@link ConfirmDialog.open}. */
+  fields?: readonly DialogField[];
 }
 
-/** What Confirm does: the action with the reason given (`''`: none), then where the focus goes once the dialog is closed. */
-export type ConfirmAction = (reason: string) => Promise<HTMLElement>;
+/** What the action found wrong with a field (`reason` or a {@link DialogField.name}): said beside it, and the dialog stays open. */
+export interface DialogRefusal {
+  refused: string;
+  field: string;
+}
+
+/**
+ * What Confirm does: the action with the reason given (`''`: none) and the fields' values, then
+ * where the focus goes once the dialog is closed, or a refusal of what was typed (nothing sent).
+ */
+export type ConfirmAction = (reason: string, values: Readonly<Record<string, string>>) => Promise<HTMLElement | DialogRefusal>;
 
 export interface ConfirmDialog {
   element: HTMLDialogElement;
-  /** Open it (the reason emptied), with the question and explanation of the moment if given. */
-  open(now?: { question: string; explanation: string }): void;
+  /**
+   * Open it (the reason emptied, each field set to `values`' or emptied), with the question and
+   * explanation of the moment if given.
+   */
+  open(now?: { question: string; explanation: string; values?: Readonly<Record<string, string>> }): void;
   onConfirm(action: ConfirmAction): void;
+}
+
+/** One control of the dialog with the line that says what is wrong with it. */
+interface Control {
+  name: string;
+  input: HTMLInputElement | HTMLTextAreaElement;
+  element: HTMLElement;
+  mark(message: string): void;
 }
 
 export function confirmDialog(text: DialogText): ConfirmDialog {
   const titleId = uniqueId('dialog-title');
-  const reasonId = uniqueId('dialog-reason');
-  const errorId = uniqueId('dialog-reason-error');
   const question = h('h2', { id: titleId }, text.question ?? '');
   const explanation = h('p', null, text.explanation ?? '');
+  const fields = (text.fields ?? []).map((f) =>
+    control(f.name, f.label, f.rows ? h('textarea', { rows: f.rows, spellcheck: 'false' }) : h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', placeholder: f.placeholder }), f.hint),
+  );
   // `required` names the field as required; `novalidate` lets the dialog say why in its own words.
-  const reason = h('input', { id: reasonId, type: 'text', maxlength: 500, autocomplete: 'off', required: text.reason === 'required' });
-  const reasonProblem = h('p', { id: errorId, class: 'problem', role: 'alert', 'data-testid': 'reason-problem' });
-  const confirm = h('button', { type: 'submit', class: 'danger' }, text.confirm);
+  const reason =
+    text.reason === 'none'
+      ? undefined
+      : control('reason', text.reason === 'required' ? 'Reason' : 'Reason (optional)', h('input', { type: 'text', maxlength: 500, autocomplete: 'off', required: text.reason === 'required' }));
+  const controls = reason ? [...fields, reason] : fields;
+  const confirm = h('button', { type: 'submit', class: text.destructive ? 'danger' : 'primary' }, text.confirm);
   const back = h('button', { type: 'button' }, 'Back');
   const form = h(
     'form',
     { method: 'dialog', novalidate: true },
     question,
     explanation,
-    text.reason === 'none'
-      ? null
-      : h('div', { class: 'field' }, h('label', { for: reasonId }, text.reason === 'required' ? 'Reason' : 'Reason (optional)'), reason, reasonProblem),
+    controls.map((c) => c.element),
     h('div', { class: 'buttons' }, confirm, back),
   );
   const element = h('dialog', { 'aria-labelledby': titleId, 'data-testid': text.testId }, form);
 
   let action: ConfirmAction | undefined;
-  const markReason = (message: string): void => {
-    reasonProblem.textContent = message;
-    if (message) {
-      reason.setAttribute('aria-invalid', 'true');
-      reason.setAttribute('aria-describedby', errorId);
-    } else {
-      reason.removeAttribute('aria-invalid');
-      reason.removeAttribute('aria-describedby');
-    }
+  const refuse = (refusal: DialogRefusal): void => {
+    const named = controls.find((c) => c.name === refusal.field) ?? controls[0];
+    if (!named) return;
+    named.mark(refusal.refused);
+    named.input.focus();
   };
   back.addEventListener('click', () => element.close());
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (!action || confirm.getAttribute('aria-busy') === 'true') return;
-    const given = reason.value.trim();
+    for (const c of controls) c.mark('');
+    const given = reason?.input.value.trim() ?? '';
     if (text.reason === 'required' && given === '') {
-      markReason('Give a reason.');
-      reason.focus();
+      refuse({ refused: 'Give a reason.', field: 'reason' });
       return;
     }
-    markReason('');
+    const values = Object.fromEntries(fields.map((c) => [c.name, c.input.value]));
     confirm.setAttribute('aria-busy', 'true');
-    void action(given).then((focus) => {
+    void action(given, values).then((result) => {
       confirm.removeAttribute('aria-busy');
+      if ('refused' in result) {
+        refuse(result);
+        return;
+      }
       element.close();
-      focus.focus();
+      result.focus();
     });
   });
 
@@ -86,12 +124,36 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
         question.textContent = now.question;
         explanation.textContent = now.explanation;
       }
-      reason.value = '';
-      markReason('');
+      for (const c of controls) {
+        c.input.value = now?.values?.[c.name] ?? '';
+        c.mark('');
+      }
       element.showModal();
     },
     onConfirm(next) {
       action = next;
+    },
+  };
+}
+
+/** A labelled control, its hint and its problem line (`<name>-problem`), linked by `aria-describedby`. */
+function control(name: string, label: string, input: HTMLInputElement | HTMLTextAreaElement, hint?: string): Control {
+  input.id = uniqueId(`dialog-${name}`);
+  const hintElement = hint ? h('p', { class: 'hint', id: uniqueId(`dialog-${name}-hint`) }, hint) : undefined;
+  const problem = h('p', { id: uniqueId(`dialog-${name}-error`), class: 'problem', role: 'alert', 'data-testid': `${name}-problem` });
+  const describedBy = (invalid: boolean): string => [hintElement?.id, invalid ? problem.id : undefined].filter(Boolean).join(' ');
+  if (hintElement) input.setAttribute('aria-describedby', describedBy(false));
+  return {
+    name,
+    input,
+    element: h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hintElement, problem),
+    mark(message) {
+      problem.textContent = message;
+      if (message) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+      const ids = describedBy(message !== '');
+      if (ids) input.setAttribute('aria-describedby', ids);
+      else input.removeAttribute('aria-describedby');
     },
   };
 }

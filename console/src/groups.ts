@@ -1,12 +1,14 @@
 /**
- * The groups view (`#/groups`): a table of groups, filtered by status and by lane, a page at a
- * time (the API's opaque `nextCursor`). The page in view is read again every second.
+ * The groups view (`#/groups`): a table of groups, filtered by status, by lane and by due window
+ * (`dueAfter ≤ scheduledAt < dueBefore`, times as the schedule form takes them), a page at a time
+ * (the API's opaque `nextCursor`). The page in view is read again every second.
  */
-import { isAbort, listGroups, type GroupQuery } from './api.ts';
+import { ApiError, isAbort, listGroups, type GroupQuery } from './api.ts';
 import type { GroupPage, GroupStatus, PromotionGroup } from '../../client/types.ts';
 import { watchStatuses } from './announce.ts';
 import { h, isUsable, redraw, setUsable, uniqueId } from './dom.ts';
-import { timeElement } from './format.ts';
+import { localTime, problemLines, timeElement } from './format.ts';
+import { resolveTime } from './input.ts';
 import { startPoll } from './poll.ts';
 import { links } from './router.ts';
 import { STATUSES, holdNote, statusBadge } from './status.ts';
@@ -25,14 +27,28 @@ export function groupsView(): View {
   const repository = h('input', { id: repositoryId, name: 'repository', type: 'text', autocomplete: 'off', spellcheck: 'false' });
   const targetId = uniqueId('target');
   const target = h('input', { id: targetId, name: 'targetBranch', type: 'text', autocomplete: 'off', spellcheck: 'false' });
-  const filterProblem = h('p', { class: 'problem', role: 'alert', 'data-testid': 'filter-problem' });
+  const dueAfterId = uniqueId('due-after');
+  const dueAfter = h('input', { id: dueAfterId, name: 'dueAfter', type: 'text', autocomplete: 'off', spellcheck: 'false', placeholder: 'now', size: 24 });
+  const dueBeforeId = uniqueId('due-before');
+  const dueBefore = h('input', { id: dueBeforeId, name: 'dueBefore', type: 'text', autocomplete: 'off', spellcheck: 'false', placeholder: '+1h', size: 24 });
+  const dueHint = h(
+    'p',
+    { class: 'hint', id: uniqueId('due-hint') },
+    'Due after ≤ scheduled at < due before; either may be empty. ISO-8601 with a zone offset, now, or relative (+5m, +1h30m: counted from when the filters are applied); a time without an offset is refused. Groups without a time are left out.',
+  );
+  dueAfter.setAttribute('aria-describedby', dueHint.id);
+  dueBefore.setAttribute('aria-describedby', dueHint.id);
+  const filterProblem = h('div', { class: 'problem', role: 'alert', 'data-testid': 'filter-problem' });
   const filters = h(
     'form',
     { class: 'filters', 'aria-label': 'Filters' },
     h('div', { class: 'field' }, h('label', { for: statusId }, 'Status'), status),
     h('div', { class: 'field' }, h('label', { for: repositoryId }, 'Repository'), repository),
     h('div', { class: 'field' }, h('label', { for: targetId }, 'Target branch'), target),
+    h('div', { class: 'field' }, h('label', { for: dueAfterId }, 'Due after'), dueAfter),
+    h('div', { class: 'field' }, h('label', { for: dueBeforeId }, 'Due before'), dueBefore),
     h('button', { type: 'submit' }, 'Apply filters'),
+    dueHint,
     filterProblem,
   );
 
@@ -64,6 +80,8 @@ export function groupsView(): View {
   let query: GroupQuery = { limit: PAGE_SIZE };
   let page: GroupPage | undefined;
   let drawn = false;
+  /** The title of the listing's refusal shown (a `400` repeats every second: said once). */
+  let shownRefusal = '';
 
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -71,18 +89,41 @@ export function groupsView(): View {
   });
   status.addEventListener('change', () => applyFilters());
 
+  /** Say why the filters were not applied (the last query stays in force); `''`: clear. */
+  function refuseFilters(text: string, control?: HTMLInputElement): void {
+    for (const c of [repository, target, dueAfter, dueBefore]) c.removeAttribute('aria-invalid');
+    shownRefusal = '';
+    if (!text) {
+      filterProblem.replaceChildren();
+      return;
+    }
+    filterProblem.replaceChildren(h('strong', null, 'Filters not applied'), h('p', null, text));
+    control?.setAttribute('aria-invalid', 'true');
+    control?.focus();
+  }
+
   function applyFilters(): void {
     const repo = repository.value.trim();
     const branch = target.value.trim();
-    if (Boolean(repo) !== Boolean(branch)) {
-      filterProblem.textContent = 'Give both a repository and a target branch to see one lane, or neither.';
-      return;
+    if (Boolean(repo) !== Boolean(branch)) return refuseFilters('Give both a repository and a target branch to see one lane, or neither.', repo ? target : repository);
+    // Relative times are resolved once, here: the window then stays put while the page refreshes.
+    const now = Date.now();
+    const window: { dueAfter?: string; dueBefore?: string } = {};
+    for (const [name, control] of [['dueAfter', dueAfter], ['dueBefore', dueBefore]] as const) {
+      if (!control.value.trim()) continue;
+      const at = resolveTime(control.value, now);
+      if ('refused' in at) return refuseFilters(at.refused, control);
+      window[name] = at.at;
     }
-    filterProblem.textContent = '';
+    if (window.dueAfter && window.dueBefore && Date.parse(window.dueAfter) >= Date.parse(window.dueBefore)) {
+      return refuseFilters(`Due before (${localTime(window.dueBefore)}) must be later than due after (${localTime(window.dueAfter)}).`, dueBefore);
+    }
+    refuseFilters('');
     query = {
       limit: PAGE_SIZE,
       ...(status.value ? { status: status.value as GroupStatus } : {}),
       ...(repo ? { repository: repo, targetBranch: branch } : {}),
+      ...window,
     };
     cursors.splice(0, cursors.length, undefined);
     drawn = false;
@@ -107,11 +148,23 @@ export function groupsView(): View {
     try {
       const answer = await listGroups({ ...query, ...(cursor === undefined ? {} : { cursor }) }, signal);
       notice.clear();
+      if (shownRefusal) refuseFilters('');
       page = answer.body;
       watchStatuses(page.items);
       if (answer.changed || !drawn) draw(page);
     } catch (error) {
-      if (!isAbort(error)) notice.show(error);
+      if (isAbort(error)) return;
+      if (error instanceof ApiError && error.problem.status === 400) {
+        // The API refused the filters: said in words, once, beside them.
+        const text = error.message;
+        if (shownRefusal === text) return;
+        notice.clear();
+        refuseFilters('');
+        shownRefusal = text;
+        filterProblem.replaceChildren(...problemLines(error.problem));
+        return;
+      }
+      notice.show(error);
     }
   }
 

@@ -32,6 +32,7 @@ export function laneView(repository: string, targetBranch: string): View {
     question: `Pause lane ${name}?`,
     explanation: 'A paused lane starts nothing: a running holder finishes, and groups that come due wait until it is resumed.',
     confirm: 'Confirm pause',
+    destructive: true,
     reason: 'required',
   });
   const resumeDialog = confirmDialog({

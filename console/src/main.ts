@@ -5,6 +5,7 @@
  */
 import { useAnnouncer } from './announce.ts';
 import { h } from './dom.ts';
+import { freezesView } from './freezes.ts';
 import { groupView } from './group.ts';
 import { groupsView } from './groups.ts';
 import { laneView } from './lane.ts';
@@ -35,6 +36,8 @@ function viewOf(route: Route): View {
       return groupView(route.id);
     case 'schedule':
       return scheduleView();
+    case 'freezes':
+      return freezesView();
     case 'lanes':
       return lanesView();
     case 'lane':

@@ -1,7 +1,7 @@
 /**
  * Hash routes: `#/timeline` (the default), `#/groups`, `#/groups/<id>`, `#/schedule`, `#/lanes`,
- * `#/lanes/<repository>/<targetBranch>` (each part URI-encoded, so a `/` in either is `%2F`). The hash
- * keeps the console three static files that any server can serve beside the API.
+ * `#/lanes/<repository>/<targetBranch>` (each part URI-encoded, so a `/` in either is `%2F`),
+ * `#/freezes`. The hash keeps the console three static files that any server can serve beside the API.
  */
 
 /** Where the console is. */
@@ -10,6 +10,7 @@ export type Route =
   | { view: 'groups' }
   | { view: 'group'; id: string }
   | { view: 'schedule' }
+  | { view: 'freezes' }
   | { view: 'lanes' }
   | { view: 'lane'; repository: string; targetBranch: string }
   | { view: 'unknown'; hash: string };
@@ -20,6 +21,7 @@ export function routeOf(hash: string): Route {
   if (path === '' || path === '/timeline') return { view: 'timeline' };
   if (path === '/groups') return { view: 'groups' };
   if (path === '/schedule') return { view: 'schedule' };
+  if (path === '/freezes') return { view: 'freezes' };
   if (path === '/lanes') return { view: 'lanes' };
   const lane = /^\/lanes\/([^/]+)\/([^/]+)$/.exec(path);
   if (lane?.[1] && lane[2]) {
@@ -45,6 +47,7 @@ export const links = {
   timeline: '#/timeline',
   groups: '#/groups',
   schedule: '#/schedule',
+  freezes: '#/freezes',
   lanes: '#/lanes',
   group: (id: string): string => `#/groups/${encodeURIComponent(id)}`,
   lane: (repository: string, targetBranch: string): string => `#/lanes/${encodeURIComponent(repository)}/${encodeURIComponent(targetBranch)}`,

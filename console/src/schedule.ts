@@ -7,8 +7,10 @@
 import { ApiError, createGroup, newIdempotencyKey } from './api.ts';
 import type { CreateGroupInput } from '../../client/types.ts';
 import { announce } from './announce.ts';
-import { h, uniqueId } from './dom.ts';
-import { localIsoIn, problemLines, resolveTime } from './format.ts';
+import { h } from './dom.ts';
+import { field, type Field } from './field.ts';
+import { problemLines } from './format.ts';
+import { localIsoIn, resolveTime, sourcesOf, timeHint } from './input.ts';
 import { links } from './router.ts';
 import { heading, type View } from './view.ts';
 
@@ -24,7 +26,7 @@ export function scheduleView(): View {
   const time = field(
     'Time',
     h('input', { name: 'scheduledAt', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: example }),
-    `ISO-8601 with a zone offset (e.g. ${example}, or …Z for UTC), now, or relative: +5m, +1h30m. A time without an offset is refused.`,
+    timeHint(example),
   );
   const description = field('Description (optional)', h('textarea', { name: 'description', rows: 2, maxlength: 1000 }));
   const submit = h('button', { type: 'submit' }, 'Schedule');
@@ -42,7 +44,6 @@ export function scheduleView(): View {
   );
   const element = h('section', { class: 'view schedule' }, title, form);
 
-  /** One key per body: a resend of the same body after a lost answer makes no second group. */
   /**
    * The last request sent and not answered with a group: the form's raw values, the body as
    * resolved then (a relative time resolved once) and its key, so sending the unchanged form again
@@ -84,11 +85,7 @@ export function scheduleView(): View {
   }
 
   function read(): CreateGroupInput | { refused: string; field: Field } {
-    const list = sources.control.value
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean)
-      .map((source) => ({ source }));
+    const list = sourcesOf(sources.control.value).map((source) => ({ source }));
     if (!repository.control.value.trim()) return { refused: 'Give the repository.', field: repository };
     if (!target.control.value.trim()) return { refused: 'Give the target branch.', field: target };
     if (list.length === 0) return { refused: 'Give at least one source, one per line.', field: sources };
@@ -107,26 +104,4 @@ export function scheduleView(): View {
   }
 
   return { title: 'Schedule a group', element, heading: title, stop: () => undefined };
-}
-
-interface Field {
-  element: HTMLElement;
-  control: HTMLInputElement | HTMLTextAreaElement;
-  /** Mark the field invalid (`aria-invalid`, and the alert as its description) or clear it. */
-  mark(invalid: boolean): void;
-}
-
-/** A labelled control with an optional hint, linked by `for` and `aria-describedby`. */
-function field(label: string, control: HTMLInputElement | HTMLTextAreaElement, hint?: string): Field {
-  control.id = uniqueId(control.name);
-  const hintElement = hint ? h('p', { class: 'hint', id: uniqueId(`${control.name}-hint`) }, hint) : undefined;
-  if (hintElement) control.setAttribute('aria-describedby', hintElement.id);
-  return {
-    element: h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintElement),
-    control,
-    mark(invalid) {
-      if (invalid) control.setAttribute('aria-invalid', 'true');
-      else control.removeAttribute('aria-invalid');
-    },
-  };
 }

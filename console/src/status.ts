@@ -11,6 +11,12 @@ export const STATUSES: readonly GroupStatus[] = ['Pending', 'Scheduled', 'Queued
 /** The statuses a cancel is accepted from. */
 export const CANCELLABLE: readonly GroupStatus[] = ['Pending', 'Scheduled', 'Queued'];
 
+/** The statuses a `PATCH` (reschedule, edit of the promotions) is accepted from. */
+export const EDITABLE: readonly GroupStatus[] = ['Pending', 'Scheduled'];
+
+/** The statuses a retry is accepted from. */
+export const RETRYABLE: readonly GroupStatus[] = ['Failed', 'Conflicted'];
+
 /** The status as a coloured badge with its name. */
 export function statusBadge(status: GroupStatus, attributes: Record<string, string> = {}): HTMLElement {
   return h('span', { class: `badge status-${status.toLowerCase()}`, ...attributes }, status);

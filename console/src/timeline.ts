@@ -13,7 +13,7 @@ import { isAbort, listAllGroups, listFreezes, listLanes } from './api.ts';
 import type { FreezeView, Lane, PromotionGroup } from '../../client/types.ts';
 import { watchStatuses } from './announce.ts';
 import { h, isUsable, redraw, setUsable, uniqueId } from './dom.ts';
-import { ZONE, localClock, localDay, localTime, utcTime } from './format.ts';
+import { ZONE, freezeScope, localClock, localDay, localTime, utcTime } from './format.ts';
 import { startPoll } from './poll.ts';
 import { links } from './router.ts';
 import { STATUSES, holdNote, statusBadge } from './status.ts';
@@ -86,7 +86,7 @@ export function timelineView(): View {
     notice.element,
     grid,
     below,
-    h('section', { 'aria-labelledby': freezeHeading.id }, freezeHeading, freezeList),
+    h('section', { 'aria-labelledby': freezeHeading.id }, freezeHeading, freezeList, h('p', null, h('a', { href: links.freezes }, 'All freeze windows (add, remove)'))),
     h('section', { 'aria-label': 'Status colours' }, h('ul', { class: 'legend' }, STATUSES.map((s) => h('li', null, statusBadge(s))))),
   );
 
@@ -213,7 +213,7 @@ export function timelineView(): View {
               'li',
               { 'data-freeze-id': view.freeze.id },
               h('strong', null, view.freeze.reason),
-              ` — ${scopeOf(view)}, `,
+              ` — ${freezeScope(view.freeze)}, `,
               h('time', { datetime: new Date(from).toISOString(), title: utcTime(from) }, localTime(from)),
               ' – ',
               h('time', { datetime: new Date(until).toISOString(), title: utcTime(until) }, localTime(until)),
@@ -429,13 +429,6 @@ function covers(view: FreezeView, repository: string, targetBranch: string): boo
   return freeze.repository === undefined || freeze.repository === repository;
 }
 
-function scopeOf(view: FreezeView): string {
-  const { repository, targetBranch } = view.freeze;
-  if (repository !== undefined && targetBranch !== undefined) return `lane ${repository} → ${targetBranch}`;
-  if (targetBranch !== undefined) return `${targetBranch} in every repository`;
-  return 'every lane';
-}
-
 /** The strip under the axis: every freeze in view, labelled with its reason. */
 function freezeRow(shown: Shown[], win: Window): HTMLElement {
   const track = h('div', { class: 'tl-track' });
@@ -444,7 +437,7 @@ function freezeRow(shown: Shown[], win: Window): HTMLElement {
 }
 
 function band(view: FreezeView, from: number, until: number, win: Window, attributes: Record<string, string>, text?: string): HTMLElement {
-  const title = `Freeze: ${view.freeze.reason}\n${scopeOf(view)}\n${localTime(from)} – ${localTime(until)}\n(${utcTime(from)} – ${utcTime(until)})`;
+  const title = `Freeze: ${view.freeze.reason}\n${freezeScope(view.freeze)}\n${localTime(from)} – ${localTime(until)}\n(${utcTime(from)} – ${utcTime(until)})`;
   const element = h('div', { class: 'band', title, 'data-freeze-id': view.freeze.id, ...attributes }, text);
   const left = Math.max(from, win.start);
   element.style.left = percent((left - win.start) / win.span);

@@ -57,7 +57,7 @@ export async function consoleFile(dir: string, method: string | undefined, path:
     return {
       status: 200,
       // No other page may frame the console (a click on its Confirm would be theirs).
-      headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "frame-ancestors 'none'" },
+      headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "frame-ancestors 'none'", 'Cross-Origin-Resource-Policy': 'same-origin' },
       body: await readFile(join(dir, name)),
     };
   } catch {
@@ -72,16 +72,22 @@ export async function consoleFile(dir: string, method: string | undefined, path:
  * change groups (a cross-site POST needs no preflight when it has no body) or read them through
  * a name that resolves here (DNS rebinding). Only the server's own names are answered, and
  * changes only from its own origin (the console) or from no browser at all (the CLI, curl: no
- * `Origin`).
+ * `Origin`). With `reads`, reads from another site are refused too: the forwarder signs them, so
+ * a page elsewhere (a `<script src>`, an `<img>`) would spend the operator's identity on them even
+ * though the browser keeps the answer from it.
  */
-export function refusedOrigin(request: Pick<IncomingMessage, 'method' | 'headers'>, port: number): string | undefined {
+export function refusedOrigin(request: Pick<IncomingMessage, 'method' | 'headers'>, port: number, { reads = false }: { reads?: boolean } = {}): string | undefined {
   const own = [`127.0.0.1:${port}`, `localhost:${port}`];
   const host = request.headers.host;
   if (host !== undefined && !own.includes(host)) return `Host '${host}' is not this server (${own.join(' or ')})`;
-  if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return undefined;
+  const read = request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS';
+  if (read && !reads) return undefined;
+  const what = read ? 'a call' : 'a change';
   const origin = request.headers.origin;
-  if (origin !== undefined && !own.some((name) => origin === `http://${name}`)) return `a change from the page of another origin (${origin})`;
-  if (request.headers['sec-fetch-site'] === 'cross-site') return 'a change from a page of another site';
+  if (origin !== undefined && !own.some((name) => origin === `http://${name}`)) return `${what} from the page of another origin (${origin})`;
+  const site = request.headers['sec-fetch-site'];
+  // Fetch metadata (every current browser): `same-origin` is the console, `none` the address bar.
+  if (site === 'cross-site' || (reads && site !== undefined && site !== 'same-origin' && site !== 'none')) return `${what} from a page of another site (Sec-Fetch-Site: ${site})`;
   return undefined;
 }
 

@@ -86,7 +86,8 @@ export function encodeStrictly(value: string): string {
  * with URLSearchParams, which would read `+` as a space where the server reads `%2B`'s `+`.
  */
 function decodeQuery(search: string): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
+  // No prototype: `constructor` or `__proto__` are names like any other.
+  const query = Object.create(null) as Record<string, string | string[]>;
   for (const pair of search.replace(/^\?/, '').split('&')) {
     if (pair === '') continue;
     const equals = pair.indexOf('=');

@@ -101,6 +101,7 @@ export function localLocation(location: string, apiBase: URL): string {
   const stage = apiBase.pathname.replace(/\/+$/, '');
   let path = location;
   if (/^https?:\/\//i.test(location)) {
+    if (!URL.canParse(location)) return location;
     const url = new URL(location);
     if (url.origin !== apiBase.origin) return location;
     path = `${url.pathname}${url.search}`;
@@ -137,6 +138,12 @@ function reasonOf(error: unknown): string {
   return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
+/** What to do about credentials that stopped working (expired, SSO session over), or nothing. */
+function credentialHint(error: unknown): string {
+  const name = (error as { name?: string }).name ?? '';
+  return /Credential|Token|Expired|SSO/i.test(name) ? ' (refresh your AWS credentials, e.g. `aws sso login`, and try again)' : '';
+}
+
 /** A problem document's `detail`, for the operator's terminal; a placeholder for any other body. */
 function detailOf(body: Buffer): string {
   try {
@@ -163,6 +170,8 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
   const fetch = options.fetch ?? nodeFetch;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const consoleDir = options.consoleDir ?? CONSOLE_BUILD_DIR;
+  /** Aborted by stop(): a call in flight does not keep the process alive after Ctrl-C. */
+  const stopping = new AbortController();
 
   async function forward(request: IncomingMessage, incoming: URL): Promise<Answer> {
     const method = (request.method ?? 'GET').toUpperCase();
@@ -189,12 +198,14 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     const signed = await signer.sign({ method, url: target, headers, body: sentBody });
     let response: Response;
     try {
-      response = await fetch(target.href, { method, headers: signed, ...(sentBody !== undefined ? { body: sentBody } : {}), signal: AbortSignal.timeout(timeoutMs) });
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]);
+      response = await fetch(target.href, { method, headers: signed, ...(sentBody !== undefined ? { body: sentBody } : {}), signal });
     } catch (error) {
       if ((error as { name?: string }).name === 'TimeoutError') return problemAnswer(504, `The API at ${options.apiUrl} did not answer ${method} ${path} within ${timeoutMs / 1000} s.`);
       return problemAnswer(502, `The API at ${options.apiUrl} could not be reached: ${reasonOf(error)}.`);
     }
     const bytes = Buffer.from(await response.arrayBuffer());
+
     const refusal = gatewayRefusal(response.status, response.headers, bytes);
     if (refusal) return refusal;
     const returned: Record<string, string> = {};
@@ -204,35 +215,58 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     }
     const location = response.headers.get('location');
     if (location !== null) returned['location'] = localLocation(location, apiBase);
+    // A HEAD has no body to count: its length is the one the API gives (of what a GET answers).
+    const length = method === 'HEAD' ? response.headers.get('content-length') : null;
+    if (length !== null) returned['content-length'] = length;
     return { status: response.status, headers: returned, body: bytes };
   }
 
   /** Known once it listens (no request comes before). */
   let port = 0;
   const server: Server = createServer((request, response: ServerResponse) => {
-    void (async () => {
-      const incoming = new URL(request.url ?? '/', 'http://127.0.0.1');
-      let answer: Answer;
-      try {
-        const refused = refusedOrigin(request, port);
-        if (refused !== undefined) {
-          request.resume();
-          answer = { status: 403, headers: { 'Content-Type': 'application/problem+json' }, body: Buffer.from(forbiddenProblem(refused)) };
-        } else {
-          const served = await consoleFile(consoleDir, request.method, incoming.pathname);
-          if (served) request.resume();
-          answer = served ?? (await forward(request, incoming));
-        }
-      } catch (error) {
-        // The signer's credentials (expired, revoked) or anything else unforeseen.
-        answer = problemAnswer(502, `The call could not be signed or sent: ${reasonOf(error)}.`);
-      }
-      if (answer.status === 403 || answer.status >= 500) options.onProblem?.(`${answer.status} ${request.method} ${incoming.pathname}: ${detailOf(answer.body)}`);
-      const noBody = answer.status === 304 || request.method === 'HEAD';
-      response.writeHead(answer.status, { ...answer.headers, ...(answer.status === 304 ? {} : { 'Content-Length': answer.body.byteLength }) });
-      response.end(noBody ? undefined : answer.body);
-    })();
+    handle(request, response).catch((error: unknown) => {
+      // Only the answer's own writing can fail here (the client went away): nothing to tell it.
+      options.onProblem?.(`the answer to ${request.method} ${request.url} could not be sent: ${reasonOf(error)}`);
+      response.destroy();
+    });
   });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let path = request.url ?? '/';
+    let answer: Answer;
+    try {
+      const incoming = new URL(request.url ?? '/', 'http://127.0.0.1');
+      path = incoming.pathname;
+      const api = path === API_SETTINGS.basePath || path.startsWith(`${API_SETTINGS.basePath}/`);
+      // Calls to the API are signed with the operator's identity: a page of another site may not
+      // make even a read (the console's own files may be linked from anywhere).
+      const refused = refusedOrigin(request, port, { reads: api });
+      if (refused !== undefined) {
+        request.resume();
+        answer = { status: 403, headers: { 'Content-Type': 'application/problem+json' }, body: Buffer.from(forbiddenProblem(refused)) };
+      } else {
+        const served = await consoleFile(consoleDir, request.method, path);
+        if (served) request.resume();
+        answer = served ?? (await forward(request, incoming));
+      }
+    } catch (error) {
+      request.resume();
+      answer =
+        error instanceof TypeError && (error as { code?: string }).code === 'ERR_INVALID_URL'
+          ? problemAnswer(400, 'The request target is not a path.')
+          : // The signer's credentials (expired, revoked) or anything else unforeseen.
+            problemAnswer(502, `The call could not be signed or sent: ${reasonOf(error)}${credentialHint(error)}.`);
+    }
+    if (answer.status === 403 || answer.status >= 500) options.onProblem?.(`${answer.status} ${request.method} ${path}: ${detailOf(answer.body)}`);
+    // What the browser must not do with any answer of this origin: sniff it into a page, embed it
+    // elsewhere, or run anything in it (the console's own files set their own policy).
+    const guards = { 'X-Content-Type-Options': 'nosniff', 'Cross-Origin-Resource-Policy': 'same-origin', 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; sandbox" };
+    const bodiless = answer.status === 204 || answer.status === 304 || request.method === 'HEAD';
+    const length = bodiless ? {} : { 'Content-Length': answer.body.byteLength };
+    response.writeHead(answer.status, { ...guards, ...answer.headers, ...length });
+    response.end(bodiless ? undefined : answer.body);
+  }
+
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -241,6 +275,8 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
       resolve();
     });
   });
+  // After listen, an accept error (too many open files) is told, not fatal.
+  server.on('error', (error) => options.onProblem?.(`the server: ${reasonOf(error)}`));
   port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -249,6 +285,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
     port,
     stop: () =>
       new Promise<void>((resolve) => {
+        stopping.abort(new Error('the console is stopping'));
         server.close(() => resolve());
         server.closeAllConnections();
       }),

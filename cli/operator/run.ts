@@ -392,7 +392,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
  * ({@link startConsoleProxy}) until Ctrl-C; on the local stack, say where it is served already.
  *
  * @throws StackUnavailableError when the stack names no API, SigV4 has no region, or the port is
- *   taken; the credential chain's error when there are no credentials.
+ *   taken or not allowed; the credential chain's error when there are no credentials.
  */
 async function serveConsole(stack: StackLocation, port: number, json: boolean, io: CliIo): Promise<void> {
   if (stack.kind === 'local') {
@@ -409,7 +409,9 @@ async function serveConsole(stack: StackLocation, port: number, json: boolean, i
   try {
     proxy = await startConsoleProxy({ apiUrl, region, actor, port, onProblem: (line) => io.stderr.write(`${PROGRAM} console: ${line}\n`) });
   } catch (error) {
-    if ((error as { code?: string }).code === 'EADDRINUSE') throw new StackUnavailableError(`port ${port} on 127.0.0.1 is in use: pass --port P (0: any free port)`);
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new StackUnavailableError(`port ${port} on 127.0.0.1 is in use: pass --port P (0: any free port)`);
+    if (code === 'EACCES') throw new StackUnavailableError(`port ${port} on 127.0.0.1 may not be used by this user: pass --port P above 1023 (0: any free port)`);
     throw error;
   }
   io.stdout.write(

@@ -37,17 +37,31 @@ export function expectedSignature(request: ArrivedRequest, secretAccessKey: stri
   if (!authorization) throw new Error(`not a SigV4 authorization: ${request.headers['authorization']}`);
   const signedHeaders = authorization[5]!.split(';');
   const headers: Record<string, string> = { host: request.url.host, ...request.headers };
+  // Each name and value encoded, sorted by name, then by value.
   const canonicalQuery = request.url.search
     .slice(1)
     .split('&')
     .filter(Boolean)
-    .map((pair) => (pair.includes('=') ? pair : `${pair}=`).split('=').map((part) => rfc3986(decodeURIComponent(part))).join('='))
-    .sort()
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const [name, value] = equals < 0 ? [pair, ''] : [pair.slice(0, equals), pair.slice(equals + 1)];
+      return [rfc3986(decodeURIComponent(name)), rfc3986(decodeURIComponent(value))] as const;
+    })
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
     .join('&');
+  // Every service but S3: the path normalised (empty and `.` segments dropped, `..` applied), each
+  // segment as sent encoded once more.
+  const segments: string[] = [];
+  for (const segment of request.url.pathname.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const trailing = segments.length > 0 && request.url.pathname.endsWith('/') ? '/' : '';
   const canonicalRequest = [
     request.method,
-    // Every service but S3: each segment of the path as sent, encoded once more.
-    request.url.pathname.split('/').map(rfc3986).join('/'),
+    `/${segments.map(rfc3986).join('/')}${trailing}`,
     canonicalQuery,
     ...signedHeaders.map((name) => `${name}:${(headers[name] ?? '').trim().replace(/\s+/g, ' ')}`),
     '',

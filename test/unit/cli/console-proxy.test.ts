@@ -7,6 +7,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalQuery, localLocation, startConsoleProxy, type ConsoleProxy, type ConsoleProxyOptions } from '../../../cli/operator/console-proxy.ts';
@@ -86,7 +87,16 @@ describe('startConsoleProxy', () => {
     const answer = await send(url, {
       method: 'PATCH',
       path: '/v1/groups/release-42',
-      headers: { origin: url, 'if-match': '"1"', cookie: 'a=b', 'x-promotion-scheduler-actor': 'operator:mallory', 'user-agent': 'browser' },
+      headers: {
+        origin: url,
+        'sec-fetch-site': 'same-origin',
+        'if-match': '"1"',
+        cookie: 'a=b',
+        'x-promotion-scheduler-actor': 'operator:mallory',
+        'user-agent': 'browser',
+        authorization: 'Bearer from-the-browser',
+        'x-amz-security-token': 'from-the-browser',
+      },
       json: { scheduledAt: '2026-12-24T10:00:00Z' },
     });
     // Assess: what reached the API
@@ -102,6 +112,35 @@ describe('startConsoleProxy', () => {
     expect(answer.headers).not.toHaveProperty('set-cookie');
     expect(answer.headers).not.toHaveProperty('x-internal');
     expect(answer.body).toMatchObject({ id: 'release-42', version: 2 });
+    // Nothing of this origin may be sniffed into a page, embedded elsewhere or run.
+    expect(answer.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cross-origin-resource-policy': 'same-origin', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox" });
+  });
+
+  it('signs with the credentials of the moment: a provider is asked at each call (the SDK\'s chain refreshes what expires)', async () => {
+    // Prepare
+    const keys = [{ accessKeyId: 'AKIDFIRST', secretAccessKey: 'first' }, { accessKeyId: 'AKIDFIRST', secretAccessKey: 'first' }, { accessKeyId: 'AKIDSECOND', secretAccessKey: 'second' }];
+    let asked = 0;
+    const fetch = fakeFetch({ status: 200, body: aGroup() });
+    const { url } = await start(fetch, { credentials: async () => keys[Math.min(asked++, keys.length - 1)]! });
+    // Act: the start resolves once, then one call each
+    await send(url, { method: 'GET', path: '/v1/groups/release-42' });
+    await send(url, { method: 'GET', path: '/v1/groups/release-42' });
+    // Assess
+    const [first, second] = fetch.requests;
+    expect(first!.headers['authorization']).toContain('Credential=AKIDFIRST/');
+    expect(second!.headers['authorization']).toContain('Credential=AKIDSECOND/');
+    expect(verifySignature(second!, { keys: { AKIDSECOND: 'second' }, region: 'eu-west-1', now: NOW })).toBeUndefined();
+  });
+
+  it('signs a query whose names are those of Object members as it sends them', async () => {
+    // Prepare
+    const fetch = fakeFetch({ status: 400, body: { type: 'urn:promotion-scheduler:problem:validation', title: 'Bad', status: 400, detail: 'unknown' } });
+    const { url } = await start(fetch);
+    // Act
+    await send(url, { method: 'GET', path: '/v1/groups?constructor=x&toString=y&limit=1&limit=2' });
+    // Assess
+    expect(fetch.sent.url.search).toBe('?constructor=x&toString=y&limit=1&limit=2');
+    expect(verifySignature(fetch.sent, { keys: { AKIDPROXY: 'proxy-secret' }, region: 'eu-west-1', now: NOW })).toBeUndefined();
   });
 
   it('sends the query in the spelling it signs, and a GET without a body', async () => {
@@ -116,17 +155,29 @@ describe('startConsoleProxy', () => {
     expect(verifySignature(fetch.sent, { keys: { AKIDPROXY: 'proxy-secret' }, region: 'eu-west-1', now: NOW })).toBeUndefined();
   });
 
-  it('gives a 304 back without a body, and a Location as its own path', async () => {
+  it('gives a 304 and a 204 back without a body or a length, a HEAD with the API\'s length, and a Location as its own path', async () => {
     // Prepare
-    const fetch = fakeFetch({ status: 304, headers: { etag: '"3"' } }, { status: 201, body: aGroup(), headers: { location: '/prod/v1/groups/release-42' } });
+    const fetch = fakeFetch(
+      { status: 304, headers: { etag: '"3"' } },
+      { status: 201, body: aGroup(), headers: { location: '/prod/v1/groups/release-42' } },
+      { status: 201, body: aGroup(), headers: { location: 'https://[not a url' } },
+      { status: 204 },
+      { status: 200, headers: { 'content-length': '321' } },
+    );
     const { url } = await start(fetch);
     // Act
     const unchanged = await send(url, { method: 'GET', path: '/v1/groups/release-42', headers: { 'if-none-match': '"3"' } });
     const created = await send(url, { method: 'POST', path: '/v1/groups', json: {} });
+    const odd = await send(url, { method: 'POST', path: '/v1/groups', json: {} });
+    const empty = await send(url, { method: 'DELETE', path: '/v1/freezes/fz-1' });
+    const head = await send(url, { method: 'HEAD', path: '/v1/groups/release-42' });
     // Assess
     expect(fetch.requests[0]!.headers['if-none-match']).toBe('"3"');
-    expect([unchanged.status, unchanged.text, unchanged.headers['etag']]).toEqual([304, '', '"3"']);
+    expect([unchanged.status, unchanged.text, unchanged.headers['etag'], unchanged.headers['content-length']]).toEqual([304, '', '"3"', undefined]);
     expect(created.headers['location']).toBe('/v1/groups/release-42');
+    expect([odd.status, odd.headers['location']]).toEqual([201, 'https://[not a url']);
+    expect([empty.status, empty.headers['content-length']]).toEqual([204, undefined]);
+    expect([head.status, head.text, head.headers['content-length']]).toEqual([200, '', '321']);
   });
 
   it("turns API Gateway's own refusal into a problem document in words, and tells the terminal", async () => {
@@ -212,6 +263,73 @@ describe('startConsoleProxy', () => {
     // Assess
     expect([crossSite.status, fetchMetadata.status, rebound.status, curl.status]).toEqual([403, 403, 403, 200]);
     expect(fetch.requests.map((request) => request.url.pathname)).toEqual(['/prod/v1/groups/g1/cancel']);
+  });
+
+  it('refuses reads of the API from other sites too (they would be signed), but lets the console itself be linked from anywhere', async () => {
+    // Prepare
+    const fetch = fakeFetch({ status: 200, body: { items: [], nextCursor: null } });
+    const { url } = await start(fetch);
+    // Act: a <script src> of another site, a same-site page (another port), a CORS preflight, a sandboxed page
+    const refused = await Promise.all([
+      send(url, { method: 'GET', path: '/v1/groups', headers: { 'sec-fetch-site': 'cross-site' } }),
+      send(url, { method: 'GET', path: '/v1/groups', headers: { 'sec-fetch-site': 'same-site' } }),
+      send(url, { method: 'OPTIONS', path: '/v1/groups', headers: { origin: 'https://attacker.example' } }),
+      send(url, { method: 'HEAD', path: '/v1/groups', headers: { origin: 'null' } }),
+    ]);
+    // … and what is the console's own: its page, the address bar, curl; its index linked from elsewhere
+    const allowed = await Promise.all([
+      send(url, { method: 'GET', path: '/v1/groups', headers: { 'sec-fetch-site': 'same-origin' } }),
+      send(url, { method: 'GET', path: '/v1/groups', headers: { 'sec-fetch-site': 'none' } }),
+      send(url, { method: 'GET', path: '/v1/groups' }),
+      send(url, { method: 'GET', path: '/console/', headers: { 'sec-fetch-site': 'cross-site' } }),
+    ]);
+    // Assess
+    expect(refused.map((answer) => answer.status)).toEqual([403, 403, 403, 403]);
+    expect(refused[0]!.body).toMatchObject({ detail: 'refused: a call from a page of another site (Sec-Fetch-Site: cross-site)' });
+    expect(allowed.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect(fetch.requests).toHaveLength(3);
+  });
+
+  it('answers a request target that is no path with 400, and keeps serving', async () => {
+    // Prepare
+    const fetch = fakeFetch({ status: 200, body: {} });
+    const { url, port } = await start(fetch);
+    // Act: what no browser sends, but any local process may
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(`GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    // Assess
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('The request target is not a path.');
+    expect((await send(url, { method: 'GET', path: '/console/' })).status).toBe(200);
+    expect(fetch.requests).toEqual([]);
+  });
+
+  it('stops at once with a call in flight, aborting it (Ctrl-C does not wait for the API)', async () => {
+    // Prepare
+    let aborted: unknown;
+    const hanging = fakeFetch(
+      (request) =>
+        new Promise((_resolve, reject) =>
+          request.signal!.addEventListener('abort', () => {
+            aborted = request.signal!.reason;
+            reject(request.signal!.reason);
+          }),
+        ),
+    );
+    const { url } = await start(hanging);
+    const pending = send(url, { method: 'GET', path: '/v1/groups' }).catch((error: unknown) => error);
+    await expect.poll(() => hanging.requests.length).toBe(1);
+    // Act
+    await proxy!.stop();
+    proxy = undefined;
+    // Assess: the call to the API is given up (before, it kept the process alive until it answered)
+    expect(aborted).toMatchObject({ message: 'the console is stopping' });
+    await pending;
   });
 
   it('resolves the credentials before it listens: none, and it does not start', async () => {

@@ -85,13 +85,16 @@ export class FreezeCommands {
     // the freeze listed as being removed, holding nothing, and the next `remove` finishes it.
     const marked = await registry.markRemoving(id, { by, at: this.deps.clock.now().toISOString() });
     if (!marked) throw new FreezeNotFoundError(id);
-    const released = await this.release(marked, by);
+    // Counted once each: a group released in the first pass may be held again by a poller that
+    // had not seen the removal yet, and released again in the second.
+    const released = new Set<string>();
+    await this.release(marked, by, released);
     await (this.deps.sleeper ?? realSleeper).sleep(RELEASE_SETTLE_MS);
-    const late = await this.release(marked, by);
+    const late = await this.release(marked, by, released);
     if (late > 0) this.observer.notice('freeze removal: groups held by a reader that had not seen it yet were released too', { freezeId: id, released: late });
     const removed = (await registry.remove(id)) ?? marked;
-    this.observer.notice('freeze window removed', { freezeId: id, by, released: released + late });
-    return { freeze: removed, released: released + late };
+    this.observer.notice('freeze window removed', { freezeId: id, by, released: released.size });
+    return { freeze: removed, released: released.size };
   }
 
   private view(freeze: FreezeWindow, now: string): FreezeView {
@@ -102,12 +105,12 @@ export class FreezeCommands {
   /**
    * The groups `removed` held: every held group is in the `frozen` timer partitions (one Query
    * per shard and page, never a scan of the table); each is read, and released if `removed` is in
-   * its chain.
+   * its chain. Each group released is added to `released`; answers how many releases it wrote.
    */
-  private async release(removed: FreezeWindow, by: string): Promise<number> {
+  private async release(removed: FreezeWindow, by: string, released: Set<string>): Promise<number> {
     const { store, clock, shardCount } = this.deps;
     const now = clock.now();
-    let released = 0;
+    let writes = 0;
     for (let shard = 0; shard < shardCount; shard++) {
       let cursor: string | undefined;
       do {
@@ -116,12 +119,15 @@ export class FreezeCommands {
           if (entry.status !== 'Scheduled') continue;
           const group = await store.find(entry.id, { consistent: true });
           if (!group?.frozen?.chain.includes(removed.id)) continue;
-          if (await this.releaseOne(group, removed, by, now)) released++;
+          if (await this.releaseOne(group, removed, by, now)) {
+            writes++;
+            released.add(group.id);
+          }
         }
         cursor = page.cursor;
       } while (cursor);
     }
-    return released;
+    return writes;
   }
 
   private async releaseOne(group: PromotionGroup, removed: FreezeWindow, by: string, now: Date): Promise<boolean> {

@@ -10,6 +10,7 @@ import { FREEZE_LIMITS } from '../../../functions/core/freeze.ts';
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from '../../../functions/core/config.ts';
 import type { Conflict, GroupPreflight } from '../../../functions/core/group.ts';
 import type { ConflictDetector } from '../../../functions/core/ports.ts';
+import { PollUseCase } from '../../../functions/core/poll.ts';
 import { PreflightUseCase } from '../../../functions/core/preflight.ts';
 import { FreezeCommands, type FreezeView } from '../../../functions/core/manage-freezes.ts';
 import { GroupCommands } from '../../../functions/core/manage-groups.ts';
@@ -315,6 +316,33 @@ describe('the freeze routes', () => {
         expect(world.group(id).frozen).toBeUndefined();
         expect(world.group(id).history.at(-1)).toMatchObject({ by: 'operator:rm', reason: 'released: freeze fz-xmas (Christmas freeze) was removed' });
       }
+    });
+
+    it('counts a group once that a poller which had not seen the removal held again between the two passes', async () => {
+      // Prepare: g1 held by the freeze; a second poller whose freeze list is a copy from before the removal
+      const world = new LaneWorld();
+      const xmas = { id: 'fz-xmas', reason: 'Christmas freeze', by: 'operator:rm', createdAt: at(-2 * HOUR), from: at(-HOUR), until: at(HOUR) };
+      world.freezeRegistry.freezes = [xmas];
+      await world.schedule('g1');
+      await world.poller().run();
+      const stale = new MemoryFreezeRegistry();
+      stale.freezes = [{ ...xmas }];
+      const stalePoller = new PollUseCase({ store: world.store, queue: world.queue, clock: world.clock, config: world.config, observer: world.observer, newToken: () => `stale-${Math.random()}`, random: () => 0, sleeper: { sleep: async () => {} }, freezes: stale });
+      // While the removal waits for the pollers' caches, the stale one holds g1 again
+      const sleeper = { sleep: async (ms: number) => {
+        world.clock.advance(ms);
+        await stalePoller.run();
+      } };
+      const freezes = new FreezeCommands({ registry: world.freezeRegistry, store: world.store, clock: world.clock, shardCount: world.config.shardCount, observer: world.observer, sleeper });
+
+      // Act
+      const removed = await freezes.remove('fz-xmas', 'operator:rm');
+
+      // Assess: released twice, counted once; free at the end
+      const releases = world.group('g1').history.filter((entry) => entry.reason?.startsWith('released: freeze fz-xmas'));
+      expect(releases).toHaveLength(2);
+      expect(removed.released).toBe(1);
+      expect(world.group('g1').frozen).toBeUndefined();
     });
 
     it('answers 404 naming the id, and 400 path:id for an id that is none', async () => {

@@ -94,10 +94,29 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
     named.mark(refusal.refused);
     named.input.focus();
   };
-  back.addEventListener('click', () => element.close());
+  /** While the action's request is out, the dialog stays (its answer closes it, or says what was refused). */
+  let busy = false;
+  const setBusy = (value: boolean): void => {
+    busy = value;
+    if (value) {
+      confirm.setAttribute('aria-busy', 'true');
+      back.setAttribute('aria-disabled', 'true');
+    } else {
+      confirm.removeAttribute('aria-busy');
+      back.removeAttribute('aria-disabled');
+    }
+  };
+  back.addEventListener('click', () => {
+    if (!busy) element.close();
+  });
+  // Escape too: a dialog closed under its request would have the answer move the focus (or reset
+  // a form) in whatever the operator turned to meanwhile.
+  element.addEventListener('cancel', (event) => {
+    if (busy) event.preventDefault();
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (!action || confirm.getAttribute('aria-busy') === 'true') return;
+    if (!action || busy) return;
     for (const c of controls) c.mark('');
     const given = reason?.input.value.trim() ?? '';
     if (text.reason === 'required' && given === '') {
@@ -105,16 +124,23 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
       return;
     }
     const values = Object.fromEntries(fields.map((c) => [c.name, c.input.value]));
-    confirm.setAttribute('aria-busy', 'true');
-    void action(given, values).then((result) => {
-      confirm.removeAttribute('aria-busy');
-      if ('refused' in result) {
-        refuse(result);
-        return;
-      }
-      element.close();
-      result.focus();
-    });
+    setBusy(true);
+    action(given, values).then(
+      (result) => {
+        setBusy(false);
+        if ('refused' in result) {
+          refuse(result);
+          return;
+        }
+        element.close();
+        result.focus();
+      },
+      (error: unknown) => {
+        // The actions catch what the API answers: this is a bug, said where the operator looks.
+        setBusy(false);
+        explanation.textContent = `Something went wrong in the console: ${String(error)}`;
+      },
+    );
   });
 
   return {
@@ -129,6 +155,8 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
         c.mark('');
       }
       element.showModal();
+      // Nothing to fill: the focus on Back, so that a held or repeated Enter confirms nothing.
+      if (controls.length === 0) back.focus();
     },
     onConfirm(next) {
       action = next;

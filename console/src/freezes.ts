@@ -12,7 +12,6 @@
  */
 import { ApiError, addFreeze, isAbort, listFreezes, removeFreeze, type Problem } from './api.ts';
 import type { AddFreezeInput, FreezeView } from '../../client/types.ts';
-import { announce } from './announce.ts';
 import { h, redraw, uniqueId, type Child } from './dom.ts';
 import { confirmDialog } from './dialog.ts';
 import { field, type Field } from './field.ts';
@@ -76,6 +75,7 @@ export function freezesView(): View {
     if (!adding) return form.submit;
     const input = adding;
     problem.replaceChildren();
+    done.textContent = '';
     try {
       const view = await addFreeze(input);
       say(`Added freeze ${view.freeze.id} (${view.freeze.reason}).`);
@@ -102,6 +102,7 @@ export function freezesView(): View {
     if (!removing) return title;
     const { id, reason } = removing.freeze;
     problem.replaceChildren();
+    done.textContent = '';
     try {
       const removed = await removeFreeze(id);
       say(`Removed freeze ${id} (${reason}); released ${removed.released} held group${removed.released === 1 ? '' : 's'}.`);
@@ -116,8 +117,8 @@ export function freezesView(): View {
   });
 
   function say(text: string): void {
+    // Its role=status says it to screen readers.
     done.textContent = text;
-    announce(text);
   }
 
   async function refresh(signal: AbortSignal): Promise<void> {
@@ -278,7 +279,7 @@ function freezeForm(): FreezeForm {
     refused(shown) {
       clearMarks();
       problem.replaceChildren(...problemLines(shown));
-      for (const issue of shown.errors ?? []) if (issue.field && issue.field in fields) fields[issue.field as keyof typeof fields].mark(true);
+      for (const issue of shown.errors ?? []) if (issue.field && Object.hasOwn(fields, issue.field)) fields[issue.field as keyof typeof fields].mark(true);
     },
     firstMarked() {
       return Object.values(fields).find((f) => f.control.getAttribute('aria-invalid') === 'true')?.control;

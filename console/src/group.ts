@@ -17,6 +17,7 @@ import { duration, localTime, problemLines, timeElement } from './format.ts';
 import { localIsoIn, resolveTime, sourcesOf, timeHint } from './input.ts';
 import { startPoll } from './poll.ts';
 import { CANCELLABLE, EDITABLE, RETRYABLE, holdNote, statusBadge } from './status.ts';
+import { onlyPreflightSince } from './versions.ts';
 import { heading, loadNotice, type View } from './view.ts';
 
 /** The group view for the group `id`. */
@@ -74,6 +75,8 @@ export function groupView(id: string): View {
 
   /** The version the open dialog was shown for: the action's `If-Match`. */
   let version = 0;
+  /** The group as the open dialog was shown for it. */
+  let opened: PromotionGroup | undefined;
   /** The sources the edit dialog was opened with. */
   let editedFrom: string[] = [];
   /** The last text sent from the edit dialog, and the version it was sent for. */
@@ -81,6 +84,7 @@ export function groupView(id: string): View {
 
   cancel.addEventListener('click', () => {
     if (!group) return;
+    opened = group;
     version = group.version;
     cancelDialog.open({
       question: `Cancel group ${group.id}?`,
@@ -89,6 +93,7 @@ export function groupView(id: string): View {
   });
   reschedule.addEventListener('click', () => {
     if (!group) return;
+    opened = group;
     version = group.version;
     rescheduleDialog.open({
       question: `Reschedule group ${group.id}?`,
@@ -97,6 +102,7 @@ export function groupView(id: string): View {
   });
   edit.addEventListener('click', () => {
     if (!group) return;
+    opened = group;
     version = group.version;
     editedFrom = group.promotions.map((p) => p.source);
     const text = draft?.version === version ? draft.text : editedFrom.join('\n');
@@ -108,6 +114,7 @@ export function groupView(id: string): View {
   });
   retry.addEventListener('click', () => {
     if (!group) return;
+    opened = group;
     version = group.version;
     retryDialog.open({
       question: `Retry group ${group.id}?`,
@@ -147,7 +154,18 @@ export function groupView(id: string): View {
   async function act(failed: string, send: () => Promise<PromotionGroup>, button: HTMLButtonElement, said?: (done: PromotionGroup) => string): Promise<HTMLElement> {
     problem.replaceChildren();
     try {
-      const done = await send();
+      let done: PromotionGroup;
+      try {
+        done = await send();
+      } catch (error) {
+        // A pre-flight check recorded meanwhile (right after every create, edit, reschedule and
+        // retry) moves the version and nothing the operator sees: confirmed again at the new one,
+        // once, as the API itself re-decides a command without If-Match. Anything else is shown.
+        const current = error instanceof ApiError && error.problem.status === 412 ? error.problem.group : undefined;
+        if (!current || !opened || !onlyPreflightSince(opened, current)) throw error;
+        version = current.version;
+        done = await send();
+      }
       show(done);
       if (said) announce(said(done));
     } catch (error) {
@@ -197,6 +215,8 @@ export function groupView(id: string): View {
   }
 
   function show(next: PromotionGroup): void {
+    // An answer older than what is drawn (a 412's group after a newer read) is not drawn.
+    if (group && next.version < group.version) return;
     group = next;
     missing = false;
     watchStatuses([next]);

@@ -78,10 +78,10 @@ export function groupsView(): View {
   /** The cursors of the pages before this one, and this one's (undefined: the first page). */
   const cursors: (string | undefined)[] = [undefined];
   let query: GroupQuery = { limit: PAGE_SIZE };
+  /** The last query the API answered: what the table shows while a refused one is said beside the filters. */
+  let accepted: GroupQuery = query;
   let page: GroupPage | undefined;
   let drawn = false;
-  /** The title of the listing's refusal shown (a `400` repeats every second: said once). */
-  let shownRefusal = '';
 
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -92,7 +92,6 @@ export function groupsView(): View {
   /** Say why the filters were not applied (the last query stays in force); `''`: clear. */
   function refuseFilters(text: string, control?: HTMLInputElement): void {
     for (const c of [repository, target, dueAfter, dueBefore]) c.removeAttribute('aria-invalid');
-    shownRefusal = '';
     if (!text) {
       filterProblem.replaceChildren();
       return;
@@ -148,20 +147,22 @@ export function groupsView(): View {
     try {
       const answer = await listGroups({ ...query, ...(cursor === undefined ? {} : { cursor }) }, signal);
       notice.clear();
-      if (shownRefusal) refuseFilters('');
+      accepted = query;
       page = answer.body;
       watchStatuses(page.items);
       if (answer.changed || !drawn) draw(page);
     } catch (error) {
       if (isAbort(error)) return;
       if (error instanceof ApiError && error.problem.status === 400) {
-        // The API refused the filters: said in words, once, beside them.
-        const text = error.message;
-        if (shownRefusal === text) return;
+        // The API refused the filters: said in words beside them (until the next Apply), and the
+        // table goes on showing the last query it answered, its page from the start.
         notice.clear();
         refuseFilters('');
-        shownRefusal = text;
-        filterProblem.replaceChildren(...problemLines(error.problem));
+        filterProblem.replaceChildren(h('strong', null, 'Filters not applied: the table shows the previous ones'), ...problemLines(error.problem));
+        query = accepted;
+        cursors.splice(0, cursors.length, undefined);
+        drawn = false;
+        poll.refresh();
         return;
       }
       notice.show(error);

@@ -14,7 +14,8 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
  * to now (`+90s`, `+5m`, `+1h30m`). A time without an offset is refused, never guessed: whose
  * local time would it be?
  *
- * @returns the instant in UTC, or the reason it is refused.
+ * @returns the instant (`now` and relative times in UTC, others as typed, offset included), or
+ *   the reason it is refused.
  */
 export function resolveTime(value: string, now: number): { at: string } | { refused: string } {
   const text = value.trim();

@@ -260,39 +260,45 @@ describe('the operator console in headless Chromium, on the local stack', { time
     // Assess 1
     await expect.poll(() => page.getByTestId('form-problem').textContent(), { timeout: 10_000 }).toMatch(/tz/);
     expect(await page.getByLabel('Time zone').getAttribute('aria-invalid')).toBe('true');
-    // Act 2: a one-off freeze of main, from now for two hours
+    // Act 2: a one-off freeze, from now for two hours, of a target branch no other test uses
     await page.getByLabel('One-off: from – until').check();
     await page.getByLabel('Time zone').fill('');
-    await page.getByLabel('Target branch (optional)').fill('main');
+    await page.getByLabel('Target branch (optional)').fill('frozen');
     await page.getByLabel('From', { exact: true }).fill('now');
     await page.getByLabel('Until', { exact: true }).fill('+2h');
     await page.getByRole('button', { name: 'Add freeze' }).click();
     await page.getByRole('button', { name: 'Confirm add freeze' }).click();
-    // Assess 2: listed, holding now, over main in every repository
+    // Assess 2: listed, holding now, over that branch in every repository
     await expect.poll(() => page.getByTestId('freeze-done').textContent(), { timeout: 10_000 }).toMatch(/^Added freeze fz-[0-9a-f]{10} /);
     const id = /fz-[0-9a-f]{10}/.exec((await page.getByTestId('freeze-done').textContent()) ?? '')![0];
-    const row = page.locator(`[data-testid="freezes-table"] tr[data-freeze-id="${id}"]`);
-    await row.waitFor({ timeout: 10_000 });
-    expect(await row.getAttribute('data-state')).toBe('holding');
-    expect(await row.textContent()).toContain('main in every repository');
-    // On the timeline: a band in the freezes strip, and in the list below
-    await page.goto(`${consoleUrl}#/timeline`);
-    await page.locator(`.tl-freezes [data-freeze-id="${id}"]`).waitFor({ timeout: 10_000 });
-    expect(await page.locator(`[data-testid="freeze-list"] [data-freeze-id="${id}"]`).textContent()).toContain('browser test freeze');
-    // A group due now on main is held by it
-    const made = await cli('schedule', '--id', 'console-frozen', '--target', 'main', '--source', 'feature/c', '--at', 'now', '--json');
-    expect(made.code, made.stderr).toBe(0);
-    await page.goto(`${consoleUrl}#/groups/console-frozen`);
-    await expect.poll(() => page.getByTestId('group-details').textContent(), { timeout: 15_000, interval: 250 }).toContain('held by a freeze (browser test freeze)');
-    // Act 3: remove it
-    await page.goto(`${consoleUrl}#/freezes`);
-    await page.getByRole('button', { name: `Remove freeze ${id}` }).click();
-    await page.getByRole('button', { name: 'Confirm remove freeze' }).click();
-    // Assess 3: gone, and the held group released
-    await expect.poll(() => page.getByTestId('freeze-done').textContent(), { timeout: 15_000 }).toBe(`Removed freeze ${id} (browser test freeze); released 1 held group.`);
-    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
-    const listed = JSON.parse((await cli('freeze', 'list', '--json')).stdout) as { freeze: { id: string } }[];
-    expect(listed.map((v) => v.freeze.id)).not.toContain(id);
+    try {
+      const row = page.locator(`[data-testid="freezes-table"] tr[data-freeze-id="${id}"]`);
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.getAttribute('data-state')).toBe('holding');
+      expect(await row.textContent()).toContain('frozen in every repository');
+      // On the timeline: a band in the freezes strip, and in the list below
+      await page.goto(`${consoleUrl}#/timeline`);
+      await page.locator(`.tl-freezes [data-freeze-id="${id}"]`).waitFor({ timeout: 10_000 });
+      expect(await page.locator(`[data-testid="freeze-list"] [data-freeze-id="${id}"]`).textContent()).toContain('browser test freeze');
+      // A group of that branch coming due is held by it. Due beyond the look-ahead (5 s): the pollers
+      // decide it with a freeze list (cached up to 1 s) that has the freeze.
+      const made = await cli('schedule', '--id', 'console-frozen', '--target', 'frozen', '--source', 'feature/c', '--at', '+8s', '--json');
+      expect(made.code, made.stderr).toBe(0);
+      await page.goto(`${consoleUrl}#/groups/console-frozen`);
+      await expect.poll(() => page.getByTestId('group-details').textContent(), { timeout: 25_000, interval: 250 }).toContain('held by a freeze (browser test freeze)');
+      // Act 3: remove it
+      await page.goto(`${consoleUrl}#/freezes`);
+      await page.getByRole('button', { name: `Remove freeze ${id}` }).click();
+      await page.getByRole('button', { name: 'Confirm remove freeze' }).click();
+      // Assess 3: gone, and the held group released
+      await expect.poll(() => page.getByTestId('freeze-done').textContent(), { timeout: 15_000 }).toBe(`Removed freeze ${id} (browser test freeze); released 1 held group.`);
+      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
+      const listed = JSON.parse((await cli('freeze', 'list', '--json')).stdout) as { freeze: { id: string } }[];
+      expect(listed.map((v) => v.freeze.id)).not.toContain(id);
+    } finally {
+      // A failure half way must not leave the freeze holding groups of later tests.
+      await cli('freeze', 'remove', id);
+    }
   });
 
   it('filters the groups by due window, refusing a time without an offset', async () => {

@@ -48,4 +48,24 @@ describe('localIsoIn', () => {
     const answer = resolveTime(example, NOW);
     expect('at' in answer && Date.parse(answer.at)).toBe(NOW + 11 * 60_000);
   });
+
+  // Node reads TZ again when it changes: each zone's own offsets, negative, half and quarter hours, and either side of a change of clocks.
+  it.each([
+    ['America/St_Johns', '2026-12-24T08:00:00.000Z', '2026-12-24T04:40:00-03:30'],
+    ['Asia/Kolkata', '2026-12-24T08:00:00.000Z', '2026-12-24T13:40:00+05:30'],
+    ['Pacific/Chatham', '2026-12-24T08:00:00.000Z', '2026-12-24T21:55:00+13:45'],
+    ['Europe/Berlin', '2026-03-29T00:55:00.000Z', '2026-03-29T03:05:00+02:00'],
+    ['Europe/Berlin', '2026-10-25T00:55:00.000Z', '2026-10-25T02:05:00+01:00'],
+  ])('writes the offset of %s at %s: %s', (zone, now, expected) => {
+    const saved = process.env.TZ;
+    process.env.TZ = zone;
+    try {
+      expect(localIsoIn(10, Date.parse(now))).toBe(expected);
+      expect(resolveTime(expected, 0)).toEqual({ at: expected });
+      expect(Date.parse(expected)).toBe(Date.parse(now) + 10 * 60_000);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
 });

@@ -146,8 +146,12 @@ async function launch({ java, libDir, port, dataDir, log }: LaunchOptions): Prom
   const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'dynamodb-local-watchdog', ...command], {
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     cwd: libDir,
+    // A process group of its own: a terminal's Ctrl-C (sent to the whole foreground group) reaches
+    // the stack, which stops in order — its publisher drains the table's stream first — and
+    // stops Java last, by closing the pipe. Java still dies with its parent by the two means above.
+    detached: true,
   });
-  // The watchdog may die first (e.g. Ctrl-C reaches the whole process group): never crash on EPIPE.
+  // The watchdog may die first (killed by someone): never crash on EPIPE.
   child.stdin?.on('error', () => undefined);
   const tail: string[] = [];
   const onLine = (stream: string) => (line: string) => {

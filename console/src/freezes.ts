@@ -202,7 +202,7 @@ function freezeForm(): FreezeForm {
     h('input', { name: 'weekly', type: 'text', autocomplete: 'off', spellcheck: 'false', placeholder: 'Fri 16:00-Mon 08:00' }),
     'Ddd HH:MM-Ddd HH:MM, local days and times in the time zone below, every week (days Mon Tue Wed Thu Fri Sat Sun).',
   );
-  const tz = field('Time zone', h('input', { name: 'tz', type: 'text', autocomplete: 'off', spellcheck: 'false', placeholder: ZONE }), `An IANA zone, e.g. ${ZONE} (this browser's) or UTC; not an offset. Required for a weekly rule; for a one-off window, optional: the zone its times are shown in.`);
+  const tz = field('Time zone', h('input', { name: 'tz', type: 'text', autocomplete: 'off', spellcheck: 'false', placeholder: ZONE }), `An IANA zone, e.g. ${ZONE === 'UTC' ? 'Europe/Berlin or UTC (this browser\'s)' : `${ZONE} (this browser's) or UTC`}; not an offset. Required for a weekly rule; for a one-off window, optional: the zone its times are shown in.`);
   const kindName = uniqueId('freeze-kind');
   const oneOff = h('input', { type: 'radio', name: kindName, value: 'one-off', id: uniqueId('one-off'), checked: true });
   const everyWeek = h('input', { type: 'radio', name: kindName, value: 'weekly', id: uniqueId('weekly') });

@@ -1,7 +1,9 @@
 /**
  * The groups view (`#/groups`): a table of groups, filtered by status, by lane and by due window
  * (`dueAfter ≤ scheduledAt < dueBefore`, times as the schedule form takes them), a page at a time
- * (the API's opaque `nextCursor`). The page in view is read again every second.
+ * (the API's opaque `nextCursor`). The page in view is read again every second. The filters
+ * applied are kept in the location (`#/groups?status=Scheduled&dueAfter=…`, relative times
+ * resolved), so a reload, the back button or a shared link shows the same groups.
  */
 import { ApiError, isAbort, listGroups, type GroupQuery } from './api.ts';
 import type { GroupPage, GroupStatus, PromotionGroup } from '../../client/types.ts';
@@ -9,15 +11,15 @@ import { watchStatuses } from './announce.ts';
 import { h, isUsable, redraw, setUsable, uniqueId } from './dom.ts';
 import { localTime, problemLines, timeElement } from './format.ts';
 import { resolveTime } from './input.ts';
-import { startPoll } from './poll.ts';
-import { links } from './router.ts';
+import { startPoll, type Poll } from './poll.ts';
+import { links, type GroupFilters } from './router.ts';
 import { STATUSES, holdNote, statusBadge } from './status.ts';
 import { heading, loadNotice, type View } from './view.ts';
 
 const PAGE_SIZE = 50;
 
-/** The groups view. */
-export function groupsView(): View {
+/** The groups view, with the filters its location keeps (applied at once). */
+export function groupsView(initial: GroupFilters = {}): View {
   const title = heading('Groups');
   const notice = loadNotice();
 
@@ -82,6 +84,8 @@ export function groupsView(): View {
   let accepted: GroupQuery = query;
   let page: GroupPage | undefined;
   let drawn = false;
+  /** Started once the location's filters are in force (so its first read is already filtered). */
+  let poll: Poll | undefined;
 
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -124,22 +128,25 @@ export function groupsView(): View {
       ...(repo ? { repository: repo, targetBranch: branch } : {}),
       ...window,
     };
+    // Kept in the location without a navigation (no hashchange: the view stays as it is).
+    const here = links.groupsWith({ ...(query.status ? { status: query.status } : {}), ...(repo ? { repository: repo, targetBranch: branch } : {}), ...window });
+    if (location.hash !== here) history.replaceState(null, '', here);
     cursors.splice(0, cursors.length, undefined);
     drawn = false;
-    poll.refresh();
+    poll?.refresh();
   }
 
   previous.addEventListener('click', () => {
     if (!isUsable(previous) || cursors.length < 2) return;
     cursors.pop();
     drawn = false;
-    poll.refresh();
+    poll?.refresh();
   });
   next.addEventListener('click', () => {
     if (!isUsable(next) || !page?.nextCursor) return;
     cursors.push(page.nextCursor);
     drawn = false;
-    poll.refresh();
+    poll?.refresh();
   });
 
   async function refresh(signal: AbortSignal): Promise<void> {
@@ -162,7 +169,7 @@ export function groupsView(): View {
         query = accepted;
         cursors.splice(0, cursors.length, undefined);
         drawn = false;
-        poll.refresh();
+        poll?.refresh();
         return;
       }
       notice.show(error);
@@ -181,8 +188,15 @@ export function groupsView(): View {
     setUsable(next, shown.nextCursor !== null);
   }
 
-  const poll = startPoll(refresh);
-  return { title: 'Groups', element, heading: title, stop: () => poll.stop() };
+  // The location's filters, as if typed and applied (a refusal is said as for typed ones).
+  if (initial.status && (STATUSES as readonly string[]).includes(initial.status)) status.value = initial.status;
+  repository.value = initial.repository ?? '';
+  target.value = initial.targetBranch ?? '';
+  dueAfter.value = initial.dueAfter ?? '';
+  dueBefore.value = initial.dueBefore ?? '';
+  if (Object.keys(initial).length > 0) applyFilters();
+  poll = startPoll(refresh);
+  return { title: 'Groups', element, heading: title, stop: () => poll?.stop() };
 }
 
 function row(group: PromotionGroup): HTMLTableRowElement {

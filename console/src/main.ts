@@ -31,7 +31,7 @@ function viewOf(route: Route): View {
     case 'timeline':
       return timelineView();
     case 'groups':
-      return groupsView();
+      return groupsView(route.filters);
     case 'group':
       return groupView(route.id);
     case 'schedule':

@@ -7,7 +7,7 @@
 /** Where the console is. */
 export type Route =
   | { view: 'timeline' }
-  | { view: 'groups' }
+  | { view: 'groups'; filters: GroupFilters }
   | { view: 'group'; id: string }
   | { view: 'schedule' }
   | { view: 'freezes' }
@@ -15,11 +15,31 @@ export type Route =
   | { view: 'lane'; repository: string; targetBranch: string }
   | { view: 'unknown'; hash: string };
 
+/** The groups view's filters, as its location keeps them (`#/groups?status=…&dueAfter=…`): times already resolved. */
+export interface GroupFilters {
+  status?: string;
+  repository?: string;
+  targetBranch?: string;
+  dueAfter?: string;
+  dueBefore?: string;
+}
+
+const FILTER_NAMES = ['status', 'repository', 'targetBranch', 'dueAfter', 'dueBefore'] as const;
+
 /** The route a location hash names. */
 export function routeOf(hash: string): Route {
-  const path = hash.replace(/^#/, '').replace(/\/+$/, '');
+  const [rawPath = '', search] = hash.replace(/^#/, '').split('?', 2);
+  const path = rawPath.replace(/\/+$/, '');
+  if (path === '/groups') {
+    const params = new URLSearchParams(search ?? '');
+    const filters: GroupFilters = {};
+    for (const name of FILTER_NAMES) {
+      const value = params.get(name);
+      if (value) filters[name] = value;
+    }
+    return { view: 'groups', filters };
+  }
   if (path === '' || path === '/timeline') return { view: 'timeline' };
-  if (path === '/groups') return { view: 'groups' };
   if (path === '/schedule') return { view: 'schedule' };
   if (path === '/freezes') return { view: 'freezes' };
   if (path === '/lanes') return { view: 'lanes' };
@@ -49,6 +69,13 @@ export const links = {
   schedule: '#/schedule',
   freezes: '#/freezes',
   lanes: '#/lanes',
+  /** The groups view with these filters (the empty ones left out). */
+  groupsWith: (filters: GroupFilters): string => {
+    const params = new URLSearchParams();
+    for (const name of FILTER_NAMES) if (filters[name]) params.set(name, filters[name]!);
+    const search = params.toString();
+    return search ? `#/groups?${search}` : '#/groups';
+  },
   group: (id: string): string => `#/groups/${encodeURIComponent(id)}`,
   lane: (repository: string, targetBranch: string): string => `#/lanes/${encodeURIComponent(repository)}/${encodeURIComponent(targetBranch)}`,
 } as const;

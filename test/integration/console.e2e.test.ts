@@ -324,6 +324,13 @@ describe('the operator console in headless Chromium, on the local stack', { time
     // Assess 2: that group only (the ones before and after it left out)
     await expect.poll(() => rows.evaluateAll((list) => list.map((r) => r.getAttribute('data-group-id'))), { timeout: 10_000 }).toEqual(['console-due']);
     expect(await page.getByTestId('filter-problem').textContent()).toBe('');
+    // The location keeps them, relative times resolved: a reload shows the same groups
+    const kept = new URLSearchParams(new URL(page.url()).hash.split('?')[1] ?? '');
+    expect(Date.parse(kept.get('dueAfter') ?? '')).toBeGreaterThan(Date.now() + 3 * 3_600_000);
+    expect(kept.has('dueBefore')).toBe(true);
+    await page.reload();
+    await expect.poll(() => rows.evaluateAll((list) => list.map((r) => r.getAttribute('data-group-id'))), { timeout: 10_000 }).toEqual(['console-due']);
+    expect(await page.getByLabel('Due after').inputValue()).toBe(kept.get('dueAfter'));
   });
 
   it('shows a refused action in words: the API problem document of a bad source, and refuses a time without an offset before sending', async () => {

@@ -96,6 +96,8 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
   };
   /** While the action's request is out, the dialog stays (its answer closes it, or says what was refused). */
   let busy = false;
+  /** How many times it was opened: an answer belongs to the opening it was confirmed in. */
+  let opened = 0;
   const setBusy = (value: boolean): void => {
     busy = value;
     if (value) {
@@ -125,9 +127,13 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
     }
     const values = Object.fromEntries(fields.map((c) => [c.name, c.input.value]));
     setBusy(true);
+    const opening = opened;
     action(given, values).then(
       (result) => {
         setBusy(false);
+        // Closed anyway meanwhile (a browser may let a second Escape through), or opened again:
+        // the answer is shown by the view, and the focus stays where the operator is.
+        if (!element.open || opening !== opened) return;
         if ('refused' in result) {
           refuse(result);
           return;
@@ -154,6 +160,7 @@ export function confirmDialog(text: DialogText): ConfirmDialog {
         c.input.value = now?.values?.[c.name] ?? '';
         c.mark('');
       }
+      opened++;
       element.showModal();
       // Nothing to fill: the focus on Back, so that a held or repeated Enter confirms nothing.
       if (controls.length === 0) back.focus();

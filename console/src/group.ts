@@ -164,6 +164,8 @@ export function groupView(id: string): View {
         const current = error instanceof ApiError && error.problem.status === 412 ? error.problem.group : undefined;
         if (!current || !opened || !onlyPreflightSince(opened, current)) throw error;
         version = current.version;
+        // A draft of the edit stays offered at the new version, should the resend be refused too.
+        if (draft) draft = { ...draft, version };
         done = await send();
       }
       show(done);

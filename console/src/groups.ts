@@ -128,9 +128,6 @@ export function groupsView(initial: GroupFilters = {}): View {
       ...(repo ? { repository: repo, targetBranch: branch } : {}),
       ...window,
     };
-    // Kept in the location without a navigation (no hashchange: the view stays as it is).
-    const here = links.groupsWith({ ...(query.status ? { status: query.status } : {}), ...(repo ? { repository: repo, targetBranch: branch } : {}), ...window });
-    if (location.hash !== here) history.replaceState(null, '', here);
     cursors.splice(0, cursors.length, undefined);
     drawn = false;
     poll?.refresh();
@@ -149,18 +146,31 @@ export function groupsView(initial: GroupFilters = {}): View {
     poll?.refresh();
   });
 
+  /** The filters of a query as the location keeps them (`limit` and `cursor` are the view's). */
+  function keep(asked: GroupQuery): void {
+    const { status: s, repository: r, targetBranch: t, dueAfter: a, dueBefore: b } = asked;
+    const here = links.groupsWith({ ...(s ? { status: s } : {}), ...(r ? { repository: r } : {}), ...(t ? { targetBranch: t } : {}), ...(a ? { dueAfter: a } : {}), ...(b ? { dueBefore: b } : {}) });
+    // Without a navigation (no hashchange: the view stays as it is).
+    if (location.hash !== here) history.replaceState(null, '', here);
+  }
+
   async function refresh(signal: AbortSignal): Promise<void> {
     const cursor = cursors.at(-1);
+    // The query this read asks: an answer to another (filters applied meanwhile) is not this view's.
+    const asked = query;
     try {
-      const answer = await listGroups({ ...query, ...(cursor === undefined ? {} : { cursor }) }, signal);
+      const answer = await listGroups({ ...asked, ...(cursor === undefined ? {} : { cursor }) }, signal);
+      if (asked !== query) return;
       notice.clear();
-      accepted = query;
+      // Only filters the API answered are kept in the location.
+      if (accepted !== asked) keep(asked);
+      accepted = asked;
       page = answer.body;
       watchStatuses(page.items);
       if (answer.changed || !drawn) draw(page);
     } catch (error) {
-      if (isAbort(error)) return;
-      if (error instanceof ApiError && error.problem.status === 400) {
+      if (isAbort(error) || asked !== query) return;
+      if (error instanceof ApiError && error.problem.status === 400 && asked !== accepted) {
         // The API refused the filters: said in words beside them (until the next Apply), and the
         // table goes on showing the last query it answered, its page from the start.
         notice.clear();

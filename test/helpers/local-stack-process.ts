@@ -4,7 +4,7 @@
  * directory, and git in a test repository.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -46,6 +46,27 @@ export async function stopLocalStack(stack: LocalStackProcess | undefined): Prom
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * Wait (at most `timeoutMs`) until no process runs with `path` on its command line: DynamoDB
+ * Local's `-dbPath` under a data directory. Java has a process group of its own, and its watchdog
+ * stops it within seconds of its stack; a test removes the directory after it.
+ */
+export async function processesGoneFrom(path: string, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline && runsIn(path); ) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+function runsIn(path: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path)) return true;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return false;
 }
 
 export interface CliResult {

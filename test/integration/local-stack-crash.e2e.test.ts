@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../cli/stack-file.ts';
-import { cliFor, git, ROOT } from '../helpers/local-stack-process.ts';
+import { cliFor, git, processesGoneFrom, ROOT } from '../helpers/local-stack-process.ts';
 import { eventually } from '../helpers/service-doubles.ts';
 
 interface GroupJson {
@@ -93,7 +93,7 @@ describe('a crash of the whole local stack', { timeout: 240_000 }, () => {
     repo = makeRepository(dir);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const child of stacks) {
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
       try {
@@ -102,6 +102,8 @@ describe('a crash of the whole local stack', { timeout: 240_000 }, () => {
         // Gone meanwhile.
       }
     }
+    // Java has a process group of its own: its watchdog stops it once its stack is gone.
+    await processesGoneFrom(dataDir);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -123,8 +125,10 @@ describe('a crash of the whole local stack', { timeout: 240_000 }, () => {
     await statusOf('queued-1', 'Queued', 30_000);
     await statusOf('queued-2', 'Queued', 30_000);
 
-    // Act: kill -9 the whole stack (Node, Java, the git process), then start it again.
+    // Act: kill -9 the whole stack (Node, the git process; Java, in a process group of its own,
+    // by its pid), then start it again.
     process.kill(-first.child.pid!, 'SIGKILL');
+    process.kill(first.javaPid, 'SIGKILL');
     await eventually(() => (first.child.exitCode !== null || first.child.signalCode !== null ? true : undefined), 10_000, 'the stack to die');
     await eventually(() => (isProcessAlive(first.javaPid) ? undefined : true), 10_000, 'Java to die with the stack');
     unlinkSync(join(repo, 'refs/heads/blocked.lock'));

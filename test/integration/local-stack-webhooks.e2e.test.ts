@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroupEvent } from '../../functions/core/events.ts';
-import { ROOT, type CliResult } from '../helpers/local-stack-process.ts';
+import { processesGoneFrom, ROOT, type CliResult } from '../helpers/local-stack-process.ts';
 import { eventually } from '../helpers/service-doubles.ts';
 import { startWebhookReceiver, verifySignature, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -127,7 +127,8 @@ describe('signed webhooks on the local stack, driven through npm start and the C
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(ROOT, 'cli/start.ts'), '--data-dir', dataDir, '--poll-interval', '1', '--lookahead', '10', ...args],
-      // Its own process group, so that afterAll can kill it with everything it started.
+      // Its own process group, so that afterAll can kill it with what it started (not DynamoDB
+      // Local: that has a group of its own, and its watchdog stops it once the stack is gone).
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     stacks.push(child);
@@ -174,6 +175,9 @@ describe('signed webhooks on the local stack, driven through npm start and the C
       }
     }
     await Promise.all([flagReceiver, addedReceiver, keptReceiver].map((r) => r?.close()));
+    // DynamoDB Local has a process group of its own: its watchdog stops it once the stack is gone
+    // (within seconds); its data directory is removed after it.
+    await processesGoneFrom(dataDir);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -14,7 +14,7 @@
  * 3. Anything else → dropped, with the reason.
  */
 import type { SchedulerConfig } from './config.ts';
-import { isTerminal, type WorkMessage } from './group.ts';
+import { isTerminal, SYSTEM_ACTORS, type WorkMessage } from './group.ts';
 import { laneOfGroup, LaneKeeper, sendClaims } from './lanes.ts';
 import type { FreezeSource } from './freezes.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
@@ -50,13 +50,13 @@ export class DeadLetterUseCase {
     const spec: TransitionSpec = {
       to: 'Failed',
       expect: { claimToken: message.claimToken },
-      entry: { at: now, by: 'dead-letter', reason: error },
+      entry: { at: now, by: SYSTEM_ACTORS.deadLetter, reason: error },
       set: { finishedAt: now, outcome: { status: 'Failed', reason: 'retries exhausted', ...(lastError ? { error: lastError } : {}) } },
       clear: ['claimToken', 'leaseExpiresAt'],
       timer: null,
     };
     const result: { won: boolean; handedOn?: { message: WorkMessage; groupId: string } } = group.holdsLane
-      ? await this.lanes.end(group, laneOfGroup(group), spec, 'dead-letter')
+      ? await this.lanes.end(group, laneOfGroup(group), spec, SYSTEM_ACTORS.deadLetter)
       : await applyTransition(this.deps.store, group, spec, this.observer);
     if (!result.won) return drop('group changed while the dead letter was handled');
     const handedOn = result.handedOn;

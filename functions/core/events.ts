@@ -12,7 +12,7 @@
  * An event's `id` names the fact, not the delivery: `<groupId>:<version>` for the transition,
  * `<groupId>:<version>:<fact>` for a fact, so every re-delivery of it carries the same id.
  */
-import { isTerminal, PREFLIGHT_BY, type GroupPreflight, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
+import { isTerminal, PREFLIGHT_BY, SYSTEM_ACTORS, type GroupPreflight, type GroupStatus, type Outcome, type PromotionGroup, type Transition } from './group.ts';
 import type { LanePause } from './lane.ts';
 import { readySince } from './timing.ts';
 
@@ -72,8 +72,8 @@ export interface EventSettings {
   toleranceSeconds: number;
 }
 
-const POLLER = 'poller';
-const DEAD_LETTER = 'dead-letter';
+const POLLER = SYSTEM_ACTORS.poller;
+const DEAD_LETTER = SYSTEM_ACTORS.deadLetter;
 
 /** `promotion-group.<what>.v1`. */
 export function eventType(what: string): string {

@@ -36,7 +36,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
 import { describeError, PermanentExecutionError, StoreUnavailableError } from './errors.ts';
-import { isTerminal, type Conflict, type Outcome, type PromotionGroup, type WorkMessage } from './group.ts';
+import { isTerminal, SYSTEM_ACTORS, type Conflict, type Outcome, type PromotionGroup, type WorkMessage } from './group.ts';
 import type { Lane } from './lane.ts';
 import { silentObserver, type SchedulerObserver } from './observer.ts';
 import type {
@@ -121,7 +121,7 @@ export interface ExecuteDeps {
   freezes?: FreezeSource;
 }
 
-const EXECUTOR = 'executor';
+const EXECUTOR = SYSTEM_ACTORS.executor;
 /** Tries of a write after the services answered, at least (more while time is left and the store error passes). */
 const OUTCOME_WRITE_TRIES = 3;
 /** A start keeps the claim's lease when at least this share of a whole lease is left of it. */

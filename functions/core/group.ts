@@ -174,8 +174,16 @@ export type PreflightResult = (typeof PREFLIGHT_RESULTS)[number];
 export const PREFLIGHT_POLICIES = ['warn', 'block'] as const;
 export type PreflightPolicy = (typeof PREFLIGHT_POLICIES)[number];
 
+/**
+ * Who the scheduler's own history entries name (`by`): the poller, the executor, a pre-flight
+ * check, the dead-letter handler. Events are read off them (a `poller` entry is a start, a
+ * `dead-letter` one a dead-lettering), so no caller may name itself so (the API refuses these
+ * as `X-Promotion-Scheduler-Actor`).
+ */
+export const SYSTEM_ACTORS = { poller: 'poller', executor: 'executor', preflight: 'pre-flight', deadLetter: 'dead-letter' } as const;
+
 /** Who a pre-flight check's history entry names (`by`). */
-export const PREFLIGHT_BY = 'pre-flight';
+export const PREFLIGHT_BY = SYSTEM_ACTORS.preflight;
 
 /** One pre-flight check's record. */
 export interface GroupPreflight {

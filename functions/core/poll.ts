@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import type { SchedulerConfig } from './config.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { describeError, StoreUnavailableError } from './errors.ts';
-import type { WorkMessage } from './group.ts';
+import { SYSTEM_ACTORS, type WorkMessage } from './group.ts';
 import { laneRefOf, type Lane } from './lane.ts';
 import { LaneKeeper } from './lanes.ts';
 import { frozenSkipSpec, heldSpec, holdsOf, laneOfEntry, type FreezeSource, type LaneHolds } from './freezes.ts';
@@ -123,7 +123,7 @@ const EMPTY_SUMMARY: PollSummary = {
 };
 
 const PAGE_SIZE = 100;
-const POLLER = 'poller';
+const POLLER = SYSTEM_ACTORS.poller;
 /**
  * How long a poller holds a due partition it drains (renewed as it reads on): pollers running at
  * once then drain different partitions instead of racing for the same entries, and one that

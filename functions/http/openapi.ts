@@ -514,7 +514,7 @@ const parameters = {
     name: 'X-Promotion-Scheduler-Actor',
     in: 'header',
     required: false,
-    description: 'Who the history names as acting (e.g. operator:alice); up to 200 printable ASCII characters.',
+    description: "Who the history names as acting (e.g. operator:alice); up to 200 printable ASCII characters; not one of the scheduler's own names (poller, executor, pre-flight, dead-letter).",
     schema: { type: 'string', maxLength: 200 },
   },
   idempotencyKey: {

@@ -20,7 +20,7 @@ import {
   type FieldIssue,
 } from '../core/errors.ts';
 import { validateFreezeInput, type FreezeInput } from '../core/freeze.ts';
-import type { PromotionGroup } from '../core/group.ts';
+import { SYSTEM_ACTORS, type PromotionGroup } from '../core/group.ts';
 import {
   validateActionBody,
   validateDeadLetterQuery,
@@ -104,6 +104,8 @@ export const HEADER = {
 } as const;
 
 const ACTOR_PATTERN = /^[\x20-\x7e]{1,200}$/;
+/** The scheduler's own names in a history (core/group.ts): no caller's, in any case. */
+const RESERVED_ACTORS = new Set<string>(Object.values(SYSTEM_ACTORS));
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,253}[\x21-\x7e]$|^[\x21-\x7e]$/;
 const ENTITY_TAG = /^"(\d{1,15})"$|^(\d{1,15})$/;
 /** A weak tag never matches in If-Match (RFC 9110, strong comparison): the precondition fails. */
@@ -234,6 +236,11 @@ function readHeaders(request: ApiRequest, route: Route, anonymous: string, issue
     const actor = actorHeader.trim();
     if (!ACTOR_PATTERN.test(actor)) {
       issues.push({ field: 'header:X-Promotion-Scheduler-Actor', message: 'X-Promotion-Scheduler-Actor must be 1–200 printable ASCII characters (e.g. operator:alice).' });
+    } else if (RESERVED_ACTORS.has(actor.toLowerCase())) {
+      issues.push({
+        field: 'header:X-Promotion-Scheduler-Actor',
+        message: `X-Promotion-Scheduler-Actor '${actor}' is the scheduler's own name in a history (${[...RESERVED_ACTORS].join(', ')}); name yourself, e.g. operator:alice.`,
+      });
     } else {
       by = principal ? `${actor} via ${principal}` : actor;
     }

@@ -572,6 +572,21 @@ describe('createApiRouter', () => {
         expect(groupOf(cancelled).outcome).toMatchObject({ by: `operator:bob via iam:${ARN}` });
       });
 
+      it.each(['poller', 'executor', ' pre-flight ', 'Dead-Letter'])('refuses the scheduler\'s own name %j as header:X-Promotion-Scheduler-Actor, so no change reads as its own', async (value) => {
+        // Prepare
+        await create(newGroup({ id: 'g1' }));
+
+        // Act
+        const onCreate = await create(newGroup({ id: 'g2' }), { 'X-Promotion-Scheduler-Actor': value });
+        const onCancel = await call('POST', '/v1/groups/g1/cancel', { headers: { 'X-Promotion-Scheduler-Actor': value } });
+        const named = await call('POST', '/v1/groups/g1/cancel', { headers: { 'X-Promotion-Scheduler-Actor': `operator:${value.trim()}` } });
+
+        // Assess
+        expect([onCreate.status, fields(onCreate), onCancel.status, fields(onCancel)]).toEqual([400, ['header:X-Promotion-Scheduler-Actor'], 400, ['header:X-Promotion-Scheduler-Actor']]);
+        expect(JSON.stringify(onCancel.body)).toContain("the scheduler's own name");
+        expect([named.status, groupOf(named).outcome]).toMatchObject([200, { status: 'Cancelled', by: `operator:${value.trim()}` }]);
+      });
+
       it.each(['x'.repeat(201), '', '   ', 'opérateur', 'a\u0007b'])('refuses %j as header:X-Promotion-Scheduler-Actor, on any route', async (value) => {
         // Act
         const onCreate = await create(newGroup(), { 'X-Promotion-Scheduler-Actor': value });

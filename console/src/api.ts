@@ -207,11 +207,28 @@ async function send<T>(method: string, url: string, body: unknown, extra: Record
   return (await response.json()) as T;
 }
 
+/**
+ * How long a request may go unanswered before the console gives up on it: beyond the 29 s a
+ * deployed API Gateway gives its integration, so an answer that can still come is waited for,
+ * and a dialog waiting on a change that never answers does not stay busy forever.
+ */
+export const REQUEST_TIMEOUT_MS = 35_000;
+
 async function call(url: string, init: RequestInit): Promise<Response> {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   try {
-    return await fetch(url, { ...init, cache: 'no-store' });
+    return await fetch(url, { ...init, signal, cache: 'no-store' });
   } catch (error) {
     if (init.signal?.aborted) throw error;
+    if (timeout.aborted) {
+      const change = init.method !== undefined && init.method !== 'GET';
+      throw new ApiError({
+        title: 'The API did not answer',
+        status: 0,
+        detail: `No answer within ${REQUEST_TIMEOUT_MS / 1000} s.${change ? ' The change may or may not have been applied: look at the current state before sending it again.' : ''}`,
+      });
+    }
     throw new ApiError({ title: 'The API did not answer', status: 0, detail: `${error instanceof Error ? error.message : String(error)}. Is the stack running?` });
   }
 }

@@ -205,6 +205,11 @@ export function groupsView(initial: GroupFilters = {}): View {
   dueAfter.value = initial.dueAfter ?? '';
   dueBefore.value = initial.dueBefore ?? '';
   if (Object.keys(initial).length > 0) applyFilters();
+  if (initial.status && status.value !== initial.status) {
+    // Said, not dropped silently: the link asked for a status there is not.
+    // Beside any other filter's refusal, not over it.
+    filterProblem.append(h('strong', null, 'Status not applied'), h('p', null, `The link's status '${initial.status}' is none of ${STATUSES.join(', ')}: the table shows any status.`));
+  }
   poll = startPoll(refresh);
   return { title: 'Groups', element, heading: title, stop: () => poll?.stop() };
 }

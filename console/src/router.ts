@@ -28,10 +28,13 @@ const FILTER_NAMES = ['status', 'repository', 'targetBranch', 'dueAfter', 'dueBe
 
 /** The route a location hash names. */
 export function routeOf(hash: string): Route {
-  const [rawPath = '', search] = hash.replace(/^#/, '').split('?', 2);
+  const bare = hash.replace(/^#/, '');
+  // The query is everything after the first `?` (a value may hold another).
+  const mark = bare.indexOf('?');
+  const [rawPath, search] = mark < 0 ? [bare, ''] : [bare.slice(0, mark), bare.slice(mark + 1)];
   const path = rawPath.replace(/\/+$/, '');
   if (path === '/groups') {
-    const params = new URLSearchParams(search ?? '');
+    const params = new URLSearchParams(search);
     const filters: GroupFilters = {};
     for (const name of FILTER_NAMES) {
       const value = params.get(name);

@@ -331,6 +331,11 @@ describe('the operator console in headless Chromium, on the local stack', { time
     await page.reload();
     await expect.poll(() => rows.evaluateAll((list) => list.map((r) => r.getAttribute('data-group-id'))), { timeout: 10_000 }).toEqual(['console-due']);
     expect(await page.getByLabel('Due after').inputValue()).toBe(kept.get('dueAfter'));
+    // A link with a status there is not: said, the window still applied, the status left out of the location
+    await page.goto(`${consoleUrl}#/groups?status=Sheduled&${kept.toString()}`);
+    await expect.poll(() => page.getByTestId('filter-problem').textContent()).toMatch(/Status not applied.*'Sheduled' is none of Pending, /);
+    await expect.poll(() => rows.evaluateAll((list) => list.map((r) => r.getAttribute('data-group-id'))), { timeout: 10_000 }).toEqual(['console-due']);
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/groups?${kept.toString()}`);
   });
 
   it('shows a refused action in words: the API problem document of a bad source, and refuses a time without an offset before sending', async () => {

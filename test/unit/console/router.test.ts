@@ -19,4 +19,9 @@ describe('routeOf and links.groupsWith', () => {
     expect(routeOf('#/groups/?status=Failed&cursor=abc')).toEqual({ view: 'groups', filters: { status: 'Failed' } });
     expect(routeOf('#/groups/g%201')).toEqual({ view: 'group', id: 'g 1' });
   });
+
+  it('reads a query with a second ? in a value (a hand-typed link) instead of cutting it there', () => {
+    expect(routeOf('#/groups?repository=/srv/a?b&targetBranch=main')).toEqual({ view: 'groups', filters: { repository: '/srv/a?b', targetBranch: 'main' } });
+    expect(routeOf('#/groups?')).toEqual({ view: 'groups', filters: {} });
+  });
 });

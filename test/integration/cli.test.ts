@@ -161,12 +161,16 @@ afterAll(async () => {
 describe('promotion-scheduler on a local stack', () => {
   describe('schedule', () => {
     it('schedules at an absolute time with an offset, in the stack repository', async () => {
+      // Prepare: the CLI's clock pinned, so the "in …" it prints is known whatever the hour of the run
+      pinnedNow = new Date('2029-12-30T08:00:00Z');
       // Act
-      const result = await cli('schedule', '--target', 'main', '--source', 'feature/a', '--source', 'feature/b', '--at', '2030-01-01T12:00:00+02:00', '--id', 'abs-1');
+      const result = await cli('schedule', '--target', 'main', '--source', 'feature/a', '--source', 'feature/b', '--at', '2030-01-01T12:00:00+02:00', '--id', 'abs-1').finally(() => {
+        pinnedNow = undefined;
+      });
       // Assess
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
-      expect(result.stdout).toMatch(/^Scheduled abs-1 at 2030-01-01T10:00:00Z \(in \d+d \d+h\): feature\/a, feature\/b → main in .*\/repo\n$/);
+      expect(result.stdout).toMatch(/^Scheduled abs-1 at 2030-01-01T10:00:00Z \(in 2d 2h\): feature\/a, feature\/b → main in .*\/repo\n$/);
       const group = await store.find('abs-1', { consistent: true });
       expect(group).toMatchObject({
         status: 'Scheduled',
@@ -298,12 +302,15 @@ describe('promotion-scheduler on a local stack', () => {
     it('retries a Failed group as a new attempt, and refuses to retry a Scheduled one', async () => {
       // Prepare
       await endedGroup('failed-1', { status: 'Failed', reason: 'HTTP 400 from the executor' });
-      // Act
-      const retried = await cli('retry', 'failed-1', '--at', '+5m');
+      // Act (the CLI's clock pinned: "+5m" and the "due in" it prints are told from one instant)
+      pinnedNow = new Date();
+      const retried = await cli('retry', 'failed-1', '--at', '+5m').finally(() => {
+        pinnedNow = undefined;
+      });
       const refused = await cli('retry', 'failed-1');
       // Assess
       expect(retried.code).toBe(0);
-      expect(retried.stdout).toMatch(/^failed-1: Failed → Scheduled \(retry after Failed, scheduled at \S+\); due in (5m|4m 59s)\n$/);
+      expect(retried.stdout).toMatch(/^failed-1: Failed → Scheduled \(retry after Failed, scheduled at \S+\); due in 5m\n$/);
       const group = await store.find('failed-1', { consistent: true });
       expect(group).toMatchObject({ status: 'Scheduled', attempt: 1, attemptBase: 1 });
       expect(group?.outcome).toBeUndefined();

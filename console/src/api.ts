@@ -221,15 +221,11 @@ async function call(url: string, init: RequestInit): Promise<Response> {
     return await fetch(url, { ...init, signal, cache: 'no-store' });
   } catch (error) {
     if (init.signal?.aborted) throw error;
-    if (timeout.aborted) {
-      const change = init.method !== undefined && init.method !== 'GET';
-      throw new ApiError({
-        title: 'The API did not answer',
-        status: 0,
-        detail: `No answer within ${REQUEST_TIMEOUT_MS / 1000} s.${change ? ' The change may or may not have been applied: look at the current state before sending it again.' : ''}`,
-      });
-    }
-    throw new ApiError({ title: 'The API did not answer', status: 0, detail: `${error instanceof Error ? error.message : String(error)}. Is the stack running?` });
+    const change = init.method !== undefined && init.method !== 'GET';
+    const detail = timeout.aborted
+      ? `No answer within ${REQUEST_TIMEOUT_MS / 1000} s.${change ? ' The change may or may not have been applied: look at the current state before sending it again.' : ''}`
+      : `${error instanceof Error ? error.message : String(error)}. Is the stack running?`;
+    throw new ApiError({ title: 'The API did not answer', status: 0, detail });
   }
 }
 

@@ -51,6 +51,7 @@ function berlinWeekend(at: Date): boolean {
   const day = part('weekday');
   return (day === 'Fri' && minutes >= 16 * 60) || day === 'Sat' || day === 'Sun' || (day === 'Mon' && minutes < 8 * 60);
 }
+
 let dir: string;
 let dataDir: string;
 let tableName: string;
@@ -79,6 +80,17 @@ async function cli(...argv: string[]): Promise<Result> {
     ...(pinnedNow ? { now: () => new Date(pinnedNow!) } : {}),
   });
   return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** `cli(…argv)` with the CLI's clock standing still at `now` for that one call. */
+async function cliAt(now: Date, ...argv: string[]): Promise<Result> {
+  const before = pinnedNow;
+  pinnedNow = now;
+  try {
+    return await cli(...argv);
+  } finally {
+    pinnedNow = before;
+  }
 }
 
 async function cliJson<T>(...argv: string[]): Promise<T> {
@@ -161,12 +173,8 @@ afterAll(async () => {
 describe('promotion-scheduler on a local stack', () => {
   describe('schedule', () => {
     it('schedules at an absolute time with an offset, in the stack repository', async () => {
-      // Prepare: the CLI's clock pinned, so the "in …" it prints is known whatever the hour of the run
-      pinnedNow = new Date('2029-12-30T08:00:00Z');
-      // Act
-      const result = await cli('schedule', '--target', 'main', '--source', 'feature/a', '--source', 'feature/b', '--at', '2030-01-01T12:00:00+02:00', '--id', 'abs-1').finally(() => {
-        pinnedNow = undefined;
-      });
+      // Act (the CLI's clock pinned, so the "in …" it prints is known whatever the hour of the run)
+      const result = await cliAt(new Date('2029-12-30T08:00:00Z'), 'schedule', '--target', 'main', '--source', 'feature/a', '--source', 'feature/b', '--at', '2030-01-01T12:00:00+02:00', '--id', 'abs-1');
       // Assess
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
@@ -303,10 +311,7 @@ describe('promotion-scheduler on a local stack', () => {
       // Prepare
       await endedGroup('failed-1', { status: 'Failed', reason: 'HTTP 400 from the executor' });
       // Act (the CLI's clock pinned: "+5m" and the "due in" it prints are told from one instant)
-      pinnedNow = new Date();
-      const retried = await cli('retry', 'failed-1', '--at', '+5m').finally(() => {
-        pinnedNow = undefined;
-      });
+      const retried = await cliAt(new Date(), 'retry', 'failed-1', '--at', '+5m');
       const refused = await cli('retry', 'failed-1');
       // Assess
       expect(retried.code).toBe(0);
